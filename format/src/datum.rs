@@ -1,0 +1,116 @@
+//! [`Datum`]: one non-null value of a primitive Paimon type, as it appears in partition values,
+//! keys and statistics. `Option<Datum>` is a nullable value.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use crate::types::{DataType, TypeKind};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Datum {
+    Bool(bool),
+    TinyInt(i8),
+    SmallInt(i16),
+    Int(i32),
+    BigInt(i64),
+    Float(f32),
+    Double(f64),
+    /// Unscaled value; precision and scale come from the column type.
+    Decimal(i128),
+    String(String),
+    Bytes(Vec<u8>),
+    /// Days since 1970-01-01.
+    Date(i32),
+    /// Milliseconds of the day.
+    Time(i32),
+    /// Epoch milliseconds plus nanoseconds within the millisecond (0..999_999). Used for
+    /// TIMESTAMP and TIMESTAMP WITH LOCAL TIME ZONE (a UTC instant).
+    Timestamp { millis: i64, nanos: i32 },
+}
+
+impl Datum {
+    /// Compares two values of the same type. Floats order by IEEE total order.
+    pub fn cmp_same_type(&self, other: &Datum) -> Ordering {
+        use Datum::*;
+        match (self, other) {
+            (Bool(a), Bool(b)) => a.cmp(b),
+            (TinyInt(a), TinyInt(b)) => a.cmp(b),
+            (SmallInt(a), SmallInt(b)) => a.cmp(b),
+            (Int(a), Int(b)) | (Date(a), Date(b)) | (Time(a), Time(b)) => a.cmp(b),
+            (BigInt(a), BigInt(b)) => a.cmp(b),
+            (Float(a), Float(b)) => a.total_cmp(b),
+            (Double(a), Double(b)) => a.total_cmp(b),
+            (Decimal(a), Decimal(b)) => a.cmp(b),
+            (String(a), String(b)) => a.cmp(b),
+            (Bytes(a), Bytes(b)) => a.cmp(b),
+            (Timestamp { millis: a, nanos: an }, Timestamp { millis: b, nanos: bn }) => {
+                (a, an).cmp(&(b, bn))
+            }
+            _ => Ordering::Equal,
+        }
+    }
+
+    /// Renders the value the way a user reads it, given its column type.
+    pub fn display(&self, ty: &DataType) -> String {
+        match (self, &ty.kind) {
+            (Datum::Decimal(u), TypeKind::Decimal { scale, .. }) => format_decimal(*u, *scale),
+            (Datum::Date(d), _) => chrono::DateTime::from_timestamp(*d as i64 * 86_400, 0)
+                .map(|t| t.format("%Y-%m-%d").to_string())
+                .unwrap_or_else(|| d.to_string()),
+            _ => self.to_string(),
+        }
+    }
+}
+
+/// `12345` with scale 2 → `123.45`.
+pub fn format_decimal(unscaled: i128, scale: u32) -> String {
+    if scale == 0 {
+        return unscaled.to_string();
+    }
+    let neg = unscaled < 0;
+    let digits = unscaled.unsigned_abs().to_string();
+    let scale = scale as usize;
+    let padded = if digits.len() <= scale {
+        format!("{}{}", "0".repeat(scale + 1 - digits.len()), digits)
+    } else {
+        digits
+    };
+    let (int, frac) = padded.split_at(padded.len() - scale);
+    format!("{}{int}.{frac}", if neg { "-" } else { "" })
+}
+
+impl fmt::Display for Datum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Datum::Bool(v) => write!(f, "{v}"),
+            Datum::TinyInt(v) => write!(f, "{v}"),
+            Datum::SmallInt(v) => write!(f, "{v}"),
+            Datum::Int(v) | Datum::Date(v) | Datum::Time(v) => write!(f, "{v}"),
+            Datum::BigInt(v) => write!(f, "{v}"),
+            Datum::Float(v) => write!(f, "{v}"),
+            Datum::Double(v) => write!(f, "{v}"),
+            Datum::Decimal(v) => write!(f, "{v}"),
+            Datum::String(v) => f.write_str(v),
+            Datum::Bytes(v) => {
+                for b in v {
+                    write!(f, "{b:02x}")?;
+                }
+                Ok(())
+            }
+            Datum::Timestamp { millis, nanos } => write!(f, "{millis}ms+{nanos}ns"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_format_with_scale() {
+        assert_eq!(format_decimal(12345, 2), "123.45");
+        assert_eq!(format_decimal(-5, 3), "-0.005");
+        assert_eq!(format_decimal(7, 0), "7");
+        assert_eq!(format_decimal(-1000, 3), "-1.000");
+    }
+}

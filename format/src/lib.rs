@@ -1,0 +1,28 @@
+//! # streamhouse-format
+//!
+//! The Apache Paimon table format (spec v3) and Streamhouse's commit protocol.
+//!
+//! Two layers, kept apart:
+//! - **pure codecs** (sync, no I/O): [`types`] (data types), [`schema`] (schema JSON),
+//!   [`snapshot`] (snapshot JSON), [`manifest`] (Avro manifest lists, manifests, index
+//!   manifests), [`binary_row`] (Java's BinaryRow bytes), [`stats`] (SimpleStats),
+//!   [`bucket`] (Murmur3 bucket function), [`partition`] (Hive-style partition paths),
+//!   [`options`] (typed table options with Paimon's names and defaults);
+//! - **table I/O** (async, over `object_store`): [`io`] — the storage URL resolver, the table's
+//!   file layout, snapshot and schema managers, and the one commit path used by every writer
+//!   and compactor.
+
+pub mod binary_row;
+pub mod bucket;
+pub mod datum;
+pub mod error;
+pub mod io;
+pub mod manifest;
+pub mod options;
+pub mod partition;
+pub mod schema;
+pub mod snapshot;
+pub mod stats;
+pub mod types;
+
+pub use error::{Error, Result};
