@@ -1,1 +1,251 @@
-//! TODO
+//! Typed table options, read from a schema's `options` map with Paimon's names and defaults.
+//! Unknown options are kept in the map (other engines may use them) and ignored here.
+
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+use crate::stats::StatsMode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergeEngine {
+    Deduplicate,
+    PartialUpdate,
+    Aggregation,
+    FirstRow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangelogProducer {
+    None,
+    Input,
+    Lookup,
+    FullCompaction,
+}
+
+/// The options Streamhouse acts on. Each field documents its Paimon option name.
+#[derive(Debug, Clone)]
+pub struct TableOptions {
+    /// `bucket`: N > 0 fixed, -1 dynamic (PK) / unaware (append), -2 postpone. Default -1.
+    pub bucket: i32,
+    /// `bucket-key`: comma list; defaults to the trimmed primary key.
+    pub bucket_key: Vec<String>,
+    /// `file.format` (default parquet).
+    pub file_format: String,
+    /// `file.compression` (default zstd).
+    pub file_compression: String,
+    /// `file.compression.zstd-level` (default 1).
+    pub zstd_level: i32,
+    /// `manifest.compression` (default zstd).
+    pub manifest_compression: String,
+    /// `merge-engine` (default deduplicate).
+    pub merge_engine: MergeEngine,
+    /// `changelog-producer` (default none).
+    pub changelog_producer: ChangelogProducer,
+    /// `sequence.field`: user columns ordering records of one key before `_SEQUENCE_NUMBER`.
+    pub sequence_fields: Vec<String>,
+    /// `sequence.field.sort-order`: true when descending.
+    pub sequence_descending: bool,
+    /// `ignore-delete` (default false).
+    pub ignore_delete: bool,
+    /// `write-buffer-size` in bytes (default 256 mb).
+    pub write_buffer_size: u64,
+    /// `target-file-size` in bytes (default 128 mb for PK tables, 256 mb for append tables).
+    pub target_file_size: u64,
+    /// `metadata.stats-mode` (default truncate(16)).
+    pub stats_mode: StatsMode,
+    /// `commit.max-retries` (default 10).
+    pub commit_max_retries: u32,
+    /// `partition.default-name` (default `__DEFAULT_PARTITION__`).
+    pub partition_default_name: String,
+    /// `data-file.prefix` (default `data-`).
+    pub data_file_prefix: String,
+    /// `changelog-file.prefix` (default `changelog-`).
+    pub changelog_file_prefix: String,
+    /// `deletion-vectors.enabled` (default false).
+    pub deletion_vectors: bool,
+    /// `write-only` (default false).
+    pub write_only: bool,
+    /// `num-sorted-run.compaction-trigger` (default 5).
+    pub compaction_trigger: u32,
+    /// `num-sorted-run.stop-trigger` (default trigger + 3).
+    pub stop_trigger: u32,
+    /// `num-levels` (default trigger + 1).
+    pub num_levels: u32,
+    /// `rowkind.field`: a STRING column whose `+I/-U/+U/-D` sets the row kind on write.
+    pub rowkind_field: Option<String>,
+    /// `data-file.thin-mode` (default false).
+    pub thin_mode: bool,
+    /// The raw map.
+    pub raw: BTreeMap<String, String>,
+}
+
+impl TableOptions {
+    pub fn parse(raw: &BTreeMap<String, String>, has_primary_key: bool) -> Result<Self> {
+        let get = |k: &str| raw.get(k).map(|v| v.trim());
+        let int = |k: &str, d: i64| -> Result<i64> {
+            match get(k) {
+                None => Ok(d),
+                Some(v) => v.parse().map_err(|_| {
+                    Error::invalid(format!("option {k} = {v:?} is not an integer"))
+                }),
+            }
+        };
+        let boolean = |k: &str, d: bool| -> Result<bool> {
+            match get(k).map(str::to_ascii_lowercase).as_deref() {
+                None => Ok(d),
+                Some("true") => Ok(true),
+                Some("false") => Ok(false),
+                Some(v) => Err(Error::invalid(format!("option {k} = {v:?} is not true/false"))),
+            }
+        };
+        let size = |k: &str, d: u64| -> Result<u64> {
+            match get(k) {
+                None => Ok(d),
+                Some(v) => parse_memory_size(v).map_err(|e| Error::invalid(format!("option {k}: {e}"))),
+            }
+        };
+        let list = |k: &str| -> Vec<String> {
+            get(k)
+                .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+                .unwrap_or_default()
+        };
+        let merge_engine = match get("merge-engine").unwrap_or("deduplicate") {
+            "deduplicate" => MergeEngine::Deduplicate,
+            "partial-update" => MergeEngine::PartialUpdate,
+            "aggregation" => MergeEngine::Aggregation,
+            "first-row" => MergeEngine::FirstRow,
+            v => return Err(Error::invalid(format!("option merge-engine = {v:?} is not one of deduplicate, partial-update, aggregation, first-row"))),
+        };
+        let changelog_producer = match get("changelog-producer").unwrap_or("none") {
+            "none" => ChangelogProducer::None,
+            "input" => ChangelogProducer::Input,
+            "lookup" => ChangelogProducer::Lookup,
+            "full-compaction" => ChangelogProducer::FullCompaction,
+            v => return Err(Error::invalid(format!("option changelog-producer = {v:?} is not one of none, input, lookup, full-compaction"))),
+        };
+        let sequence_descending = match get("sequence.field.sort-order").unwrap_or("ascending") {
+            "ascending" => false,
+            "descending" => true,
+            v => return Err(Error::invalid(format!("option sequence.field.sort-order = {v:?} is not ascending/descending"))),
+        };
+        let stats_mode = match get("metadata.stats-mode") {
+            None => StatsMode::default(),
+            Some(v) => StatsMode::parse(v)?,
+        };
+        let compaction_trigger = int("num-sorted-run.compaction-trigger", 5)?.max(1) as u32;
+        Ok(TableOptions {
+            bucket: int("bucket", -1)? as i32,
+            bucket_key: list("bucket-key"),
+            file_format: get("file.format").unwrap_or("parquet").to_ascii_lowercase(),
+            file_compression: get("file.compression").unwrap_or("zstd").to_ascii_lowercase(),
+            zstd_level: int("file.compression.zstd-level", 1)? as i32,
+            manifest_compression: get("manifest.compression").unwrap_or("zstd").to_ascii_lowercase(),
+            merge_engine,
+            changelog_producer,
+            sequence_fields: list("sequence.field"),
+            sequence_descending,
+            ignore_delete: boolean("ignore-delete", false)?
+                || boolean("first-row.ignore-delete", false)?
+                || boolean("deduplicate.ignore-delete", false)?
+                || boolean("partial-update.ignore-delete", false)?,
+            write_buffer_size: size("write-buffer-size", 256 << 20)?,
+            target_file_size: size("target-file-size", if has_primary_key { 128 << 20 } else { 256 << 20 })?,
+            stats_mode,
+            commit_max_retries: int("commit.max-retries", 10)?.max(0) as u32,
+            partition_default_name: get("partition.default-name").unwrap_or("__DEFAULT_PARTITION__").to_string(),
+            data_file_prefix: get("data-file.prefix").unwrap_or("data-").to_string(),
+            changelog_file_prefix: get("changelog-file.prefix").unwrap_or("changelog-").to_string(),
+            deletion_vectors: boolean("deletion-vectors.enabled", false)?,
+            write_only: boolean("write-only", false)?,
+            compaction_trigger,
+            stop_trigger: int("num-sorted-run.stop-trigger", compaction_trigger as i64 + 3)? as u32,
+            num_levels: int("num-levels", compaction_trigger as i64 + 1)? as u32,
+            rowkind_field: get("rowkind.field").map(str::to_string),
+            thin_mode: boolean("data-file.thin-mode", false)?,
+            raw: raw.clone(),
+        })
+    }
+
+    /// `fields.<field>.<suffix>`.
+    pub fn field_option(&self, field: &str, suffix: &str) -> Option<&str> {
+        self.raw.get(&format!("fields.{field}.{suffix}")).map(|s| s.trim())
+    }
+}
+
+/// Parses Paimon memory sizes: `256 mb`, `128MB`, `64kb`, `1 gb`, `1024` (bytes).
+pub fn parse_memory_size(v: &str) -> Result<u64> {
+    let t = v.trim().to_ascii_lowercase();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| Error::invalid(format!("{v:?} is not a memory size")))?;
+    let mult: u64 = match unit.trim() {
+        "" | "b" | "bytes" => 1,
+        "k" | "kb" | "kibibytes" => 1 << 10,
+        "m" | "mb" | "mebibytes" => 1 << 20,
+        "g" | "gb" | "gibibytes" => 1 << 30,
+        "t" | "tb" | "tebibytes" => 1 << 40,
+        u => return Err(Error::invalid(format!("{v:?}: unknown size unit {u:?}"))),
+    };
+    n.checked_mul(mult).ok_or_else(|| Error::invalid(format!("{v:?} is too large")))
+}
+
+/// Parses durations as Paimon writes them: `1 h`, `30min`, `10 s`, `500ms`, `1d`, plain millis.
+pub fn parse_duration(v: &str) -> Result<std::time::Duration> {
+    let t = v.trim().to_ascii_lowercase();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| Error::invalid(format!("{v:?} is not a duration")))?;
+    let ms: u64 = match unit.trim() {
+        "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 1,
+        "s" | "sec" | "secs" | "second" | "seconds" => 1000,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60_000,
+        "h" | "hour" | "hours" => 3_600_000,
+        "d" | "day" | "days" => 86_400_000,
+        u => return Err(Error::invalid(format!("{v:?}: unknown duration unit {u:?}"))),
+    };
+    Ok(std::time::Duration::from_millis(n.saturating_mul(ms)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(kv: &[(&str, &str)], pk: bool) -> Result<TableOptions> {
+        TableOptions::parse(&kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), pk)
+    }
+
+    #[test]
+    fn defaults_are_paimons() {
+        let o = opts(&[], true).unwrap();
+        assert_eq!(o.bucket, -1);
+        assert_eq!(o.file_format, "parquet");
+        assert_eq!(o.write_buffer_size, 256 << 20);
+        assert_eq!(o.target_file_size, 128 << 20);
+        assert_eq!(o.merge_engine, MergeEngine::Deduplicate);
+        assert_eq!(o.compaction_trigger, 5);
+        assert_eq!(o.stop_trigger, 8);
+        assert_eq!(o.num_levels, 6);
+        assert_eq!(o.commit_max_retries, 10);
+        assert_eq!(o.stats_mode, StatsMode::default());
+        assert_eq!(opts(&[], false).unwrap().target_file_size, 256 << 20);
+    }
+
+    #[test]
+    fn parses_values_and_rejects_bad_ones() {
+        let o = opts(&[("bucket", "4"), ("write-buffer-size", "64 mb"), ("merge-engine", "partial-update"), ("sequence.field", "ts, v")], true).unwrap();
+        assert_eq!(o.bucket, 4);
+        assert_eq!(o.write_buffer_size, 64 << 20);
+        assert_eq!(o.merge_engine, MergeEngine::PartialUpdate);
+        assert_eq!(o.sequence_fields, vec!["ts", "v"]);
+        assert!(opts(&[("bucket", "four")], true).unwrap_err().to_string().contains("bucket"));
+        assert!(opts(&[("merge-engine", "newest")], true).is_err());
+        assert!(opts(&[("write-buffer-size", "12 parsecs")], true).is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1 h").unwrap().as_secs(), 3600);
+        assert_eq!(parse_duration("200ms").unwrap().as_millis(), 200);
+        assert!(parse_duration("soon").is_err());
+    }
+}

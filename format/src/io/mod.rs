@@ -1,1 +1,12 @@
-//! Table I/O
+//! Table I/O over `object_store`: storage resolution, the table layout, snapshots, live-file
+//! planning, and the one commit path.
+
+pub mod commit;
+pub mod files;
+pub mod snapshots;
+pub mod storage;
+pub mod table;
+
+pub use commit::{CommitMessage, Committed, Committer};
+pub use storage::{open_warehouse, Created, FileIO};
+pub use table::{list_tables, table_root, Identifier, Table};

@@ -1,0 +1,174 @@
+//! A table's location and layout, following Paimon's filesystem catalog:
+//! `<warehouse>/<db>.db/<table>/{schema,snapshot,manifest,index,tag,consumer}/` and data under
+//! `[<partition path>/]bucket-<n>/`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use object_store::path::Path;
+
+use crate::error::{Error, Result};
+use crate::io::storage::{Created, FileIO};
+use crate::options::TableOptions;
+use crate::schema::TableSchema;
+
+/// `db.table` split and checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identifier {
+    pub database: String,
+    pub table: String,
+}
+
+impl Identifier {
+    pub fn parse(s: &str) -> Result<Self> {
+        let (db, t) = s.split_once('.').ok_or_else(|| {
+            Error::invalid(format!("table name {s:?} must be DATABASE.TABLE"))
+        })?;
+        for part in [db, t] {
+            if part.is_empty()
+                || !part.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(Error::invalid(format!(
+                    "table name {s:?}: {part:?} may only hold letters, digits, '_' and '-'"
+                )));
+            }
+        }
+        Ok(Identifier { database: db.to_string(), table: t.to_string() })
+    }
+}
+
+impl std::fmt::Display for Identifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.database, self.table)
+    }
+}
+
+/// An open table: where it lives and its current schema.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub io: FileIO,
+    pub root: Path,
+    pub name: String,
+    pub schema: Arc<TableSchema>,
+    pub options: Arc<TableOptions>,
+}
+
+pub fn table_root(warehouse_root: &Path, id: &Identifier) -> Path {
+    warehouse_root.child(format!("{}.db", id.database)).child(id.table.as_str())
+}
+
+impl Table {
+    /// Opens the table at `root` with its latest schema.
+    pub async fn open(io: FileIO, root: Path, name: impl Into<String>) -> Result<Table> {
+        let name = name.into();
+        let schema_dir = root.child("schema");
+        let ids: Vec<i64> = io
+            .list_names(&schema_dir)
+            .await?
+            .iter()
+            .filter_map(|n| n.strip_prefix("schema-").and_then(|i| i.parse().ok()))
+            .collect();
+        let latest = ids.into_iter().max().ok_or_else(|| {
+            Error::NotFound(format!("table {name} (no schema under {root} in {})", io.url))
+        })?;
+        let path = schema_dir.child(format!("schema-{latest}"));
+        let bytes = io.read(&path).await?;
+        let schema = TableSchema::from_json(&bytes, path.as_ref())?;
+        Table::from_schema(io, root, name, schema)
+    }
+
+    pub fn from_schema(io: FileIO, root: Path, name: String, schema: TableSchema) -> Result<Table> {
+        let options = TableOptions::parse(&schema.options, !schema.primary_keys.is_empty())?;
+        Ok(Table { io, root, name, schema: Arc::new(schema), options: Arc::new(options) })
+    }
+
+    /// Creates a table: writes `schema/schema-0` with a create-only put, so two concurrent
+    /// creators cannot both succeed.
+    pub async fn create(io: FileIO, root: Path, name: impl Into<String>, schema: TableSchema) -> Result<Table> {
+        let name = name.into();
+        // Validate options before anything is written.
+        TableOptions::parse(&schema.options, !schema.primary_keys.is_empty())?;
+        let path = root.child("schema").child("schema-0");
+        match io.write_if_absent(&path, schema.to_json()).await? {
+            Created::Yes => Table::from_schema(io, root, name, schema),
+            Created::AlreadyExists => Err(Error::AlreadyExists(format!("table {name}"))),
+        }
+    }
+
+    pub fn is_primary_key_table(&self) -> bool {
+        !self.schema.primary_keys.is_empty()
+    }
+
+    pub fn snapshot_dir(&self) -> Path {
+        self.root.child("snapshot")
+    }
+    pub fn snapshot_path(&self, id: i64) -> Path {
+        self.snapshot_dir().child(format!("snapshot-{id}"))
+    }
+    pub fn manifest_path(&self, name: &str) -> Path {
+        self.root.child("manifest").child(name)
+    }
+    pub fn index_path(&self, name: &str) -> Path {
+        self.root.child("index").child(name)
+    }
+    pub fn schema_path(&self, id: i64) -> Path {
+        self.root.child("schema").child(format!("schema-{id}"))
+    }
+
+    /// The directory of a bucket: `<table>/<partition path>bucket-<n>`, where `partition_path`
+    /// is empty or ends with '/'.
+    pub fn bucket_dir(&self, partition_path: &str, bucket: i32) -> Path {
+        let mut p = self.root.clone();
+        for seg in partition_path.split('/').filter(|s| !s.is_empty()) {
+            p = p.child(seg);
+        }
+        if bucket == -2 {
+            p.child("bucket-postpone")
+        } else {
+            p.child(format!("bucket-{bucket}"))
+        }
+    }
+
+    /// Reads schema `id` (files may have been written under older schemas).
+    pub async fn schema_by_id(&self, id: i64) -> Result<TableSchema> {
+        if id == self.schema.id {
+            return Ok((*self.schema).clone());
+        }
+        let path = self.schema_path(id);
+        let bytes = self.io.read(&path).await?;
+        TableSchema::from_json(&bytes, path.as_ref())
+    }
+}
+
+/// Lists `db.table` names in a warehouse.
+pub async fn list_tables(io: &FileIO, warehouse_root: &Path) -> Result<Vec<Identifier>> {
+    let mut out = vec![];
+    for db in io.list_dirs(warehouse_root).await? {
+        let Some(db_name) = db.strip_suffix(".db") else { continue };
+        for t in io.list_dirs(&warehouse_root.child(db.as_str())).await? {
+            if io.exists(&warehouse_root.child(db.as_str()).child(t.as_str()).child("schema").child("schema-0")).await? {
+                out.push(Identifier { database: db_name.to_string(), table: t });
+            }
+        }
+    }
+    out.sort_by(|a, b| (&a.database, &a.table).cmp(&(&b.database, &b.table)));
+    Ok(out)
+}
+
+/// Options map builder used by tests and the CLI.
+pub fn options_map<I: IntoIterator<Item = (K, V)>, K: Into<String>, V: Into<String>>(it: I) -> BTreeMap<String, String> {
+    it.into_iter().map(|(k, v)| (k.into(), v.into())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers() {
+        let id = Identifier::parse("db.t_1").unwrap();
+        assert_eq!(id.to_string(), "db.t_1");
+        assert!(Identifier::parse("nodot").is_err());
+        assert!(Identifier::parse("a.b/c").is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! Merge engines (owned by the reader work).
