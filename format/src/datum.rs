@@ -114,3 +114,87 @@ mod tests {
         assert_eq!(format_decimal(-1000, 3), "-1.000");
     }
 }
+
+/// Reads row `row` of an Arrow array holding a column of type `ty` (Arrow types as produced by
+/// [`DataType::to_arrow`]). Returns `None` for null.
+pub fn datum_from_arrow(
+    array: &dyn arrow::array::Array,
+    row: usize,
+    ty: &DataType,
+) -> crate::Result<Option<Datum>> {
+    use arrow::array::{
+        Array, BinaryArray, BooleanArray, Date32Array, Decimal128Array, FixedSizeBinaryArray,
+        Float32Array, Float64Array, Int16Array, Int32Array, Int64Array, Int8Array,
+        LargeBinaryArray, LargeStringArray, StringArray, StringViewArray, Time32MillisecondArray,
+        Time32SecondArray, Time64MicrosecondArray, Time64NanosecondArray,
+        TimestampMillisecondArray, TimestampMicrosecondArray, TimestampNanosecondArray,
+        TimestampSecondArray,
+    };
+    use arrow::datatypes::{DataType as A, TimeUnit};
+    if array.is_null(row) {
+        return Ok(None);
+    }
+    fn get<'a, T: 'static>(a: &'a dyn Array) -> crate::Result<&'a T> {
+        a.as_any().downcast_ref::<T>().ok_or_else(|| {
+            crate::Error::Other(format!("unexpected Arrow type {}", a.data_type()))
+        })
+    }
+    let split = |v: i64, per_milli: i64| -> Datum {
+        Datum::Timestamp {
+            millis: v.div_euclid(per_milli),
+            nanos: (v.rem_euclid(per_milli) * (1_000_000 / per_milli)) as i32,
+        }
+    };
+    let d = match (array.data_type(), &ty.kind) {
+        (A::Boolean, _) => Datum::Bool(get::<BooleanArray>(array)?.value(row)),
+        (A::Int8, _) => Datum::TinyInt(get::<Int8Array>(array)?.value(row)),
+        (A::Int16, _) => Datum::SmallInt(get::<Int16Array>(array)?.value(row)),
+        (A::Int32, TypeKind::Date) => Datum::Date(get::<Int32Array>(array)?.value(row)),
+        (A::Int32, TypeKind::Time(_)) => Datum::Time(get::<Int32Array>(array)?.value(row)),
+        (A::Int32, _) => Datum::Int(get::<Int32Array>(array)?.value(row)),
+        (A::Int64, _) => Datum::BigInt(get::<Int64Array>(array)?.value(row)),
+        (A::Float32, _) => Datum::Float(get::<Float32Array>(array)?.value(row)),
+        (A::Float64, _) => Datum::Double(get::<Float64Array>(array)?.value(row)),
+        (A::Decimal128(_, _), _) => Datum::Decimal(get::<Decimal128Array>(array)?.value(row)),
+        (A::Utf8, _) => Datum::String(get::<StringArray>(array)?.value(row).to_string()),
+        (A::LargeUtf8, _) => Datum::String(get::<LargeStringArray>(array)?.value(row).to_string()),
+        (A::Utf8View, _) => Datum::String(get::<StringViewArray>(array)?.value(row).to_string()),
+        (A::Binary, _) => Datum::Bytes(get::<BinaryArray>(array)?.value(row).to_vec()),
+        (A::LargeBinary, _) => Datum::Bytes(get::<LargeBinaryArray>(array)?.value(row).to_vec()),
+        (A::FixedSizeBinary(_), _) => {
+            Datum::Bytes(get::<FixedSizeBinaryArray>(array)?.value(row).to_vec())
+        }
+        (A::Date32, _) => Datum::Date(get::<Date32Array>(array)?.value(row)),
+        (A::Time32(TimeUnit::Millisecond), _) => {
+            Datum::Time(get::<Time32MillisecondArray>(array)?.value(row))
+        }
+        (A::Time32(TimeUnit::Second), _) => {
+            Datum::Time(get::<Time32SecondArray>(array)?.value(row) * 1000)
+        }
+        (A::Time64(TimeUnit::Microsecond), _) => {
+            Datum::Time((get::<Time64MicrosecondArray>(array)?.value(row) / 1000) as i32)
+        }
+        (A::Time64(TimeUnit::Nanosecond), _) => {
+            Datum::Time((get::<Time64NanosecondArray>(array)?.value(row) / 1_000_000) as i32)
+        }
+        (A::Timestamp(TimeUnit::Second, _), _) => Datum::Timestamp {
+            millis: get::<TimestampSecondArray>(array)?.value(row) * 1000,
+            nanos: 0,
+        },
+        (A::Timestamp(TimeUnit::Millisecond, _), _) => {
+            split(get::<TimestampMillisecondArray>(array)?.value(row), 1)
+        }
+        (A::Timestamp(TimeUnit::Microsecond, _), _) => {
+            split(get::<TimestampMicrosecondArray>(array)?.value(row), 1_000)
+        }
+        (A::Timestamp(TimeUnit::Nanosecond, _), _) => {
+            split(get::<TimestampNanosecondArray>(array)?.value(row), 1_000_000)
+        }
+        (other, _) => {
+            return Err(crate::Error::unsupported(format!(
+                "values of Arrow type {other} (column type {ty}) as keys, partitions or statistics"
+            )))
+        }
+    };
+    Ok(Some(d))
+}

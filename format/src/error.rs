@@ -13,7 +13,7 @@ pub enum Error {
     #[error("corrupt file {path}: {detail}")]
     Corrupt { path: String, detail: String },
     /// Input rows (CSV, JSON, Arrow batches) do not fit the table.
-    #[error("bad input{}: {detail}", location(.location))]
+    #[error("bad input{}: {detail}", fmt_location(.location))]
     Input { location: Option<String>, detail: String },
     /// Something that should exist does not (table, snapshot, file).
     #[error("not found: {0}")]
@@ -37,7 +37,7 @@ pub enum Error {
         #[source]
         source: object_store::Error,
     },
-    #[error("arrow error{}: {source}", location(.context))]
+    #[error("arrow error{}: {source}", fmt_location(.context))]
     Arrow {
         context: Option<String>,
         #[source]
@@ -47,7 +47,7 @@ pub enum Error {
     Other(String),
 }
 
-fn location(l: &Option<String>) -> String {
+fn fmt_location(l: &Option<String>) -> String {
     match l {
         Some(l) => format!(" at {l}"),
         None => String::new(),

@@ -227,7 +227,7 @@ impl Committer {
             match table.io.write_if_absent(&table.snapshot_path(id), snapshot.to_json()).await {
                 Ok(Created::Yes) => {
                     // Best effort: readers confirm the hint by probing the next id.
-                    let _ = table.io.write(&table.snapshot_dir().child("LATEST"), id.to_string()).await;
+                    let _ = table.io.write(&table.snapshot_dir().clone().join("LATEST"), id.to_string()).await;
                     return Ok(Committed { snapshot_id: id, kind, was_already_committed: false, retries });
                 }
                 Ok(Created::AlreadyExists) => {

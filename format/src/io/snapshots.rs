@@ -49,7 +49,7 @@ impl Table {
     }
 
     async fn read_hint(&self, name: &str) -> Result<Option<i64>> {
-        let path = self.snapshot_dir().child(name);
+        let path = self.snapshot_dir().clone().join(name);
         Ok(self
             .io
             .read_opt(&path)

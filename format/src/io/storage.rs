@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
 use crate::error::{Error, Result};
 
@@ -191,11 +191,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for loc in [dir.path().to_str().unwrap().to_string(), "memory://create-only".to_string()] {
             let (io, root) = open_warehouse(&loc).unwrap();
-            let p = root.child("snapshot").child("snapshot-1");
+            let p = root.clone().join("snapshot").clone().join("snapshot-1");
             assert_eq!(io.write_if_absent(&p, "a").await.unwrap(), Created::Yes);
             assert_eq!(io.write_if_absent(&p, "b").await.unwrap(), Created::AlreadyExists);
             assert_eq!(&io.read(&p).await.unwrap()[..], b"a");
-            assert!(matches!(io.read(&root.child("nope")).await, Err(Error::NotFound(_))));
+            assert!(matches!(io.read(&root.clone().join("nope")).await, Err(Error::NotFound(_))));
         }
     }
 

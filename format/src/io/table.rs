@@ -54,14 +54,14 @@ pub struct Table {
 }
 
 pub fn table_root(warehouse_root: &Path, id: &Identifier) -> Path {
-    warehouse_root.child(format!("{}.db", id.database)).child(id.table.as_str())
+    warehouse_root.clone().join(format!("{}.db", id.database)).clone().join(id.table.as_str())
 }
 
 impl Table {
     /// Opens the table at `root` with its latest schema.
     pub async fn open(io: FileIO, root: Path, name: impl Into<String>) -> Result<Table> {
         let name = name.into();
-        let schema_dir = root.child("schema");
+        let schema_dir = root.clone().join("schema");
         let ids: Vec<i64> = io
             .list_names(&schema_dir)
             .await?
@@ -71,7 +71,7 @@ impl Table {
         let latest = ids.into_iter().max().ok_or_else(|| {
             Error::NotFound(format!("table {name} (no schema under {root} in {})", io.url))
         })?;
-        let path = schema_dir.child(format!("schema-{latest}"));
+        let path = schema_dir.clone().join(format!("schema-{latest}"));
         let bytes = io.read(&path).await?;
         let schema = TableSchema::from_json(&bytes, path.as_ref())?;
         Table::from_schema(io, root, name, schema)
@@ -88,7 +88,7 @@ impl Table {
         let name = name.into();
         // Validate options before anything is written.
         TableOptions::parse(&schema.options, !schema.primary_keys.is_empty())?;
-        let path = root.child("schema").child("schema-0");
+        let path = root.clone().join("schema").clone().join("schema-0");
         match io.write_if_absent(&path, schema.to_json()).await? {
             Created::Yes => Table::from_schema(io, root, name, schema),
             Created::AlreadyExists => Err(Error::AlreadyExists(format!("table {name}"))),
@@ -100,19 +100,19 @@ impl Table {
     }
 
     pub fn snapshot_dir(&self) -> Path {
-        self.root.child("snapshot")
+        self.root.clone().join("snapshot")
     }
     pub fn snapshot_path(&self, id: i64) -> Path {
-        self.snapshot_dir().child(format!("snapshot-{id}"))
+        self.snapshot_dir().clone().join(format!("snapshot-{id}"))
     }
     pub fn manifest_path(&self, name: &str) -> Path {
-        self.root.child("manifest").child(name)
+        self.root.clone().join("manifest").clone().join(name)
     }
     pub fn index_path(&self, name: &str) -> Path {
-        self.root.child("index").child(name)
+        self.root.clone().join("index").clone().join(name)
     }
     pub fn schema_path(&self, id: i64) -> Path {
-        self.root.child("schema").child(format!("schema-{id}"))
+        self.root.clone().join("schema").clone().join(format!("schema-{id}"))
     }
 
     /// The directory of a bucket: `<table>/<partition path>bucket-<n>`, where `partition_path`
@@ -120,12 +120,12 @@ impl Table {
     pub fn bucket_dir(&self, partition_path: &str, bucket: i32) -> Path {
         let mut p = self.root.clone();
         for seg in partition_path.split('/').filter(|s| !s.is_empty()) {
-            p = p.child(seg);
+            p = p.clone().join(seg);
         }
         if bucket == -2 {
-            p.child("bucket-postpone")
+            p.clone().join("bucket-postpone")
         } else {
-            p.child(format!("bucket-{bucket}"))
+            p.clone().join(format!("bucket-{bucket}"))
         }
     }
 
@@ -145,8 +145,8 @@ pub async fn list_tables(io: &FileIO, warehouse_root: &Path) -> Result<Vec<Ident
     let mut out = vec![];
     for db in io.list_dirs(warehouse_root).await? {
         let Some(db_name) = db.strip_suffix(".db") else { continue };
-        for t in io.list_dirs(&warehouse_root.child(db.as_str())).await? {
-            if io.exists(&warehouse_root.child(db.as_str()).child(t.as_str()).child("schema").child("schema-0")).await? {
+        for t in io.list_dirs(&warehouse_root.clone().join(db.as_str())).await? {
+            if io.exists(&warehouse_root.clone().join(db.as_str()).clone().join(t.as_str()).clone().join("schema").clone().join("schema-0")).await? {
                 out.push(Identifier { database: db_name.to_string(), table: t });
             }
         }
