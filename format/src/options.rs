@@ -130,7 +130,7 @@ impl TableOptions {
         };
         let stats_mode = match get("metadata.stats-mode") {
             None => StatsMode::default(),
-            Some(v) => StatsMode::parse(v)?,
+            Some(v) => v.parse::<StatsMode>()?,
         };
         let compaction_trigger = int("num-sorted-run.compaction-trigger", 5)?.max(1) as u32;
         Ok(TableOptions {
