@@ -1,17 +1,69 @@
 //! Manifest lists, manifests and index manifests: the Avro files that say which data files a
 //! snapshot holds.
 //!
-//! Reading decodes each file with its own embedded writer schema and picks fields by name, so
-//! files written by current Java, older Java (union-wrapped records) and pypaimon all read.
-//! Writing produces Java's schema shape with the `zstandard` codec.
+//! All three are Avro Object Container Files (magic `Obj\x01`, a header map with
+//! `avro.schema` and `avro.codec`, then blocks of records). Every record starts with a
+//! `_VERSION` int, a permanent format identifier: [`MANIFEST_VERSION`] (2) for manifest entries
+//! and manifest-list entries, [`INDEX_MANIFEST_VERSION`] (1) for index-manifest entries.
+//!
+//! * A **manifest list** (`manifest/manifest-list-*`) holds one [`ManifestFileMeta`] per
+//!   manifest file; a snapshot points at a base list and a delta list.
+//! * A **manifest** (`manifest/manifest-*`) holds [`ManifestEntry`] records, each adding or
+//!   deleting one data file ([`DataFileMeta`]) of a partition and bucket.
+//! * An **index manifest** (`manifest/index-manifest-*`) holds [`IndexManifestEntry`] records
+//!   naming the live hash / deletion-vector / global index files.
+//!
+//! Reading ([`decode_manifest_list`], [`decode_manifest`], [`decode_index_manifest`]) decodes
+//! each file with its own embedded writer schema and picks fields by name, so files written by
+//! current Java, older Java (union-wrapped `["null", record]` records, fewer DataFileMeta
+//! fields) and pypaimon (other record names, extra fields) all read. Missing optional fields
+//! read as `None`; unknown fields are skipped.
+//!
+//! Writing ([`encode_manifest_list`], [`encode_manifest`], [`encode_index_manifest`])
+//! produces Java's schema shape (record `org.apache.paimon.avro.generated.record`, nested
+//! records named parent + `_` + field name such as `record__FILE__KEY_STATS`, nullable fields
+//! as `["null", T]` with default null) with the `zstandard` codec. See `schema.rs` for the
+//! exact field sets.
 
 use crate::stats::SimpleStats;
+
+mod avro_read;
+mod avro_write;
+mod schema;
+#[cfg(test)]
+mod tests;
+
+pub use avro_read::{decode_index_manifest, decode_manifest, decode_manifest_list};
+pub use avro_write::{encode_index_manifest, encode_manifest, encode_manifest_list};
+
+/// `_VERSION` of manifest entries and manifest-list entries. Java rejects any other value
+/// (a `1` in a data manifest comes from an incompatible old layout; Java asks to recreate
+/// the table).
+pub const MANIFEST_VERSION: i32 = 2;
+/// `_VERSION` of index-manifest entries.
+pub const INDEX_MANIFEST_VERSION: i32 = 1;
 
 /// Whether a manifest entry adds or deletes a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FileKind {
     Add = 0,
     Delete = 1,
+}
+
+impl FileKind {
+    /// The `_KIND` byte stored in manifests.
+    pub fn to_byte(self) -> i32 {
+        self as i32
+    }
+
+    /// Parses a stored `_KIND`; `None` for values other than 0 and 1.
+    pub fn from_byte(value: i32) -> Option<FileKind> {
+        match value {
+            0 => Some(FileKind::Add),
+            1 => Some(FileKind::Delete),
+            _ => None,
+        }
+    }
 }
 
 /// One data (or changelog) file and what is known about it.
