@@ -2,13 +2,36 @@
 //!
 //! Arrow record batches in, Paimon data files and commits out.
 //!
-//! (API stub; implementation in progress.)
+//! - [`TableWriter`] routes each row to its (partition, bucket), buffers rows per bucket with
+//!   their sequence numbers and row kinds, flushes sorted level-0 files when the buffers
+//!   exceed `write-buffer-size`, and commits through the table's one commit path.
+//! - [`conform_batch`] fits an input batch (any column order, castable types) to the table.
+//! - [`file_writer`] is the Parquet file writer, shared with compaction.
 
-use arrow::record_batch::RecordBatch;
-use streamhouse_format::io::Table;
+pub mod buffer;
+pub mod conform;
+pub mod file_writer;
+mod route;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, Int8Array, RecordBatch, UInt32Array};
+use arrow::compute::take_record_batch;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path;
+use streamhouse_format::binary_row::BinaryRow;
+use streamhouse_format::io::{CommitMessage, Committer, Table};
+use streamhouse_format::manifest::DataFileMeta;
+use streamhouse_format::partition::partition_path;
 use streamhouse_format::row_kind::RowKind;
-use streamhouse_format::schema::TableSchema;
-use streamhouse_format::Result;
+use streamhouse_format::types::DataType;
+use streamhouse_format::{Error, Result};
+
+use buffer::{BucketBuffer, FlushContext, Flushed, Pending};
+pub use conform::conform_batch;
+use file_writer::{FileLayout, FileNamer};
+use route::RowEncoder;
 
 /// What a commit wrote.
 #[derive(Debug, Clone, Default)]
@@ -20,35 +43,433 @@ pub struct WriteSummary {
     pub snapshot_ids: Vec<i64>,
 }
 
+struct BucketState {
+    partition: Vec<u8>,
+    partition_path: String,
+    bucket: i32,
+    next_seq: i64,
+    buffer: BucketBuffer,
+    pending: Pending,
+}
+
+/// Writes rows into one table. Not shared between tasks; one writer per table per process is
+/// the intended use (Paimon's single-writer-per-bucket model).
 pub struct TableWriter {
-    _table: Table,
+    table: Table,
+    ctx: Arc<FlushContext>,
+    committer: Committer,
+    next_identifier: i64,
+    buckets: HashMap<(Vec<u8>, i32), BucketState>,
+    /// Next sequence number per (partition, bucket) from the latest snapshot; loaded lazily.
+    restored: Option<HashMap<(Vec<u8>, i32), i64>>,
+    memory: usize,
+    partition_names: Vec<String>,
+    partition_types: Vec<DataType>,
+    partition_indices: Vec<usize>,
+    bucket_key_names: Vec<String>,
+    bucket_key_types: Vec<DataType>,
+    bucket_key_indices: Vec<usize>,
+    num_buckets: i32,
+    /// Files uploaded since the last commit (deleted by `abort`).
+    uploaded: Vec<Path>,
+    commit_attempted: bool,
+    rows_since_commit: u64,
 }
 
 impl TableWriter {
+    /// A writer with a fresh commit user.
     pub async fn new(table: Table) -> Result<Self> {
-        Ok(TableWriter { _table: table })
+        Self::with_commit_user(table, uuid::Uuid::new_v4().to_string())
     }
-    /// Writes rows as inserts. The batch must hold the table's columns (see [`conform_batch`]).
-    pub async fn write(&mut self, _batch: &RecordBatch) -> Result<()> {
-        todo!()
-    }
-    /// Writes rows with a row kind each.
-    pub async fn write_with_kinds(&mut self, _batch: &RecordBatch, _kinds: &[RowKind]) -> Result<()> {
-        todo!()
-    }
-    /// Flushes every buffer and commits; nothing is visible before this returns.
-    pub async fn commit(&mut self) -> Result<WriteSummary> {
-        todo!()
-    }
-    /// Deletes files written since the last commit.
-    pub async fn abort(&mut self) -> Result<()> {
-        todo!()
-    }
-}
 
-/// Matches a batch's columns to the table's by name and casts them to the table's types.
-/// Unknown columns and missing non-nullable columns are errors naming the column; missing
-/// nullable columns are filled with nulls. `source` names the input in errors.
-pub fn conform_batch(_schema: &TableSchema, _batch: &RecordBatch, _source: &str) -> Result<RecordBatch> {
-    todo!()
+    pub fn with_commit_user(table: Table, commit_user: String) -> Result<Self> {
+        let schema = table.schema.clone();
+        let options = table.options.clone();
+        let primary_key = !schema.primary_keys.is_empty();
+        let num_buckets = options.bucket;
+        if primary_key && num_buckets <= 0 {
+            return Err(Error::unsupported(format!(
+                "writing primary-key table {} with bucket = {num_buckets} (dynamic/postpone bucket mode); set the option bucket to a fixed number of buckets",
+                table.name
+            )));
+        }
+        if options.deletion_vectors {
+            return Err(Error::unsupported(format!(
+                "writing table {} with deletion-vectors.enabled (its new rows would stay invisible until compaction with deletion vectors, which this version does not do)",
+                table.name
+            )));
+        }
+        let bucket_key_names = if !options.bucket_key.is_empty() {
+            options.bucket_key.clone()
+        } else {
+            schema.trimmed_primary_keys()
+        };
+        if !primary_key && num_buckets > 0 && options.bucket_key.is_empty() {
+            return Err(Error::invalid(format!(
+                "append table {} has bucket = {num_buckets} but no bucket-key option",
+                table.name
+            )));
+        }
+        let partition_names = schema.partition_keys.clone();
+        let fields = |names: &[String]| -> Result<Vec<DataType>> {
+            Ok(schema
+                .fields_named(names)?
+                .into_iter()
+                .map(|f| f.data_type)
+                .collect())
+        };
+        let ctx = FlushContext {
+            layout: FileLayout::new(&schema, &options)?,
+            namer: FileNamer::new(),
+            options: options.clone(),
+            key_indices: schema.indices_of(&schema.trimmed_primary_keys())?,
+            sequence_indices: schema.indices_of(&options.sequence_fields)?,
+        };
+        Ok(TableWriter {
+            committer: Committer::new(table.clone(), commit_user)?,
+            ctx: Arc::new(ctx),
+            next_identifier: 0,
+            buckets: HashMap::new(),
+            restored: None,
+            memory: 0,
+            partition_types: fields(&partition_names)?,
+            partition_indices: schema.indices_of(&partition_names)?,
+            partition_names,
+            bucket_key_types: fields(&bucket_key_names)?,
+            bucket_key_indices: schema.indices_of(&bucket_key_names)?,
+            bucket_key_names,
+            num_buckets,
+            uploaded: vec![],
+            commit_attempted: false,
+            rows_since_commit: 0,
+            table,
+        })
+    }
+
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
+    /// Writes rows as inserts. Columns are matched to the table's by name (see [`conform_batch`]).
+    pub async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.write_inner(batch, None).await
+    }
+
+    /// Writes rows with a row kind each (`-U`/`-D` retract, `+I`/`+U` upsert).
+    pub async fn write_with_kinds(&mut self, batch: &RecordBatch, kinds: &[RowKind]) -> Result<()> {
+        if kinds.len() != batch.num_rows() {
+            return Err(Error::input(format!(
+                "{} row kinds for {} rows",
+                kinds.len(),
+                batch.num_rows()
+            )));
+        }
+        if !self.ctx.layout.primary_key {
+            if let Some(i) = kinds.iter().position(|k| *k != RowKind::Insert) {
+                return Err(Error::input_at(
+                    format!("row {}", i + 1),
+                    format!(
+                        "append table {} takes only inserts (+I), got {}",
+                        self.table.name, kinds[i]
+                    ),
+                ));
+            }
+            return self.write_inner(batch, None).await;
+        }
+        let kinds = Int8Array::from(kinds.iter().map(|k| *k as i8).collect::<Vec<_>>());
+        self.write_inner(batch, Some(kinds)).await
+    }
+
+    async fn write_inner(&mut self, batch: &RecordBatch, kinds: Option<Int8Array>) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let batch = conform::with_table_schema(&self.table.schema, batch)?;
+        if self.restored.is_none() {
+            self.restored = Some(self.restore_sequences().await?);
+        }
+        for (partition, bucket, rows) in self.route(&batch)? {
+            let (part_batch, part_kinds) = match &rows {
+                None => (batch.clone(), kinds.clone()),
+                Some(idx) => (
+                    take_record_batch(&batch, idx)?,
+                    match &kinds {
+                        Some(k) => Some(
+                            arrow::compute::take(k, idx, None)?
+                                .as_any()
+                                .downcast_ref::<Int8Array>()
+                                .cloned()
+                                .ok_or_else(|| Error::Other("row kinds".into()))?,
+                        ),
+                        None => None,
+                    },
+                ),
+            };
+            let state = self.bucket_state(partition, bucket)?;
+            let n = part_batch.num_rows() as i64;
+            let before = state.buffer.memory;
+            state.buffer.push(part_batch, part_kinds, state.next_seq);
+            state.next_seq += n;
+            self.memory += state.buffer.memory - before;
+        }
+        self.rows_since_commit += batch.num_rows() as u64;
+        if self.memory as u64 > self.table.options.write_buffer_size {
+            self.flush_until_below(self.table.options.write_buffer_size / 2)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Splits a batch by (partition, bucket). `None` rows means the whole batch.
+    #[allow(clippy::type_complexity)]
+    fn route(&self, batch: &RecordBatch) -> Result<Vec<(Vec<u8>, i32, Option<UInt32Array>)>> {
+        let fixed = self.num_buckets > 0;
+        if self.partition_indices.is_empty() && (!fixed || self.num_buckets == 1) {
+            return Ok(vec![(BinaryRow::empty().serialize(), 0, None)]);
+        }
+        let part_cols: Vec<_> = self
+            .partition_indices
+            .iter()
+            .map(|i| batch.column(*i).clone())
+            .collect();
+        let key_cols: Vec<_> = self
+            .bucket_key_indices
+            .iter()
+            .map(|i| batch.column(*i).clone())
+            .collect();
+        let mut part_enc =
+            RowEncoder::new(&part_cols, &self.partition_types, &self.partition_names)?;
+        let mut key_enc =
+            RowEncoder::new(&key_cols, &self.bucket_key_types, &self.bucket_key_names)?;
+        let mut partitions: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut part_rows: Vec<Vec<u8>> = vec![];
+        let mut targets: HashMap<(usize, i32), Vec<u32>> = HashMap::new();
+        for row in 0..batch.num_rows() {
+            let p = if part_cols.is_empty() {
+                0
+            } else {
+                part_enc.encode(row);
+                match partitions.get(part_enc.bytes()) {
+                    Some(p) => *p,
+                    None => {
+                        let p = part_rows.len();
+                        partitions.insert(part_enc.bytes().to_vec(), p);
+                        part_rows.push(part_enc.serialized());
+                        p
+                    }
+                }
+            };
+            let bucket = if fixed {
+                key_enc.encode(row);
+                key_enc.bucket(self.num_buckets)
+            } else {
+                0
+            };
+            targets.entry((p, bucket)).or_default().push(row as u32);
+        }
+        if part_rows.is_empty() {
+            part_rows.push(BinaryRow::empty().serialize());
+        }
+        let mut out: Vec<_> = targets
+            .into_iter()
+            .map(|((p, b), rows)| (part_rows[p].clone(), b, Some(UInt32Array::from(rows))))
+            .collect();
+        out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        if out.len() == 1 {
+            out[0].2 = None;
+        }
+        Ok(out)
+    }
+
+    fn bucket_state(&mut self, partition: Vec<u8>, bucket: i32) -> Result<&mut BucketState> {
+        let key = (partition, bucket);
+        if !self.buckets.contains_key(&key) {
+            let values = BinaryRow::deserialize(&key.0)?.to_datums(&self.partition_types)?;
+            let path = partition_path(
+                &self.partition_names,
+                &self.partition_types,
+                &values,
+                &self.table.options.partition_default_name,
+            );
+            let next_seq = self
+                .restored
+                .as_ref()
+                .and_then(|r| r.get(&key).copied())
+                .unwrap_or(0);
+            self.buckets.insert(
+                key.clone(),
+                BucketState {
+                    partition: key.0.clone(),
+                    partition_path: path,
+                    bucket,
+                    next_seq,
+                    buffer: BucketBuffer::default(),
+                    pending: Pending::default(),
+                },
+            );
+        }
+        Ok(self.buckets.get_mut(&key).expect("just inserted"))
+    }
+
+    /// Sequence numbers continue per bucket across writer processes: next = max + 1.
+    async fn restore_sequences(&self) -> Result<HashMap<(Vec<u8>, i32), i64>> {
+        let mut out = HashMap::new();
+        if let Some(snapshot) = self.table.snapshot_or_latest(None).await? {
+            for e in self.table.all_live_files(&snapshot).await? {
+                let next = out.entry((e.partition, e.bucket)).or_insert(0i64);
+                *next = (*next).max(e.file.max_sequence_number + 1);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Flushes the largest buffers until the buffered memory is at most `limit`.
+    async fn flush_until_below(&mut self, limit: u64) -> Result<()> {
+        let mut by_size: Vec<((Vec<u8>, i32), usize)> = self
+            .buckets
+            .iter()
+            .map(|(k, s)| (k.clone(), s.buffer.memory))
+            .filter(|(_, m)| *m > 0)
+            .collect();
+        by_size.sort_by(|a, b| b.1.cmp(&a.1));
+        let mut remaining = self.memory as u64;
+        let mut chosen = vec![];
+        for (k, m) in by_size {
+            if remaining <= limit {
+                break;
+            }
+            remaining -= m as u64;
+            chosen.push(k);
+        }
+        self.flush_buckets(chosen).await
+    }
+
+    /// Flushes the given buckets concurrently (sorting and encoding on blocking threads) and
+    /// uploads their files.
+    async fn flush_buckets(&mut self, keys: Vec<(Vec<u8>, i32)>) -> Result<()> {
+        let parallelism = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let mut jobs = vec![];
+        for k in keys {
+            let state = self.buckets.get_mut(&k).expect("known bucket");
+            if state.buffer.is_empty() {
+                continue;
+            }
+            let buffer = state.buffer.take();
+            self.memory -= buffer.memory;
+            let dir = self.table.bucket_dir(&state.partition_path, state.bucket);
+            let ctx = self.ctx.clone();
+            jobs.push((k, dir, ctx, buffer));
+        }
+        let io = self.table.io.clone();
+        let results: Vec<((Vec<u8>, i32), Flushed, Vec<Path>)> = futures::stream::iter(jobs)
+            .map(|(k, dir, ctx, buffer)| {
+                let io = io.clone();
+                async move {
+                    let flushed = tokio::task::spawn_blocking(move || buffer.flush(&ctx))
+                        .await
+                        .map_err(|e| Error::Other(format!("flush task failed: {e}")))??;
+                    let mut paths = vec![];
+                    for f in flushed.data.iter().chain(&flushed.changelog) {
+                        let path = dir.clone().join(f.meta.file_name.as_str());
+                        io.write(&path, f.bytes.clone()).await?;
+                        paths.push(path);
+                    }
+                    Ok::<_, Error>((k, flushed, paths))
+                }
+            })
+            .buffer_unordered(parallelism)
+            .try_collect()
+            .await?;
+        for (k, flushed, paths) in results {
+            self.uploaded.extend(paths);
+            let state = self.buckets.get_mut(&k).expect("known bucket");
+            state
+                .pending
+                .data
+                .extend(flushed.data.into_iter().map(|f| f.meta));
+            state
+                .pending
+                .changelog
+                .extend(flushed.changelog.into_iter().map(|f| f.meta));
+        }
+        Ok(())
+    }
+
+    /// Flushes every buffer and returns the commit messages without committing.
+    pub async fn prepare_commit(&mut self) -> Result<Vec<CommitMessage>> {
+        let keys: Vec<_> = self.buckets.keys().cloned().collect();
+        self.flush_buckets(keys).await?;
+        let total_buckets = if self.num_buckets > 0 {
+            self.num_buckets
+        } else {
+            -1
+        };
+        let mut messages = vec![];
+        let mut keys: Vec<_> = self.buckets.keys().cloned().collect();
+        keys.sort();
+        for k in keys {
+            let state = self.buckets.get_mut(&k).expect("known bucket");
+            let pending = std::mem::take(&mut state.pending);
+            if pending.data.is_empty() && pending.changelog.is_empty() {
+                continue;
+            }
+            messages.push(CommitMessage {
+                partition: state.partition.clone(),
+                bucket: state.bucket,
+                total_buckets,
+                new_files: pending.data,
+                changelog_files: pending.changelog,
+                ..Default::default()
+            });
+        }
+        Ok(messages)
+    }
+
+    /// Flushes every buffer and commits; nothing written is visible before this returns.
+    /// Returns an empty summary (no snapshot) when nothing was written.
+    pub async fn commit(&mut self) -> Result<WriteSummary> {
+        let messages = self.prepare_commit().await?;
+        let files: Vec<&DataFileMeta> = messages.iter().flat_map(|m| m.new_files.iter()).collect();
+        let mut summary = WriteSummary {
+            rows: self.rows_since_commit,
+            files: files.len(),
+            bytes: files.iter().map(|f| f.file_size as u64).sum(),
+            snapshot_ids: vec![],
+        };
+        if messages.is_empty() {
+            return Ok(summary);
+        }
+        self.commit_attempted = true;
+        let identifier = self.next_identifier;
+        let committed = self.committer.commit(&messages, identifier).await?;
+        self.next_identifier += 1;
+        self.uploaded.clear();
+        self.commit_attempted = false;
+        self.rows_since_commit = 0;
+        summary.snapshot_ids = committed.iter().map(|c| c.snapshot_id).collect();
+        Ok(summary)
+    }
+
+    /// Drops buffered rows and deletes files uploaded since the last commit. After a failed
+    /// commit the files are kept (the commit may have landed with its answer lost); orphan
+    /// cleanup removes them if it did not.
+    pub async fn abort(&mut self) -> Result<()> {
+        for s in self.buckets.values_mut() {
+            s.buffer.take();
+            s.pending = Pending::default();
+        }
+        self.memory = 0;
+        self.rows_since_commit = 0;
+        if !self.commit_attempted {
+            for p in std::mem::take(&mut self.uploaded) {
+                self.table.io.delete(&p).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes currently buffered in memory.
+    pub fn buffered_bytes(&self) -> usize {
+        self.memory
+    }
 }

@@ -1,0 +1,182 @@
+//! Writer behaviour checked on the files and metadata it produces.
+
+use std::sync::Arc;
+
+use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType as A, Field, Schema};
+use streamhouse_format::binary_row::BinaryRow;
+use streamhouse_format::io::{open_warehouse, table_root, Identifier, Table};
+use streamhouse_format::row_kind::RowKind;
+use streamhouse_format::schema::TableSchema;
+use streamhouse_format::snapshot::CommitKind;
+use streamhouse_format::types::{parse_columns, TypeKind};
+use streamhouse_writer::TableWriter;
+
+async fn create(
+    dir: &str,
+    name: &str,
+    cols: &str,
+    pk: &[&str],
+    part: &[&str],
+    opts: &[(&str, &str)],
+) -> Table {
+    let (io, root) = open_warehouse(dir).unwrap();
+    let id = Identifier::parse(name).unwrap();
+    let schema = TableSchema::new(
+        parse_columns(cols).unwrap(),
+        part.iter().map(|s| s.to_string()).collect(),
+        pk.iter().map(|s| s.to_string()).collect(),
+        opts.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        0,
+    )
+    .unwrap();
+    Table::create(io, table_root(&root, &id), name, schema)
+        .await
+        .unwrap()
+}
+
+fn batch(ids: &[i64], names: &[&str], prices: &[f64]) -> RecordBatch {
+    RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("id", A::Int64, false),
+            Field::new("name", A::Utf8, true),
+            Field::new("price", A::Float64, true),
+        ])),
+        vec![
+            Arc::new(Int64Array::from(ids.to_vec())),
+            Arc::new(StringArray::from(names.to_vec())),
+            Arc::new(Float64Array::from(prices.to_vec())),
+        ],
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn primary_key_files_are_sorted_folded_and_sequenced() {
+    let dir = std::env::var("STREAMHOUSE_KEEP_DIR").unwrap_or_else(|_| {
+        tempfile::tempdir()
+            .unwrap()
+            .keep()
+            .to_str()
+            .unwrap()
+            .to_string()
+    });
+    let table = create(
+        &dir,
+        "db.t",
+        "id BIGINT, name STRING, price DOUBLE",
+        &["id"],
+        &[],
+        &[("bucket", "2")],
+    )
+    .await;
+    let mut w = TableWriter::new(table.clone()).await.unwrap();
+    w.write(&batch(
+        &[5, 3, 1, 3],
+        &["e", "c", "a", "c2"],
+        &[5.0, 3.0, 1.0, 3.5],
+    ))
+    .await
+    .unwrap();
+    let s1 = w.commit().await.unwrap();
+    assert_eq!(s1.snapshot_ids, vec![1]);
+    assert_eq!(s1.rows, 4);
+
+    // A second process continues the sequence numbers of each bucket.
+    let mut w2 = TableWriter::new(table.clone()).await.unwrap();
+    w2.write_with_kinds(
+        &batch(&[1, 5], &["a", "e2"], &[1.0, 6.0]),
+        &[RowKind::Delete, RowKind::UpdateAfter],
+    )
+    .await
+    .unwrap();
+    let s2 = w2.commit().await.unwrap();
+    assert_eq!(s2.snapshot_ids, vec![2]);
+
+    let snap = table.snapshot(2).await.unwrap();
+    assert_eq!(snap.commit_kind, CommitKind::Append);
+    let files = table.all_live_files(&snap).await.unwrap();
+    let key_ty = vec![streamhouse_format::types::DataType::not_null(
+        TypeKind::BigInt,
+    )];
+    // Keys {1,3,5} in first commit: 3 rows after folding (3 appeared twice).
+    let first = table
+        .delta_entries(&table.snapshot(1).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(first.iter().map(|e| e.file.row_count).sum::<i64>(), 3);
+    let second = table.delta_entries(&snap).await.unwrap();
+    // Per bucket, the second writer continues after the first writer's highest number.
+    for e in &second {
+        let prev = first
+            .iter()
+            .filter(|f| f.bucket == e.bucket)
+            .map(|f| f.file.max_sequence_number)
+            .max();
+        assert_eq!(e.file.min_sequence_number, prev.map_or(0, |p| p + 1));
+    }
+    assert_eq!(snap.total_record_count, Some(5));
+    for e in &files {
+        assert!(e.bucket == 0 || e.bucket == 1);
+        assert_eq!(e.total_buckets, 2);
+        let min = BinaryRow::deserialize(&e.file.min_key)
+            .unwrap()
+            .to_datums(&key_ty)
+            .unwrap();
+        let max = BinaryRow::deserialize(&e.file.max_key)
+            .unwrap()
+            .to_datums(&key_ty)
+            .unwrap();
+        assert!(min[0]
+            .as_ref()
+            .unwrap()
+            .cmp_same_type(max[0].as_ref().unwrap())
+            .is_le());
+        if second.iter().any(|s| s.file.file_name == e.file.file_name) {
+            // Second commit: a delete of key 1 counts as a delete row.
+            let has_one = min[0] == Some(streamhouse_format::datum::Datum::BigInt(1));
+            assert_eq!(e.file.delete_row_count, Some(if has_one { 1 } else { 0 }));
+        }
+    }
+    let seqs: Vec<(i64, i64)> = files
+        .iter()
+        .map(|e| (e.file.min_sequence_number, e.file.max_sequence_number))
+        .collect();
+    assert!(seqs.iter().all(|(lo, hi)| lo <= hi));
+    // Bucket assignment matches the reference hash: BIGINT 1 → bucket 0, 3 → 1, 5 → ?
+    let bucket_of_1 = files.iter().find(|e| {
+        BinaryRow::deserialize(&e.file.min_key)
+            .unwrap()
+            .to_datums(&key_ty)
+            .unwrap()[0]
+            == Some(streamhouse_format::datum::Datum::BigInt(1))
+    });
+    assert_eq!(bucket_of_1.map(|e| e.bucket), Some(0));
+}
+
+#[tokio::test]
+async fn a_write_that_fails_commits_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = create(
+        dir.path().to_str().unwrap(),
+        "db.t",
+        "id BIGINT, name STRING, price DOUBLE",
+        &["id"],
+        &[],
+        &[("bucket", "1")],
+    )
+    .await;
+    let mut w = TableWriter::new(table.clone()).await.unwrap();
+    w.write(&batch(&[1], &["a"], &[1.0])).await.unwrap();
+    let bad = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new("id", A::Int64, true)])),
+        vec![Arc::new(Int64Array::from(vec![Some(2), None]))],
+    )
+    .unwrap();
+    let e = w.write(&bad).await.unwrap_err().to_string();
+    assert!(e.contains("row 2") && e.contains("primary key"), "{e}");
+    w.abort().await.unwrap();
+    assert_eq!(table.latest_snapshot_id().await.unwrap(), None);
+}
