@@ -25,7 +25,10 @@ pub enum Datum {
     Time(i32),
     /// Epoch milliseconds plus nanoseconds within the millisecond (0..999_999). Used for
     /// TIMESTAMP and TIMESTAMP WITH LOCAL TIME ZONE (a UTC instant).
-    Timestamp { millis: i64, nanos: i32 },
+    Timestamp {
+        millis: i64,
+        nanos: i32,
+    },
 }
 
 impl Datum {
@@ -43,9 +46,16 @@ impl Datum {
             (Decimal(a), Decimal(b)) => a.cmp(b),
             (String(a), String(b)) => a.cmp(b),
             (Bytes(a), Bytes(b)) => a.cmp(b),
-            (Timestamp { millis: a, nanos: an }, Timestamp { millis: b, nanos: bn }) => {
-                (a, an).cmp(&(b, bn))
-            }
+            (
+                Timestamp {
+                    millis: a,
+                    nanos: an,
+                },
+                Timestamp {
+                    millis: b,
+                    nanos: bn,
+                },
+            ) => (a, an).cmp(&(b, bn)),
             _ => Ordering::Equal,
         }
     }
@@ -127,7 +137,7 @@ pub fn datum_from_arrow(
         Float32Array, Float64Array, Int16Array, Int32Array, Int64Array, Int8Array,
         LargeBinaryArray, LargeStringArray, StringArray, StringViewArray, Time32MillisecondArray,
         Time32SecondArray, Time64MicrosecondArray, Time64NanosecondArray,
-        TimestampMillisecondArray, TimestampMicrosecondArray, TimestampNanosecondArray,
+        TimestampMicrosecondArray, TimestampMillisecondArray, TimestampNanosecondArray,
         TimestampSecondArray,
     };
     use arrow::datatypes::{DataType as A, TimeUnit};
@@ -135,9 +145,9 @@ pub fn datum_from_arrow(
         return Ok(None);
     }
     fn get<'a, T: 'static>(a: &'a dyn Array) -> crate::Result<&'a T> {
-        a.as_any().downcast_ref::<T>().ok_or_else(|| {
-            crate::Error::Other(format!("unexpected Arrow type {}", a.data_type()))
-        })
+        a.as_any()
+            .downcast_ref::<T>()
+            .ok_or_else(|| crate::Error::Other(format!("unexpected Arrow type {}", a.data_type())))
     }
     let split = |v: i64, per_milli: i64| -> Datum {
         Datum::Timestamp {
@@ -187,9 +197,10 @@ pub fn datum_from_arrow(
         (A::Timestamp(TimeUnit::Microsecond, _), _) => {
             split(get::<TimestampMicrosecondArray>(array)?.value(row), 1_000)
         }
-        (A::Timestamp(TimeUnit::Nanosecond, _), _) => {
-            split(get::<TimestampNanosecondArray>(array)?.value(row), 1_000_000)
-        }
+        (A::Timestamp(TimeUnit::Nanosecond, _), _) => split(
+            get::<TimestampNanosecondArray>(array)?.value(row),
+            1_000_000,
+        ),
         (other, _) => {
             return Err(crate::Error::unsupported(format!(
                 "values of Arrow type {other} (column type {ty}) as keys, partitions or statistics"

@@ -14,7 +14,10 @@ pub enum Error {
     Corrupt { path: String, detail: String },
     /// Input rows (CSV, JSON, Arrow batches) do not fit the table.
     #[error("bad input{}: {detail}", fmt_location(.location))]
-    Input { location: Option<String>, detail: String },
+    Input {
+        location: Option<String>,
+        detail: String,
+    },
     /// Something that should exist does not (table, snapshot, file).
     #[error("not found: {0}")]
     NotFound(String),
@@ -59,13 +62,22 @@ impl Error {
         Error::Schema(msg.to_string())
     }
     pub fn corrupt(path: impl fmt::Display, detail: impl fmt::Display) -> Self {
-        Error::Corrupt { path: path.to_string(), detail: detail.to_string() }
+        Error::Corrupt {
+            path: path.to_string(),
+            detail: detail.to_string(),
+        }
     }
     pub fn input(detail: impl fmt::Display) -> Self {
-        Error::Input { location: None, detail: detail.to_string() }
+        Error::Input {
+            location: None,
+            detail: detail.to_string(),
+        }
     }
     pub fn input_at(location: impl fmt::Display, detail: impl fmt::Display) -> Self {
-        Error::Input { location: Some(location.to_string()), detail: detail.to_string() }
+        Error::Input {
+            location: Some(location.to_string()),
+            detail: detail.to_string(),
+        }
     }
     pub fn unsupported(msg: impl fmt::Display) -> Self {
         Error::Unsupported(msg.to_string())
@@ -74,10 +86,16 @@ impl Error {
         Error::Invalid(msg.to_string())
     }
     pub fn storage(path: impl fmt::Display, source: object_store::Error) -> Self {
-        Error::Storage { path: path.to_string(), source }
+        Error::Storage {
+            path: path.to_string(),
+            source,
+        }
     }
     pub fn arrow(context: impl fmt::Display, source: arrow::error::ArrowError) -> Self {
-        Error::Arrow { context: Some(context.to_string()), source }
+        Error::Arrow {
+            context: Some(context.to_string()),
+            source,
+        }
     }
     /// Whether trying the same operation again may succeed (transient storage trouble or a
     /// lost commit race).
@@ -88,6 +106,9 @@ impl Error {
 
 impl From<arrow::error::ArrowError> for Error {
     fn from(source: arrow::error::ArrowError) -> Self {
-        Error::Arrow { context: None, source }
+        Error::Arrow {
+            context: None,
+            source,
+        }
     }
 }

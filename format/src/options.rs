@@ -85,9 +85,9 @@ impl TableOptions {
         let int = |k: &str, d: i64| -> Result<i64> {
             match get(k) {
                 None => Ok(d),
-                Some(v) => v.parse().map_err(|_| {
-                    Error::invalid(format!("option {k} = {v:?} is not an integer"))
-                }),
+                Some(v) => v
+                    .parse()
+                    .map_err(|_| Error::invalid(format!("option {k} = {v:?} is not an integer"))),
             }
         };
         let boolean = |k: &str, d: bool| -> Result<bool> {
@@ -95,18 +95,27 @@ impl TableOptions {
                 None => Ok(d),
                 Some("true") => Ok(true),
                 Some("false") => Ok(false),
-                Some(v) => Err(Error::invalid(format!("option {k} = {v:?} is not true/false"))),
+                Some(v) => Err(Error::invalid(format!(
+                    "option {k} = {v:?} is not true/false"
+                ))),
             }
         };
         let size = |k: &str, d: u64| -> Result<u64> {
             match get(k) {
                 None => Ok(d),
-                Some(v) => parse_memory_size(v).map_err(|e| Error::invalid(format!("option {k}: {e}"))),
+                Some(v) => {
+                    parse_memory_size(v).map_err(|e| Error::invalid(format!("option {k}: {e}")))
+                }
             }
         };
         let list = |k: &str| -> Vec<String> {
             get(k)
-                .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let merge_engine = match get("merge-engine").unwrap_or("deduplicate") {
@@ -126,7 +135,11 @@ impl TableOptions {
         let sequence_descending = match get("sequence.field.sort-order").unwrap_or("ascending") {
             "ascending" => false,
             "descending" => true,
-            v => return Err(Error::invalid(format!("option sequence.field.sort-order = {v:?} is not ascending/descending"))),
+            v => {
+                return Err(Error::invalid(format!(
+                    "option sequence.field.sort-order = {v:?} is not ascending/descending"
+                )))
+            }
         };
         let stats_mode = match get("metadata.stats-mode") {
             None => StatsMode::default(),
@@ -137,9 +150,13 @@ impl TableOptions {
             bucket: int("bucket", -1)? as i32,
             bucket_key: list("bucket-key"),
             file_format: get("file.format").unwrap_or("parquet").to_ascii_lowercase(),
-            file_compression: get("file.compression").unwrap_or("zstd").to_ascii_lowercase(),
+            file_compression: get("file.compression")
+                .unwrap_or("zstd")
+                .to_ascii_lowercase(),
             zstd_level: int("file.compression.zstd-level", 1)? as i32,
-            manifest_compression: get("manifest.compression").unwrap_or("zstd").to_ascii_lowercase(),
+            manifest_compression: get("manifest.compression")
+                .unwrap_or("zstd")
+                .to_ascii_lowercase(),
             merge_engine,
             changelog_producer,
             sequence_fields: list("sequence.field"),
@@ -149,12 +166,23 @@ impl TableOptions {
                 || boolean("deduplicate.ignore-delete", false)?
                 || boolean("partial-update.ignore-delete", false)?,
             write_buffer_size: size("write-buffer-size", 256 << 20)?,
-            target_file_size: size("target-file-size", if has_primary_key { 128 << 20 } else { 256 << 20 })?,
+            target_file_size: size(
+                "target-file-size",
+                if has_primary_key {
+                    128 << 20
+                } else {
+                    256 << 20
+                },
+            )?,
             stats_mode,
             commit_max_retries: int("commit.max-retries", 10)?.max(0) as u32,
-            partition_default_name: get("partition.default-name").unwrap_or("__DEFAULT_PARTITION__").to_string(),
+            partition_default_name: get("partition.default-name")
+                .unwrap_or("__DEFAULT_PARTITION__")
+                .to_string(),
             data_file_prefix: get("data-file.prefix").unwrap_or("data-").to_string(),
-            changelog_file_prefix: get("changelog-file.prefix").unwrap_or("changelog-").to_string(),
+            changelog_file_prefix: get("changelog-file.prefix")
+                .unwrap_or("changelog-")
+                .to_string(),
             deletion_vectors: boolean("deletion-vectors.enabled", false)?,
             write_only: boolean("write-only", false)?,
             compaction_trigger,
@@ -168,7 +196,9 @@ impl TableOptions {
 
     /// `fields.<field>.<suffix>`.
     pub fn field_option(&self, field: &str, suffix: &str) -> Option<&str> {
-        self.raw.get(&format!("fields.{field}.{suffix}")).map(|s| s.trim())
+        self.raw
+            .get(&format!("fields.{field}.{suffix}"))
+            .map(|s| s.trim())
     }
 }
 
@@ -177,7 +207,9 @@ pub fn parse_memory_size(v: &str) -> Result<u64> {
     let t = v.trim().to_ascii_lowercase();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| Error::invalid(format!("{v:?} is not a memory size")))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| Error::invalid(format!("{v:?} is not a memory size")))?;
     let mult: u64 = match unit.trim() {
         "" | "b" | "bytes" => 1,
         "k" | "kb" | "kibibytes" => 1 << 10,
@@ -186,7 +218,8 @@ pub fn parse_memory_size(v: &str) -> Result<u64> {
         "t" | "tb" | "tebibytes" => 1 << 40,
         u => return Err(Error::invalid(format!("{v:?}: unknown size unit {u:?}"))),
     };
-    n.checked_mul(mult).ok_or_else(|| Error::invalid(format!("{v:?} is too large")))
+    n.checked_mul(mult)
+        .ok_or_else(|| Error::invalid(format!("{v:?} is too large")))
 }
 
 /// Parses durations as Paimon writes them: `1 h`, `30min`, `10 s`, `500ms`, `1d`, plain millis.
@@ -194,14 +227,20 @@ pub fn parse_duration(v: &str) -> Result<std::time::Duration> {
     let t = v.trim().to_ascii_lowercase();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| Error::invalid(format!("{v:?} is not a duration")))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| Error::invalid(format!("{v:?} is not a duration")))?;
     let ms: u64 = match unit.trim() {
         "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 1,
         "s" | "sec" | "secs" | "second" | "seconds" => 1000,
         "m" | "min" | "mins" | "minute" | "minutes" => 60_000,
         "h" | "hour" | "hours" => 3_600_000,
         "d" | "day" | "days" => 86_400_000,
-        u => return Err(Error::invalid(format!("{v:?}: unknown duration unit {u:?}"))),
+        u => {
+            return Err(Error::invalid(format!(
+                "{v:?}: unknown duration unit {u:?}"
+            )))
+        }
     };
     Ok(std::time::Duration::from_millis(n.saturating_mul(ms)))
 }
@@ -211,7 +250,12 @@ mod tests {
     use super::*;
 
     fn opts(kv: &[(&str, &str)], pk: bool) -> Result<TableOptions> {
-        TableOptions::parse(&kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), pk)
+        TableOptions::parse(
+            &kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            pk,
+        )
     }
 
     #[test]
@@ -232,12 +276,24 @@ mod tests {
 
     #[test]
     fn parses_values_and_rejects_bad_ones() {
-        let o = opts(&[("bucket", "4"), ("write-buffer-size", "64 mb"), ("merge-engine", "partial-update"), ("sequence.field", "ts, v")], true).unwrap();
+        let o = opts(
+            &[
+                ("bucket", "4"),
+                ("write-buffer-size", "64 mb"),
+                ("merge-engine", "partial-update"),
+                ("sequence.field", "ts, v"),
+            ],
+            true,
+        )
+        .unwrap();
         assert_eq!(o.bucket, 4);
         assert_eq!(o.write_buffer_size, 64 << 20);
         assert_eq!(o.merge_engine, MergeEngine::PartialUpdate);
         assert_eq!(o.sequence_fields, vec!["ts", "v"]);
-        assert!(opts(&[("bucket", "four")], true).unwrap_err().to_string().contains("bucket"));
+        assert!(opts(&[("bucket", "four")], true)
+            .unwrap_err()
+            .to_string()
+            .contains("bucket"));
         assert!(opts(&[("merge-engine", "newest")], true).is_err());
         assert!(opts(&[("write-buffer-size", "12 parsecs")], true).is_err());
     }

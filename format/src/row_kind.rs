@@ -18,7 +18,12 @@ impl RowKind {
             1 => RowKind::UpdateBefore,
             2 => RowKind::UpdateAfter,
             3 => RowKind::Delete,
-            _ => return Err(Error::corrupt("_VALUE_KIND", format!("invalid row kind byte {b}"))),
+            _ => {
+                return Err(Error::corrupt(
+                    "_VALUE_KIND",
+                    format!("invalid row kind byte {b}"),
+                ))
+            }
         })
     }
 
@@ -63,7 +68,12 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        for k in [RowKind::Insert, RowKind::UpdateBefore, RowKind::UpdateAfter, RowKind::Delete] {
+        for k in [
+            RowKind::Insert,
+            RowKind::UpdateBefore,
+            RowKind::UpdateAfter,
+            RowKind::Delete,
+        ] {
             assert_eq!(RowKind::parse(k.as_str()).unwrap(), k);
             assert_eq!(RowKind::from_byte(k as i8).unwrap(), k);
         }

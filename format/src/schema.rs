@@ -49,7 +49,9 @@ impl TableSchema {
         }
         for key in partition_keys.iter().chain(&primary_keys) {
             if !columns.iter().any(|(n, _)| n == key) {
-                return Err(Error::schema(format!("key column {key:?} is not a column of the table")));
+                return Err(Error::schema(format!(
+                    "key column {key:?} is not a column of the table"
+                )));
             }
         }
         if !primary_keys.is_empty() {
@@ -77,8 +79,13 @@ impl TableSchema {
             })
             .collect();
         for f in &fields {
-            if f.data_type.is_nested() && (primary_keys.contains(&f.name) || partition_keys.contains(&f.name)) {
-                return Err(Error::schema(format!("key column {} cannot have nested type {}", f.name, f.data_type)));
+            if f.data_type.is_nested()
+                && (primary_keys.contains(&f.name) || partition_keys.contains(&f.name))
+            {
+                return Err(Error::schema(format!(
+                    "key column {} cannot have nested type {}",
+                    f.name, f.data_type
+                )));
             }
         }
         Ok(TableSchema {
@@ -119,7 +126,12 @@ impl TableSchema {
         self.fields
             .iter()
             .position(|f| f.name == name)
-            .ok_or_else(|| Error::invalid(format!("unknown column {name:?}; columns are {}", self.field_names().join(", "))))
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "unknown column {name:?}; columns are {}",
+                    self.field_names().join(", ")
+                ))
+            })
     }
 
     pub fn field_names(&self) -> Vec<String> {
@@ -128,11 +140,18 @@ impl TableSchema {
 
     /// Primary keys minus partition keys: the key of the LSM tree.
     pub fn trimmed_primary_keys(&self) -> Vec<String> {
-        self.primary_keys.iter().filter(|k| !self.partition_keys.contains(k)).cloned().collect()
+        self.primary_keys
+            .iter()
+            .filter(|k| !self.partition_keys.contains(k))
+            .cloned()
+            .collect()
     }
 
     pub fn fields_named(&self, names: &[String]) -> Result<Vec<DataField>> {
-        names.iter().map(|n| self.field_index(n).map(|i| self.fields[i].clone())).collect()
+        names
+            .iter()
+            .map(|n| self.field_index(n).map(|i| self.fields[i].clone()))
+            .collect()
     }
 
     pub fn indices_of(&self, names: &[String]) -> Result<Vec<usize>> {
@@ -142,7 +161,10 @@ impl TableSchema {
     /// The logical Arrow schema of the table's rows (with Parquet field ids in the metadata).
     pub fn arrow_schema(&self) -> SchemaRef {
         std::sync::Arc::new(ArrowSchema::new(
-            self.fields.iter().map(DataField::to_arrow_field).collect::<Vec<_>>(),
+            self.fields
+                .iter()
+                .map(DataField::to_arrow_field)
+                .collect::<Vec<_>>(),
         ))
     }
 }
@@ -157,7 +179,9 @@ mod tests {
             parse_columns("dt STRING, id BIGINT, name STRING, price DECIMAL(10, 2)").unwrap(),
             vec!["dt".into()],
             vec!["dt".into(), "id".into()],
-            [("bucket".to_string(), "2".to_string())].into_iter().collect(),
+            [("bucket".to_string(), "2".to_string())]
+                .into_iter()
+                .collect(),
             1_700_000_000_000,
         )
         .unwrap()
@@ -194,10 +218,33 @@ mod tests {
     #[test]
     fn rejects_bad_keys() {
         let cols = parse_columns("a INT, b INT").unwrap();
-        assert!(TableSchema::new(cols.clone(), vec![], vec!["c".into()], Default::default(), 0).is_err());
-        assert!(TableSchema::new(cols.clone(), vec!["b".into()], vec!["a".into()], Default::default(), 0).is_err());
-        assert!(TableSchema::new(cols, vec!["a".into()], vec!["a".into()], Default::default(), 0).is_err());
-        let e = TableSchema::from_json(b"{not json", "schema/schema-3").unwrap_err().to_string();
+        assert!(TableSchema::new(
+            cols.clone(),
+            vec![],
+            vec!["c".into()],
+            Default::default(),
+            0
+        )
+        .is_err());
+        assert!(TableSchema::new(
+            cols.clone(),
+            vec!["b".into()],
+            vec!["a".into()],
+            Default::default(),
+            0
+        )
+        .is_err());
+        assert!(TableSchema::new(
+            cols,
+            vec!["a".into()],
+            vec!["a".into()],
+            Default::default(),
+            0
+        )
+        .is_err());
+        let e = TableSchema::from_json(b"{not json", "schema/schema-3")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("schema/schema-3"), "{e}");
     }
 }

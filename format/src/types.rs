@@ -29,7 +29,10 @@ pub enum TypeKind {
     BigInt,
     Float,
     Double,
-    Decimal { precision: u32, scale: u32 },
+    Decimal {
+        precision: u32,
+        scale: u32,
+    },
     Char(u32),
     VarChar(u32),
     Binary(u32),
@@ -57,13 +60,22 @@ pub struct DataType {
 
 impl DataType {
     pub fn new(kind: TypeKind) -> Self {
-        DataType { kind, nullable: true }
+        DataType {
+            kind,
+            nullable: true,
+        }
     }
     pub fn not_null(kind: TypeKind) -> Self {
-        DataType { kind, nullable: false }
+        DataType {
+            kind,
+            nullable: false,
+        }
     }
     pub fn with_nullable(&self, nullable: bool) -> Self {
-        DataType { kind: self.kind.clone(), nullable }
+        DataType {
+            kind: self.kind.clone(),
+            nullable,
+        }
     }
     pub fn string() -> Self {
         Self::new(TypeKind::VarChar(MAX_LENGTH))
@@ -133,7 +145,10 @@ impl DataType {
                             .and_then(|f| f.as_array())
                             .ok_or_else(|| Error::schema("ROW type without \"fields\""))?;
                         TypeKind::Row(
-                            fields.iter().map(DataField::from_json).collect::<Result<_>>()?,
+                            fields
+                                .iter()
+                                .map(DataField::from_json)
+                                .collect::<Result<_>>()?,
                         )
                     }
                     "VECTOR" => TypeKind::Array(sub("element")?),
@@ -168,9 +183,9 @@ impl DataType {
             TypeKind::LocalZonedTimestamp(p) => {
                 ArrowType::Timestamp(timestamp_unit(*p), Some("UTC".into()))
             }
-            TypeKind::Array(e) | TypeKind::Multiset(e) => {
-                ArrowType::List(Arc::new(ArrowField::new("element", e.to_arrow(), e.nullable)))
-            }
+            TypeKind::Array(e) | TypeKind::Multiset(e) => ArrowType::List(Arc::new(
+                ArrowField::new("element", e.to_arrow(), e.nullable),
+            )),
             TypeKind::Map(k, v) => ArrowType::Map(
                 Arc::new(ArrowField::new(
                     "key_value",
@@ -186,7 +201,11 @@ impl DataType {
                 false,
             ),
             TypeKind::Row(fields) => ArrowType::Struct(
-                fields.iter().map(|f| f.to_arrow_field()).collect::<Vec<_>>().into(),
+                fields
+                    .iter()
+                    .map(|f| f.to_arrow_field())
+                    .collect::<Vec<_>>()
+                    .into(),
             ),
         }
     }
@@ -287,7 +306,11 @@ impl<'a> TypeParser<'a> {
         }
     }
     fn err(&self, what: &str) -> Error {
-        Error::schema(format!("{what} at position {} in type {:?}", self.pos + 1, self.src))
+        Error::schema(format!(
+            "{what} at position {} in type {:?}",
+            self.pos + 1,
+            self.src
+        ))
     }
     fn word(&mut self) -> Option<String> {
         self.skip_ws();
@@ -317,7 +340,9 @@ impl<'a> TypeParser<'a> {
         while self.pos < b.len() && b[self.pos].is_ascii_digit() {
             self.pos += 1;
         }
-        self.src[start..self.pos].parse().map_err(|_| self.err("expected a number"))
+        self.src[start..self.pos]
+            .parse()
+            .map_err(|_| self.err("expected a number"))
     }
     /// `(n)` or `(n, m)` when present.
     fn params(&mut self) -> Result<Vec<u32>> {
@@ -346,7 +371,9 @@ impl<'a> TypeParser<'a> {
     }
 
     fn parse(&mut self) -> Result<DataType> {
-        let name = self.word().ok_or_else(|| self.err("expected a type name"))?;
+        let name = self
+            .word()
+            .ok_or_else(|| self.err("expected a type name"))?;
         let one = |ps: &[u32], default: u32| ps.first().copied().unwrap_or(default);
         let kind = match name.as_str() {
             "BOOLEAN" | "BOOL" => TypeKind::Boolean,
@@ -419,9 +446,15 @@ impl<'a> TypeParser<'a> {
                 self.expect(b'<')?;
                 let mut fields = vec![];
                 loop {
-                    let fname = self.word().ok_or_else(|| self.err("expected a field name"))?;
+                    let fname = self
+                        .word()
+                        .ok_or_else(|| self.err("expected a field name"))?;
                     let ty = self.parse()?;
-                    fields.push(DataField::new(fields.len() as i32, fname.to_lowercase(), ty));
+                    fields.push(DataField::new(
+                        fields.len() as i32,
+                        fname.to_lowercase(),
+                        ty,
+                    ));
                     if self.peek_char() == Some(b',') {
                         self.pos += 1;
                     } else {
@@ -455,7 +488,13 @@ pub struct DataField {
 
 impl DataField {
     pub fn new(id: i32, name: impl Into<String>, data_type: DataType) -> Self {
-        DataField { id, name: name.into(), data_type, description: None, default_value: None }
+        DataField {
+            id,
+            name: name.into(),
+            data_type,
+            description: None,
+            default_value: None,
+        }
     }
 
     pub fn to_json(&self) -> serde_json::Value {
@@ -481,27 +520,42 @@ impl DataField {
             .get("name")
             .and_then(|x| x.as_str())
             .ok_or_else(|| Error::schema(format!("field without \"name\": {v}")))?;
-        let ty = v.get("type").ok_or_else(|| Error::schema(format!("field {name} without \"type\"")))?;
+        let ty = v
+            .get("type")
+            .ok_or_else(|| Error::schema(format!("field {name} without \"type\"")))?;
         Ok(DataField {
             id: id as i32,
             name: name.to_string(),
             data_type: DataType::from_json(ty)
                 .map_err(|e| Error::schema(format!("field {name}: {e}")))?,
-            description: v.get("description").and_then(|x| x.as_str()).map(str::to_string),
-            default_value: v.get("defaultValue").and_then(|x| x.as_str()).map(str::to_string),
+            description: v
+                .get("description")
+                .and_then(|x| x.as_str())
+                .map(str::to_string),
+            default_value: v
+                .get("defaultValue")
+                .and_then(|x| x.as_str())
+                .map(str::to_string),
         })
     }
 
     /// The Arrow field, carrying the Paimon field id as Parquet's `PARQUET:field_id`.
     pub fn to_arrow_field(&self) -> ArrowField {
-        arrow_field_with_id(&self.name, self.data_type.to_arrow(), self.data_type.nullable, self.id)
+        arrow_field_with_id(
+            &self.name,
+            self.data_type.to_arrow(),
+            self.data_type.nullable,
+            self.id,
+        )
     }
 }
 
 /// An Arrow field whose metadata carries a Parquet field id.
 pub fn arrow_field_with_id(name: &str, ty: ArrowType, nullable: bool, id: i32) -> ArrowField {
     ArrowField::new(name, ty, nullable).with_metadata(
-        [("PARQUET:field_id".to_string(), id.to_string())].into_iter().collect(),
+        [("PARQUET:field_id".to_string(), id.to_string())]
+            .into_iter()
+            .collect(),
     )
 }
 
@@ -603,7 +657,10 @@ mod tests {
             parse_type("timestamp_ltz(3)").unwrap().to_string(),
             "TIMESTAMP(3) WITH LOCAL TIME ZONE"
         );
-        assert_eq!(parse_type("VARCHAR(2147483647)").unwrap().to_string(), "STRING");
+        assert_eq!(
+            parse_type("VARCHAR(2147483647)").unwrap().to_string(),
+            "STRING"
+        );
     }
 
     #[test]
@@ -629,8 +686,7 @@ mod tests {
 
     #[test]
     fn column_lists() {
-        let cols =
-            parse_columns("id BIGINT NOT NULL, name STRING, price DECIMAL(10, 2)").unwrap();
+        let cols = parse_columns("id BIGINT NOT NULL, name STRING, price DECIMAL(10, 2)").unwrap();
         assert_eq!(cols.len(), 3);
         assert_eq!(cols[2].1.to_string(), "DECIMAL(10, 2)");
         assert!(!cols[0].1.nullable);

@@ -113,7 +113,11 @@ impl Committer {
 
     /// Commits writer output and compaction output of the same round: an APPEND snapshot for
     /// new files (if any), then a COMPACT snapshot for compaction changes (if any).
-    pub async fn commit(&self, messages: &[CommitMessage], identifier: i64) -> Result<Vec<Committed>> {
+    pub async fn commit(
+        &self,
+        messages: &[CommitMessage],
+        identifier: i64,
+    ) -> Result<Vec<Committed>> {
         let mut out = vec![];
         let mut append = vec![];
         let mut append_changelog = vec![];
@@ -134,10 +138,16 @@ impl Committer {
             compact_changelog.extend(m.compact_changelog.iter().map(|f| entry(FileKind::Add, f)));
         }
         if !append.is_empty() || !append_changelog.is_empty() {
-            out.push(self.commit_entries(CommitKind::Append, append, append_changelog, identifier).await?);
+            out.push(
+                self.commit_entries(CommitKind::Append, append, append_changelog, identifier)
+                    .await?,
+            );
         }
         if !compact.is_empty() || !compact_changelog.is_empty() {
-            out.push(self.commit_entries(CommitKind::Compact, compact, compact_changelog, identifier).await?);
+            out.push(
+                self.commit_entries(CommitKind::Compact, compact, compact_changelog, identifier)
+                    .await?,
+            );
         }
         Ok(out)
     }
@@ -162,8 +172,16 @@ impl Committer {
             let m = self.write_manifest(&changelog).await?;
             Some(self.write_manifest_list(&[m]).await?)
         };
-        let added: i64 = entries.iter().filter(|e| e.kind == FileKind::Add).map(|e| e.file.row_count).sum();
-        let deleted: i64 = entries.iter().filter(|e| e.kind == FileKind::Delete).map(|e| e.file.row_count).sum();
+        let added: i64 = entries
+            .iter()
+            .filter(|e| e.kind == FileKind::Add)
+            .map(|e| e.file.row_count)
+            .sum();
+        let deleted: i64 = entries
+            .iter()
+            .filter(|e| e.kind == FileKind::Delete)
+            .map(|e| e.file.row_count)
+            .sum();
         let changelog_rows: i64 = changelog.iter().map(|e| e.file.row_count).sum();
         let needs_conflict_check = entries.iter().any(|e| e.kind == FileKind::Delete);
 
@@ -186,7 +204,12 @@ impl Committer {
                             && s.commit_identifier == identifier
                             && s.commit_kind == kind
                         {
-                            return Ok(Committed { snapshot_id: s.id, kind, was_already_committed: true, retries });
+                            return Ok(Committed {
+                                snapshot_id: s.id,
+                                kind,
+                                was_already_committed: true,
+                                retries,
+                            });
                         }
                     }
                     checked_up_to = l.id;
@@ -213,7 +236,12 @@ impl Committer {
                 commit_kind: kind,
                 time_millis: now_millis(),
                 total_record_count: Some(
-                    latest.as_ref().and_then(|l| l.total_record_count).unwrap_or(0) + added - deleted,
+                    latest
+                        .as_ref()
+                        .and_then(|l| l.total_record_count)
+                        .unwrap_or(0)
+                        + added
+                        - deleted,
                 ),
                 delta_record_count: Some(added - deleted),
                 changelog_record_count: (!changelog.is_empty()).then_some(changelog_rows),
@@ -222,13 +250,27 @@ impl Committer {
                 properties: None,
                 next_row_id: Some(latest.as_ref().and_then(|l| l.next_row_id).unwrap_or(0)),
                 uuid: Some(uuid::Uuid::new_v4().to_string()),
-                writer_version: Some(concat!("streamhouse-", env!("CARGO_PKG_VERSION")).to_string()),
+                writer_version: Some(
+                    concat!("streamhouse-", env!("CARGO_PKG_VERSION")).to_string(),
+                ),
             };
-            match table.io.write_if_absent(&table.snapshot_path(id), snapshot.to_json()).await {
+            match table
+                .io
+                .write_if_absent(&table.snapshot_path(id), snapshot.to_json())
+                .await
+            {
                 Ok(Created::Yes) => {
                     // Best effort: readers confirm the hint by probing the next id.
-                    let _ = table.io.write(&table.snapshot_dir().clone().join("LATEST"), id.to_string()).await;
-                    return Ok(Committed { snapshot_id: id, kind, was_already_committed: false, retries });
+                    let _ = table
+                        .io
+                        .write(&table.snapshot_dir().clone().join("LATEST"), id.to_string())
+                        .await;
+                    return Ok(Committed {
+                        snapshot_id: id,
+                        kind,
+                        was_already_committed: false,
+                        retries,
+                    });
                 }
                 Ok(Created::AlreadyExists) => {
                     retries += 1;
@@ -252,19 +294,31 @@ impl Committer {
     }
 
     /// Deleted files must be live in `latest`, and level ≥ 1 runs must stay disjoint.
-    async fn check_conflicts(&self, latest: Option<&Snapshot>, entries: &[ManifestEntry]) -> Result<()> {
-        let buckets: std::collections::HashSet<(Vec<u8>, i32)> =
-            entries.iter().map(|e| (e.partition.clone(), e.bucket)).collect();
+    async fn check_conflicts(
+        &self,
+        latest: Option<&Snapshot>,
+        entries: &[ManifestEntry],
+    ) -> Result<()> {
+        let buckets: std::collections::HashSet<(Vec<u8>, i32)> = entries
+            .iter()
+            .map(|e| (e.partition.clone(), e.bucket))
+            .collect();
         let live = match latest {
             Some(l) => {
                 self.table
-                    .live_files(l, |_| true, |e| buckets.contains(&(e.partition.clone(), e.bucket)))
+                    .live_files(
+                        l,
+                        |_| true,
+                        |e| buckets.contains(&(e.partition.clone(), e.bucket)),
+                    )
                     .await?
             }
             None => vec![],
         };
         let after = fold_entries(live.into_iter().chain(entries.iter().cloned())).map_err(|e| {
-            Error::Conflict(format!("file deletion conflict: {e}; another commit changed the same bucket"))
+            Error::Conflict(format!(
+                "file deletion conflict: {e}; another commit changed the same bucket"
+            ))
         })?;
         if self.table.is_primary_key_table() {
             check_level_ranges(&self.table, &after)?;
@@ -276,12 +330,18 @@ impl Committer {
         let bytes = manifest::encode_manifest(entries)?;
         let name = self.next_name("manifest");
         let size = bytes.len() as i64;
-        self.table.io.write(&self.table.manifest_path(&name), bytes).await?;
+        self.table
+            .io
+            .write(&self.table.manifest_path(&name), bytes)
+            .await?;
         Ok(ManifestFileMeta {
             file_name: name,
             file_size: size,
             num_added_files: entries.iter().filter(|e| e.kind == FileKind::Add).count() as i64,
-            num_deleted_files: entries.iter().filter(|e| e.kind == FileKind::Delete).count() as i64,
+            num_deleted_files: entries
+                .iter()
+                .filter(|e| e.kind == FileKind::Delete)
+                .count() as i64,
             partition_stats: self.partition_stats(entries)?,
             schema_id: self.table.schema.id,
             min_bucket: entries.iter().map(|e| e.bucket).min(),
@@ -297,21 +357,30 @@ impl Committer {
         let bytes = manifest::encode_manifest_list(metas)?;
         let name = self.next_name("manifest-list");
         let size = bytes.len() as i64;
-        self.table.io.write(&self.table.manifest_path(&name), bytes).await?;
+        self.table
+            .io
+            .write(&self.table.manifest_path(&name), bytes)
+            .await?;
         Ok((name, size))
     }
 
     /// The new snapshot's base list: everything `latest` held, merged into fewer manifests
     /// once there are many.
     async fn write_base_list(&self, latest: Option<&Snapshot>) -> Result<(String, i64)> {
-        let Some(latest) = latest else { return self.write_manifest_list(&[]).await };
+        let Some(latest) = latest else {
+            return self.write_manifest_list(&[]).await;
+        };
         let manifests = self.table.data_manifests(latest).await?;
         if manifests.len() < MANIFEST_MERGE_MIN_COUNT {
             return self.write_manifest_list(&manifests).await;
         }
-        let live = fold_entries(self.table.read_entries(&manifests, |_| true).await?).map_err(|e| {
-            Error::corrupt(self.table.snapshot_path(latest.id), format!("cannot merge manifests: {e}"))
-        })?;
+        let live =
+            fold_entries(self.table.read_entries(&manifests, |_| true).await?).map_err(|e| {
+                Error::corrupt(
+                    self.table.snapshot_path(latest.id),
+                    format!("cannot merge manifests: {e}"),
+                )
+            })?;
         let mut merged = vec![];
         for chunk in live.chunks(ENTRIES_PER_MERGED_MANIFEST) {
             merged.push(self.write_manifest(chunk).await?);
@@ -364,12 +433,17 @@ fn check_level_ranges(table: &Table, live: &[ManifestEntry]) -> Result<()> {
         .into_iter()
         .map(|f| f.data_type)
         .collect();
-    let mut groups: std::collections::HashMap<(&[u8], i32, i32), Vec<(Vec<Option<Datum>>, Vec<Option<Datum>>, &str)>> =
-        Default::default();
+    let mut groups: std::collections::HashMap<
+        (&[u8], i32, i32),
+        Vec<(Vec<Option<Datum>>, Vec<Option<Datum>>, &str)>,
+    > = Default::default();
     for e in live.iter().filter(|e| e.file.level >= 1) {
         let min = BinaryRow::deserialize(&e.file.min_key)?.to_datums(&key_types)?;
         let max = BinaryRow::deserialize(&e.file.max_key)?.to_datums(&key_types)?;
-        groups.entry((&e.partition, e.bucket, e.file.level)).or_default().push((min, max, &e.file.file_name));
+        groups
+            .entry((&e.partition, e.bucket, e.file.level))
+            .or_default()
+            .push((min, max, &e.file.file_name));
     }
     for ((_, bucket, level), mut files) in groups {
         files.sort_by(|a, b| compare_keys(&a.0, &b.0));

@@ -14,7 +14,15 @@ use crate::snapshot::Snapshot;
 /// How many manifests are fetched at once.
 const MANIFEST_READ_CONCURRENCY: usize = 16;
 
-type EntryKey = (Vec<u8>, i32, i32, String, Vec<String>, Option<Vec<u8>>, Option<String>);
+type EntryKey = (
+    Vec<u8>,
+    i32,
+    i32,
+    String,
+    Vec<String>,
+    Option<Vec<u8>>,
+    Option<String>,
+);
 
 fn entry_key(e: &ManifestEntry) -> EntryKey {
     (
@@ -30,7 +38,9 @@ fn entry_key(e: &ManifestEntry) -> EntryKey {
 
 /// Folds entries in order into the live set. Adding a live file twice, or a DELETE whose file
 /// never became live, means the metadata is inconsistent.
-pub fn fold_entries(entries: impl IntoIterator<Item = ManifestEntry>) -> Result<Vec<ManifestEntry>> {
+pub fn fold_entries(
+    entries: impl IntoIterator<Item = ManifestEntry>,
+) -> Result<Vec<ManifestEntry>> {
     let mut index: HashMap<EntryKey, usize> = HashMap::new();
     let mut live: Vec<Option<ManifestEntry>> = vec![];
     let mut orphan_deletes: HashMap<EntryKey, String> = HashMap::new();
@@ -101,8 +111,13 @@ impl Table {
         manifests: &[ManifestFileMeta],
         keep: impl Fn(&ManifestEntry) -> bool,
     ) -> Result<Vec<ManifestEntry>> {
-        let lists: Vec<Vec<ManifestEntry>> = futures::stream::iter(manifests.iter())
-            .map(|m| self.read_manifest(&m.file_name))
+        // Owned names and a cloned handle keep the future `Send` for any caller.
+        let names: Vec<String> = manifests.iter().map(|m| m.file_name.clone()).collect();
+        let lists: Vec<Vec<ManifestEntry>> = futures::stream::iter(names)
+            .map(|name| {
+                let table = self.clone();
+                async move { table.read_manifest(&name).await }
+            })
             .buffered(MANIFEST_READ_CONCURRENCY)
             .try_collect()
             .await?;
@@ -118,13 +133,20 @@ impl Table {
         manifest_filter: impl Fn(&ManifestFileMeta) -> bool,
         entry_filter: impl Fn(&ManifestEntry) -> bool,
     ) -> Result<Vec<ManifestEntry>> {
-        let manifests: Vec<ManifestFileMeta> =
-            self.data_manifests(snapshot).await?.into_iter().filter(|m| manifest_filter(m)).collect();
+        let manifests: Vec<ManifestFileMeta> = self
+            .data_manifests(snapshot)
+            .await?
+            .into_iter()
+            .filter(|m| manifest_filter(m))
+            .collect();
         let entries = self.read_entries(&manifests, entry_filter).await?;
         fold_entries(entries).map_err(|e| match e {
             Error::Conflict(msg) => Error::corrupt(
                 self.snapshot_path(snapshot.id),
-                format!("manifests of snapshot {} are inconsistent: {msg}", snapshot.id),
+                format!(
+                    "manifests of snapshot {} are inconsistent: {msg}",
+                    snapshot.id
+                ),
             ),
             e => e,
         })
@@ -148,7 +170,9 @@ impl Table {
 
     /// The entries a snapshot's own commit wrote (its delta list), not folded.
     pub async fn delta_entries(&self, snapshot: &Snapshot) -> Result<Vec<ManifestEntry>> {
-        let manifests = self.read_manifest_list(&snapshot.delta_manifest_list).await?;
+        let manifests = self
+            .read_manifest_list(&snapshot.delta_manifest_list)
+            .await?;
         self.read_entries(&manifests, |_| true).await
     }
 

@@ -50,11 +50,11 @@ impl Table {
 
     async fn read_hint(&self, name: &str) -> Result<Option<i64>> {
         let path = self.snapshot_dir().clone().join(name);
-        Ok(self
-            .io
-            .read_opt(&path)
-            .await?
-            .and_then(|b| std::str::from_utf8(&b).ok().and_then(|s| s.trim().parse().ok())))
+        Ok(self.io.read_opt(&path).await?.and_then(|b| {
+            std::str::from_utf8(&b)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+        }))
     }
 
     pub async fn snapshot(&self, id: i64) -> Result<Snapshot> {
@@ -65,7 +65,10 @@ impl Table {
         })?;
         let s = Snapshot::from_json(&bytes, path.as_ref())?;
         if s.id != id {
-            return Err(Error::corrupt(path, format!("holds snapshot id {} instead of {id}", s.id)));
+            return Err(Error::corrupt(
+                path,
+                format!("holds snapshot id {} instead of {id}", s.id),
+            ));
         }
         Ok(s)
     }

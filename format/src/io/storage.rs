@@ -49,7 +49,13 @@ pub fn open_warehouse(location: &str) -> Result<(FileIO, Path)> {
             .entry(rest.to_string())
             .or_insert_with(|| Arc::new(InMemory::new()))
             .clone();
-        return Ok((FileIO { store, url: location.to_string() }, Path::from("")));
+        return Ok((
+            FileIO {
+                store,
+                url: location.to_string(),
+            },
+            Path::from(""),
+        ));
     }
     if location.starts_with("s3://") || location.starts_with("s3a://") {
         let url = url::Url::parse(location)
@@ -69,14 +75,20 @@ pub fn open_warehouse(location: &str) -> Result<(FileIO, Path)> {
             .build()
             .map_err(|e| Error::invalid(format!("cannot configure S3 for {location:?}: {e}")))?;
         let root = Path::from(url.path().trim_matches('/'));
-        return Ok((FileIO { store: Arc::new(store), url: location.to_string() }, root));
+        return Ok((
+            FileIO {
+                store: Arc::new(store),
+                url: location.to_string(),
+            },
+            root,
+        ));
     }
     let dir = match location.strip_prefix("file://") {
         Some(p) => p.to_string(),
         None if location.contains("://") => {
             return Err(Error::invalid(format!(
-                "unsupported warehouse URL {location:?}: use a local path, file://, memory:// or s3://"
-            )))
+            "unsupported warehouse URL {location:?}: use a local path, file://, memory:// or s3://"
+        )))
         }
         None => location.to_string(),
     };
@@ -85,12 +97,21 @@ pub fn open_warehouse(location: &str) -> Result<(FileIO, Path)> {
     let store = object_store::local::LocalFileSystem::new_with_prefix(&dir)
         .map_err(|e| Error::storage(&dir, e))?
         .with_automatic_cleanup(true);
-    Ok((FileIO { store: Arc::new(store), url: location.to_string() }, Path::from("")))
+    Ok((
+        FileIO {
+            store: Arc::new(store),
+            url: location.to_string(),
+        },
+        Path::from(""),
+    ))
 }
 
 impl FileIO {
     pub fn new(store: Arc<dyn ObjectStore>, url: impl Into<String>) -> Self {
-        FileIO { store, url: url.into() }
+        FileIO {
+            store,
+            url: url.into(),
+        }
     }
 
     pub async fn read(&self, path: &Path) -> Result<Bytes> {
@@ -132,8 +153,15 @@ impl FileIO {
     /// Writes a file only if no file exists at `path` (an `If-None-Match: *` PUT on S3, a
     /// no-replace hard link locally). This is the atomic step of every commit.
     pub async fn write_if_absent(&self, path: &Path, data: impl Into<Bytes>) -> Result<Created> {
-        let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
-        match self.store.put_opts(path, PutPayload::from_bytes(data.into()), opts).await {
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        match self
+            .store
+            .put_opts(path, PutPayload::from_bytes(data.into()), opts)
+            .await
+        {
             Ok(_) => Ok(Created::Yes),
             Err(object_store::Error::AlreadyExists { .. }) => Ok(Created::AlreadyExists),
             Err(object_store::Error::Precondition { .. }) => Ok(Created::AlreadyExists),
@@ -178,7 +206,11 @@ impl FileIO {
 
     /// Every file under `dir`, recursively, with size and last-modified time.
     pub async fn list_recursive(&self, dir: &Path) -> Result<Vec<object_store::ObjectMeta>> {
-        self.store.list(Some(dir)).try_collect().await.map_err(|e| Error::storage(dir, e))
+        self.store
+            .list(Some(dir))
+            .try_collect()
+            .await
+            .map_err(|e| Error::storage(dir, e))
     }
 }
 
@@ -189,13 +221,22 @@ mod tests {
     #[tokio::test]
     async fn create_only_put_refuses_the_second_writer() {
         let dir = tempfile::tempdir().unwrap();
-        for loc in [dir.path().to_str().unwrap().to_string(), "memory://create-only".to_string()] {
+        for loc in [
+            dir.path().to_str().unwrap().to_string(),
+            "memory://create-only".to_string(),
+        ] {
             let (io, root) = open_warehouse(&loc).unwrap();
             let p = root.clone().join("snapshot").clone().join("snapshot-1");
             assert_eq!(io.write_if_absent(&p, "a").await.unwrap(), Created::Yes);
-            assert_eq!(io.write_if_absent(&p, "b").await.unwrap(), Created::AlreadyExists);
+            assert_eq!(
+                io.write_if_absent(&p, "b").await.unwrap(),
+                Created::AlreadyExists
+            );
             assert_eq!(&io.read(&p).await.unwrap()[..], b"a");
-            assert!(matches!(io.read(&root.clone().join("nope")).await, Err(Error::NotFound(_))));
+            assert!(matches!(
+                io.read(&root.clone().join("nope")).await,
+                Err(Error::NotFound(_))
+            ));
         }
     }
 

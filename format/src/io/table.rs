@@ -21,19 +21,24 @@ pub struct Identifier {
 
 impl Identifier {
     pub fn parse(s: &str) -> Result<Self> {
-        let (db, t) = s.split_once('.').ok_or_else(|| {
-            Error::invalid(format!("table name {s:?} must be DATABASE.TABLE"))
-        })?;
+        let (db, t) = s
+            .split_once('.')
+            .ok_or_else(|| Error::invalid(format!("table name {s:?} must be DATABASE.TABLE")))?;
         for part in [db, t] {
             if part.is_empty()
-                || !part.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+                || !part
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
             {
                 return Err(Error::invalid(format!(
                     "table name {s:?}: {part:?} may only hold letters, digits, '_' and '-'"
                 )));
             }
         }
-        Ok(Identifier { database: db.to_string(), table: t.to_string() })
+        Ok(Identifier {
+            database: db.to_string(),
+            table: t.to_string(),
+        })
     }
 }
 
@@ -54,7 +59,11 @@ pub struct Table {
 }
 
 pub fn table_root(warehouse_root: &Path, id: &Identifier) -> Path {
-    warehouse_root.clone().join(format!("{}.db", id.database)).clone().join(id.table.as_str())
+    warehouse_root
+        .clone()
+        .join(format!("{}.db", id.database))
+        .clone()
+        .join(id.table.as_str())
 }
 
 impl Table {
@@ -69,7 +78,10 @@ impl Table {
             .filter_map(|n| n.strip_prefix("schema-").and_then(|i| i.parse().ok()))
             .collect();
         let latest = ids.into_iter().max().ok_or_else(|| {
-            Error::NotFound(format!("table {name} (no schema under {root} in {})", io.url))
+            Error::NotFound(format!(
+                "table {name} (no schema under {root} in {})",
+                io.url
+            ))
         })?;
         let path = schema_dir.clone().join(format!("schema-{latest}"));
         let bytes = io.read(&path).await?;
@@ -79,12 +91,23 @@ impl Table {
 
     pub fn from_schema(io: FileIO, root: Path, name: String, schema: TableSchema) -> Result<Table> {
         let options = TableOptions::parse(&schema.options, !schema.primary_keys.is_empty())?;
-        Ok(Table { io, root, name, schema: Arc::new(schema), options: Arc::new(options) })
+        Ok(Table {
+            io,
+            root,
+            name,
+            schema: Arc::new(schema),
+            options: Arc::new(options),
+        })
     }
 
     /// Creates a table: writes `schema/schema-0` with a create-only put, so two concurrent
     /// creators cannot both succeed.
-    pub async fn create(io: FileIO, root: Path, name: impl Into<String>, schema: TableSchema) -> Result<Table> {
+    pub async fn create(
+        io: FileIO,
+        root: Path,
+        name: impl Into<String>,
+        schema: TableSchema,
+    ) -> Result<Table> {
         let name = name.into();
         // Validate options before anything is written.
         TableOptions::parse(&schema.options, !schema.primary_keys.is_empty())?;
@@ -112,7 +135,11 @@ impl Table {
         self.root.clone().join("index").clone().join(name)
     }
     pub fn schema_path(&self, id: i64) -> Path {
-        self.root.clone().join("schema").clone().join(format!("schema-{id}"))
+        self.root
+            .clone()
+            .join("schema")
+            .clone()
+            .join(format!("schema-{id}"))
     }
 
     /// The directory of a bucket: `<table>/<partition path>bucket-<n>`, where `partition_path`
@@ -144,10 +171,31 @@ impl Table {
 pub async fn list_tables(io: &FileIO, warehouse_root: &Path) -> Result<Vec<Identifier>> {
     let mut out = vec![];
     for db in io.list_dirs(warehouse_root).await? {
-        let Some(db_name) = db.strip_suffix(".db") else { continue };
-        for t in io.list_dirs(&warehouse_root.clone().join(db.as_str())).await? {
-            if io.exists(&warehouse_root.clone().join(db.as_str()).clone().join(t.as_str()).clone().join("schema").clone().join("schema-0")).await? {
-                out.push(Identifier { database: db_name.to_string(), table: t });
+        let Some(db_name) = db.strip_suffix(".db") else {
+            continue;
+        };
+        for t in io
+            .list_dirs(&warehouse_root.clone().join(db.as_str()))
+            .await?
+        {
+            if io
+                .exists(
+                    &warehouse_root
+                        .clone()
+                        .join(db.as_str())
+                        .clone()
+                        .join(t.as_str())
+                        .clone()
+                        .join("schema")
+                        .clone()
+                        .join("schema-0"),
+                )
+                .await?
+            {
+                out.push(Identifier {
+                    database: db_name.to_string(),
+                    table: t,
+                });
             }
         }
     }
@@ -156,7 +204,9 @@ pub async fn list_tables(io: &FileIO, warehouse_root: &Path) -> Result<Vec<Ident
 }
 
 /// Options map builder used by tests and the CLI.
-pub fn options_map<I: IntoIterator<Item = (K, V)>, K: Into<String>, V: Into<String>>(it: I) -> BTreeMap<String, String> {
+pub fn options_map<I: IntoIterator<Item = (K, V)>, K: Into<String>, V: Into<String>>(
+    it: I,
+) -> BTreeMap<String, String> {
     it.into_iter().map(|(k, v)| (k.into(), v.into())).collect()
 }
 
