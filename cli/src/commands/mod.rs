@@ -1,0 +1,50 @@
+//! One module per command; each takes the warehouse and its parsed arguments.
+
+mod create;
+mod demo;
+mod inspect;
+mod scan;
+mod write;
+
+use crate::args::{Cli, Command};
+use crate::error::CliResult;
+use crate::warehouse::Warehouse;
+
+pub async fn run(cli: Cli) -> CliResult<()> {
+    let warehouse = Warehouse::open(&cli.warehouse)?;
+    match cli.command {
+        Command::Create(a) => create::run(&warehouse, a).await,
+        Command::Write(a) => write::run(&warehouse, a).await,
+        Command::Scan(a) => scan::run(&warehouse, a).await,
+        Command::Snapshots(a) => inspect::snapshots(&warehouse, a).await,
+        Command::Schema(a) => inspect::schema(&warehouse, a).await,
+        Command::Files(a) => inspect::files(&warehouse, a).await,
+        Command::Tables(a) => inspect::tables(&warehouse, a).await,
+        Command::Demo(_) => demo::run(&warehouse).await,
+    }
+}
+
+/// `1536` → `1.5 KiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// `1 row`, `2 rows`.
+pub fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
