@@ -296,7 +296,8 @@ impl ColumnStats {
     /// The statistics to store under `mode`.
     pub fn finish(&self, mode: StatsMode) -> FieldStats {
         let null_count = Some(self.null_count);
-        if self.data_type.is_nested() {
+        // Java keeps no minimum or maximum for binary columns (byte[] is not Comparable).
+        if self.data_type.is_nested() || self.data_type.is_binary() {
             return match mode {
                 StatsMode::None => FieldStats::default(),
                 _ => FieldStats {

@@ -153,12 +153,15 @@ fn all_supported_arrow_types() {
             nanos: 1,
         },
     );
-    check(
+    // Binary columns are tracked but, as in Java, stored without minimum and maximum.
+    let c = collect(
         "BYTES",
-        Arc::new(BinaryArray::from(vec![&b"\x01\x02"[..], b"\xff"])),
-        Datum::Bytes(vec![1, 2]),
-        Datum::Bytes(vec![0xff]),
+        &[Arc::new(BinaryArray::from(vec![&b"\x01\x02"[..], b"\xff"]))],
     );
+    assert_eq!(c.min(), Some(&Datum::Bytes(vec![1, 2])));
+    assert_eq!(c.max(), Some(&Datum::Bytes(vec![0xff])));
+    let f = c.finish(StatsMode::Full);
+    assert_eq!((f.min, f.max, f.null_count), (None, None, Some(0)));
     check(
         "STRING",
         Arc::new(StringViewArray::from(vec!["b", "a"])),
@@ -258,22 +261,19 @@ fn max_increment_skips_unincrementable_chars() {
 }
 
 #[test]
-fn binary_truncation() {
+fn binary_columns_store_no_bounds_in_any_mode() {
     let c = collect(
         "BYTES",
         &[Arc::new(BinaryArray::from(vec![
-            &[1u8, 2, 3][..],
-            &[9, 0xff, 0xff, 4],
+            Some(&[1u8, 2, 3][..]),
+            None,
+            Some(&[9, 0xff, 0xff, 4]),
         ]))],
     );
-    let f = c.finish(StatsMode::Truncate(2));
-    assert_eq!(f.min, Some(Datum::Bytes(vec![1, 2])));
-    assert_eq!(f.max, Some(Datum::Bytes(vec![10])));
-    let c = collect(
-        "BYTES",
-        &[Arc::new(BinaryArray::from(vec![&[0xffu8, 0xff, 1][..]]))],
-    );
-    assert_eq!(c.finish(StatsMode::Truncate(2)).max, None);
+    for mode in [StatsMode::Full, StatsMode::Truncate(2), StatsMode::Counts] {
+        let f = c.finish(mode);
+        assert_eq!((f.min, f.max, f.null_count), (None, None, Some(1)), "{mode}");
+    }
 }
 
 #[test]
