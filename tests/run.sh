@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Runs ALL of Streamhouse's tests: the one entry point for developers and CI (.ci/run).
+#
+#   bash tests/run.sh
+#
+# Needs Rust (cargo), Python >= 3.9 with venv/pip, and access to crates.io and PyPI. Steps:
+#   1. Python venv .venv-tests/ (git-ignored) with tests/python/requirements.txt, pinned by
+#      constraints.txt; rebuilt only when those files change.
+#   2. A moto S3 server on 127.0.0.1:<free port> with bucket `lake`; stopped on exit.
+#      Exported for the tests: STREAMHOUSE_PYTHON, STREAMHOUSE_S3_ENDPOINT, STREAMHOUSE_S3_BUCKET,
+#      AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ALLOW_HTTP.
+#   3. cargo test --workspace (debug; one build).
+#   4. The streamhouse CLI binary (reuses step 3's build).
+#   5. tests/paimon-peer (a separate cargo workspace with its own target dir), then
+#      tests/python/peer_check.py: the `paimon` crate, pypaimon and each table's expected rows must
+#      agree on tables written by pypaimon and by the streamhouse CLI.
+# Every step runs even if an earlier test step failed; the exit status is non-zero if any failed.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+VENV="$ROOT/.venv-tests"
+MAIN_TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+PEER_DIR="$ROOT/tests/paimon-peer"
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/streamhouse-tests.XXXXXX")
+MOTO_PID=""
+RUN_STARTED=$SECONDS
+PASSED=0
+FAILED=0
+SUMMARY=()
+
+cleanup() {
+    if [ -n "$MOTO_PID" ]; then
+        kill "$MOTO_PID" 2>/dev/null || true
+        wait "$MOTO_PID" 2>/dev/null || true
+    fi
+    rm -rf "$SCRATCH"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+section() {
+    printf '\n==================== %s ====================\n' "$1"
+}
+
+die() {
+    echo "tests/run.sh: $*" >&2
+    exit 1
+}
+
+# step NAME COMMAND...: runs a test step, records its outcome and time, never aborts the run.
+step() {
+    local name=$1 started=$SECONDS status=0
+    shift
+    section "$name"
+    "$@" || status=$?
+    local took=$((SECONDS - started))
+    if [ "$status" -eq 0 ]; then
+        PASSED=$((PASSED + 1))
+        SUMMARY+=("ok      ${took}s  $name")
+    else
+        FAILED=$((FAILED + 1))
+        SUMMARY+=("FAILED  ${took}s  $name (exit $status)")
+    fi
+}
+
+# --- 1. Python venv ---------------------------------------------------------------------------
+setup_venv() {
+    local python stamp
+    python=$(command -v python3.11 || command -v python3 || true)
+    [ -n "$python" ] || die "no python3 found (Python 3.11 is expected)"
+    stamp=$(cat tests/python/requirements.txt tests/python/constraints.txt \
+        <("$python" --version 2>&1) | sha256sum | cut -d' ' -f1)
+    if [ -x "$VENV/bin/python" ] && [ "$(cat "$VENV/.installed" 2>/dev/null)" = "$stamp" ]; then
+        echo "venv $VENV is up to date"
+        return
+    fi
+    echo "creating $VENV with $("$python" --version 2>&1)"
+    rm -rf "$VENV"
+    "$python" -m venv "$VENV" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+    "$VENV/bin/pip" install --disable-pip-version-check --no-input -q \
+        -r tests/python/requirements.txt -c tests/python/constraints.txt \
+        || die "pip install of tests/python/requirements.txt failed"
+    echo "$stamp" > "$VENV/.installed"
+}
+
+# --- 2. moto S3 server ------------------------------------------------------------------------
+free_port() {
+    "$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Waits for the server, then creates bucket `lake`; fails if the server died or never answered.
+moto_ready() {
+    "$VENV/bin/python" - "$1" "$MOTO_PID" <<'PY'
+import os, sys, time, urllib.request
+endpoint, pid = sys.argv[1], int(sys.argv[2])
+deadline = time.monotonic() + 30
+while True:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        sys.exit("moto exited")
+    try:
+        urllib.request.urlopen(endpoint + "/moto-api/", timeout=2).read()
+        break
+    except OSError:
+        if time.monotonic() > deadline:
+            sys.exit("moto did not answer within 30 s")
+        time.sleep(0.2)
+request = urllib.request.Request(endpoint + "/lake", method="PUT")
+urllib.request.urlopen(request, timeout=10).read()
+PY
+}
+
+start_moto() {
+    local port endpoint attempt
+    for attempt in 1 2 3; do
+        port=$(free_port)
+        endpoint="http://127.0.0.1:$port"
+        "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" > "$SCRATCH/moto.log" 2>&1 &
+        MOTO_PID=$!
+        if moto_ready "$endpoint"; then
+            echo "moto S3 server (pid $MOTO_PID) at $endpoint, bucket lake"
+            export STREAMHOUSE_S3_ENDPOINT="$endpoint" STREAMHOUSE_S3_BUCKET=lake
+            export AWS_ENDPOINT_URL="$endpoint" AWS_ALLOW_HTTP=true
+            export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+            export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+            return
+        fi
+        echo "moto did not start on port $port (attempt $attempt):"
+        tail -n 20 "$SCRATCH/moto.log" || true
+        kill "$MOTO_PID" 2>/dev/null || true
+        wait "$MOTO_PID" 2>/dev/null || true
+        MOTO_PID=""
+    done
+    die "could not start the moto S3 server"
+}
+
+# --- 4./5. binaries and the cross-check -------------------------------------------------------
+# `cargo test` builds the CLI only as a test harness; this links the real binary from the same
+# dependency builds.
+build_cli() {
+    cargo build --workspace --bins
+}
+
+build_peer() {
+    CARGO_TARGET_DIR="$PEER_DIR/target" cargo build --locked --manifest-path "$PEER_DIR/Cargo.toml"
+}
+
+peer_check() {
+    "$VENV/bin/python" tests/python/peer_check.py \
+        --peer "$PEER_DIR/target/debug/paimon-peer" \
+        --streamhouse "$MAIN_TARGET/debug/streamhouse" \
+        --work "$SCRATCH/peer-check"
+}
+
+section "python venv (pypaimon, moto)"
+started=$SECONDS
+setup_venv
+export STREAMHOUSE_PYTHON="$VENV/bin/python"
+echo "STREAMHOUSE_PYTHON=$STREAMHOUSE_PYTHON ($((SECONDS - started))s)"
+
+section "moto S3 server"
+start_moto
+
+step "cargo test --workspace" cargo test --workspace
+step "build the streamhouse CLI" build_cli
+step "build tests/paimon-peer (the paimon crate)" build_peer
+if [ -x "$PEER_DIR/target/debug/paimon-peer" ]; then
+    mkdir -p "$SCRATCH/peer-check"
+    step "peer check: paimon crate vs pypaimon vs expected" peer_check
+fi
+
+section "summary"
+printf '%s\n' "${SUMMARY[@]}"
+echo "total $((SECONDS - RUN_STARTED))s"
+echo "tests/run.sh: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
