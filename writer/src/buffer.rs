@@ -7,9 +7,14 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, Int64Array, Int8Array, RecordBatch, UInt32Array};
 use arrow::compute::{interleave, take};
 use arrow::row::{RowConverter, Rows, SortField};
+use streamhouse_format::datum::Datum;
 use streamhouse_format::manifest::DataFileMeta;
-use streamhouse_format::options::{ChangelogProducer, MergeEngine, TableOptions};
+use streamhouse_format::merge::{
+    datums_to_array, ArrowRecords, Cell, MergeFunction, MergeOutcome, RecordValues,
+};
+use streamhouse_format::options::{ChangelogProducer, TableOptions};
 use streamhouse_format::row_kind::RowKind;
+use streamhouse_format::schema::TableSchema;
 use streamhouse_format::{Error, Result};
 
 use crate::file_writer::{physical_batch, FileLayout, FileNamer, FinishedFile, RollingFileWriter};
@@ -22,6 +27,7 @@ pub struct FlushContext {
     pub layout: FileLayout,
     pub namer: FileNamer,
     pub options: Arc<TableOptions>,
+    pub schema: Arc<TableSchema>,
     /// Indices (in the table's columns) of the trimmed primary key.
     pub key_indices: Vec<usize>,
     /// Indices of `sequence.field` columns.
@@ -122,7 +128,15 @@ impl BucketBuffer {
                 .then(a.cmp(&b))
         });
 
+        let seq_of = |b: usize, r: usize| self.first_seq[b] + r as i64;
+        let kind_at = |b: usize, r: usize| {
+            self.kinds[b]
+                .as_ref()
+                .map_or(RowKind::Insert as i8, |k| k.value(r))
+        };
+
         let changelog = if ctx.options.changelog_producer == ChangelogProducer::Input {
+            let all: Vec<(usize, usize)> = order.iter().map(|g| locate[*g as usize]).collect();
             let mut w = RollingFileWriter::new(
                 &ctx.layout,
                 &ctx.namer,
@@ -130,97 +144,140 @@ impl BucketBuffer {
                 0,
                 0,
             );
-            self.write_rows(ctx, &order, &locate, &mut w)?;
+            write_rows(ctx, &self.batches, &all, &seq_of, &kind_at, &mut w)?;
             w.finish()?
         } else {
             vec![]
         };
 
-        let kept = fold(&order, &key_rows, ctx, kind_of)?;
+        let folded = fold(
+            &order,
+            &key_rows,
+            &locate,
+            ctx,
+            &self.batches,
+            kind_of,
+            &seq_of,
+        )?;
         let mut w =
             RollingFileWriter::new(&ctx.layout, &ctx.namer, &ctx.options.data_file_prefix, 0, 0);
-        self.write_rows(ctx, &kept, &locate, &mut w)?;
+        match folded.merged {
+            None => write_rows(ctx, &self.batches, &folded.rows, &seq_of, &kind_at, &mut w)?,
+            Some(merged) => {
+                // Merged rows live in one extra batch after the buffered ones.
+                let extra = self.batches.len();
+                let mut batches = self.batches.clone();
+                batches.push(merged.batch);
+                let seq = |b: usize, r: usize| {
+                    if b == extra {
+                        merged.seq[r]
+                    } else {
+                        seq_of(b, r)
+                    }
+                };
+                let kind = |b: usize, r: usize| {
+                    if b == extra {
+                        merged.kinds[r]
+                    } else {
+                        kind_at(b, r)
+                    }
+                };
+                write_rows(ctx, &batches, &folded.rows, &seq, &kind, &mut w)?;
+            }
+        }
         Ok(Flushed {
             data: w.finish()?,
             changelog,
         })
     }
-
-    /// Gathers the given rows in order and writes them.
-    fn write_rows(
-        &self,
-        ctx: &FlushContext,
-        rows: &[u32],
-        locate: &[(usize, usize)],
-        w: &mut RollingFileWriter,
-    ) -> Result<()> {
-        let ncols = self.batches.first().map_or(0, |b| b.num_columns());
-        let single = self.batches.len() == 1;
-        for chunk in rows.chunks(OUTPUT_CHUNK) {
-            let columns: Vec<ArrayRef> = if single {
-                let idx = UInt32Array::from(chunk.to_vec());
-                self.batches[0]
-                    .columns()
-                    .iter()
-                    .map(|c| take(c.as_ref(), &idx, None))
-                    .collect::<std::result::Result<_, _>>()?
-            } else {
-                let pairs: Vec<(usize, usize)> =
-                    chunk.iter().map(|g| locate[*g as usize]).collect();
-                (0..ncols)
-                    .map(|c| {
-                        let arrays: Vec<&dyn Array> =
-                            self.batches.iter().map(|b| b.column(c).as_ref()).collect();
-                        interleave(&arrays, &pairs)
-                    })
-                    .collect::<std::result::Result<_, _>>()?
-            };
-            let seq: Int64Array = chunk
-                .iter()
-                .map(|g| {
-                    let (b, r) = locate[*g as usize];
-                    self.first_seq[b] + r as i64
-                })
-                .collect::<Vec<i64>>()
-                .into();
-            let kinds: Int8Array = chunk
-                .iter()
-                .map(|g| {
-                    let (b, r) = locate[*g as usize];
-                    self.kinds[b]
-                        .as_ref()
-                        .map_or(RowKind::Insert as i8, |k| k.value(r))
-                })
-                .collect::<Vec<i8>>()
-                .into();
-            let batch = physical_batch(
-                &ctx.layout,
-                &ctx.key_indices,
-                &columns,
-                Arc::new(seq),
-                Arc::new(kinds),
-            )?;
-            w.write(&batch, 0)?;
-        }
-        Ok(())
-    }
 }
 
-/// Folds records of equal keys as the merge engine's write buffer does: deduplicate keeps the
-/// newest, first-row the oldest; other engines keep every record (readers merge them).
+/// Gathers the given (batch, row) pairs in order and writes them with their sequence
+/// numbers and kinds.
+fn write_rows(
+    ctx: &FlushContext,
+    batches: &[RecordBatch],
+    rows: &[(usize, usize)],
+    seq_of: &dyn Fn(usize, usize) -> i64,
+    kind_of: &dyn Fn(usize, usize) -> i8,
+    w: &mut RollingFileWriter,
+) -> Result<()> {
+    let ncols = batches.first().map_or(0, |b| b.num_columns());
+    for chunk in rows.chunks(OUTPUT_CHUNK) {
+        let columns: Vec<ArrayRef> = if batches.len() == 1 {
+            let idx = UInt32Array::from(chunk.iter().map(|(_, r)| *r as u32).collect::<Vec<_>>());
+            batches[0]
+                .columns()
+                .iter()
+                .map(|c| take(c.as_ref(), &idx, None))
+                .collect::<std::result::Result<_, _>>()?
+        } else {
+            (0..ncols)
+                .map(|c| {
+                    let arrays: Vec<&dyn Array> =
+                        batches.iter().map(|b| b.column(c).as_ref()).collect();
+                    interleave(&arrays, chunk)
+                })
+                .collect::<std::result::Result<_, _>>()?
+        };
+        let seq: Int64Array = chunk
+            .iter()
+            .map(|(b, r)| seq_of(*b, *r))
+            .collect::<Vec<i64>>()
+            .into();
+        let kinds: Int8Array = chunk
+            .iter()
+            .map(|(b, r)| kind_of(*b, *r))
+            .collect::<Vec<i8>>()
+            .into();
+        let batch = physical_batch(
+            &ctx.layout,
+            &ctx.key_indices,
+            &columns,
+            Arc::new(seq),
+            Arc::new(kinds),
+        )?;
+        w.write(&batch, 0)?;
+    }
+    Ok(())
+}
+
+/// Rows assembled by a merge function (partial-update, aggregation).
+struct Merged {
+    batch: RecordBatch,
+    seq: Vec<i64>,
+    kinds: Vec<i8>,
+}
+
+struct Folded {
+    /// Output rows in key order, as (batch, row); batch `len(buffered)` is `merged`.
+    rows: Vec<(usize, usize)>,
+    merged: Option<Merged>,
+}
+
+/// Folds the records of each key into one, as the table's merge function does, so that each
+/// key appears once per file: deduplicate keeps the newest record (a retraction stays, to
+/// delete older versions), first-row the oldest, partial-update and aggregation assemble a row.
+#[allow(clippy::too_many_arguments)]
 fn fold(
     order: &[u32],
     keys: &Rows,
+    locate: &[(usize, usize)],
     ctx: &FlushContext,
+    batches: &[RecordBatch],
     kind_of: impl Fn(usize) -> i8,
-) -> Result<Vec<u32>> {
-    let engine = ctx.options.merge_engine;
-    let ignore_delete = ctx.options.ignore_delete;
-    let is_retract = |g: usize| {
-        let k = kind_of(g);
-        k == RowKind::UpdateBefore as i8 || k == RowKind::Delete as i8
-    };
-    let mut kept = Vec::with_capacity(order.len());
+    seq_of: &dyn Fn(usize, usize) -> i64,
+) -> Result<Folded> {
+    let schema_columns: Vec<String> = ctx.layout.value_names.clone();
+    let mut function = MergeFunction::new(&ctx.schema, &ctx.options, &schema_columns)?;
+    let column_indices: Vec<usize> = (0..schema_columns.len()).collect();
+    let mut out = Vec::with_capacity(order.len());
+    let mut merged_rows: Vec<Vec<Option<Datum>>> = vec![];
+    let mut merged_seq = vec![];
+    let mut merged_kinds = vec![];
+    let mut kinds: Vec<RowKind> = vec![];
+    let mut refs: Vec<(usize, usize)> = vec![];
+    let extra = batches.len();
     let mut i = 0;
     while i < order.len() {
         let mut j = i + 1;
@@ -228,31 +285,59 @@ fn fold(
             j += 1;
         }
         let group = &order[i..j];
-        match engine {
-            MergeEngine::Deduplicate => {
-                let pick = if ignore_delete {
-                    group.iter().rev().find(|g| !is_retract(**g as usize))
-                } else {
-                    group.last()
-                };
-                kept.extend(pick);
-            }
-            MergeEngine::FirstRow => {
-                if !ignore_delete {
-                    if let Some(g) = group.iter().find(|g| is_retract(**g as usize)) {
-                        let _ = g;
-                        return Err(Error::input(
-                            "the first-row merge engine does not accept -U/-D rows (set 'ignore-delete' = 'true' to skip them)",
-                        ));
-                    }
-                }
-                kept.extend(group.iter().find(|g| !is_retract(**g as usize)));
-            }
-            MergeEngine::PartialUpdate | MergeEngine::Aggregation => kept.extend_from_slice(group),
-        }
         i = j;
+        kinds.clear();
+        refs.clear();
+        for g in group {
+            kinds.push(RowKind::from_byte(kind_of(*g as usize))?);
+            refs.push(locate[*g as usize]);
+        }
+        let values = ArrowRecords {
+            batches,
+            refs: &refs,
+            columns: &column_indices,
+            types: &ctx.layout.value_types,
+        };
+        match function
+            .merge(&kinds, &values)
+            .map_err(|e| Error::input(e.to_string()))?
+        {
+            MergeOutcome::Nothing => {}
+            MergeOutcome::Record(r) => out.push(refs[r]),
+            MergeOutcome::Row(kind) => {
+                let mut row = Vec::with_capacity(column_indices.len());
+                for (c, cell) in function.cells().iter().enumerate() {
+                    row.push(match cell {
+                        Cell::Null => None,
+                        Cell::Input(r) => values.datum(*r, c)?,
+                        Cell::Value(v) => Some(v.clone()),
+                    });
+                }
+                let (lb, lr) = *refs.last().expect("a group has records");
+                merged_seq.push(seq_of(lb, lr));
+                merged_kinds.push(kind as i8);
+                out.push((extra, merged_rows.len()));
+                merged_rows.push(row);
+            }
+        }
     }
-    Ok(kept)
+    let merged = if merged_rows.is_empty() {
+        None
+    } else {
+        let mut columns = Vec::with_capacity(column_indices.len());
+        for (c, ty) in ctx.layout.value_types.iter().enumerate() {
+            let col: Vec<Option<Datum>> = merged_rows.iter().map(|r| r[c].clone()).collect();
+            columns.push(datums_to_array(&col, ty)?);
+        }
+        let batch = RecordBatch::try_new(batches[0].schema(), columns)
+            .map_err(|e| Error::arrow("assembling merged rows", e))?;
+        Some(Merged {
+            batch,
+            seq: merged_seq,
+            kinds: merged_kinds,
+        })
+    };
+    Ok(Folded { rows: out, merged })
 }
 
 fn convert(batches: &[RecordBatch], indices: &[usize], descending: bool) -> Result<Rows> {

@@ -122,6 +122,7 @@ impl TableWriter {
             layout: FileLayout::new(&schema, &options)?,
             namer: FileNamer::new(),
             options: options.clone(),
+            schema: schema.clone(),
             key_indices: schema.indices_of(&schema.trimmed_primary_keys())?,
             sequence_indices: schema.indices_of(&options.sequence_fields)?,
         };

@@ -180,3 +180,106 @@ async fn a_write_that_fails_commits_nothing() {
     w.abort().await.unwrap();
     assert_eq!(table.latest_snapshot_id().await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn partial_update_and_aggregation_fold_to_one_row_per_key() {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{Float64Type, Int64Type};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    for (engine, expect_name, expect_price) in [
+        ("partial-update", Some("b"), 2.0),
+        ("aggregation", Some("b"), 6.0),
+    ] {
+        let name = format!("db.{}", engine.replace('-', "_"));
+        let mut opts = vec![("bucket", "1"), ("merge-engine", engine)];
+        if engine == "aggregation" {
+            opts.push(("fields.price.aggregate-function", "sum"));
+        }
+        let table = create(
+            path,
+            &name,
+            "id BIGINT, name STRING, price DOUBLE",
+            &["id"],
+            &[],
+            &opts,
+        )
+        .await;
+        let mut w = TableWriter::new(table.clone()).await.unwrap();
+        let b = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("id", A::Int64, false),
+                Field::new("name", A::Utf8, true),
+                Field::new("price", A::Float64, true),
+            ])),
+            vec![
+                Arc::new(Int64Array::from(vec![1, 1, 1, 2])),
+                Arc::new(StringArray::from(vec![
+                    Some("a"),
+                    None,
+                    Some("b"),
+                    Some("z"),
+                ])),
+                Arc::new(Float64Array::from(vec![
+                    Some(1.0),
+                    Some(3.0),
+                    Some(2.0),
+                    None,
+                ])),
+            ],
+        )
+        .unwrap();
+        w.write(&b).await.unwrap();
+        w.commit().await.unwrap();
+        let snap = table.snapshot(1).await.unwrap();
+        let files = table.all_live_files(&snap).await.unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].file.row_count, 2, "{engine}: one row per key");
+        let local = dir.path().join(format!(
+            "db.db/{}/bucket-0/{}",
+            name.split('.').nth(1).unwrap(),
+            files[0].file.file_name
+        ));
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            std::fs::File::open(local).unwrap(),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+        let batch = reader.into_iter().next().unwrap().unwrap();
+        assert_eq!(
+            batch
+                .column_by_name("id")
+                .unwrap()
+                .as_primitive::<Int64Type>()
+                .value(0),
+            1
+        );
+        assert_eq!(
+            batch
+                .column_by_name("name")
+                .unwrap()
+                .as_string::<i32>()
+                .value(0),
+            expect_name.unwrap()
+        );
+        assert_eq!(
+            batch
+                .column_by_name("price")
+                .unwrap()
+                .as_primitive::<Float64Type>()
+                .value(0),
+            expect_price,
+            "{engine}"
+        );
+        // The merged row keeps the newest sequence number of its key.
+        assert_eq!(
+            batch
+                .column_by_name("_SEQUENCE_NUMBER")
+                .unwrap()
+                .as_primitive::<Int64Type>()
+                .value(0),
+            2
+        );
+    }
+}
