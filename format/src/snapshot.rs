@@ -125,3 +125,35 @@ mod tests {
         assert!(e.to_string().contains("snapshot/snapshot-7"));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn snapshots_round_trip(
+            id in 1i64..i64::MAX, schema_id in 0i64..1000, total in proptest::option::of(any::<i64>()),
+            delta in proptest::option::of(any::<i64>()), changelog in proptest::option::of("[a-z0-9-]{1,20}"),
+            ident in any::<i64>(), kind in prop_oneof![Just(CommitKind::Append), Just(CommitKind::Compact), Just(CommitKind::Overwrite), Just(CommitKind::Analyze)],
+            props in proptest::option::of(proptest::collection::btree_map("[a-z.]{1,8}", "\\PC{0,8}", 0..3)),
+        ) {
+            let s = Snapshot {
+                version: 3, id, schema_id, base_manifest_list: "b".into(), base_manifest_list_size: Some(1),
+                delta_manifest_list: "d".into(), delta_manifest_list_size: None,
+                changelog_manifest_list_size: changelog.as_ref().map(|_| 7), changelog_manifest_list: changelog,
+                index_manifest: None, commit_user: "u".into(), commit_identifier: ident, commit_kind: kind,
+                time_millis: 5, total_record_count: total, delta_record_count: delta, changelog_record_count: None,
+                watermark: None, statistics: None, properties: props, next_row_id: Some(0), uuid: None, writer_version: None,
+            };
+            prop_assert_eq!(Snapshot::from_json(&s.to_json(), "p").unwrap(), s);
+        }
+
+        #[test]
+        fn hostile_json_is_an_error_not_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = Snapshot::from_json(&bytes, "p");
+            let _ = crate::schema::TableSchema::from_json(&bytes, "p");
+        }
+    }
+}

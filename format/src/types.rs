@@ -694,3 +694,69 @@ mod tests {
         assert!(parse_columns("id").is_err());
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn primitive() -> impl Strategy<Value = TypeKind> {
+        prop_oneof![
+            Just(TypeKind::Boolean),
+            Just(TypeKind::TinyInt),
+            Just(TypeKind::SmallInt),
+            Just(TypeKind::Int),
+            Just(TypeKind::BigInt),
+            Just(TypeKind::Float),
+            Just(TypeKind::Double),
+            (1u32..=38)
+                .prop_flat_map(|p| (Just(p), 0..=p))
+                .prop_map(|(precision, scale)| TypeKind::Decimal { precision, scale }),
+            (1u32..100).prop_map(TypeKind::Char),
+            prop_oneof![1u32..100, Just(MAX_LENGTH)].prop_map(TypeKind::VarChar),
+            (1u32..100).prop_map(TypeKind::Binary),
+            prop_oneof![1u32..100, Just(MAX_LENGTH)].prop_map(TypeKind::VarBinary),
+            Just(TypeKind::Date),
+            (0u32..=3).prop_map(TypeKind::Time),
+            (0u32..=9).prop_map(TypeKind::Timestamp),
+            (0u32..=9).prop_map(TypeKind::LocalZonedTimestamp),
+        ]
+    }
+
+    fn data_type() -> impl Strategy<Value = DataType> {
+        let leaf =
+            (primitive(), any::<bool>()).prop_map(|(kind, nullable)| DataType { kind, nullable });
+        leaf.prop_recursive(2, 8, 3, |inner| {
+            prop_oneof![
+                (inner.clone(), any::<bool>()).prop_map(|(e, n)| DataType {
+                    kind: TypeKind::Array(Box::new(e)),
+                    nullable: n
+                }),
+                (inner.clone(), inner.clone(), any::<bool>()).prop_map(|(k, v, n)| DataType {
+                    kind: TypeKind::Map(Box::new(k), Box::new(v)),
+                    nullable: n
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn every_type_round_trips_through_schema_json(t in data_type()) {
+            let json = t.to_json();
+            prop_assert_eq!(DataType::from_json(&json).unwrap(), t.clone());
+            let text = serde_json::to_string(&json).unwrap();
+            let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+            prop_assert_eq!(DataType::from_json(&back).unwrap(), t.clone());
+            if !t.is_nested() {
+                prop_assert_eq!(parse_type(&t.to_string()).unwrap(), t);
+            }
+        }
+
+        #[test]
+        fn the_parser_never_panics(s in "\\PC{0,40}") {
+            let _ = parse_type(&s);
+            let _ = parse_columns(&s);
+        }
+    }
+}
