@@ -160,31 +160,17 @@ fn partition_text(table: &Table, e: &ManifestEntry) -> String {
     }
 }
 
-pub async fn files(wh: &Warehouse, args: FilesArgs) -> CliResult<()> {
-    let table = wh.open_table(&args.table).await?;
-    let Some(id) = wh.resolve_snapshot(&table, args.snapshot).await? else {
-        if args.output == InfoOutput::Table {
-            return print_text(&format!(
-                "table {} has no snapshots yet, so no files\n",
-                table.name
-            ));
-        }
-        return Ok(());
-    };
-    let snapshot = table.snapshot(id).await?;
+/// The live data files of `snapshot`, by partition, bucket, level and sequence.
+pub async fn file_records(table: &Table, snapshot: &Snapshot) -> CliResult<Records> {
     let mut entries: Vec<(String, ManifestEntry)> = table
-        .all_live_files(&snapshot)
+        .all_live_files(snapshot)
         .await?
         .into_iter()
-        .map(|e| (partition_text(&table, &e), e))
+        .map(|e| (partition_text(table, &e), e))
         .collect();
     entries.sort_by(|(pa, a), (pb, b)| {
-        (pa, a.bucket, a.file.level, a.file.min_sequence_number).cmp(&(
-            pb,
-            b.bucket,
-            b.file.level,
-            b.file.min_sequence_number,
-        ))
+        let key = |p, e: &ManifestEntry| (p, e.bucket, e.file.level, e.file.min_sequence_number);
+        key(pa, a).cmp(&key(pb, b))
     });
     let mut r = Records::new(vec![
         "partition",
@@ -196,10 +182,7 @@ pub async fn files(wh: &Warehouse, args: FilesArgs) -> CliResult<()> {
         "min_seq",
         "max_seq",
     ]);
-    let (mut rows, mut bytes) = (0i64, 0i64);
     for (p, e) in &entries {
-        rows += e.file.row_count;
-        bytes += e.file.file_size;
         r.push(vec![
             json!(p),
             json!(e.bucket),
@@ -211,13 +194,33 @@ pub async fn files(wh: &Warehouse, args: FilesArgs) -> CliResult<()> {
             json!(e.file.max_sequence_number),
         ]);
     }
+    Ok(r)
+}
+
+pub async fn files(wh: &Warehouse, args: FilesArgs) -> CliResult<()> {
+    let table = wh.open_table(&args.table).await?;
+    let Some(id) = wh.resolve_snapshot(&table, args.snapshot).await? else {
+        if args.output == InfoOutput::Table {
+            let text = format!("table {} has no snapshots yet, so no files\n", table.name);
+            return print_text(&text);
+        }
+        return Ok(());
+    };
+    let snapshot = table.snapshot(id).await?;
+    let r = file_records(&table, &snapshot).await?;
     r.print(args.output)?;
     if args.output == InfoOutput::Table {
+        let sum = |col: usize| {
+            r.rows
+                .iter()
+                .filter_map(|row| row[col].as_i64())
+                .sum::<i64>()
+        };
         print_text(&format!(
             "{}, {}, {} in snapshot {id}\n",
-            plural(entries.len() as u64, "file"),
-            plural(rows.max(0) as u64, "record"),
-            human_bytes(bytes.max(0) as u64)
+            plural(r.rows.len() as u64, "file"),
+            plural(sum(4).max(0) as u64, "record"),
+            human_bytes(sum(5).max(0) as u64)
         ))?;
     }
     Ok(())

@@ -6,10 +6,9 @@ use std::sync::Arc;
 
 use arrow::array::{
     ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array,
-    Int16Array, Int32Array, Int64Array, Int8Array, ListArray, MapArray, PrimitiveArray,
-    StringArray, StructArray, Time32MillisecondArray,
+    Int16Array, Int32Array, Int64Array, Int8Array, PrimitiveArray, StringArray,
+    Time32MillisecondArray,
 };
-use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::datatypes::{
     DataType as ArrowType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
     TimestampNanosecondType, TimestampSecondType,
@@ -17,6 +16,8 @@ use arrow::datatypes::{
 use serde_json::Value;
 use streamhouse_format::types::{DataType, TypeKind, MAX_LENGTH};
 
+use super::decimal::parse_decimal;
+use super::nested::{list, map, row};
 use crate::base64;
 use crate::temporal;
 
@@ -53,7 +54,7 @@ pub struct CellError {
     pub detail: String,
 }
 
-type CellResult<T> = Result<T, CellError>;
+pub type CellResult<T> = Result<T, CellError>;
 
 /// How a value is quoted in messages (long values are cut).
 pub fn show(r: &Raw) -> String {
@@ -72,7 +73,7 @@ pub fn show(r: &Raw) -> String {
 }
 
 /// The type's name without NOT NULL, for messages.
-fn type_name(ty: &DataType) -> String {
+pub fn type_name(ty: &DataType) -> String {
     ty.with_nullable(true).to_string()
 }
 
@@ -171,7 +172,7 @@ fn collect<T>(
         .collect()
 }
 
-fn json_kind(v: &Value) -> &'static str {
+pub fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -261,65 +262,6 @@ fn decimal(r: &Raw, precision: u32, scale: u32) -> Result<i128, String> {
     parse_decimal(t, precision, scale).map_err(|why| format!("{} {why}", show(r)))
 }
 
-/// Parses `[-+]digits[.digits][e[-+]digits]` exactly into an unscaled value with `scale`.
-pub fn parse_decimal(text: &str, precision: u32, scale: u32) -> Result<i128, String> {
-    let ty = format!("DECIMAL({precision}, {scale})");
-    let invalid = || format!("is not a valid {ty}");
-    let t = text.trim();
-    let (neg, body) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let (mantissa, exp) = match body.find(['e', 'E']) {
-        Some(i) => (
-            &body[..i],
-            body[i + 1..].parse::<i32>().map_err(|_| invalid())?,
-        ),
-        None => (body, 0),
-    };
-    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if (int_part.is_empty() && frac_part.is_empty())
-        || !all_digits(int_part)
-        || !all_digits(frac_part)
-    {
-        return Err(invalid());
-    }
-    if exp.abs() > 1000 {
-        return Err(format!("is out of range for {ty}"));
-    }
-    // value = digits × 10^-(frac_len - exp)
-    let mut digits = format!("{int_part}{frac_part}");
-    let value_scale = frac_part.len() as i64 - i64::from(exp);
-    let s = i64::from(scale);
-    if value_scale > s {
-        let extra = (value_scale - s) as usize;
-        let keep = digits.len().saturating_sub(extra);
-        if digits[keep..].bytes().any(|b| b != b'0') {
-            return Err(format!(
-                "has more than {scale} digits after the decimal point, which {ty} keeps"
-            ));
-        }
-        digits.truncate(keep);
-    } else {
-        digits.extend(std::iter::repeat_n('0', (s - value_scale) as usize));
-    }
-    let significant = digits.trim_start_matches('0');
-    if significant.len() > precision as usize {
-        return Err(format!(
-            "does not fit {ty}: at most {} digits before the decimal point",
-            precision - scale
-        ));
-    }
-    let unscaled: i128 = if significant.is_empty() {
-        0
-    } else {
-        significant.parse().map_err(|_| invalid())?
-    };
-    Ok(if neg { -unscaled } else { unscaled })
-}
-
 fn string(r: &Raw, max_chars: u32, name: &str) -> Result<String, String> {
     let s = match r {
         Raw::Text(s) => s.to_string(),
@@ -395,200 +337,6 @@ fn timestamps(
     })
 }
 
-/// Nested values arrive as JSON values, or (from CSV) as JSON text parsed here.
-fn parse_nested(cells: &[Raw], rows: &[usize], name: &str) -> CellResult<Vec<Option<Value>>> {
-    cells
-        .iter()
-        .enumerate()
-        .map(|(i, c)| match c {
-            Raw::Text(s) => serde_json::from_str::<Value>(s)
-                .map(Some)
-                .map_err(|e| CellError {
-                    row: rows[i],
-                    detail: format!(
-                        "{} is not JSON for {name}: {}",
-                        show(c),
-                        crate::input::json::describe_json_error(&e)
-                    ),
-                }),
-            _ => Ok(None),
-        })
-        .collect()
-}
-
-fn nested_value<'a>(c: &Raw<'a>, parsed: &'a Option<Value>) -> Option<&'a Value> {
-    match (c, parsed) {
-        (_, Some(v)) => Some(v),
-        (Raw::Json(v), None) => Some(v),
-        _ => None,
-    }
-}
-
-fn null_buffer(valid: Vec<bool>) -> Option<NullBuffer> {
-    valid.iter().any(|v| !v).then(|| NullBuffer::from(valid))
-}
-
-fn arrow_err(e: arrow::error::ArrowError) -> CellError {
-    CellError {
-        row: 0,
-        detail: e.to_string(),
-    }
-}
-
-fn list(ty: &DataType, elem: &DataType, cells: &[Raw], rows: &[usize]) -> CellResult<ArrayRef> {
-    let name = type_name(ty);
-    let ArrowType::List(field) = ty.to_arrow() else {
-        return Err(CellError {
-            row: 0,
-            detail: format!("unexpected Arrow type for {name}"),
-        });
-    };
-    let parsed = parse_nested(cells, rows, &name)?;
-    let (mut children, mut child_rows, mut offsets, mut valid) =
-        (vec![], vec![], vec![0i32], vec![]);
-    for (i, c) in cells.iter().enumerate() {
-        match nested_value(c, &parsed[i]) {
-            Some(Value::Array(items)) => {
-                children.extend(items.iter().map(Raw::from_json));
-                child_rows.extend(std::iter::repeat_n(rows[i], items.len()));
-                valid.push(true);
-            }
-            Some(v) => {
-                return Err(CellError {
-                    row: rows[i],
-                    detail: format!(
-                        "{} is {}, but {name} takes a JSON array",
-                        show(c),
-                        json_kind(v)
-                    ),
-                })
-            }
-            None => valid.push(false),
-        }
-        offsets.push(children.len() as i32);
-    }
-    let values = build_array(elem, &children, &child_rows)?;
-    let offsets = OffsetBuffer::new(offsets.into());
-    Ok(Arc::new(
-        ListArray::try_new(field, offsets, values, null_buffer(valid)).map_err(arrow_err)?,
-    ))
-}
-
-fn map(
-    ty: &DataType,
-    key: &DataType,
-    value: &DataType,
-    cells: &[Raw],
-    rows: &[usize],
-) -> CellResult<ArrayRef> {
-    let name = type_name(ty);
-    let ArrowType::Map(entries_field, sorted) = ty.to_arrow() else {
-        return Err(CellError {
-            row: 0,
-            detail: format!("unexpected Arrow type for {name}"),
-        });
-    };
-    let ArrowType::Struct(entry_fields) = entries_field.data_type().clone() else {
-        return Err(CellError {
-            row: 0,
-            detail: format!("unexpected Arrow type for {name}"),
-        });
-    };
-    let parsed = parse_nested(cells, rows, &name)?;
-    let (mut keys, mut vals, mut child_rows, mut offsets, mut valid) =
-        (vec![], vec![], vec![], vec![0i32], vec![]);
-    for (i, c) in cells.iter().enumerate() {
-        match nested_value(c, &parsed[i]) {
-            Some(Value::Object(m)) => {
-                for (k, v) in m {
-                    keys.push(Raw::Text(k));
-                    vals.push(Raw::from_json(v));
-                    child_rows.push(rows[i]);
-                }
-                valid.push(true);
-            }
-            Some(v) => {
-                return Err(CellError {
-                    row: rows[i],
-                    detail: format!(
-                        "{} is {}, but {name} takes a JSON object",
-                        show(c),
-                        json_kind(v)
-                    ),
-                })
-            }
-            None => valid.push(false),
-        }
-        offsets.push(keys.len() as i32);
-    }
-    let key_array = build_array(&key.with_nullable(false), &keys, &child_rows)?;
-    let value_array = build_array(value, &vals, &child_rows)?;
-    let entries = StructArray::try_new(entry_fields, vec![key_array, value_array], None)
-        .map_err(arrow_err)?;
-    let offsets = OffsetBuffer::new(offsets.into());
-    Ok(Arc::new(
-        MapArray::try_new(entries_field, offsets, entries, null_buffer(valid), sorted)
-            .map_err(arrow_err)?,
-    ))
-}
-
-fn row(ty: &DataType, cells: &[Raw], rows: &[usize]) -> CellResult<ArrayRef> {
-    let name = type_name(ty);
-    let (TypeKind::Row(fields), ArrowType::Struct(arrow_fields)) = (&ty.kind, ty.to_arrow()) else {
-        return Err(CellError {
-            row: 0,
-            detail: format!("unexpected Arrow type for {name}"),
-        });
-    };
-    let parsed = parse_nested(cells, rows, &name)?;
-    let mut objects = Vec::with_capacity(cells.len());
-    for (i, c) in cells.iter().enumerate() {
-        match nested_value(c, &parsed[i]) {
-            Some(Value::Object(m)) => {
-                if let Some(k) = m.keys().find(|k| !fields.iter().any(|f| &f.name == *k)) {
-                    let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
-                    return Err(CellError {
-                        row: rows[i],
-                        detail: format!("{name} has no field {k:?} (fields: {})", names.join(", ")),
-                    });
-                }
-                objects.push(Some(m));
-            }
-            Some(v) => {
-                return Err(CellError {
-                    row: rows[i],
-                    detail: format!(
-                        "{} is {}, but {name} takes a JSON object",
-                        show(c),
-                        json_kind(v)
-                    ),
-                })
-            }
-            None => objects.push(None),
-        }
-    }
-    let mut arrays = Vec::with_capacity(fields.len());
-    for f in fields {
-        let child: Vec<Raw> = objects
-            .iter()
-            .map(|o| match o {
-                Some(m) => m.get(&f.name).map(Raw::from_json).unwrap_or(Raw::Null),
-                None => Raw::Absent,
-            })
-            .collect();
-        arrays.push(
-            build_array(&f.data_type, &child, rows).map_err(|e| CellError {
-                row: e.row,
-                detail: format!("field {}: {}", f.name, e.detail),
-            })?,
-        );
-    }
-    let valid = objects.iter().map(Option::is_some).collect();
-    Ok(Arc::new(
-        StructArray::try_new(arrow_fields, arrays, null_buffer(valid)).map_err(arrow_err)?,
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -602,25 +350,7 @@ mod tests {
     }
 
     #[test]
-    fn decimals_are_exact() {
-        assert_eq!(parse_decimal("12.3", 10, 2).unwrap(), 1230);
-        assert_eq!(parse_decimal("-0.05", 10, 2).unwrap(), -5);
-        assert_eq!(parse_decimal("1.2e2", 10, 2).unwrap(), 12000);
-        assert_eq!(parse_decimal("12.300", 10, 2).unwrap(), 1230);
-        assert_eq!(parse_decimal("12345678.99", 10, 2).unwrap(), 1234567899);
-        assert!(parse_decimal("12.345", 10, 2)
-            .unwrap_err()
-            .contains("more than 2 digits"));
-        assert!(parse_decimal("123456789", 10, 2)
-            .unwrap_err()
-            .contains("does not fit"));
-        assert!(parse_decimal("abc", 10, 2).is_err());
-        assert!(parse_decimal(".", 10, 2).is_err());
-        let big = "12345678901234567890.123456789012345678";
-        assert_eq!(
-            parse_decimal(big, 38, 18).unwrap(),
-            12345678901234567890123456789012345678
-        );
+    fn decimals_build_with_nulls() {
         let a = build("DECIMAL(5, 1)", &[Raw::Text("1.5"), Raw::Null]).unwrap();
         assert_eq!(a.as_primitive::<Decimal128Type>().value(0), 15);
         assert!(a.is_null(1));
@@ -655,28 +385,5 @@ mod tests {
         let a = build("BYTES", &[Raw::Text("AAE=")]).unwrap();
         assert_eq!(a.as_binary::<i32>().value(0), &[0, 1]);
         assert!(build("BINARY(1)", &[Raw::Text("AAE=")]).is_err());
-    }
-
-    #[test]
-    fn nested_values_from_json_and_text() {
-        let v = serde_json::json!([1, 2, null]);
-        let a = build("ARRAY<INT>", &[Raw::Json(&v), Raw::Text("[3]"), Raw::Null]).unwrap();
-        let l = a.as_list::<i32>();
-        assert_eq!(
-            (l.value(0).len(), l.value(1).len(), l.is_null(2)),
-            (3, 1, true)
-        );
-        assert!(build("ARRAY<INT NOT NULL>", &[Raw::Json(&v)]).is_err());
-        let m = serde_json::json!({"a": 1});
-        let a = build("MAP<STRING, BIGINT>", &[Raw::Json(&m)]).unwrap();
-        assert_eq!(a.as_map().value(0).len(), 1);
-        let r = serde_json::json!({"x": 1});
-        let a = build("ROW<x INT NOT NULL, y STRING>", &[Raw::Json(&r), Raw::Null]).unwrap();
-        assert!(a.is_null(1));
-        let bad = serde_json::json!({"z": 1});
-        assert!(build("ROW<x INT>", &[Raw::Json(&bad)])
-            .unwrap_err()
-            .detail
-            .contains("no field \"z\""));
     }
 }

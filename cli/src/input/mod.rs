@@ -7,7 +7,9 @@
 
 pub mod convert;
 pub mod csv;
+pub mod decimal;
 pub mod json;
+pub mod nested;
 pub mod parquet;
 
 use std::io::{BufRead, BufReader, Cursor};
