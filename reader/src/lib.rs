@@ -1,1 +1,33 @@
-//! placeholder
+//! # streamhouse-reader
+//!
+//! Batch scans of Paimon tables: plan a snapshot into splits, read Parquet data files with
+//! schema evolution, apply deletion vectors, and merge primary-key runs with the table's
+//! merge engine.
+//!
+//! * [`ScanBuilder`] — the entry point (`snapshot`, `projection`, `limit`, `batch_size`,
+//!   then `plan`, `execute` or `to_batches`);
+//! * [`plan`] — snapshot → live files → [`Split`]s per (partition, bucket), level-0 files
+//!   dropped where Java's batch reads drop them (deletion vectors, first-row);
+//! * [`file_reader`] — one data file → Arrow batches in the scan's layout, columns bound to
+//!   the current schema by field id through the file's own schema;
+//! * [`sections`] — sorted runs and non-overlapping key-range sections of a split;
+//! * [`merge`] — the k-way merge of sorted runs feeding `streamhouse_format::merge`;
+//! * [`dv`] — deletion-vector index files;
+//! * [`split_reader`] — how one split is read (concatenation or merge), with prefetching.
+//!
+//! Only Parquet data files are read; ORC, Avro and other formats give
+//! [`Error::Unsupported`](streamhouse_format::Error::Unsupported) naming the file.
+
+pub mod cast;
+pub mod dv;
+pub mod file_reader;
+pub mod location;
+pub mod merge;
+pub mod parquet_io;
+pub mod plan;
+pub mod scan;
+pub mod sections;
+pub mod split_reader;
+
+pub use plan::{DeletionFile, Plan, Split};
+pub use scan::{ScanBuilder, DEFAULT_BATCH_SIZE};

@@ -1,0 +1,189 @@
+//! Deletion vectors (format §10): row positions of a data file that readers drop.
+//!
+//! A DELETION_VECTORS index file is a version byte (1) followed by one entry per data file:
+//! a big-endian i32 size, then either
+//! * the 32-bit format: big-endian magic 1581511376 and a portable RoaringBitmap
+//!   (size = magic + bitmap), or
+//! * the 64-bit format (`deletion-vectors.bitmap64`): little-endian magic 1681511377, a
+//!   little-endian i64 count and that many (little-endian i32 high key, portable 32-bit
+//!   bitmap) pairs;
+//!
+//! then a CRC32 that readers skip. Every offset and length is checked against the file.
+
+use roaring::RoaringBitmap;
+use streamhouse_format::{Error, Result};
+
+/// Magic of the 32-bit bitmap format (big-endian in the file).
+pub const MAGIC_32: i32 = 1581511376;
+/// Magic of the 64-bit bitmap format (little-endian in the file).
+pub const MAGIC_64: i32 = 1681511377;
+
+/// The deleted row positions of one data file, ascending.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeletionVector {
+    positions: Vec<u64>,
+}
+
+impl DeletionVector {
+    pub fn from_positions(mut positions: Vec<u64>) -> Self {
+        positions.sort_unstable();
+        positions.dedup();
+        DeletionVector { positions }
+    }
+
+    pub fn positions(&self) -> &[u64] {
+        &self.positions
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.positions.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.positions.len()
+    }
+
+    /// The deleted positions within `start..end`.
+    pub fn range(&self, start: u64, end: u64) -> &[u64] {
+        let lo = self.positions.partition_point(|p| *p < start);
+        let hi = self.positions.partition_point(|p| *p < end);
+        &self.positions[lo..hi]
+    }
+
+    /// Parses the vector at `offset` of an index file's bytes; `length` is the recorded
+    /// length, `path` names the file in errors.
+    pub fn parse(file: &[u8], offset: i64, length: i64, path: &str) -> Result<Self> {
+        let bad = |detail: String| {
+            Error::corrupt(
+                path,
+                format!("deletion vector at offset {offset}: {detail}"),
+            )
+        };
+        if offset < 1 || length < 0 {
+            return Err(bad(format!("invalid offset/length {offset}/{length}")));
+        }
+        let off = offset as usize;
+        let size_bytes = file
+            .get(off..off + 4)
+            .ok_or_else(|| bad(format!("the file has only {} bytes", file.len())))?;
+        let size = i32::from_be_bytes([size_bytes[0], size_bytes[1], size_bytes[2], size_bytes[3]]);
+        if size < 4 {
+            return Err(bad(format!("size {size} is too small")));
+        }
+        let body = file.get(off + 4..off + 4 + size as usize).ok_or_else(|| {
+            bad(format!(
+                "size {size} runs past the end of the file ({} bytes)",
+                file.len()
+            ))
+        })?;
+        let magic_be = i32::from_be_bytes([body[0], body[1], body[2], body[3]]);
+        let magic_le = i32::from_le_bytes([body[0], body[1], body[2], body[3]]);
+        if magic_be == MAGIC_32 {
+            if size as i64 != length {
+                return Err(bad(format!(
+                    "size {size} differs from the recorded length {length}"
+                )));
+            }
+            let bitmap = RoaringBitmap::deserialize_from(&body[4..])
+                .map_err(|e| bad(format!("invalid roaring bitmap: {e}")))?;
+            Ok(DeletionVector {
+                positions: bitmap.iter().map(u64::from).collect(),
+            })
+        } else if magic_le == MAGIC_64 {
+            let mut rest = &body[4..];
+            let count_bytes: [u8; 8] = rest
+                .get(..8)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| bad("truncated 64-bit bitmap count".into()))?;
+            let count = i64::from_le_bytes(count_bytes);
+            if count < 0 || count > (1 << 32) {
+                return Err(bad(format!("invalid 64-bit bitmap count {count}")));
+            }
+            rest = &rest[8..];
+            let mut positions = vec![];
+            for _ in 0..count {
+                let key_bytes: [u8; 4] = rest
+                    .get(..4)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| bad("truncated 64-bit bitmap key".into()))?;
+                let high = u32::from_le_bytes(key_bytes) as u64;
+                let mut cursor = std::io::Cursor::new(&rest[4..]);
+                let bitmap = RoaringBitmap::deserialize_from(&mut cursor)
+                    .map_err(|e| bad(format!("invalid roaring bitmap: {e}")))?;
+                let used = cursor.position() as usize;
+                rest = &rest[4 + used..];
+                positions.extend(bitmap.iter().map(|low| (high << 32) | low as u64));
+            }
+            Ok(DeletionVector::from_positions(positions))
+        } else {
+            Err(bad(format!("unknown magic {magic_be:#x}")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        let s: String = s
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '|')
+            .collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn parses_the_documented_example() {
+        // Format digest §10: positions {1,3,4,9}.
+        let f = hex("01 | 0000001c | 5e43f2d0 | 3a300000 01000000 0000 0300 10000000 0100 0300 0400 0900 | 8f2a55c2");
+        let dv = DeletionVector::parse(&f, 1, 28, "index-x").unwrap();
+        assert_eq!(dv.positions(), &[1, 3, 4, 9]);
+        assert_eq!(dv.range(2, 5), &[3, 4]);
+    }
+
+    #[test]
+    fn run_containers_and_64_bit_vectors() {
+        let mut b = RoaringBitmap::new();
+        b.insert_range(100..200);
+        b.insert(7);
+        b.optimize(); // produces a run container
+        let mut bytes = vec![];
+        b.serialize_into(&mut bytes).unwrap();
+        let mut f = vec![1u8];
+        f.extend(((bytes.len() + 4) as i32).to_be_bytes());
+        f.extend(MAGIC_32.to_be_bytes());
+        f.extend(&bytes);
+        f.extend([0u8; 4]);
+        let dv = DeletionVector::parse(&f, 1, (bytes.len() + 4) as i64, "i").unwrap();
+        assert_eq!(dv.len(), 101);
+
+        let mut p = vec![];
+        p.extend(MAGIC_64.to_le_bytes());
+        p.extend(1i64.to_le_bytes());
+        p.extend(0i32.to_le_bytes());
+        p.extend(&bytes);
+        let mut f = vec![1u8];
+        f.extend((p.len() as i32).to_be_bytes());
+        f.extend(&p);
+        f.extend([0u8; 4]);
+        let dv = DeletionVector::parse(&f, 1, p.len() as i64 + 8, "i").unwrap();
+        assert_eq!(dv.len(), 101);
+    }
+
+    #[test]
+    fn hostile_bytes_are_errors_naming_the_file() {
+        let f = hex("01 0000ffff 5e43f2d0 00");
+        let e = DeletionVector::parse(&f, 1, 65535, "index/index-1")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("index/index-1"), "{e}");
+        assert!(DeletionVector::parse(&f, 40, 4, "i").is_err());
+        assert!(DeletionVector::parse(&f, -3, 4, "i").is_err());
+        let f = hex("01 00000008 5e43f2d0 3a300000");
+        assert!(DeletionVector::parse(&f, 1, 8, "i").is_err());
+    }
+}

@@ -1,0 +1,189 @@
+//! Reading one split: append files concatenated, deletion-vector primary-key files
+//! concatenated (keys are unique once vectors are applied), other primary-key splits
+//! merged section by section.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt, TryStreamExt};
+use object_store::ObjectStoreExt;
+use streamhouse_format::manifest::DataFileMeta;
+use streamhouse_format::merge::MergeFunction;
+use streamhouse_format::Result;
+
+use crate::dv::DeletionVector;
+use crate::file_reader::{drop_retractions, read_file, ScanContext};
+use crate::location;
+use crate::merge::{Merger, RunStream};
+use crate::plan::Split;
+use crate::sections::sections;
+
+/// Batches a run reads ahead of the merge (per run, in its own task).
+const RUN_PREFETCH: usize = 2;
+/// Batches a split reads ahead of its consumer.
+const SPLIT_PREFETCH: usize = 2;
+
+/// How a split is read.
+#[derive(Clone)]
+pub enum SplitMode {
+    /// Files concatenated in manifest order (append tables; PK tables whose batch reads rely
+    /// on deletion vectors). `drop_retractions` removes `-U`/`-D` rows of PK files.
+    Concat { drop_retractions: bool },
+    /// Sorted runs merged by key with this merge function.
+    Merge(MergeFunction),
+}
+
+/// Loads the deletion vectors of a split's files (each index file is read once).
+async fn load_dvs(
+    ctx: &ScanContext,
+    split: &Split,
+) -> Result<HashMap<String, Arc<DeletionVector>>> {
+    let mut files: HashMap<String, bytes::Bytes> = HashMap::new();
+    let mut out = HashMap::new();
+    for (data_file, d) in &split.deletion_vectors {
+        let (store, path) =
+            location::resolve(&ctx.table.io, &d.index_file, d.external_path.as_deref())?;
+        let display = d
+            .external_path
+            .clone()
+            .unwrap_or_else(|| d.index_file.to_string());
+        let bytes = match files.get(&display) {
+            Some(b) => b.clone(),
+            None => {
+                let b = match store.get(&path).await {
+                    Ok(r) => r
+                        .bytes()
+                        .await
+                        .map_err(|e| streamhouse_format::Error::storage(&display, e))?,
+                    Err(object_store::Error::NotFound { .. }) => {
+                        return Err(streamhouse_format::Error::NotFound(format!(
+                            "deletion vector index file {display}"
+                        )))
+                    }
+                    Err(e) => return Err(streamhouse_format::Error::storage(&display, e)),
+                };
+                files.insert(display.clone(), b.clone());
+                b
+            }
+        };
+        let dv = DeletionVector::parse(&bytes, d.offset, d.length, &display)?;
+        out.insert(data_file.clone(), Arc::new(dv));
+    }
+    Ok(out)
+}
+
+/// Runs a stream in its own task with a bounded buffer, when a Tokio runtime is available.
+pub fn prefetch<T: Send + 'static>(
+    stream: impl Stream<Item = Result<T>> + Send + 'static,
+    capacity: usize,
+) -> BoxStream<'static, Result<T>> {
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return stream.boxed();
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(capacity.max(1));
+    handle.spawn(async move {
+        let mut stream = std::pin::pin!(stream);
+        while let Some(item) = stream.next().await {
+            let stop = item.is_err();
+            if tx.send(item).await.is_err() || stop {
+                break;
+            }
+        }
+    });
+    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) }).boxed()
+}
+
+/// The files of a run as one stream, opened lazily in order.
+fn file_stream(
+    ctx: &Arc<ScanContext>,
+    split: &Split,
+    files: Vec<DataFileMeta>,
+    dvs: &Arc<HashMap<String, Arc<DeletionVector>>>,
+) -> RunStream {
+    let dir = split.bucket_dir(&ctx.table);
+    let ctx = ctx.clone();
+    let dvs = dvs.clone();
+    futures::stream::iter(files)
+        .then(move |f| {
+            let ctx = ctx.clone();
+            let dir = dir.clone();
+            let dv = dvs.get(&f.file_name).cloned();
+            async move { read_file(&ctx, &dir, &f, dv).await }
+        })
+        .try_flatten()
+        .boxed()
+}
+
+/// Streams the output batches of one split.
+pub fn read_split(
+    ctx: Arc<ScanContext>,
+    split: Arc<Split>,
+    mode: SplitMode,
+) -> BoxStream<'static, Result<RecordBatch>> {
+    let fut = async move {
+        let dvs = Arc::new(load_dvs(&ctx, &split).await?);
+        let out: BoxStream<'static, Result<RecordBatch>> = match mode {
+            SplitMode::Concat {
+                drop_retractions: drop,
+            } => {
+                let c = ctx.clone();
+                file_stream(&ctx, &split, split.files.clone(), &dvs)
+                    .and_then(move |b| {
+                        let r = if drop { drop_retractions(&c, b) } else { Ok(b) };
+                        futures::future::ready(r.and_then(|b| c.to_output(&b)))
+                    })
+                    .boxed()
+            }
+            SplitMode::Merge(merge_fn) => {
+                let mut parts: Vec<BoxStream<'static, Result<RecordBatch>>> = vec![];
+                for section in sections(&ctx, &split.files) {
+                    if section.runs.len() == 1 {
+                        let c = ctx.clone();
+                        let files = section.runs.into_iter().flatten().collect();
+                        parts.push(
+                            file_stream(&ctx, &split, files, &dvs)
+                                .and_then(move |b| {
+                                    futures::future::ready(
+                                        drop_retractions(&c, b).and_then(|b| c.to_output(&b)),
+                                    )
+                                })
+                                .boxed(),
+                        );
+                    } else {
+                        let (ctx2, split2, dvs2) = (ctx.clone(), split.clone(), dvs.clone());
+                        let merge_fn = merge_fn.clone();
+                        // Runs open only when the merge of this section starts.
+                        let lazy = futures::stream::once(async move {
+                            let runs: Vec<RunStream> = section
+                                .runs
+                                .into_iter()
+                                .map(|files| {
+                                    prefetch(
+                                        file_stream(&ctx2, &split2, files, &dvs2),
+                                        RUN_PREFETCH,
+                                    )
+                                })
+                                .collect();
+                            Merger::new(ctx2, merge_fn, runs)
+                        })
+                        .map_ok(|m| {
+                            futures::stream::try_unfold(m, |mut m| async move {
+                                Ok(m.next_batch().await?.map(|b| (b, m)))
+                            })
+                        })
+                        .try_flatten()
+                        .boxed();
+                        parts.push(lazy);
+                    }
+                }
+                futures::stream::iter(parts).flatten().boxed()
+            }
+        };
+        Ok::<_, streamhouse_format::Error>(
+            out.try_filter(|b| futures::future::ready(b.num_rows() > 0)),
+        )
+    };
+    prefetch(futures::stream::once(fut).try_flatten(), SPLIT_PREFETCH)
+}

@@ -1,0 +1,217 @@
+//! Reads the Java-written golden tables of `shared/fixtures/java-paimon` (read in place, never
+//! copied) and compares the rows with their `expected.json`.
+//!
+//! Every fixture gets an outcome: PASS (rows equal), MISMATCH (wrong rows — always a failure),
+//! UNSUPPORTED (a clear `Error::Unsupported`, expected for ORC/Avro data or ORC manifests) or
+//! ERROR (any other error). Fixtures whose data files are Parquet and whose manifests are Avro
+//! must PASS unless listed in [`KNOWN_GAPS`] with the reason.
+
+mod render;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use streamhouse_format::io::{open_warehouse, Table};
+use streamhouse_format::Error;
+use streamhouse_reader::ScanBuilder;
+
+/// Parquet/Avro fixtures that do not pass yet, with the reason.
+const KNOWN_GAPS: &[(&str, &str)] = &[(
+    "cpp_parquet_blob_desc_field",
+    "BLOB columns stored in .blob files (data evolution); pypaimon cannot read it either",
+)];
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/java-paimon")
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    Pass(usize),
+    Mismatch(String),
+    Unsupported(String),
+    Error(String),
+    /// No expected rows to compare with; the read produced this many rows.
+    Read(usize),
+}
+
+struct Fixture {
+    name: String,
+    table_path: String,
+    parquet_data: bool,
+    orc_or_avro_data: bool,
+    avro_manifests: bool,
+    sha256: Option<String>,
+}
+
+fn load_index(dir: &Path) -> Vec<Fixture> {
+    let text = std::fs::read_to_string(dir.join("index.json")).expect("index.json");
+    let index: serde_json::Value = serde_json::from_str(&text).expect("index.json parses");
+    let mut out = vec![];
+    for (name, v) in index.as_object().expect("index object") {
+        let data: Vec<String> = v["writer"]["data_files"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_lowercase))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let manifests: Vec<String> = v["writer"]["manifest_format"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(Fixture {
+            name: name.clone(),
+            table_path: v["table_path"].as_str().unwrap_or_default().to_string(),
+            parquet_data: !data.is_empty() && data.iter().all(|d| d.contains("parquet")),
+            orc_or_avro_data: data.iter().any(|d| d.contains("orc") || d.contains("avro")),
+            avro_manifests: manifests.iter().all(|m| m == "avro"),
+            sha256: v["read"]["sha256"].as_str().map(str::to_string),
+        });
+    }
+    out
+}
+
+async fn read_fixture(dir: &Path, f: &Fixture) -> Outcome {
+    let root = dir.join(&f.name);
+    let (io, _) = match open_warehouse(root.to_str().unwrap_or_default()) {
+        Ok(x) => x,
+        Err(e) => return Outcome::Error(e.to_string()),
+    };
+    let rel = f
+        .table_path
+        .strip_prefix(&format!("{}/", f.name))
+        .unwrap_or(&f.table_path);
+    let table = match Table::open(io, object_store::path::Path::from(rel), f.name.clone()).await {
+        Ok(t) => t,
+        Err(e) => return classify(e),
+    };
+    let batches = match ScanBuilder::new(&table).to_batches().await {
+        Ok(b) => b,
+        Err(e) => return classify(e),
+    };
+    let got = render::sorted_rows(&render::rows(&batches));
+    let expected_path = root.join("expected.json");
+    let Ok(text) = std::fs::read_to_string(&expected_path) else {
+        // Larger tables have only a checksum: sha256 of the sorted rows joined by newlines.
+        if let Some(sum) = &f.sha256 {
+            let digest = render::sha256::sha256_hex(got.join("\n").as_bytes());
+            return if &digest == sum {
+                Outcome::Pass(got.len())
+            } else {
+                Outcome::Mismatch(format!(
+                    "{} rows; checksum {digest} differs from {sum}",
+                    got.len()
+                ))
+            };
+        }
+        return Outcome::Read(got.len());
+    };
+    let expected: Vec<serde_json::Value> =
+        serde_json::from_str(&text).expect("expected.json parses");
+    let expected = render::sorted_rows(&expected);
+    if got == expected {
+        Outcome::Pass(got.len())
+    } else {
+        let missing: Vec<&String> = expected
+            .iter()
+            .filter(|e| !got.contains(e))
+            .take(3)
+            .collect();
+        let extra: Vec<&String> = got
+            .iter()
+            .filter(|g| !expected.contains(g))
+            .take(3)
+            .collect();
+        Outcome::Mismatch(format!(
+            "{} rows vs {} expected; missing {missing:?}; unexpected {extra:?}",
+            got.len(),
+            expected.len()
+        ))
+    }
+}
+
+fn classify(e: Error) -> Outcome {
+    match e {
+        Error::Unsupported(m) => Outcome::Unsupported(m),
+        e => Outcome::Error(e.to_string()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn java_fixtures() {
+    let dir = fixtures_dir();
+    if !dir.join("index.json").exists() {
+        eprintln!("NOTE: {} is absent; fixture test skipped", dir.display());
+        return;
+    }
+    let only = std::env::var("FIXTURE").ok();
+    let mut results: BTreeMap<String, (Outcome, &Fixture)> = BTreeMap::new();
+    let fixtures = load_index(&dir);
+    for f in &fixtures {
+        if only.as_deref().is_some_and(|o| !f.name.contains(o)) {
+            continue;
+        }
+        let outcome = read_fixture(&dir, f).await;
+        results.insert(f.name.clone(), (outcome, f));
+    }
+    let mut failures = vec![];
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for (name, (outcome, f)) in &results {
+        let label = match outcome {
+            Outcome::Pass(_) => "PASS",
+            Outcome::Mismatch(_) => "MISMATCH",
+            Outcome::Unsupported(_) => "UNSUPPORTED",
+            Outcome::Error(_) => "ERROR",
+            Outcome::Read(_) => "READ(no expected)",
+        };
+        *counts.entry(label).or_default() += 1;
+        println!("{label:<18} {name}: {outcome:?}");
+        let must_pass =
+            f.parquet_data && f.avro_manifests && !KNOWN_GAPS.iter().any(|(n, _)| n == name);
+        match outcome {
+            Outcome::Mismatch(m) => failures.push(format!("{name}: wrong rows: {m}")),
+            Outcome::Pass(_) | Outcome::Read(_) => {}
+            Outcome::Unsupported(m) | Outcome::Error(m) if must_pass => {
+                failures.push(format!("{name}: {m}"))
+            }
+            Outcome::Unsupported(_) => {}
+            Outcome::Error(m) if f.orc_or_avro_data || !f.avro_manifests => failures.push(format!(
+                "{name}: expected a clear Unsupported error, got: {m}"
+            )),
+            Outcome::Error(_) => {}
+        }
+    }
+    println!("summary: {counts:?}");
+    assert!(
+        failures.is_empty(),
+        "fixture failures:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// Prints the rows of one fixture (debugging aid): `FIXTURE=name cargo test -- --ignored dump`.
+#[tokio::test]
+#[ignore]
+async fn dump() {
+    let dir = fixtures_dir();
+    let Ok(only) = std::env::var("FIXTURE") else {
+        return;
+    };
+    for f in load_index(&dir).iter().filter(|f| f.name == only) {
+        let (io, _) = open_warehouse(dir.join(&f.name).to_str().unwrap()).unwrap();
+        let rel = f.table_path.strip_prefix(&format!("{}/", f.name)).unwrap();
+        let table = Table::open(io, object_store::path::Path::from(rel), f.name.clone())
+            .await
+            .unwrap();
+        let batches = ScanBuilder::new(&table).to_batches().await.unwrap();
+        for r in render::sorted_rows(&render::rows(&batches)) {
+            println!("{r}");
+        }
+    }
+}
