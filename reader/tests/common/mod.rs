@@ -1,0 +1,182 @@
+//! Test helpers: tables in an in-memory warehouse, hand-written primary-key and append data
+//! files (Java's physical layout), commits through the format crate's committer.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, Int64Array, Int8Array, RecordBatch};
+use arrow::datatypes::{DataType as ArrowType, Field, Schema};
+use parquet::arrow::ArrowWriter;
+use streamhouse_format::binary_row::BinaryRow;
+use streamhouse_format::datum::datum_from_arrow;
+use streamhouse_format::io::{open_warehouse, CommitMessage, Committer, Table};
+use streamhouse_format::manifest::DataFileMeta;
+use streamhouse_format::schema::TableSchema;
+use streamhouse_format::stats::SimpleStats;
+use streamhouse_format::types::parse_columns;
+
+/// A small deterministic PRNG (xorshift64*).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545F4914F6CDD1D)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// Creates a table in a fresh in-memory warehouse.
+pub async fn table(
+    columns: &str,
+    partition: &[&str],
+    pk: &[&str],
+    options: &[(&str, &str)],
+) -> Table {
+    let name = format!("memory://reader-test-{}", uuid::Uuid::new_v4());
+    let (io, root) = open_warehouse(&name).unwrap();
+    let schema = TableSchema::new(
+        parse_columns(columns).unwrap(),
+        partition.iter().map(|s| s.to_string()).collect(),
+        pk.iter().map(|s| s.to_string()).collect(),
+        options
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        0,
+    )
+    .unwrap();
+    Table::create(io, root.clone().join("db.db").join("t"), "db.t", schema)
+        .await
+        .unwrap()
+}
+
+fn key_row(table: &Table, batch: &RecordBatch, row: usize) -> Vec<u8> {
+    let schema = &table.schema;
+    let keys = schema.trimmed_primary_keys();
+    let mut vals = vec![];
+    let mut types = vec![];
+    for k in &keys {
+        let i = schema.field_index(k).unwrap();
+        let ty = schema.fields[i].data_type.clone();
+        vals.push(datum_from_arrow(batch.column(i).as_ref(), row, &ty).unwrap());
+        types.push(ty);
+    }
+    BinaryRow::from_datums(&vals, &types).serialize()
+}
+
+/// Writes a primary-key data file (`_KEY_*`, `_SEQUENCE_NUMBER`, `_VALUE_KIND`, values) of
+/// `values` (all table columns, sorted by key) into bucket 0 of the unpartitioned table.
+pub async fn write_pk_file(
+    table: &Table,
+    values: &RecordBatch,
+    seqs: &[i64],
+    kinds: &[i8],
+    level: i32,
+) -> DataFileMeta {
+    let schema = &table.schema;
+    let mut fields: Vec<Field> = vec![];
+    let mut cols: Vec<ArrayRef> = vec![];
+    for k in schema.trimmed_primary_keys() {
+        let i = schema.field_index(&k).unwrap();
+        fields.push(Field::new(
+            format!("_KEY_{k}"),
+            values.column(i).data_type().clone(),
+            false,
+        ));
+        cols.push(values.column(i).clone());
+    }
+    fields.push(Field::new("_SEQUENCE_NUMBER", ArrowType::Int64, false));
+    cols.push(Arc::new(Int64Array::from(seqs.to_vec())));
+    fields.push(Field::new("_VALUE_KIND", ArrowType::Int8, false));
+    cols.push(Arc::new(Int8Array::from(kinds.to_vec())));
+    for (f, c) in schema.fields.iter().zip(values.columns()) {
+        fields.push(Field::new(f.name.clone(), c.data_type().clone(), true));
+        cols.push(c.clone());
+    }
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap();
+    let n = values.num_rows();
+    let (min_key, max_key) = if n > 0 {
+        (key_row(table, values, 0), key_row(table, values, n - 1))
+    } else {
+        (
+            BinaryRow::empty().serialize(),
+            BinaryRow::empty().serialize(),
+        )
+    };
+    let mut meta = write_file(table, &batch, level).await;
+    meta.min_key = min_key;
+    meta.max_key = max_key;
+    meta.min_sequence_number = seqs.iter().copied().min().unwrap_or(0);
+    meta.max_sequence_number = seqs.iter().copied().max().unwrap_or(0);
+    meta.delete_row_count = Some(kinds.iter().filter(|k| **k == 1 || **k == 3).count() as i64);
+    meta
+}
+
+/// Writes `batch` as a Parquet file into bucket 0 and describes it.
+pub async fn write_file(table: &Table, batch: &RecordBatch, level: i32) -> DataFileMeta {
+    let mut buf = vec![];
+    {
+        let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
+        w.write(batch).unwrap();
+        w.close().unwrap();
+    }
+    let name = format!("data-{}-0.parquet", uuid::Uuid::new_v4());
+    let path = table.bucket_dir("", 0).join(name.as_str());
+    let size = buf.len() as i64;
+    table.io.write(&path, buf).await.unwrap();
+    DataFileMeta {
+        file_name: name,
+        file_size: size,
+        row_count: batch.num_rows() as i64,
+        min_key: BinaryRow::empty().serialize(),
+        max_key: BinaryRow::empty().serialize(),
+        key_stats: SimpleStats::empty(),
+        value_stats: SimpleStats::empty(),
+        min_sequence_number: 0,
+        max_sequence_number: 0,
+        schema_id: table.schema.id,
+        level,
+        extra_files: vec![],
+        creation_time: None,
+        delete_row_count: Some(0),
+        embedded_index: None,
+        file_source: Some(0),
+        value_stats_cols: None,
+        external_path: None,
+        first_row_id: None,
+        write_cols: None,
+    }
+}
+
+/// Commits files of bucket 0 (unpartitioned) as one APPEND snapshot.
+pub async fn commit(table: &Table, files: Vec<DataFileMeta>) {
+    let c = Committer::new(table.clone(), "reader-test").unwrap();
+    let msg = CommitMessage {
+        partition: BinaryRow::empty().serialize(),
+        bucket: 0,
+        total_buckets: 1,
+        new_files: files,
+        ..Default::default()
+    };
+    c.commit(&[msg], i64::MAX).await.unwrap();
+}
+
+/// All values of the first column of a batch list as i64 (for quick checks).
+pub fn column_i64(batches: &[RecordBatch], col: usize) -> Vec<Option<i64>> {
+    let mut out = vec![];
+    for b in batches {
+        let c = arrow::compute::cast(b.column(col), &ArrowType::Int64).unwrap();
+        let c = c.as_any().downcast_ref::<Int64Array>().unwrap();
+        out.extend((0..c.len()).map(|i| c.is_valid(i).then(|| c.value(i))));
+    }
+    out
+}
