@@ -71,7 +71,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  streamhouse --warehouse ./warehouse tables")]
     Tables(TablesArgs),
     /// Walk through create, insert, update, delete, scan and time travel on a demo table
-    #[command(long_about = DEMO_ABOUT)]
+    #[command(long_about = DEMO_ABOUT, after_help = "Example:\n  streamhouse demo --warehouse /tmp/demo-warehouse")]
     Demo(DemoArgs),
 }
 
