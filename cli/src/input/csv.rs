@@ -248,7 +248,9 @@ fn to_chunk(
 mod tests {
     use super::*;
 
-    fn records(text: &str) -> CliResult<Vec<(u64, Vec<(String, bool)>)>> {
+    type Record = (u64, Vec<(String, bool)>);
+
+    fn records(text: &str) -> CliResult<Vec<Record>> {
         let mut r = CsvRecords::new(text.as_bytes(), "t.csv");
         let mut out = vec![];
         while let Some((line, fields)) = r.next_record()? {
