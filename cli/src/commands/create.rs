@@ -72,6 +72,12 @@ pub async fn run(wh: &Warehouse, args: CreateArgs) -> CliResult<()> {
     let id = &args.table;
     match Table::create(wh.io.clone(), wh.table_root(id), id.to_string(), schema).await {
         Ok(table) => {
+            if table.is_primary_key_table() && table.options.bucket < 1 {
+                eprintln!(
+                    "warning: bucket = {} on a primary-key table is Paimon's dynamic/postpone bucket mode, which streamhouse cannot write yet; use --option bucket=N (N ≥ 1) for tables you write with streamhouse",
+                    table.options.bucket
+                );
+            }
             let text = format!("created table {id} in {}\n{}", wh.url, schema_view(&table));
             print_text(&text)
         }
