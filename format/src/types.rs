@@ -527,7 +527,7 @@ impl DataField {
             id: id as i32,
             name: name.to_string(),
             data_type: DataType::from_json(ty)
-                .map_err(|e| Error::schema(format!("field {name}: {e}")))?,
+                .map_err(|e| Error::schema(format!("field {name}: {}", inner(e))))?,
             description: v
                 .get("description")
                 .and_then(|x| x.as_str())
@@ -572,6 +572,14 @@ impl<'de> Deserialize<'de> for DataField {
     }
 }
 
+/// The message of a schema error without its "invalid schema" prefix, for wrapping.
+fn inner(e: Error) -> String {
+    match e {
+        Error::Schema(m) => m,
+        e => e.to_string(),
+    }
+}
+
 /// Parses a column list as the CLI takes it: `id BIGINT NOT NULL, name STRING, price DECIMAL(10, 2)`.
 /// Commas inside parentheses or angle brackets belong to the type.
 pub fn parse_columns(s: &str) -> Result<Vec<(String, DataType)>> {
@@ -601,7 +609,7 @@ pub fn parse_columns(s: &str) -> Result<Vec<(String, DataType)>> {
             .split_once(char::is_whitespace)
             .ok_or_else(|| Error::schema(format!("column {piece:?} has no type")))?;
         let name = name.trim_matches('`').trim_matches('"');
-        let ty = parse_type(ty).map_err(|e| Error::schema(format!("column {name}: {e}")))?;
+        let ty = parse_type(ty).map_err(|e| Error::schema(format!("column {name}: {}", inner(e))))?;
         if cols.iter().any(|(n, _): &(String, DataType)| n == name) {
             return Err(Error::schema(format!("column {name} is declared twice")));
         }
@@ -680,6 +688,8 @@ mod tests {
         assert!(e.contains("out of range"), "{e}");
         let e = parse_type("BIGNUM").unwrap_err().to_string();
         assert!(e.contains("unknown type BIGNUM"), "{e}");
+        let e = parse_columns("x BIGNUM").unwrap_err().to_string();
+        assert_eq!(e.matches("invalid schema").count(), 1, "{e}");
         let e = parse_type("INT extra").unwrap_err().to_string();
         assert!(e.contains("position"), "{e}");
     }
