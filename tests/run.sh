@@ -50,6 +50,7 @@ die() {
 }
 
 # step NAME COMMAND...: runs a test step, records its outcome and time, never aborts the run.
+# COMMAND runs with errexit off (it sits in an `||` list), so each step is a single command.
 step() {
     local name=$1 started=$SECONDS status=0
     shift
@@ -175,5 +176,5 @@ fi
 section "summary"
 printf '%s\n' "${SUMMARY[@]}"
 echo "total $((SECONDS - RUN_STARTED))s"
-echo "tests/run.sh: $PASSED passed, $FAILED failed"
+echo "steps: $PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

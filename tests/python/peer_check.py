@@ -33,8 +33,6 @@ import sys
 import time
 from decimal import Decimal
 
-import pyarrow as pa
-
 import canonical
 import pypaimon_read
 import pypaimon_write as pw

@@ -13,6 +13,11 @@ primary-key table one row per live key after the merge engine, retractions dropp
 printed one per line as canonical JSON (see canonical.py), keys sorted, rows sorted. An empty table
 (or one without any snapshot) prints nothing. Exit status 0 on success, 1 with a message on stderr
 otherwise.
+
+Known pypaimon 2.1.0 limitation (observed with the all_types scenario): its merging read of a
+bucket whose files overlap returns TIMESTAMP(7..9) / TIMESTAMP_LTZ(7..9) values truncated to
+microseconds, although the files hold the nanoseconds; its raw read of non-overlapping files keeps
+them.
 """
 
 import argparse

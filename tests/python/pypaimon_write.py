@@ -25,8 +25,12 @@ Scenarios:
                   non-ASCII), a row of nulls, and a second commit that updates two rows.
                   Not covered because pypaimon 2.1.0 cannot write them or maps them lossily:
                   TIMESTAMP(0) (carried as Arrow seconds - left out to keep to the Arrow types
-                  Streamhouse uses), TIME with p > 3 (pypaimon always uses time32[ms]), BINARY(n)
-                  values shorter than n (pypaimon does not pad), VARIANT/BLOB/nested types.
+                  Streamhouse uses), TIME with p > 3 (pypaimon always uses time32[ms] and keeps
+                  milliseconds whatever p is), BINARY(n) values shorter than n (pypaimon stores
+                  them unpadded, so the BINARY(4) values here have 4 bytes), VARIANT/BLOB/nested
+                  types. CHAR(n) values are stored unpadded too ('ab' in CHAR(5) reads 'ab').
+                  pypaimon's own read of this table truncates the TIMESTAMP(9) values of merged
+                  buckets to microseconds (see pypaimon_read.py); the expected rows keep them.
   partial_update  merge-engine=partial-update, bucket=2: per column the latest non-null wins.
   aggregation     merge-engine=aggregation, bucket=2: sum, product, min, max, last_value,
                   last_non_null_value, first_value, first_non_null_value, bool_or, bool_and,

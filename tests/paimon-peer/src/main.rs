@@ -15,6 +15,10 @@
 //!     Full merged read; prints {"phase":"full_read","rows":..,"seconds":..,"amount_sum":..}.
 //! ```
 //!
+//! `tests/run.sh` builds it in debug for the cross-check; for benchmark numbers build it with
+//! `cargo build --release --manifest-path tests/paimon-peer/Cargo.toml` and run
+//! `tests/paimon-peer/target/release/paimon-peer` (debug-build numbers mean nothing).
+//!
 //! Workload generator (so other implementations can write the very same rows): SplitMix64
 //! seeded with `--seed` (default 42); the load order is a Fisher–Yates shuffle of 0..N
 //! (`for i in (1..N).rev() { swap(i, next() % (i + 1)) }`); each generated row gets
