@@ -3,7 +3,7 @@
 //!
 //! Each run is streamed batch by batch (internal layout, see [`crate::file_reader`]); a batch's
 //! key columns are encoded once with an Arrow [`RowConverter`] so that key comparisons are
-//! byte-slice comparisons. A min-heap over the runs' current rows yields keys in order; all
+//! byte-slice comparisons. A loser tree over the runs' current rows yields keys in order; all
 //! records of the smallest key form a group, ordered by (`sequence.field`,
 //! `_SEQUENCE_NUMBER`, retractions first) and merged. Output rows are *references*
 //! (source batch, row) gathered with [`interleave`] once `batch_size` rows are pending, so
@@ -14,7 +14,9 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, Int8Array, RecordBatch};
+use arrow::buffer::ScalarBuffer;
 use arrow::compute::interleave;
+use arrow::datatypes::DataType as ArrowType;
 use arrow::datatypes::Int64Type;
 use arrow::row::{RowConverter, Rows, SortField};
 use arrow_sort_options::sort_options;
@@ -47,7 +49,10 @@ const ASSEMBLED: usize = usize::MAX;
 /// One input batch with its encoded keys.
 struct Source {
     batch: RecordBatch,
+    /// Keys encoded for byte comparison (empty in integer-key mode).
     keys: Rows,
+    /// Single integer keys widened to i64 (integer-key mode); nulls sort first.
+    int_keys: Option<ScalarBuffer<i64>>,
     /// Encoded `sequence.field` values, when the table has any.
     seq_keys: Option<Rows>,
     seq: Int64Array,
@@ -59,6 +64,10 @@ struct Run {
     src: usize,
     pos: usize,
     len: usize,
+    /// The current key in integer-key mode.
+    cur: i64,
+    /// No rows left.
+    done: bool,
 }
 
 /// Merges the sorted runs of one section of a split.
@@ -70,8 +79,8 @@ pub struct Merger {
     value_types: Vec<DataType>,
     runs: Vec<Run>,
     sources: Vec<Source>,
-    /// Run indices ordered as a min-heap by current key.
-    heap: Vec<usize>,
+    /// Loser tree over the runs (see [`Merger::build_tree`]).
+    tree: Vec<usize>,
     /// Pending output rows: (source, row), or (ASSEMBLED, i) for assembled row i.
     picks: Vec<(usize, usize)>,
     /// Cells of assembled rows, `num_output` per row: (source, row) or (ASSEMBLED, i) for
@@ -81,6 +90,9 @@ pub struct Merger {
     group: Vec<(usize, usize)>,
     kinds: Vec<RowKind>,
     started: bool,
+    dedupe_fast_path: bool,
+    /// The key is one integer column: compare i64s instead of encoded rows.
+    int_keys: bool,
 }
 
 impl Merger {
@@ -121,6 +133,18 @@ impl Merger {
             .map(|f| f.data_type.clone())
             .collect();
         let computed = vec![vec![]; ctx.num_output];
+        let int_keys = ctx.key_fields.len() == 1
+            && matches!(
+                ctx.key_fields[0].data_type.to_arrow(),
+                ArrowType::Int8
+                    | ArrowType::Int16
+                    | ArrowType::Int32
+                    | ArrowType::Int64
+                    | ArrowType::Date32
+            );
+        let dedupe_fast_path = merge_fn.engine()
+            == streamhouse_format::options::MergeEngine::Deduplicate
+            && !merge_fn.ignore_delete();
         Ok(Merger {
             key_conv,
             seq_conv,
@@ -133,16 +157,20 @@ impl Merger {
                     src: 0,
                     pos: 0,
                     len: 0,
+                    cur: 0,
+                    done: false,
                 })
                 .collect(),
             sources: vec![],
-            heap: vec![],
+            tree: vec![],
             picks: vec![],
             assembled: vec![],
             computed,
             group: vec![],
             kinds: vec![],
             started: false,
+            dedupe_fast_path,
+            int_keys,
             ctx,
         })
     }
@@ -153,10 +181,23 @@ impl Merger {
         let key_cols: Vec<ArrayRef> = (0..ctx.key_fields.len())
             .map(|i| batch.column(i).clone())
             .collect();
-        let keys = self
-            .key_conv
-            .convert_columns(&key_cols)
-            .map_err(|e| Error::arrow("encoding keys", e))?;
+        let (keys, int_keys) = if self.int_keys {
+            let wide = arrow::compute::cast(&key_cols[0], &ArrowType::Int64)
+                .map_err(|e| Error::arrow("widening keys", e))?;
+            let wide = wide.as_primitive::<Int64Type>();
+            let values = if wide.null_count() == 0 {
+                wide.values().clone()
+            } else {
+                wide.iter().map(|v| v.unwrap_or(i64::MIN)).collect()
+            };
+            (self.key_conv.empty_rows(0, 0), Some(values))
+        } else {
+            let rows = self
+                .key_conv
+                .convert_columns(&key_cols)
+                .map_err(|e| Error::arrow("encoding keys", e))?;
+            (rows, None)
+        };
         let seq_keys = match &self.seq_conv {
             None => None,
             Some(conv) => {
@@ -186,6 +227,7 @@ impl Merger {
         self.sources.push(Source {
             batch,
             keys,
+            int_keys,
             seq_keys,
             seq,
             kinds,
@@ -205,74 +247,132 @@ impl Merger {
                     }
                     let len = b.num_rows();
                     let src = self.register(b)?;
+                    let cur = self.int_key_at(src, 0);
                     let run = &mut self.runs[r];
                     run.src = src;
                     run.pos = 0;
                     run.len = len;
+                    run.cur = cur;
                     return Ok(true);
                 }
             }
         }
     }
 
-    fn key(&self, r: usize) -> arrow::row::Row<'_> {
-        let run = &self.runs[r];
-        self.sources[run.src].keys.row(run.pos)
+    fn int_key_at(&self, src: usize, pos: usize) -> i64 {
+        match &self.sources[src].int_keys {
+            Some(k) => k[pos],
+            None => 0,
+        }
     }
 
-    fn less(&self, a: usize, b: usize) -> bool {
-        match self.key(a).cmp(&self.key(b)) {
+    /// Whether two records have equal keys.
+    fn same_key(&self, a: (usize, usize), b: (usize, usize)) -> bool {
+        if self.int_keys {
+            self.int_key_at(a.0, a.1) == self.int_key_at(b.0, b.1)
+        } else {
+            self.sources[a.0].keys.row(a.1) == self.sources[b.0].keys.row(b.1)
+        }
+    }
+
+    /// Whether run `a` comes before run `b` (exhausted runs come last; ties by run index).
+    fn beats(&self, a: usize, b: usize) -> bool {
+        let (ra, rb) = (&self.runs[a], &self.runs[b]);
+        match (ra.done, rb.done) {
+            (true, _) => return false,
+            (false, true) => return true,
+            _ => {}
+        }
+        let ord = if self.int_keys {
+            ra.cur.cmp(&rb.cur)
+        } else {
+            self.sources[ra.src]
+                .keys
+                .row(ra.pos)
+                .cmp(&self.sources[rb.src].keys.row(rb.pos))
+        };
+        match ord {
             Ordering::Less => true,
             Ordering::Greater => false,
             Ordering::Equal => a < b,
         }
     }
 
-    fn sift_down(&mut self, mut i: usize) {
-        let n = self.heap.len();
-        loop {
-            let l = 2 * i + 1;
-            if l >= n {
-                break;
-            }
-            let mut m = l;
-            if l + 1 < n && self.less(self.heap[l + 1], self.heap[l]) {
-                m = l + 1;
-            }
-            if self.less(self.heap[m], self.heap[i]) {
-                self.heap.swap(m, i);
-                i = m;
+    /// Builds the loser tree: `tree[0]` is the overall winner, `tree[1..k]` hold the losers of
+    /// the internal matches; run `i` is leaf `k + i`.
+    fn build_tree(&mut self) {
+        let k = self.runs.len();
+        self.tree = vec![0; k.max(1)];
+        if k <= 1 {
+            return;
+        }
+        let mut winners = vec![0usize; 2 * k];
+        for i in 0..k {
+            winners[k + i] = i;
+        }
+        for n in (1..k).rev() {
+            let (a, b) = (winners[2 * n], winners[2 * n + 1]);
+            if self.beats(a, b) {
+                winners[n] = a;
+                self.tree[n] = b;
             } else {
-                break;
+                winners[n] = b;
+                self.tree[n] = a;
             }
         }
+        self.tree[0] = winners[1];
     }
 
-    fn sift_up(&mut self, mut i: usize) {
-        while i > 0 {
-            let p = (i - 1) / 2;
-            if self.less(self.heap[i], self.heap[p]) {
-                self.heap.swap(i, p);
-                i = p;
-            } else {
-                break;
+    /// Replays the matches on the path of the current winner after its key changed.
+    fn replay(&mut self) {
+        let k = self.runs.len();
+        let mut winner = self.tree[0];
+        let mut n = (k + winner) / 2;
+        while n >= 1 {
+            let other = self.tree[n];
+            if self.beats(other, winner) {
+                self.tree[n] = winner;
+                winner = other;
             }
+            n /= 2;
         }
+        self.tree[0] = winner;
     }
 
-    /// Advances the heap's top run by one row, reloading or removing it as needed.
+    /// The run holding the smallest key, if any run has rows left.
+    fn top(&self) -> Option<usize> {
+        let t = *self.tree.first()?;
+        (!self.runs.get(t)?.done).then_some(t)
+    }
+
+    /// Advances the winning run by one row, reloading or retiring it as needed.
     async fn advance_top(&mut self) -> Result<()> {
-        let r = self.heap[0];
+        let r = self.tree[0];
         self.runs[r].pos += 1;
-        if self.runs[r].pos >= self.runs[r].len && !self.load(r).await? {
-            let last = self.heap.len() - 1;
-            self.heap.swap(0, last);
-            self.heap.pop();
+        if self.runs[r].pos < self.runs[r].len {
+            let (src, pos) = (self.runs[r].src, self.runs[r].pos);
+            self.runs[r].cur = self.int_key_at(src, pos);
+        } else if !self.load(r).await? {
+            self.runs[r].done = true;
         }
-        if !self.heap.is_empty() {
-            self.sift_down(0);
-        }
+        self.replay();
         Ok(())
+    }
+
+    /// Advances the winning run within its current batch; false when the batch is used up
+    /// (then [`advance_top`](Self::advance_top) must load the next one).
+    fn advance_top_in_batch(&mut self) -> bool {
+        let r = self.tree[0];
+        let run = &mut self.runs[r];
+        if run.pos + 1 >= run.len {
+            return false;
+        }
+        run.pos += 1;
+        if let Some(k) = &self.sources[run.src].int_keys {
+            run.cur = k[run.pos];
+        }
+        self.replay();
+        true
     }
 
     /// The next merged output batch, or `None` when every run is exhausted.
@@ -280,29 +380,28 @@ impl Merger {
         if !self.started {
             self.started = true;
             for r in 0..self.runs.len() {
-                if self.load(r).await? {
-                    self.heap.push(r);
-                    let i = self.heap.len() - 1;
-                    self.sift_up(i);
+                if !self.load(r).await? {
+                    self.runs[r].done = true;
                 }
             }
+            self.build_tree();
         }
         let target = self.ctx.batch_size.max(1);
-        while self.picks.len() < target && !self.heap.is_empty() {
+        while self.picks.len() < target {
+            let Some(first) = self.top() else { break };
             // Gather every record of the smallest key.
             self.group.clear();
-            let first = self.heap[0];
             let (gsrc, grow) = (self.runs[first].src, self.runs[first].pos);
             loop {
-                let Some(&t) = self.heap.first() else { break };
+                let Some(t) = self.top() else { break };
                 let (src, pos) = (self.runs[t].src, self.runs[t].pos);
-                if !self.group.is_empty()
-                    && self.sources[src].keys.row(pos) != self.sources[gsrc].keys.row(grow)
-                {
+                if !self.group.is_empty() && !self.same_key((src, pos), (gsrc, grow)) {
                     break;
                 }
                 self.group.push((src, pos));
-                self.advance_top().await?;
+                if !self.advance_top_in_batch() {
+                    self.advance_top().await?;
+                }
             }
             self.merge_group()?;
         }
@@ -341,6 +440,19 @@ impl Merger {
             return Ok(());
         }
         let sources = &self.sources;
+        if self.dedupe_fast_path {
+            // Deduplicate without ignore-delete: the greatest record wins.
+            let mut best = self.group[0];
+            for &rec in &self.group[1..] {
+                if Self::record_cmp(sources, rec, best) == Ordering::Greater {
+                    best = rec;
+                }
+            }
+            if !self.is_retract(best) {
+                self.picks.push(best);
+            }
+            return Ok(());
+        }
         self.group.sort_by(|a, b| Self::record_cmp(sources, *a, *b));
         self.kinds.clear();
         for &(src, row) in &self.group {
@@ -447,8 +559,7 @@ impl Merger {
             .map(Some)
             .collect();
         let mut old = old;
-        for &r in &self.heap {
-            let run = &mut self.runs[r];
+        for run in self.runs.iter_mut().filter(|r| !r.done) {
             if let Some(s) = old.get_mut(run.src).and_then(Option::take) {
                 self.sources.push(s);
                 run.src = self.sources.len() - 1;
