@@ -96,7 +96,7 @@ impl DeletionVector {
                 .and_then(|b| b.try_into().ok())
                 .ok_or_else(|| bad("truncated 64-bit bitmap count".into()))?;
             let count = i64::from_le_bytes(count_bytes);
-            if count < 0 || count > (1 << 32) {
+            if !(0..=(1 << 32)).contains(&count) {
                 return Err(bad(format!("invalid 64-bit bitmap count {count}")));
             }
             rest = &rest[8..];

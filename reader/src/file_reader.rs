@@ -187,6 +187,9 @@ struct Slot {
     to: Option<DataType>,
 }
 
+/// An internal column's Parquet root (if present), name, file type and current type.
+type Wanted = (Option<usize>, String, Option<DataType>, Option<DataType>);
+
 /// The display path of a data file, for errors.
 pub fn file_display_path(
     table: &Table,
@@ -242,7 +245,7 @@ pub async fn read_file(
     let by_id: HashMap<i32, &DataField> = file_schema.fields.iter().map(|f| (f.id, f)).collect();
 
     // The Parquet column (root index) of every internal column.
-    let mut wanted: Vec<(Option<usize>, String, Option<DataType>, Option<DataType>)> = vec![];
+    let mut wanted: Vec<Wanted> = vec![];
     if ctx.primary_key {
         for k in &ctx.key_fields {
             let name = by_id.get(&k.id).map(|f| f.name.as_str()).ok_or_else(|| {
@@ -348,6 +351,19 @@ fn convert(
             }
         };
         cols.push(col);
+    }
+    if ctx.primary_key {
+        let kinds = cols[ctx.kind_index()]
+            .as_any()
+            .downcast_ref::<arrow::array::Int8Array>();
+        let valid = kinds
+            .is_some_and(|k| k.null_count() == 0 && k.values().iter().all(|v| (0..=3).contains(v)));
+        if !valid {
+            return Err(Error::corrupt(
+                display,
+                format!("{VALUE_KIND} holds values other than 0..3"),
+            ));
+        }
     }
     let opts = RecordBatchOptions::new().with_row_count(Some(rows));
     RecordBatch::try_new_with_options(schema.clone(), cols, &opts)

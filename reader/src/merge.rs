@@ -392,8 +392,7 @@ impl Merger {
             // Gather every record of the smallest key.
             self.group.clear();
             let (gsrc, grow) = (self.runs[first].src, self.runs[first].pos);
-            loop {
-                let Some(t) = self.top() else { break };
+            while let Some(t) = self.top() {
                 let (src, pos) = (self.runs[t].src, self.runs[t].pos);
                 if !self.group.is_empty() && !self.same_key((src, pos), (gsrc, grow)) {
                     break;

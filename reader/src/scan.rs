@@ -169,11 +169,8 @@ impl ScanBuilder {
         schemas.insert(self.table.schema.id, self.table.schema.clone());
         for split in &plan.splits {
             for f in &split.files {
-                if !schemas.contains_key(&f.schema_id) {
-                    schemas.insert(
-                        f.schema_id,
-                        Arc::new(self.table.schema_by_id(f.schema_id).await?),
-                    );
+                if let std::collections::hash_map::Entry::Vacant(e) = schemas.entry(f.schema_id) {
+                    e.insert(Arc::new(self.table.schema_by_id(f.schema_id).await?));
                 }
             }
         }

@@ -62,7 +62,7 @@ fn group_runs(files: Vec<(i64, DataFileMeta)>) -> Vec<Vec<DataFileMeta>> {
             levels.entry(id).or_default().push(f);
         }
     }
-    l0.sort_by(|a, b| b.max_sequence_number.cmp(&a.max_sequence_number));
+    l0.sort_by_key(|f| std::cmp::Reverse(f.max_sequence_number));
     let mut runs: Vec<Vec<DataFileMeta>> = l0.into_iter().map(|f| vec![f]).collect();
     runs.extend(levels.into_values());
     runs

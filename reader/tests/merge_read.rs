@@ -301,7 +301,10 @@ async fn empty_table_and_time_travel() {
     assert!(ScanBuilder::new(&t).snapshot(9).plan().await.is_err());
 }
 
-fn recs(level: i32, items: &[(i32, i64, i8, Option<&str>, Option<i64>)]) -> (i32, Vec<Rec>) {
+/// (key, sequence number, row kind, v, n).
+type Item<'a> = (i32, i64, i8, Option<&'a str>, Option<i64>);
+
+fn recs(level: i32, items: &[Item]) -> (i32, Vec<Rec>) {
     let v = items
         .iter()
         .map(|(k, seq, kind, v, n)| Rec {

@@ -123,6 +123,16 @@ pub async fn write_pk_file(
 
 /// Writes `batch` as a Parquet file into bucket 0 and describes it.
 pub async fn write_file(table: &Table, batch: &RecordBatch, level: i32) -> DataFileMeta {
+    write_file_at(table, "", batch, level).await
+}
+
+/// Writes `batch` as a Parquet file into bucket 0 of a partition directory (`k=v/`).
+pub async fn write_file_at(
+    table: &Table,
+    partition_path: &str,
+    batch: &RecordBatch,
+    level: i32,
+) -> DataFileMeta {
     let mut buf = vec![];
     {
         let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
@@ -130,7 +140,7 @@ pub async fn write_file(table: &Table, batch: &RecordBatch, level: i32) -> DataF
         w.close().unwrap();
     }
     let name = format!("data-{}-0.parquet", uuid::Uuid::new_v4());
-    let path = table.bucket_dir("", 0).join(name.as_str());
+    let path = table.bucket_dir(partition_path, 0).join(name.as_str());
     let size = buf.len() as i64;
     table.io.write(&path, buf).await.unwrap();
     DataFileMeta {
@@ -159,9 +169,14 @@ pub async fn write_file(table: &Table, batch: &RecordBatch, level: i32) -> DataF
 
 /// Commits files of bucket 0 (unpartitioned) as one APPEND snapshot.
 pub async fn commit(table: &Table, files: Vec<DataFileMeta>) {
+    commit_to(table, BinaryRow::empty().serialize(), files).await
+}
+
+/// Commits files of bucket 0 of a partition (serialized BinaryRow) as one APPEND snapshot.
+pub async fn commit_to(table: &Table, partition: Vec<u8>, files: Vec<DataFileMeta>) {
     let c = Committer::new(table.clone(), "reader-test").unwrap();
     let msg = CommitMessage {
-        partition: BinaryRow::empty().serialize(),
+        partition,
         bucket: 0,
         total_buckets: 1,
         new_files: files,

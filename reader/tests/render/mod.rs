@@ -89,7 +89,7 @@ fn iso_timestamp(secs: i64, nanos: u32, tz: bool) -> String {
     };
     let mut s = dt.format("%Y-%m-%dT%H:%M:%S").to_string();
     if nanos != 0 {
-        if nanos % 1000 == 0 {
+        if nanos.is_multiple_of(1000) {
             s.push_str(&format!(".{:06}", nanos / 1000));
         } else {
             s.push_str(&format!(".{nanos:09}"));
