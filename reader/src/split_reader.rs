@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use futures::stream::BoxStream;
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::{FutureExt, Stream, StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use streamhouse_format::manifest::DataFileMeta;
 use streamhouse_format::merge::MergeFunction;
@@ -83,13 +83,29 @@ pub fn prefetch<T: Send + 'static>(
         return stream.boxed();
     };
     let (tx, rx) = tokio::sync::mpsc::channel(capacity.max(1));
-    handle.spawn(async move {
+    let err_tx = tx.clone();
+    let forward = async move {
         let mut stream = std::pin::pin!(stream);
         while let Some(item) = stream.next().await {
             let stop = item.is_err();
             if tx.send(item).await.is_err() || stop {
                 break;
             }
+        }
+    };
+    handle.spawn(async move {
+        // A panic must surface as an error, never as a silently shortened result.
+        if let Err(panic) = std::panic::AssertUnwindSafe(forward).catch_unwind().await {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            let _ = err_tx
+                .send(Err(streamhouse_format::Error::Other(format!(
+                    "reader task panicked: {msg}"
+                ))))
+                .await;
         }
     });
     futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) }).boxed()
