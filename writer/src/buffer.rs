@@ -93,16 +93,6 @@ impl BucketBuffer {
 
     fn flush_primary_key(self, ctx: &FlushContext) -> Result<Flushed> {
         let n = self.rows;
-        let key_rows = convert(&self.batches, &ctx.key_indices, false)?;
-        let seq_rows = if ctx.sequence_indices.is_empty() {
-            None
-        } else {
-            Some(convert(
-                &self.batches,
-                &ctx.sequence_indices,
-                ctx.options.sequence_descending,
-            )?)
-        };
         // Global row index → (batch, row).
         let mut locate: Vec<(usize, usize)> = Vec::with_capacity(n);
         for (b, batch) in self.batches.iter().enumerate() {
@@ -114,20 +104,7 @@ impl BucketBuffer {
                 .as_ref()
                 .map_or(RowKind::Insert as i8, |k| k.value(r))
         };
-        // Arrival order is sequence order, so the index breaks ties.
-        let mut order: Vec<u32> = (0..n as u32).collect();
-        order.sort_unstable_by(|&a, &b| {
-            let (a, b) = (a as usize, b as usize);
-            key_rows
-                .row(a)
-                .cmp(&key_rows.row(b))
-                .then_with(|| match &seq_rows {
-                    Some(s) => s.row(a).cmp(&s.row(b)),
-                    None => std::cmp::Ordering::Equal,
-                })
-                .then(a.cmp(&b))
-        });
-
+        let (order, key_rows) = sort_order(&self.batches, ctx)?;
         let seq_of = |b: usize, r: usize| self.first_seq[b] + r as i64;
         let kind_at = |b: usize, r: usize| {
             self.kinds[b]
@@ -261,7 +238,7 @@ struct Folded {
 #[allow(clippy::too_many_arguments)]
 fn fold(
     order: &[u32],
-    keys: &Rows,
+    keys: &Keys,
     locate: &[(usize, usize)],
     ctx: &FlushContext,
     batches: &[RecordBatch],
@@ -281,7 +258,7 @@ fn fold(
     let mut i = 0;
     while i < order.len() {
         let mut j = i + 1;
-        while j < order.len() && keys.row(order[j] as usize) == keys.row(order[i] as usize) {
+        while j < order.len() && keys.same(order[j] as usize, order[i] as usize) {
             j += 1;
         }
         let group = &order[i..j];
@@ -338,6 +315,107 @@ fn fold(
         })
     };
     Ok(Folded { rows: out, merged })
+}
+
+/// Encoded keys of the buffered rows, for telling equal keys apart after sorting.
+pub(crate) enum Keys {
+    Rows(Rows),
+    /// A single integer key column, widened.
+    Int(Vec<i64>),
+}
+
+impl Keys {
+    fn same(&self, a: usize, b: usize) -> bool {
+        match self {
+            Keys::Rows(r) => r.row(a) == r.row(b),
+            Keys::Int(v) => v[a] == v[b],
+        }
+    }
+}
+
+/// Sorts the buffered rows by key, then `sequence.field`, then arrival (= sequence number).
+/// A single integer key without sequence fields sorts as plain integers.
+fn sort_order(batches: &[RecordBatch], ctx: &FlushContext) -> Result<(Vec<u32>, Keys)> {
+    let n: usize = batches.iter().map(|b| b.num_rows()).sum();
+    if ctx.key_indices.len() == 1 && ctx.sequence_indices.is_empty() {
+        if let Some(values) = int_keys(batches, ctx.key_indices[0], n) {
+            let mut pairs: Vec<(i64, u32)> = values
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (*k, i as u32))
+                .collect();
+            pairs.sort_unstable();
+            return Ok((
+                pairs.into_iter().map(|(_, i)| i).collect(),
+                Keys::Int(values),
+            ));
+        }
+    }
+    let key_rows = convert(batches, &ctx.key_indices, false)?;
+    let seq_rows = if ctx.sequence_indices.is_empty() {
+        None
+    } else {
+        Some(convert(
+            batches,
+            &ctx.sequence_indices,
+            ctx.options.sequence_descending,
+        )?)
+    };
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_unstable_by(|&a, &b| {
+        let (a, b) = (a as usize, b as usize);
+        key_rows
+            .row(a)
+            .cmp(&key_rows.row(b))
+            .then_with(|| match &seq_rows {
+                Some(s) => s.row(a).cmp(&s.row(b)),
+                None => std::cmp::Ordering::Equal,
+            })
+            .then(a.cmp(&b))
+    });
+    Ok((order, Keys::Rows(key_rows)))
+}
+
+/// The values of an integer key column (never null: key columns are NOT NULL).
+fn int_keys(batches: &[RecordBatch], col: usize, n: usize) -> Option<Vec<i64>> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{DataType as A, Date32Type, Int16Type, Int32Type, Int64Type, Int8Type};
+    let mut out = Vec::with_capacity(n);
+    for b in batches {
+        let c = b.column(col);
+        if c.null_count() > 0 {
+            return None;
+        }
+        match c.data_type() {
+            A::Int64 => out.extend_from_slice(c.as_primitive::<Int64Type>().values()),
+            A::Int32 => out.extend(
+                c.as_primitive::<Int32Type>()
+                    .values()
+                    .iter()
+                    .map(|v| *v as i64),
+            ),
+            A::Date32 => out.extend(
+                c.as_primitive::<Date32Type>()
+                    .values()
+                    .iter()
+                    .map(|v| *v as i64),
+            ),
+            A::Int16 => out.extend(
+                c.as_primitive::<Int16Type>()
+                    .values()
+                    .iter()
+                    .map(|v| *v as i64),
+            ),
+            A::Int8 => out.extend(
+                c.as_primitive::<Int8Type>()
+                    .values()
+                    .iter()
+                    .map(|v| *v as i64),
+            ),
+            _ => return None,
+        }
+    }
+    Some(out)
 }
 
 fn convert(batches: &[RecordBatch], indices: &[usize], descending: bool) -> Result<Rows> {

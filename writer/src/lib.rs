@@ -244,7 +244,9 @@ impl TableWriter {
             RowEncoder::new(&key_cols, &self.bucket_key_types, &self.bucket_key_names)?;
         let mut partitions: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut part_rows: Vec<Vec<u8>> = vec![];
-        let mut targets: HashMap<(usize, i32), Vec<u32>> = HashMap::new();
+        // Rows per (partition index, bucket): a vector indexed by p * buckets + bucket.
+        let slots = self.num_buckets.max(1) as usize;
+        let mut targets: Vec<Vec<u32>> = vec![];
         for row in 0..batch.num_rows() {
             let p = if part_cols.is_empty() {
                 0
@@ -266,14 +268,23 @@ impl TableWriter {
             } else {
                 0
             };
-            targets.entry((p, bucket)).or_default().push(row as u32);
+            let slot = p * slots + bucket as usize;
+            if slot >= targets.len() {
+                targets.resize_with(slot + 1, Vec::new);
+            }
+            targets[slot].push(row as u32);
         }
         if part_rows.is_empty() {
             part_rows.push(BinaryRow::empty().serialize());
         }
         let mut out: Vec<_> = targets
             .into_iter()
-            .map(|((p, b), rows)| (part_rows[p].clone(), b, Some(UInt32Array::from(rows))))
+            .enumerate()
+            .filter(|(_, rows)| !rows.is_empty())
+            .map(|(slot, rows)| {
+                let (p, b) = (slot / slots, (slot % slots) as i32);
+                (part_rows[p].clone(), b, Some(UInt32Array::from(rows)))
+            })
             .collect();
         out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         if out.len() == 1 {

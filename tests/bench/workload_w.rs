@@ -1,0 +1,424 @@
+//! Workload W benchmark (see the README's Benchmarks section): load, upsert and full read of a
+//! primary-key table, each phase printed beside baselines measured in the same run:
+//! arrow-rs sorting and writing the same batches as plain Parquet, arrow-rs reading the
+//! table's data files without merging, and (when built) the `paimon` crate 0.4.0.
+//!
+//! Run: `cargo run --release -p streamhouse-tests --bin workload-w -- [--buckets 4] [--scale 1.0]`
+
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::{AsArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow::compute::{sort_to_indices, take_record_batch};
+use arrow::datatypes::{DataType as A, Field, Float64Type, Schema, SchemaRef};
+use futures::TryStreamExt;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use streamhouse_format::io::{open_warehouse, table_root, Identifier, Table};
+use streamhouse_format::schema::TableSchema;
+use streamhouse_format::types::parse_columns;
+use streamhouse_reader::ScanBuilder;
+use streamhouse_writer::TableWriter;
+
+/// splitmix64: a small seeded generator so every run sees the same data.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E3779B97F4A7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = self.below(i as u64 + 1) as usize;
+            v.swap(i, j);
+        }
+    }
+}
+
+struct Gen {
+    rng: Rng,
+    ts: i64,
+    /// Current amount per id, to check the final sum.
+    amounts: Vec<f64>,
+}
+
+impl Gen {
+    fn batch(&mut self, schema: &SchemaRef, ids: &[i64]) -> RecordBatch {
+        let n = ids.len();
+        let mut cats = Vec::with_capacity(n);
+        let mut ts = Vec::with_capacity(n);
+        let mut amount = Vec::with_capacity(n);
+        let mut payload = Vec::with_capacity(n);
+        for &id in ids {
+            cats.push(format!("cat_{:02}", self.rng.below(10)));
+            self.ts += 1;
+            ts.push(self.ts);
+            let a = (self.rng.below(1_000_000) as f64) / 100.0;
+            amount.push(a);
+            if self.amounts.len() <= id as usize {
+                self.amounts.resize(id as usize + 1, 0.0);
+            }
+            self.amounts[id as usize] = a;
+            let seed = self.rng.next();
+            payload.push(format!(
+                "{:016x}{:016x}{:016x}{:016x}",
+                seed,
+                seed.rotate_left(7),
+                seed.rotate_left(19),
+                seed.rotate_left(41)
+            ));
+        }
+        RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(ids.to_vec())),
+                Arc::new(StringArray::from(cats)),
+                Arc::new(Int64Array::from(ts)),
+                Arc::new(Float64Array::from(amount)),
+                Arc::new(StringArray::from(payload)),
+            ],
+        )
+        .expect("batch")
+    }
+}
+
+fn status_mib(field: &str) -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+thread_local! {
+    static PHASE_START_RSS: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+}
+
+/// Peak resident memory since the last reset, minus what was resident then (the generated
+/// input batches stay resident for the whole run and are not the phase's memory).
+fn peak_rss_mib() -> f64 {
+    status_mib("VmHWM:") - PHASE_START_RSS.with(|c| c.get())
+}
+
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    PHASE_START_RSS.with(|c| c.set(status_mib("VmRSS:")));
+}
+
+fn dir_size(p: &FsPath) -> (u64, usize) {
+    let mut bytes = 0;
+    let mut files = 0;
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                let (b, f) = dir_size(&path);
+                bytes += b;
+                files += f;
+            } else if let Ok(m) = e.metadata() {
+                bytes += m.len();
+                files += 1;
+            }
+        }
+    }
+    (bytes, files)
+}
+
+struct Row {
+    phase: String,
+    what: String,
+    seconds: f64,
+    rows: u64,
+    rss: f64,
+    note: String,
+}
+
+fn print_rows(rows: &[Row]) {
+    println!("\n| phase | implementation | seconds | rows/s | peak RSS growth MiB | note |");
+    println!("|---|---|---:|---:|---:|---|");
+    for r in rows {
+        let rate = if r.seconds > 0.0 {
+            r.rows as f64 / r.seconds
+        } else {
+            0.0
+        };
+        println!(
+            "| {} | {} | {:.3} | {:.0} | {:.0} | {} |",
+            r.phase, r.what, r.seconds, rate, r.rss, r.note
+        );
+    }
+}
+
+fn parquet_props() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("level")))
+        .build()
+}
+
+/// Baseline: sort each batch by id and write it as a plain Parquet file.
+fn arrow_sort_and_write(batches: &[RecordBatch], dir: &FsPath) -> f64 {
+    std::fs::create_dir_all(dir).expect("dir");
+    let start = Instant::now();
+    for (i, b) in batches.iter().enumerate() {
+        let idx = sort_to_indices(b.column(0), None, None).expect("sort");
+        let sorted = take_record_batch(b, &idx).expect("take");
+        let f = std::fs::File::create(dir.join(format!("part-{i}.parquet"))).expect("file");
+        let mut w =
+            ArrowWriter::try_new(f, sorted.schema(), Some(parquet_props())).expect("writer");
+        w.write(&sorted).expect("write");
+        w.close().expect("close");
+    }
+    start.elapsed().as_secs_f64()
+}
+
+/// Baseline: read every Parquet file under `dir` with arrow-rs, no merging.
+fn arrow_read_all(dir: &FsPath) -> (f64, u64) {
+    let mut files = vec![];
+    collect_parquet(dir, &mut files);
+    let start = Instant::now();
+    let mut rows = 0u64;
+    for f in files {
+        let file = std::fs::File::open(&f).expect("open");
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .expect("reader")
+            .with_batch_size(8192)
+            .build()
+            .expect("build");
+        for b in reader {
+            rows += b.expect("batch").num_rows() as u64;
+        }
+    }
+    (start.elapsed().as_secs_f64(), rows)
+}
+
+fn collect_parquet(dir: &FsPath, out: &mut Vec<PathBuf>) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                collect_parquet(&p, out);
+            } else if p.extension().is_some_and(|x| x == "parquet") {
+                out.push(p);
+            }
+        }
+    }
+}
+
+fn peer_binary() -> Option<PathBuf> {
+    let p =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("paimon-peer/target/release/paimon-peer");
+    p.exists().then_some(p)
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str, default: f64| -> f64 {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let buckets = arg("--buckets", 4.0) as i32;
+    let scale = arg("--scale", 1.0);
+    let load_batches = 20usize;
+    let batch_rows = (100_000.0 * scale) as usize;
+    let rounds = 5usize;
+    let round_half = (100_000.0 * scale) as usize;
+
+    let work = tempfile::tempdir().expect("tempdir");
+    let warehouse = work.path().join("warehouse");
+    let (io, root) = open_warehouse(warehouse.to_str().expect("utf8")).expect("warehouse");
+    let id = Identifier::parse("bench.w").expect("id");
+    let schema = TableSchema::new(
+        parse_columns(
+            "id BIGINT NOT NULL, category STRING, ts BIGINT, amount DOUBLE, payload STRING",
+        )
+        .expect("cols"),
+        vec![],
+        vec!["id".into()],
+        [("bucket".to_string(), buckets.to_string())]
+            .into_iter()
+            .collect(),
+        0,
+    )
+    .expect("schema");
+    let table = Table::create(io, table_root(&root, &id), "bench.w", schema)
+        .await
+        .expect("create");
+    let arrow_schema = Arc::new(Schema::new(vec![
+        Field::new("id", A::Int64, false),
+        Field::new("category", A::Utf8, true),
+        Field::new("ts", A::Int64, true),
+        Field::new("amount", A::Float64, true),
+        Field::new("payload", A::Utf8, true),
+    ]));
+
+    let mut gen = Gen {
+        rng: Rng(42),
+        ts: 0,
+        amounts: vec![],
+    };
+    let total = load_batches * batch_rows;
+    let mut ids: Vec<i64> = (0..total as i64).collect();
+    gen.rng.shuffle(&mut ids);
+    let load: Vec<RecordBatch> = ids
+        .chunks(batch_rows)
+        .map(|c| gen.batch(&arrow_schema, c))
+        .collect();
+    let mut next_id = total as i64;
+    let mut upserts = vec![];
+    for _ in 0..rounds {
+        let mut chosen = std::collections::HashSet::new();
+        while chosen.len() < round_half {
+            chosen.insert(gen.rng.below(next_id as u64) as i64);
+        }
+        let mut round: Vec<i64> = chosen.into_iter().collect();
+        round.sort_unstable();
+        round.extend(next_id..next_id + round_half as i64);
+        next_id += round_half as i64;
+        gen.rng.shuffle(&mut round);
+        upserts.push(gen.batch(&arrow_schema, &round));
+    }
+    let expected_rows = next_id as u64;
+    let expected_sum: f64 = gen.amounts.iter().sum();
+    println!("workload W: {total} load rows in {load_batches} batches, {rounds} upsert rounds of {} rows, bucket = {buckets}", 2 * round_half);
+
+    let mut report = vec![];
+    // Phase 1: load.
+    reset_peak_rss();
+    let mut writer = TableWriter::new(table.clone()).await.expect("writer");
+    let start = Instant::now();
+    for b in &load {
+        writer.write(b).await.expect("write");
+        writer.commit().await.expect("commit");
+    }
+    let load_s = start.elapsed().as_secs_f64();
+    let (bytes, files) = dir_size(&warehouse);
+    report.push(Row {
+        phase: "load".into(),
+        what: "streamhouse".into(),
+        seconds: load_s,
+        rows: total as u64,
+        rss: peak_rss_mib(),
+        note: format!("{} MiB, {files} files on disk", bytes >> 20),
+    });
+    reset_peak_rss();
+    let base_s = arrow_sort_and_write(&load, &work.path().join("plain-load"));
+    report.push(Row {
+        phase: "load".into(),
+        what: "arrow-rs sort + write Parquet".into(),
+        seconds: base_s,
+        rows: total as u64,
+        rss: peak_rss_mib(),
+        note: format!("streamhouse / arrow-rs = {:.2}x", load_s / base_s),
+    });
+
+    // Phase 2: upsert rounds.
+    reset_peak_rss();
+    let mut round_times = vec![];
+    for b in &upserts {
+        let start = Instant::now();
+        writer.write(b).await.expect("write");
+        writer.commit().await.expect("commit");
+        round_times.push(start.elapsed().as_secs_f64());
+    }
+    let up_s: f64 = round_times.iter().sum();
+    report.push(Row {
+        phase: "upsert".into(),
+        what: "streamhouse".into(),
+        seconds: up_s,
+        rows: (rounds * 2 * round_half) as u64,
+        rss: peak_rss_mib(),
+        note: format!(
+            "per round: {}",
+            round_times
+                .iter()
+                .map(|t| format!("{t:.3}s"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    });
+    reset_peak_rss();
+    let base_s = arrow_sort_and_write(&upserts, &work.path().join("plain-upsert"));
+    report.push(Row {
+        phase: "upsert".into(),
+        what: "arrow-rs sort + write Parquet".into(),
+        seconds: base_s,
+        rows: (rounds * 2 * round_half) as u64,
+        rss: peak_rss_mib(),
+        note: format!("{:.3}s per round", base_s / rounds as f64),
+    });
+
+    // Phase 3: full merge-on-read.
+    reset_peak_rss();
+    let start = Instant::now();
+    let mut stream = ScanBuilder::new(&table).execute().await.expect("scan");
+    let mut rows = 0u64;
+    let mut sum = 0.0f64;
+    while let Some(b) = stream.try_next().await.expect("read") {
+        rows += b.num_rows() as u64;
+        let amount = b
+            .column_by_name("amount")
+            .expect("amount")
+            .as_primitive::<Float64Type>();
+        sum += amount.iter().flatten().sum::<f64>();
+    }
+    let read_s = start.elapsed().as_secs_f64();
+    let ok =
+        rows == expected_rows && (sum - expected_sum).abs() < 1e-3 * expected_sum.abs().max(1.0);
+    report.push(Row {
+        phase: "full read".into(),
+        what: "streamhouse merge-on-read".into(),
+        seconds: read_s,
+        rows,
+        rss: peak_rss_mib(),
+        note: format!(
+            "{} (expected {expected_rows} rows, sum {expected_sum:.2}, got sum {sum:.2})",
+            if ok { "correct" } else { "WRONG" }
+        ),
+    });
+    reset_peak_rss();
+    let (raw_s, raw_rows) = arrow_read_all(&warehouse);
+    report.push(Row {
+        phase: "full read".into(),
+        what: "arrow-rs read of the same data files, no merge".into(),
+        seconds: raw_s,
+        rows: raw_rows,
+        rss: peak_rss_mib(),
+        note: format!("streamhouse / arrow-rs = {:.2}x", read_s / raw_s),
+    });
+
+    // The paimon crate on the same data, when its peer binary is built.
+    match peer_binary() {
+        None => println!("(paimon crate peer not built: run `cargo build --release --manifest-path tests/paimon-peer/Cargo.toml` to include it)"),
+        Some(bin) => {
+            for (phase, sub) in [("load+upsert", "bench-write"), ("full read", "bench-read")] {
+                let out = std::process::Command::new(&bin)
+                    .args([sub, work.path().join("peer-warehouse").to_str().expect("utf8"), "bench.w", "--rows", &total.to_string(), "--batches", &load_batches.to_string(), "--buckets", &buckets.to_string()])
+                    .output();
+                match out {
+                    Ok(o) if o.status.success() => println!("paimon crate {phase}: {}", String::from_utf8_lossy(&o.stdout).trim()),
+                    Ok(o) => println!("paimon crate {phase}: failed: {}", String::from_utf8_lossy(&o.stderr).trim()),
+                    Err(e) => println!("paimon crate {phase}: cannot run: {e}"),
+                }
+            }
+        }
+    }
+    print_rows(&report);
+    if !ok {
+        std::process::exit(1);
+    }
+}
