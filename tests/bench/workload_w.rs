@@ -401,22 +401,51 @@ async fn main() {
         note: format!("streamhouse / arrow-rs = {:.2}x", read_s / raw_s),
     });
 
-    // The paimon crate on the same data, when its peer binary is built.
+    // The paimon crate 0.4.0 on the same workload (its own generator, same shape and sizes).
     match peer_binary() {
         None => println!("(paimon crate peer not built: run `cargo build --release --manifest-path tests/paimon-peer/Cargo.toml` to include it)"),
         Some(bin) => {
-            for (phase, sub) in [("load+upsert", "bench-write"), ("full read", "bench-read")] {
-                let out = std::process::Command::new(&bin)
-                    .args([sub, work.path().join("peer-warehouse").to_str().expect("utf8"), "bench.w", "--rows", &total.to_string(), "--batches", &load_batches.to_string(), "--buckets", &buckets.to_string()])
-                    .output();
-                match out {
-                    Ok(o) if o.status.success() => println!("paimon crate {phase}: {}", String::from_utf8_lossy(&o.stdout).trim()),
-                    Ok(o) => println!("paimon crate {phase}: failed: {}", String::from_utf8_lossy(&o.stderr).trim()),
-                    Err(e) => println!("paimon crate {phase}: cannot run: {e}"),
+            let wh = work.path().join("peer-warehouse");
+            let wh = wh.to_str().expect("utf8");
+            let write_args = vec![
+                "bench-write".to_string(), wh.to_string(), "bench.w".into(),
+                "--rows".into(), total.to_string(), "--batches".into(), load_batches.to_string(),
+                "--buckets".into(), buckets.to_string(), "--upsert-rounds".into(), rounds.to_string(),
+                "--upsert-rows".into(), (2 * round_half).to_string(),
+            ];
+            let read_args = vec!["bench-read".to_string(), wh.to_string(), "bench.w".into()];
+            for args in [write_args, read_args] {
+                match std::process::Command::new(&bin).args(&args).output() {
+                    Ok(o) if o.status.success() => {
+                        for line in String::from_utf8_lossy(&o.stdout).lines() {
+                            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+                            let (Some(phase), Some(secs)) = (v["phase"].as_str(), v["seconds"].as_f64()) else { continue };
+                            let phase = match phase {
+                                "full_read" => "full read",
+                                p => p,
+                            };
+                            report.push(Row {
+                                phase: phase.to_string(),
+                                what: "paimon crate 0.4.0".into(),
+                                seconds: secs,
+                                rows: v["rows"].as_u64().unwrap_or(0),
+                                rss: 0.0,
+                                note: "separate process".into(),
+                            });
+                        }
+                    }
+                    Ok(o) => println!("paimon crate {}: failed: {}", args[0], String::from_utf8_lossy(&o.stderr).trim()),
+                    Err(e) => println!("paimon crate {}: cannot run: {e}", args[0]),
                 }
             }
         }
     }
+    report.sort_by_key(|r| {
+        ["load", "upsert", "full read"]
+            .iter()
+            .position(|p| r.phase.starts_with(p))
+            .unwrap_or(9)
+    });
     print_rows(&report);
     if !ok {
         std::process::exit(1);
