@@ -1,0 +1,3 @@
+//! # streamhouse-sql
+//!
+//! SQL over Streamhouse tables through DataFusion (placeholder; filled in below).
