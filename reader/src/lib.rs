@@ -13,12 +13,14 @@
 //! * [`sections`] — sorted runs and non-overlapping key-range sections of a split;
 //! * [`merge`] — the k-way merge of sorted runs feeding `streamhouse_format::merge`;
 //! * [`dv`] — deletion-vector index files;
-//! * [`split_reader`] — how one split is read (concatenation or merge), with prefetching.
+//! * [`split_reader`] — how one split is read (concatenation or merge), with prefetching;
+//! * [`compact_read`] — the same merge producing physical key-value rows for compaction.
 //!
 //! Only Parquet data files are read; ORC, Avro and other formats give
 //! [`Error::Unsupported`](streamhouse_format::Error::Unsupported) naming the file.
 
 pub mod cast;
+pub mod compact_read;
 pub mod dv;
 pub mod file_reader;
 pub mod location;

@@ -93,6 +93,14 @@ pub struct Merger {
     dedupe_fast_path: bool,
     /// The key is one integer column: compare i64s instead of encoded rows.
     int_keys: bool,
+    /// Emit physical key-value rows (keys, `_SEQUENCE_NUMBER`, `_VALUE_KIND`, values) in the
+    /// internal layout instead of output rows (compaction).
+    physical: bool,
+    /// Keep merged results whose kind is a retraction (compaction below the highest level).
+    keep_retractions: bool,
+    /// Per assembled row in physical mode: a record of its key (source, row), its sequence
+    /// number and its kind.
+    row_meta: Vec<(usize, usize, i64, i8)>,
 }
 
 impl Merger {
@@ -171,8 +179,27 @@ impl Merger {
             started: false,
             dedupe_fast_path,
             int_keys,
+            physical: false,
+            keep_retractions: false,
+            row_meta: vec![],
             ctx,
         })
+    }
+
+    /// Switches to physical output for compaction: batches in the context's internal layout
+    /// (trimmed key columns, `_SEQUENCE_NUMBER`, `_VALUE_KIND`, every value column read), one
+    /// row per key carrying the winning record's sequence number and kind (an assembled row
+    /// of partial-update or aggregation gets the key's highest sequence number). With
+    /// `keep_retractions`, results that are `-U`/`-D` are emitted too.
+    pub fn with_physical_output(mut self, keep_retractions: bool) -> Self {
+        self.physical = true;
+        self.keep_retractions = keep_retractions;
+        self
+    }
+
+    /// Whether a merged result of this kind is emitted.
+    fn emits(&self, retract: bool) -> bool {
+        self.keep_retractions || !retract
     }
 
     /// Encodes a batch and registers it as a source; returns its id.
@@ -433,7 +460,7 @@ impl Merger {
     fn merge_group(&mut self) -> Result<()> {
         if self.group.len() == 1 {
             let rec = self.group[0];
-            if !self.is_retract(rec) {
+            if self.emits(self.is_retract(rec)) {
                 self.picks.push(rec);
             }
             return Ok(());
@@ -447,7 +474,7 @@ impl Merger {
                     best = rec;
                 }
             }
-            if !self.is_retract(best) {
+            if self.emits(self.is_retract(best)) {
                 self.picks.push(best);
             }
             return Ok(());
@@ -467,13 +494,23 @@ impl Merger {
         match self.merge_fn.merge(&self.kinds, &values)? {
             MergeOutcome::Nothing => {}
             MergeOutcome::Record(i) => {
-                if !self.kinds[i].is_retract() {
+                if self.emits(self.kinds[i].is_retract()) {
                     self.picks.push(self.group[i]);
                 }
             }
             MergeOutcome::Row(kind) => {
-                if !kind.is_retract() {
+                if self.emits(kind.is_retract()) {
                     let idx = self.assembled.len() / self.ctx.num_output.max(1);
+                    if self.physical {
+                        let (ks, kr) = self.group[self.group.len() - 1];
+                        let seq = self
+                            .group
+                            .iter()
+                            .map(|&(s, r)| self.sources[s].seq.value(r))
+                            .max()
+                            .unwrap_or(0);
+                        self.row_meta.push((ks, kr, seq, kind as i8));
+                    }
                     for (c, cell) in self
                         .merge_fn
                         .cells()
@@ -510,7 +547,10 @@ impl Merger {
         let n = self.picks.len();
         let off = ctx.value_offset();
         let no = ctx.num_output;
-        let mut cols = Vec::with_capacity(no);
+        let mut cols = Vec::with_capacity(no + off);
+        if self.physical {
+            cols.extend(self.system_columns()?);
+        }
         for c in 0..no {
             let mut arrays: Vec<&dyn Array> = self
                 .sources
@@ -550,6 +590,7 @@ impl Merger {
             cols.push(col);
         }
         self.picks.clear();
+        self.row_meta.clear();
         self.assembled.clear();
         self.computed.iter_mut().for_each(Vec::clear);
         // Keep only the batches the runs still point into.
@@ -564,7 +605,57 @@ impl Merger {
                 run.src = self.sources.len() - 1;
             }
         }
+        if self.physical {
+            let opts = arrow::array::RecordBatchOptions::new().with_row_count(Some(n));
+            return RecordBatch::try_new_with_options(ctx.internal_schema.clone(), cols, &opts)
+                .map(Some)
+                .map_err(|e| Error::arrow("assembling merged key-value rows", e));
+        }
         ctx.output_batch(cols, n).map(Some)
+    }
+
+    /// Key columns, `_SEQUENCE_NUMBER` and `_VALUE_KIND` of the pending picks (physical mode).
+    fn system_columns(&self) -> Result<Vec<ArrayRef>> {
+        let nk = self.ctx.key_fields.len();
+        let key_picks: Vec<(usize, usize)> = self
+            .picks
+            .iter()
+            .map(|&(s, r)| match s {
+                ASSEMBLED => (self.row_meta[r].0, self.row_meta[r].1),
+                _ => (s, r),
+            })
+            .collect();
+        let mut cols: Vec<ArrayRef> = Vec::with_capacity(nk + 2);
+        for k in 0..nk {
+            let arrays: Vec<&dyn Array> = self
+                .sources
+                .iter()
+                .map(|s| s.batch.column(k).as_ref())
+                .collect();
+            cols.push(
+                interleave(&arrays, &key_picks)
+                    .map_err(|e| Error::arrow("gathering merged keys", e))?,
+            );
+        }
+        let seq: Int64Array = self
+            .picks
+            .iter()
+            .map(|&(s, r)| match s {
+                ASSEMBLED => self.row_meta[r].2,
+                _ => self.sources[s].seq.value(r),
+            })
+            .collect();
+        let kinds: Int8Array = self
+            .picks
+            .iter()
+            .map(|&(s, r)| match s {
+                ASSEMBLED => self.row_meta[r].3,
+                _ => self.sources[s].kinds.value(r),
+            })
+            .collect();
+        cols.push(Arc::new(seq));
+        cols.push(Arc::new(kinds));
+        Ok(cols)
     }
 }
 

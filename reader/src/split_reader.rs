@@ -21,7 +21,7 @@ use crate::plan::Split;
 use crate::sections::sections;
 
 /// Batches a run reads ahead of the merge (per run, in its own task).
-const RUN_PREFETCH: usize = 2;
+pub(crate) const RUN_PREFETCH: usize = 2;
 /// Batches a split reads ahead of its consumer.
 const SPLIT_PREFETCH: usize = 2;
 
@@ -112,7 +112,7 @@ pub fn prefetch<T: Send + 'static>(
 }
 
 /// The files of a run as one stream, opened lazily in order.
-fn file_stream(
+pub(crate) fn file_stream(
     ctx: &Arc<ScanContext>,
     split: &Split,
     files: Vec<DataFileMeta>,
