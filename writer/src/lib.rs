@@ -41,6 +41,8 @@ pub struct WriteSummary {
     pub bytes: u64,
     /// Snapshots created (an APPEND, and a COMPACT when compaction ran).
     pub snapshot_ids: Vec<i64>,
+    /// The (partition, bucket) pairs that received new files in this commit (for compaction).
+    pub buckets: Vec<(Vec<u8>, i32)>,
 }
 
 struct BucketState {
@@ -447,6 +449,11 @@ impl TableWriter {
             files: files.len(),
             bytes: files.iter().map(|f| f.file_size as u64).sum(),
             snapshot_ids: vec![],
+            buckets: messages
+                .iter()
+                .filter(|m| !m.new_files.is_empty())
+                .map(|m| (m.partition.clone(), m.bucket))
+                .collect(),
         };
         if messages.is_empty() {
             return Ok(summary);
