@@ -2,6 +2,7 @@
 //! planning, and the one commit path.
 
 pub mod commit;
+pub mod consumers;
 pub mod faults;
 pub mod files;
 pub mod snapshots;
