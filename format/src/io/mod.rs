@@ -5,6 +5,7 @@ pub mod commit;
 pub mod consumers;
 pub mod faults;
 pub mod files;
+pub mod metrics;
 pub mod snapshots;
 pub mod storage;
 pub mod table;
