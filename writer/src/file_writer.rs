@@ -11,7 +11,10 @@ use arrow::array::{ArrayRef, AsArray, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType as A, Field, Int64Type, Int8Type, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::properties::{
+    BloomFilterPosition, BloomFilterProperties, EnabledStatistics, WriterProperties,
+};
+use parquet::schema::types::ColumnPath;
 use streamhouse_format::binary_row::BinaryRow;
 use streamhouse_format::datum::datum_from_arrow;
 use streamhouse_format::manifest::DataFileMeta;
@@ -29,6 +32,16 @@ pub const VALUE_KIND_FIELD_ID: i32 = i32::MAX - 2;
 pub const KEY_PREFIX: &str = "_KEY_";
 pub const SEQUENCE_NUMBER: &str = "_SEQUENCE_NUMBER";
 pub const VALUE_KIND: &str = "_VALUE_KIND";
+
+/// Rows per row group.
+pub const MAX_ROW_GROUP_ROWS: usize = 256 * 1024;
+/// Rows per data page: small pages let a key lookup decode ~1000 rows of each column instead
+/// of a whole column chunk (the page index locates them).
+pub const PAGE_ROWS: usize = 1024;
+/// Bytes per data page and per dictionary page (a lookup decodes the dictionary page too).
+pub const PAGE_BYTES: usize = 64 * 1024;
+/// False-positive rate of the key columns' bloom filters (sized per file after writing).
+pub const KEY_BLOOM_FPP: f64 = 0.01;
 
 /// Unique file names for one writer: `<prefix><uuid>-<n>.parquet`.
 pub struct FileNamer {
@@ -114,12 +127,32 @@ impl FileLayout {
             "none" | "uncompressed" => Compression::UNCOMPRESSED,
             other => return Err(Error::unsupported(format!("file.compression = {other}"))),
         };
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder()
             .set_compression(compression)
             .set_statistics_enabled(EnabledStatistics::Page)
-            .set_max_row_group_row_count(Some(256 * 1024))
-            .set_created_by(concat!("streamhouse version ", env!("CARGO_PKG_VERSION")).to_string())
-            .build();
+            .set_max_row_group_row_count(Some(MAX_ROW_GROUP_ROWS))
+            .set_data_page_row_count_limit(PAGE_ROWS)
+            .set_write_batch_size(PAGE_ROWS)
+            .set_data_page_size_limit(PAGE_BYTES)
+            .set_dictionary_page_size_limit(PAGE_BYTES)
+            .set_bloom_filter_position(BloomFilterPosition::End)
+            .set_created_by(concat!("streamhouse version ", env!("CARGO_PKG_VERSION")).to_string());
+        if primary_key {
+            // The key index for lookups (spec/lookup.md): a bloom filter on every `_KEY_*`
+            // column, written at the end of the file beside the page index and footer. Keys are
+            // unique within a file, so they get no dictionary either.
+            let bloom = BloomFilterProperties::builder()
+                .with_fpp(KEY_BLOOM_FPP)
+                .with_max_ndv(MAX_ROW_GROUP_ROWS as u64)
+                .build();
+            for k in &key_fields {
+                let column = ColumnPath::from(format!("{KEY_PREFIX}{}", k.name).as_str());
+                props = props
+                    .set_column_bloom_filter_properties(column.clone(), bloom.clone())
+                    .set_column_dictionary_enabled(column, false);
+            }
+        }
+        let props = props.build();
         Ok(FileLayout {
             schema: Arc::new(Schema::new(fields)),
             key_fields,
