@@ -3,9 +3,11 @@
 
 pub mod commit;
 pub mod consumers;
+pub mod expire;
 pub mod faults;
 pub mod files;
 pub mod metrics;
+pub mod orphans;
 pub mod snapshots;
 pub mod storage;
 pub mod table;
