@@ -1,0 +1,212 @@
+//! `changelog-producer = lookup`: the changelog of data leaving level 0.
+//!
+//! Lookup tables push every level-0 file up on each compaction (the picker's "force up level
+//! 0"), so each level-0 record is turned into changelog exactly once, by the compaction that
+//! first moves it out of level 0. For every key present in level 0:
+//! * the **before** image is the key's merged value over the levels ≥ 1 (the state the previous
+//!   compactions produced — Java looks it up in the higher levels),
+//! * the **after** image is the key's merged value over the whole bucket,
+//!
+//! and the changelog is `+I after` (no before), `-D before` (no after), or `-U before`,
+//! `+U after` (both; emitted even when equal, as Java's default
+//! `changelog-producer.row-deduplicate = false`). All three inputs are streamed merges in key
+//! order joined by key, so memory stays bounded.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, Int8Array, RecordBatch};
+use arrow::compute::concat_batches;
+use arrow::row::{OwnedRow, RowConverter, Rows, SortField};
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use object_store::path::Path;
+use streamhouse_format::manifest::DataFileMeta;
+use streamhouse_format::row_kind::RowKind;
+use streamhouse_format::{Error, Result};
+use streamhouse_reader::compact_read::{merge_runs, BucketRuns};
+use streamhouse_writer::file_writer::RollingFileWriter;
+
+use crate::levels::Levels;
+use crate::rewrite::{CompactResult, RewriteContext};
+
+/// A merged stream with its current row and encoded keys.
+struct Cursor {
+    stream: BoxStream<'static, Result<RecordBatch>>,
+    batch: Option<(RecordBatch, Rows)>,
+    pos: usize,
+}
+
+impl Cursor {
+    fn new(stream: BoxStream<'static, Result<RecordBatch>>) -> Self {
+        Cursor {
+            stream,
+            batch: None,
+            pos: 0,
+        }
+    }
+
+    /// Makes the current row valid; false when the stream is exhausted.
+    async fn fill(&mut self, conv: &RowConverter, nk: usize) -> Result<bool> {
+        loop {
+            if let Some((b, _)) = &self.batch {
+                if self.pos < b.num_rows() {
+                    return Ok(true);
+                }
+            }
+            match self.stream.next().await {
+                None => {
+                    self.batch = None;
+                    return Ok(false);
+                }
+                Some(b) => {
+                    let b = b?;
+                    let cols: Vec<_> = b.columns()[..nk].to_vec();
+                    let rows = conv
+                        .convert_columns(&cols)
+                        .map_err(|e| Error::arrow("encoding changelog keys", e))?;
+                    self.batch = Some((b, rows));
+                    self.pos = 0;
+                }
+            }
+        }
+    }
+
+    /// Advances to the first row whose key is ≥ `key`; returns that row if its key equals it.
+    async fn seek(
+        &mut self,
+        conv: &RowConverter,
+        nk: usize,
+        key: &OwnedRow,
+    ) -> Result<Option<RecordBatch>> {
+        while self.fill(conv, nk).await? {
+            let (b, rows) = self.batch.as_ref().expect("filled");
+            match rows.row(self.pos).cmp(&key.row()) {
+                std::cmp::Ordering::Less => self.pos += 1,
+                std::cmp::Ordering::Equal => return Ok(Some(b.slice(self.pos, 1))),
+                std::cmp::Ordering::Greater => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn is_add(row: &RecordBatch, kind_col: usize) -> bool {
+    row.column(kind_col)
+        .as_any()
+        .downcast_ref::<Int8Array>()
+        .is_some_and(|k| !k.is_empty() && !matches!(k.value(0), 1 | 3))
+}
+
+/// Writes the lookup changelog of the bucket's level-0 files into `out.changelog`.
+pub async fn lookup_changelog(
+    ctx: &RewriteContext,
+    levels: &Levels,
+    dir: &Path,
+    out: &mut CompactResult,
+) -> Result<()> {
+    if levels.level0.is_empty() {
+        return Ok(());
+    }
+    let table = &ctx.table;
+    let runs_of = |files: Vec<Vec<DataFileMeta>>| BucketRuns {
+        partition: levels.partition.clone(),
+        bucket: levels.bucket,
+        runs: files,
+    };
+    let l0: Vec<Vec<DataFileMeta>> = levels.level0.iter().map(|f| vec![f.clone()]).collect();
+    let upper: Vec<Vec<DataFileMeta>> = levels.upper.values().cloned().collect();
+    let all: Vec<Vec<DataFileMeta>> = l0.iter().chain(upper.iter()).cloned().collect();
+    let mut delta = Cursor::new(merge_runs(table, runs_of(l0), false, ctx.batch_size).await?);
+    let mut before = Cursor::new(merge_runs(table, runs_of(upper), false, ctx.batch_size).await?);
+    let mut after = Cursor::new(merge_runs(table, runs_of(all), false, ctx.batch_size).await?);
+    let layout = &ctx.layout;
+    let nk = layout.key_fields.len();
+    let kind_col = nk + 1;
+    let conv = RowConverter::new(
+        layout
+            .key_fields
+            .iter()
+            .map(|f| SortField::new(f.data_type.to_arrow()))
+            .collect(),
+    )
+    .map_err(|e| Error::arrow("changelog key comparator", e))?;
+    let mut writer = RollingFileWriter::new(
+        layout,
+        &ctx.namer,
+        &table.options.changelog_file_prefix,
+        0,
+        1,
+    );
+    let mut pending: Vec<(RecordBatch, RowKind)> = vec![];
+    while delta.fill(&conv, nk).await? {
+        ctx.cancel.check()?;
+        let key = {
+            let (_, rows) = delta.batch.as_ref().expect("filled");
+            rows.row(delta.pos).owned()
+        };
+        delta.pos += 1;
+        let b = before.seek(&conv, nk, &key).await?.filter(|r| is_add(r, kind_col));
+        let a = after.seek(&conv, nk, &key).await?.filter(|r| is_add(r, kind_col));
+        match (b, a) {
+            (None, Some(a)) => pending.push((a, RowKind::Insert)),
+            (Some(b), None) => pending.push((b, RowKind::Delete)),
+            (Some(b), Some(a)) => {
+                pending.push((b, RowKind::UpdateBefore));
+                pending.push((a, RowKind::UpdateAfter));
+            }
+            (None, None) => {}
+        }
+        if pending.len() >= ctx.batch_size {
+            write_pending(ctx, &mut writer, &mut pending, dir, out).await?;
+        }
+    }
+    write_pending(ctx, &mut writer, &mut pending, dir, out).await?;
+    for f in writer.finish()? {
+        upload(ctx, f, dir, out).await?;
+    }
+    Ok(())
+}
+
+async fn write_pending(
+    ctx: &RewriteContext,
+    writer: &mut RollingFileWriter<'_>,
+    pending: &mut Vec<(RecordBatch, RowKind)>,
+    dir: &Path,
+    out: &mut CompactResult,
+) -> Result<()> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let layout = &ctx.layout;
+    let kind_col = layout.key_fields.len() + 1;
+    let schema = pending[0].0.schema();
+    let rows: Vec<RecordBatch> = pending.iter().map(|(b, _)| b.clone()).collect();
+    let merged =
+        concat_batches(&schema, &rows).map_err(|e| Error::arrow("assembling changelog rows", e))?;
+    let mut cols = merged.columns().to_vec();
+    cols[kind_col] = Arc::new(Int8Array::from(
+        pending.iter().map(|(_, k)| *k as i8).collect::<Vec<_>>(),
+    ));
+    pending.clear();
+    let batch = RecordBatch::try_new(layout.schema.clone(), cols)
+        .map_err(|e| Error::arrow("building changelog rows", e))?;
+    writer.write(&batch, 0)?;
+    for f in writer.finished.drain(..).collect::<Vec<_>>() {
+        upload(ctx, f, dir, out).await?;
+    }
+    Ok(())
+}
+
+async fn upload(
+    ctx: &RewriteContext,
+    f: streamhouse_writer::file_writer::FinishedFile,
+    dir: &Path,
+    out: &mut CompactResult,
+) -> Result<()> {
+    let path = dir.clone().join(f.meta.file_name.as_str());
+    out.written.push(path.clone());
+    out.bytes_written += f.bytes.len() as u64;
+    ctx.table.io.write(&path, f.bytes).await?;
+    out.changelog.push(f.meta);
+    Ok(())
+}

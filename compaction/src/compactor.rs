@@ -1,0 +1,315 @@
+//! Compacting a table: for each (partition, bucket), levels from the latest snapshot → pick →
+//! rewrite → one COMPACT commit through the table's one commit path.
+//!
+//! A compaction commit deletes files, so the committer checks that every one of them is still
+//! live and that level ≥ 1 key ranges stay disjoint. A compaction that loses such a race (or
+//! finds an input file already gone) deletes the files it uploaded and tries again on fresh
+//! state, up to [`CompactOptions::max_attempts`] times, then gives up: the table is never
+//! changed by a failed attempt.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use streamhouse_format::io::{CommitMessage, Committer, Table};
+use streamhouse_format::snapshot::Snapshot;
+use streamhouse_format::{Error, Result};
+
+use crate::changelog::lookup_changelog;
+use crate::levels::Levels;
+use crate::picker::{pick, pick_full, Pick, PickerOptions, RunShape};
+use crate::rewrite::{run_pick, Cancel, CompactResult, Progress, RewriteContext};
+use streamhouse_format::options::ChangelogProducer;
+use streamhouse_reader::plan::partition_dir;
+
+/// What to compact and how hard to try.
+#[derive(Debug, Clone)]
+pub struct CompactOptions {
+    /// Compact every bucket fully (all runs into the max level).
+    pub full: bool,
+    /// Only buckets of this partition (serialized BinaryRow).
+    pub partition: Option<Vec<u8>>,
+    /// Attempts per bucket when commits conflict.
+    pub max_attempts: u32,
+}
+
+impl Default for CompactOptions {
+    fn default() -> Self {
+        CompactOptions {
+            full: false,
+            partition: None,
+            max_attempts: 3,
+        }
+    }
+}
+
+/// What compacting one bucket did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BucketOutcome {
+    /// The picker found nothing to do.
+    Nothing,
+    Compacted(CompactSummary),
+    /// Every attempt lost a race with another commit; nothing was changed.
+    GaveUp(String),
+}
+
+/// One committed compaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompactSummary {
+    pub snapshot_id: i64,
+    pub bucket: i32,
+    pub partition: Vec<u8>,
+    pub output_level: i32,
+    pub files_before: usize,
+    pub files_after: usize,
+    pub upgraded: usize,
+    pub changelog_files: usize,
+    pub bytes_read: u64,
+    pub bytes_written: u64,
+    pub runs_before: usize,
+    pub attempts: u32,
+}
+
+/// Compacts one table. Cheap to share (`Arc`) between tasks of one process.
+pub struct Compactor {
+    ctx: RewriteContext,
+    committer: Committer,
+    picker: PickerOptions,
+    identifier: AtomicI64,
+}
+
+impl Compactor {
+    /// A compactor with its own commit user (`compaction-<uuid>`).
+    pub fn new(table: Table) -> Result<Self> {
+        if !table.is_primary_key_table() {
+            return Err(Error::unsupported(format!(
+                "compacting append table {} (only primary-key tables have sorted runs to merge)",
+                table.name
+            )));
+        }
+        if table.options.bucket <= 0 {
+            return Err(Error::unsupported(format!(
+                "compacting table {} with bucket = {} (dynamic or postpone bucket mode)",
+                table.name, table.options.bucket
+            )));
+        }
+        Ok(Compactor {
+            picker: PickerOptions::from_table(&table.options)?,
+            committer: Committer::new(
+                table.clone(),
+                format!("compaction-{}", uuid::Uuid::new_v4()),
+            )?,
+            ctx: RewriteContext::new(table)?,
+            identifier: AtomicI64::new(0),
+        })
+    }
+
+    /// Reports progress of every compaction to `p`.
+    pub fn with_progress(mut self, p: Arc<dyn Progress>) -> Self {
+        self.ctx.progress = Some(p);
+        self
+    }
+
+    /// Stops compactions (between batches) once `cancel` is set.
+    pub fn with_cancel(mut self, cancel: Cancel) -> Self {
+        self.ctx.cancel = cancel;
+        self
+    }
+
+    pub fn table(&self) -> &Table {
+        &self.ctx.table
+    }
+
+    pub fn cancel(&self) -> &Cancel {
+        &self.ctx.cancel
+    }
+
+    pub fn picker_options(&self) -> &PickerOptions {
+        &self.picker
+    }
+
+    /// The latest snapshot and the levels of its buckets (optionally of one partition).
+    pub async fn bucket_levels(
+        &self,
+        partition: Option<&[u8]>,
+    ) -> Result<(Option<Snapshot>, Vec<Levels>)> {
+        let table = &self.ctx.table;
+        let Some(snapshot) = table.snapshot_or_latest(None).await? else {
+            return Ok((None, vec![]));
+        };
+        let entries = table
+            .live_files(
+                &snapshot,
+                |_| true,
+                |e| e.bucket >= 0 && partition.is_none_or(|p| e.partition == p),
+            )
+            .await?;
+        let levels = Levels::from_entries(entries, table.options.num_levels);
+        Ok((Some(snapshot), levels))
+    }
+
+    /// The levels of one bucket in the latest snapshot.
+    pub async fn levels_of(&self, partition: &[u8], bucket: i32) -> Result<Levels> {
+        let table = &self.ctx.table;
+        let entries = match table.snapshot_or_latest(None).await? {
+            None => vec![],
+            Some(s) => {
+                table
+                    .live_files(
+                        &s,
+                        |m| {
+                            m.min_bucket.is_none_or(|b| b <= bucket)
+                                && m.max_bucket.is_none_or(|b| b >= bucket)
+                        },
+                        |e| e.bucket == bucket && e.partition == partition,
+                    )
+                    .await?
+            }
+        };
+        let total = entries
+            .first()
+            .map_or(table.options.bucket, |e| e.total_buckets);
+        Ok(Levels::new(
+            partition.to_vec(),
+            bucket,
+            total,
+            entries.into_iter().map(|e| e.file).collect(),
+            table.options.num_levels,
+        ))
+    }
+
+    /// What the picker would do with these levels.
+    pub fn pick(&self, levels: &Levels, full: bool) -> Option<Pick> {
+        let runs = levels.sorted_runs();
+        let shapes: Vec<RunShape> = runs.iter().map(RunShape::from).collect();
+        if full {
+            return pick_full(levels.num_levels, &shapes);
+        }
+        let counts: Vec<usize> = runs.iter().map(|r| r.files.len()).collect();
+        pick(levels.num_levels, &shapes, &counts, &self.picker)
+    }
+
+    /// Compacts every bucket (of one partition, if given) once.
+    pub async fn compact_table(&self, opts: &CompactOptions) -> Result<Vec<BucketOutcome>> {
+        let (_, all) = self.bucket_levels(opts.partition.as_deref()).await?;
+        let mut out = vec![];
+        for levels in all {
+            self.ctx.cancel.check()?;
+            out.push(self.compact_levels(levels, opts.full, opts.max_attempts).await?);
+        }
+        Ok(out)
+    }
+
+    /// Compacts one bucket, starting from levels already read (re-read on conflict).
+    pub async fn compact_levels(
+        &self,
+        mut levels: Levels,
+        full: bool,
+        max_attempts: u32,
+    ) -> Result<BucketOutcome> {
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let Some(pick) = self.pick(&levels, full) else {
+                return Ok(BucketOutcome::Nothing);
+            };
+            match self.attempt(&levels, pick).await {
+                Ok(Some(mut summary)) => {
+                    summary.attempts = attempt;
+                    return Ok(BucketOutcome::Compacted(summary));
+                }
+                Ok(None) => return Ok(BucketOutcome::Nothing),
+                Err(Retry::Again(why)) => {
+                    if attempt >= max_attempts.max(1) {
+                        return Ok(BucketOutcome::GaveUp(format!(
+                            "bucket {} of {}: {why} ({attempt} attempts)",
+                            levels.bucket, self.ctx.table.name
+                        )));
+                    }
+                    levels = self.levels_of(&levels.partition, levels.bucket).await?;
+                }
+                Err(Retry::Fail(e)) => return Err(e),
+            }
+        }
+    }
+
+    /// One attempt: rewrite and commit. Uploaded files are removed unless the commit may
+    /// have landed.
+    async fn attempt(&self, levels: &Levels, pick: Pick) -> std::result::Result<Option<CompactSummary>, Retry> {
+        let mut result = CompactResult::default();
+        let work = self.rewrite(levels, pick, &mut result).await;
+        if let Err(e) = work {
+            self.discard(&result).await;
+            return Err(match e {
+                // An input file vanished: another compaction and an expiration got there first.
+                Error::NotFound(m) => Retry::Again(format!("input file gone: {m}")),
+                e => Retry::Fail(e),
+            });
+        }
+        if result.is_empty() {
+            self.discard(&result).await;
+            return Ok(None);
+        }
+        let message = CommitMessage {
+            partition: levels.partition.clone(),
+            bucket: levels.bucket,
+            total_buckets: levels.total_buckets,
+            compact_before: result.before.clone(),
+            compact_after: result.after.clone(),
+            compact_changelog: result.changelog.clone(),
+            ..Default::default()
+        };
+        let id = self.identifier.fetch_add(1, Ordering::SeqCst);
+        match self.committer.commit(&[message], id).await {
+            Ok(committed) => {
+                let snapshot_id = committed.last().map_or(0, |c| c.snapshot_id);
+                Ok(Some(CompactSummary {
+                    snapshot_id,
+                    bucket: levels.bucket,
+                    partition: levels.partition.clone(),
+                    output_level: pick.output_level,
+                    files_before: result.before.len(),
+                    files_after: result.after.len(),
+                    upgraded: result.upgraded,
+                    changelog_files: result.changelog.len(),
+                    bytes_read: result.bytes_read,
+                    bytes_written: result.bytes_written,
+                    runs_before: levels.run_count(),
+                    attempts: 1,
+                }))
+            }
+            Err(Error::Conflict(m)) => {
+                // The conflict check runs before the snapshot is written: nothing landed.
+                self.discard(&result).await;
+                Err(Retry::Again(m))
+            }
+            // The commit may have landed with its answer lost: keep the files (orphan cleanup
+            // removes them if it did not).
+            Err(e) => Err(Retry::Fail(e)),
+        }
+    }
+
+    async fn rewrite(&self, levels: &Levels, pick: Pick, out: &mut CompactResult) -> Result<()> {
+        run_pick(&self.ctx, levels, pick, out).await?;
+        let picks_level0 = levels.sorted_runs().iter().take(pick.run_count).any(|r| r.level == 0);
+        if self.ctx.table.options.changelog_producer == ChangelogProducer::Lookup && picks_level0 {
+            let dir = self
+                .ctx
+                .table
+                .bucket_dir(&partition_dir(&self.ctx.table, &levels.partition)?, levels.bucket);
+            lookup_changelog(&self.ctx, levels, &dir, out).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes files an attempt uploaded (best effort: leftovers are orphans).
+    async fn discard(&self, result: &CompactResult) {
+        for p in &result.written {
+            let _ = self.ctx.table.io.delete(p).await;
+        }
+    }
+}
+
+enum Retry {
+    Again(String),
+    Fail(Error),
+}

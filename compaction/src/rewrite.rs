@@ -1,0 +1,283 @@
+//! Carrying out one pick: Paimon's `MergeTreeCompactTask`.
+//!
+//! The picked files are cut into key-range sections. A section with several sorted runs is
+//! merged; a section that is a single run is not: its large files (≥ 70 % of
+//! `target-file-size`, Java's `compactionFileSize`) are **upgraded** — recorded as DELETE at the
+//! old level and ADD of the same file at the output level — and its small files join the
+//! neighbouring merge. A file with retractions is never upgraded into the max level (it is
+//! rewritten so the retractions go). Merging uses the reader's k-way merge and merge functions
+//! and writes with the writer's rolling file writer (`target-file-size` rolling,
+//! `_FILE_SOURCE = 1`); retractions are dropped only when the output level is the highest level
+//! holding data. Each finished file is uploaded at once, so memory stays bounded by one file
+//! being encoded plus a few batches per run.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use futures::TryStreamExt;
+use object_store::path::Path;
+use streamhouse_format::io::Table;
+use streamhouse_format::manifest::DataFileMeta;
+use streamhouse_format::{Error, Result};
+use streamhouse_reader::compact_read::{compaction_context, merge_runs, BucketRuns};
+use streamhouse_reader::plan::partition_dir;
+use streamhouse_reader::sections::sections;
+use streamhouse_writer::file_writer::{FileLayout, FileNamer, FinishedFile, RollingFileWriter};
+
+use crate::levels::Levels;
+use crate::picker::Pick;
+
+/// Rows per merged batch during compaction.
+pub const COMPACTION_BATCH_SIZE: usize = 8192;
+
+/// Reports progress of long compactions, in bytes of input files processed.
+pub trait Progress: Send + Sync {
+    /// A compaction of `total` input bytes starts.
+    fn start(&self, _what: &str, _total: u64) {}
+    /// `bytes` more input bytes were processed.
+    fn advance(&self, _bytes: u64) {}
+    /// The compaction ended.
+    fn finish(&self) {}
+}
+
+/// A cancellation flag shared by every task of a compaction run (set on Ctrl-C).
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+    /// An error when cancelled.
+    pub fn check(&self) -> Result<()> {
+        if self.is_cancelled() {
+            return Err(Error::Other("compaction cancelled".into()));
+        }
+        Ok(())
+    }
+}
+
+/// What a rewrite shares across buckets.
+pub struct RewriteContext {
+    pub table: Table,
+    pub layout: FileLayout,
+    pub namer: FileNamer,
+    pub batch_size: usize,
+    pub cancel: Cancel,
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+impl RewriteContext {
+    pub fn new(table: Table) -> Result<Self> {
+        Ok(RewriteContext {
+            layout: FileLayout::new(&table.schema, &table.options)?,
+            namer: FileNamer::new(),
+            batch_size: COMPACTION_BATCH_SIZE,
+            cancel: Cancel::new(),
+            progress: None,
+            table,
+        })
+    }
+}
+
+/// The outcome of one compaction unit.
+#[derive(Debug, Default, Clone)]
+pub struct CompactResult {
+    /// Files replaced (DELETE entries, with their old level).
+    pub before: Vec<DataFileMeta>,
+    /// Files produced or upgraded (ADD entries, with the output level).
+    pub after: Vec<DataFileMeta>,
+    /// Changelog files (lookup changelog producer).
+    pub changelog: Vec<DataFileMeta>,
+    /// Files this compaction uploaded (deleted again if it does not commit).
+    pub written: Vec<Path>,
+    /// How many files were upgraded without rewriting.
+    pub upgraded: usize,
+    pub bytes_read: u64,
+    pub bytes_written: u64,
+}
+
+impl CompactResult {
+    pub fn is_empty(&self) -> bool {
+        self.before.is_empty() && self.after.is_empty() && self.changelog.is_empty()
+    }
+}
+
+/// Runs one pick over `levels`, appending to `out` (also on failure, so the caller can delete
+/// what was uploaded).
+pub async fn run_pick(
+    ctx: &RewriteContext,
+    levels: &Levels,
+    pick: Pick,
+    out: &mut CompactResult,
+) -> Result<()> {
+    let runs = levels.sorted_runs();
+    let picked: Vec<DataFileMeta> = runs
+        .iter()
+        .take(pick.run_count)
+        .flat_map(|r| r.files.iter().cloned())
+        .collect();
+    let output = pick.output_level;
+    let drop_delete = output != 0 && output >= levels.non_empty_highest_level();
+    let task = Task {
+        ctx,
+        levels,
+        output,
+        max_level: levels.max_level(),
+        drop_delete,
+        min_file_size: ctx.table.options.target_file_size / 10 * 7,
+        dir: ctx
+            .table
+            .bucket_dir(&partition_dir(&ctx.table, &levels.partition)?, levels.bucket),
+    };
+    if let Some(p) = &ctx.progress {
+        let total: u64 = picked.iter().map(|f| f.file_size.max(0) as u64).sum();
+        p.start(&format!("bucket {}", levels.bucket), total);
+    }
+    let scan_ctx = compaction_context(&ctx.table, picked.iter(), ctx.batch_size).await?;
+    let mut candidate: Vec<Vec<Vec<DataFileMeta>>> = vec![];
+    for section in sections(&scan_ctx, &picked) {
+        if section.runs.len() > 1 {
+            candidate.push(section.runs);
+            continue;
+        }
+        for file in section.runs.into_iter().flatten() {
+            if (file.file_size.max(0) as u64) < task.min_file_size {
+                candidate.push(vec![vec![file]]);
+            } else {
+                task.rewrite(&mut candidate, out).await?;
+                task.upgrade(file, out).await?;
+            }
+        }
+    }
+    task.rewrite(&mut candidate, out).await?;
+    if let Some(p) = &ctx.progress {
+        p.finish();
+    }
+    Ok(())
+}
+
+struct Task<'a> {
+    ctx: &'a RewriteContext,
+    levels: &'a Levels,
+    output: i32,
+    max_level: i32,
+    drop_delete: bool,
+    min_file_size: u64,
+    dir: Path,
+}
+
+impl Task<'_> {
+    /// Moves a file to the output level without rewriting, unless that would carry
+    /// retractions into the max level.
+    async fn upgrade(&self, file: DataFileMeta, out: &mut CompactResult) -> Result<()> {
+        if let Some(p) = &self.ctx.progress {
+            p.advance(file.file_size.max(0) as u64);
+        }
+        if file.level == self.output {
+            return Ok(());
+        }
+        if self.output != self.max_level || file.delete_row_count == Some(0) {
+            let mut up = file.clone();
+            up.level = self.output;
+            out.before.push(file);
+            out.after.push(up);
+            out.upgraded += 1;
+            Ok(())
+        } else {
+            self.rewrite_sections(vec![vec![vec![file]]], out).await
+        }
+    }
+
+    /// Merges the accumulated sections (a lone single-run section is upgraded instead).
+    async fn rewrite(
+        &self,
+        candidate: &mut Vec<Vec<Vec<DataFileMeta>>>,
+        out: &mut CompactResult,
+    ) -> Result<()> {
+        let sections = std::mem::take(candidate);
+        if sections.is_empty() {
+            return Ok(());
+        }
+        if sections.len() == 1 && sections[0].len() == 1 {
+            for file in sections.into_iter().flatten().flatten() {
+                Box::pin(self.upgrade(file, out)).await?;
+            }
+            return Ok(());
+        }
+        self.rewrite_sections(sections, out).await
+    }
+
+    /// Merges each section (in key order) into one rolling writer at the output level.
+    async fn rewrite_sections(
+        &self,
+        sections: Vec<Vec<Vec<DataFileMeta>>>,
+        out: &mut CompactResult,
+    ) -> Result<()> {
+        let ctx = self.ctx;
+        let table = &ctx.table;
+        let mut writer = RollingFileWriter::new(
+            &ctx.layout,
+            &ctx.namer,
+            &table.options.data_file_prefix,
+            self.output,
+            1,
+        );
+        for runs in sections {
+            ctx.cancel.check()?;
+            let bytes: u64 = runs.iter().flatten().map(|f| f.file_size.max(0) as u64).sum();
+            let rows: u64 = runs.iter().flatten().map(|f| f.row_count.max(0) as u64).sum();
+            out.bytes_read += bytes;
+            out.before.extend(runs.iter().flatten().cloned());
+            let mut stream = merge_runs(
+                table,
+                BucketRuns {
+                    partition: self.levels.partition.clone(),
+                    bucket: self.levels.bucket,
+                    runs,
+                },
+                self.drop_delete,
+                ctx.batch_size,
+            )
+            .await?;
+            let mut reported = 0u64;
+            while let Some(batch) = stream.try_next().await? {
+                ctx.cancel.check()?;
+                let physical = RecordBatch::try_new(ctx.layout.schema.clone(), batch.columns().to_vec())
+                    .map_err(|e| {
+                        Error::arrow(format!("compacting bucket {} of {}", self.levels.bucket, table.name), e)
+                    })?;
+                writer.write(&physical, 0)?;
+                self.upload(&mut writer.finished, out).await?;
+                if let Some(p) = &ctx.progress {
+                    let step = (batch.num_rows() as u64 * bytes / rows.max(1)).min(bytes - reported);
+                    reported += step;
+                    p.advance(step);
+                }
+            }
+            if let Some(p) = &ctx.progress {
+                p.advance(bytes - reported);
+            }
+        }
+        let mut rest = writer.finish()?;
+        self.upload(&mut rest, out).await
+    }
+
+    async fn upload(&self, files: &mut Vec<FinishedFile>, out: &mut CompactResult) -> Result<()> {
+        for f in files.drain(..) {
+            let path = self.dir.clone().join(f.meta.file_name.as_str());
+            out.written.push(path.clone());
+            out.bytes_written += f.bytes.len() as u64;
+            self.ctx.table.io.write(&path, f.bytes).await?;
+            out.after.push(f.meta);
+        }
+        Ok(())
+    }
+}
