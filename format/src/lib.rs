@@ -7,7 +7,8 @@
 //!   [`snapshot`] (snapshot JSON), [`manifest`] (Avro manifest lists, manifests, index
 //!   manifests), [`binary_row`] (Java's BinaryRow bytes), [`stats`] (SimpleStats),
 //!   [`bucket`] (Murmur3 bucket function), [`partition`] (Hive-style partition paths),
-//!   [`options`] (typed table options with Paimon's names and defaults);
+//!   [`options`] (typed table options with Paimon's names and defaults), [`route`] (rows and
+//!   keys to partition and bucket);
 //! - **table I/O** (async, over `object_store`): [`io`] — the storage URL resolver, the table's
 //!   file layout, snapshot and schema managers, and the one commit path used by every writer
 //!   and compactor.
@@ -21,6 +22,7 @@ pub mod manifest;
 pub mod merge;
 pub mod options;
 pub mod partition;
+pub mod route;
 pub mod row_kind;
 pub mod schema;
 pub mod snapshot;

@@ -11,7 +11,6 @@
 pub mod buffer;
 pub mod conform;
 pub mod file_writer;
-mod route;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +23,7 @@ use streamhouse_format::binary_row::BinaryRow;
 use streamhouse_format::io::{CommitMessage, Committer, Table};
 use streamhouse_format::manifest::DataFileMeta;
 use streamhouse_format::partition::partition_path;
+use streamhouse_format::route::{bucket_key_names, RowEncoder};
 use streamhouse_format::row_kind::RowKind;
 use streamhouse_format::types::DataType;
 use streamhouse_format::{Error, Result};
@@ -31,7 +31,6 @@ use streamhouse_format::{Error, Result};
 use buffer::{BucketBuffer, FlushContext, Flushed, Pending};
 pub use conform::conform_batch;
 use file_writer::{FileLayout, FileNamer};
-use route::RowEncoder;
 
 /// What a commit wrote.
 #[derive(Debug, Clone, Default)]
@@ -101,11 +100,7 @@ impl TableWriter {
                 table.name
             )));
         }
-        let bucket_key_names = if !options.bucket_key.is_empty() {
-            options.bucket_key.clone()
-        } else {
-            schema.trimmed_primary_keys()
-        };
+        let bucket_key_names = bucket_key_names(&schema, &options);
         if !primary_key && num_buckets > 0 && options.bucket_key.is_empty() {
             return Err(Error::invalid(format!(
                 "append table {} has bucket = {num_buckets} but no bucket-key option",

@@ -8,7 +8,7 @@ use arrow::array::{Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType as A, Field, Schema};
 use bytes::Bytes;
 use parquet::file::properties::ReaderProperties;
-use parquet::file::reader::{FileReader, RowGroupReader, SerializedFileReader};
+use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::file::serialized_reader::ReadOptionsBuilder;
 use streamhouse_format::io::{open_warehouse, table_root, Identifier, Table};
 use streamhouse_format::schema::TableSchema;
