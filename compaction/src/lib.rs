@@ -21,8 +21,12 @@ pub mod compactor;
 pub mod levels;
 pub mod picker;
 pub mod rewrite;
+pub mod service;
+pub mod writer;
 
 pub use compactor::{BucketOutcome, CompactOptions, CompactSummary, Compactor};
 pub use levels::{Levels, SortedRun};
 pub use picker::{Pick, PickerOptions};
-pub use rewrite::{Cancel, Progress};
+pub use rewrite::{Cancel, Progress, ProgressTask};
+pub use service::{Service, ServiceConfig};
+pub use writer::{CompactingWriter, CompactionStats};

@@ -33,12 +33,16 @@ pub const COMPACTION_BATCH_SIZE: usize = 8192;
 
 /// Reports progress of long compactions, in bytes of input files processed.
 pub trait Progress: Send + Sync {
-    /// A compaction of `total` input bytes starts.
-    fn start(&self, _what: &str, _total: u64) {}
+    /// A compaction of `total` input bytes starts; progress of it goes to the returned task.
+    fn start(&self, what: &str, total: u64) -> Arc<dyn ProgressTask>;
+}
+
+/// Progress of one compaction.
+pub trait ProgressTask: Send + Sync {
     /// `bytes` more input bytes were processed.
-    fn advance(&self, _bytes: u64) {}
-    /// The compaction ended.
-    fn finish(&self) {}
+    fn advance(&self, bytes: u64);
+    /// The compaction ended (committed, failed or cancelled).
+    fn finish(&self);
 }
 
 /// A cancellation flag shared by every task of a compaction run (set on Ctrl-C).
@@ -126,6 +130,10 @@ pub async fn run_pick(
         .collect();
     let output = pick.output_level;
     let drop_delete = output != 0 && output >= levels.non_empty_highest_level();
+    let progress = ctx.progress.as_ref().map(|p| {
+        let total: u64 = picked.iter().map(|f| f.file_size.max(0) as u64).sum();
+        p.start(&format!("bucket {}", levels.bucket), total)
+    });
     let task = Task {
         ctx,
         levels,
@@ -133,35 +141,35 @@ pub async fn run_pick(
         max_level: levels.max_level(),
         drop_delete,
         min_file_size: ctx.table.options.target_file_size / 10 * 7,
+        progress: progress.clone(),
         dir: ctx
             .table
             .bucket_dir(&partition_dir(&ctx.table, &levels.partition)?, levels.bucket),
     };
-    if let Some(p) = &ctx.progress {
-        let total: u64 = picked.iter().map(|f| f.file_size.max(0) as u64).sum();
-        p.start(&format!("bucket {}", levels.bucket), total);
-    }
     let scan_ctx = compaction_context(&ctx.table, picked.iter(), ctx.batch_size).await?;
     let mut candidate: Vec<Vec<Vec<DataFileMeta>>> = vec![];
-    for section in sections(&scan_ctx, &picked) {
-        if section.runs.len() > 1 {
-            candidate.push(section.runs);
-            continue;
-        }
-        for file in section.runs.into_iter().flatten() {
-            if (file.file_size.max(0) as u64) < task.min_file_size {
-                candidate.push(vec![vec![file]]);
-            } else {
-                task.rewrite(&mut candidate, out).await?;
-                task.upgrade(file, out).await?;
+    let result = async {
+        for section in sections(&scan_ctx, &picked) {
+            if section.runs.len() > 1 {
+                candidate.push(section.runs);
+                continue;
+            }
+            for file in section.runs.into_iter().flatten() {
+                if (file.file_size.max(0) as u64) < task.min_file_size {
+                    candidate.push(vec![vec![file]]);
+                } else {
+                    task.rewrite(&mut candidate, out).await?;
+                    task.upgrade(file, out).await?;
+                }
             }
         }
+        task.rewrite(&mut candidate, out).await
     }
-    task.rewrite(&mut candidate, out).await?;
-    if let Some(p) = &ctx.progress {
+    .await;
+    if let Some(p) = &progress {
         p.finish();
     }
-    Ok(())
+    result
 }
 
 struct Task<'a> {
@@ -172,13 +180,14 @@ struct Task<'a> {
     drop_delete: bool,
     min_file_size: u64,
     dir: Path,
+    progress: Option<Arc<dyn ProgressTask>>,
 }
 
 impl Task<'_> {
     /// Moves a file to the output level without rewriting, unless that would carry
     /// retractions into the max level.
     async fn upgrade(&self, file: DataFileMeta, out: &mut CompactResult) -> Result<()> {
-        if let Some(p) = &self.ctx.progress {
+        if let Some(p) = &self.progress {
             p.advance(file.file_size.max(0) as u64);
         }
         if file.level == self.output {
@@ -256,13 +265,13 @@ impl Task<'_> {
                     })?;
                 writer.write(&physical, 0)?;
                 self.upload(&mut writer.finished, out).await?;
-                if let Some(p) = &ctx.progress {
+                if let Some(p) = &self.progress {
                     let step = (batch.num_rows() as u64 * bytes / rows.max(1)).min(bytes - reported);
                     reported += step;
                     p.advance(step);
                 }
             }
-            if let Some(p) = &ctx.progress {
+            if let Some(p) = &self.progress {
                 p.advance(bytes - reported);
             }
         }

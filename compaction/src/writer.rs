@@ -1,0 +1,212 @@
+//! [`CompactingWriter`]: a [`TableWriter`] that compacts the buckets it wrote after each commit,
+//! as Paimon's writers do, unless the table is `write-only`.
+//!
+//! Compaction runs in a background task so the next batches can be buffered meanwhile; at most
+//! one task runs at a time. Backpressure follows `num-sorted-run.stop-trigger`: when a bucket
+//! the writer touched may hold more sorted runs than the stop trigger, `commit` waits for the
+//! running compaction (and then compacts that bucket, repeatedly if needed) before returning.
+//! `full-compaction.delta-commits = N` makes every N-th commit compact its buckets fully.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use streamhouse_format::io::Table;
+use streamhouse_format::row_kind::RowKind;
+use streamhouse_format::{Error, Result};
+use streamhouse_writer::{TableWriter, WriteSummary};
+use tokio::task::JoinHandle;
+
+use crate::compactor::{BucketOutcome, Compactor};
+use crate::picker::int_option;
+
+/// Most picks one bucket gets in one round while it is above the stop trigger.
+const MAX_PICKS_PER_ROUND: usize = 16;
+
+type BucketKey = (Vec<u8>, i32);
+
+/// Counters of the writer's compactions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CompactionStats {
+    /// Bytes of level-0 files the writer flushed.
+    pub flushed_bytes: u64,
+    /// Bytes compaction wrote (rewritten data and changelog files).
+    pub compacted_bytes: u64,
+    pub compactions: u64,
+    pub upgraded_files: u64,
+    /// Compactions that gave up after losing races.
+    pub gave_up: u64,
+    /// Sorted runs per bucket after the last compaction of that bucket.
+    pub runs: BTreeMap<BucketKey, usize>,
+    /// The most sorted runs any bucket had when a compaction of it started.
+    pub max_runs_seen: usize,
+    /// Times `commit` waited for compaction because of the stop trigger.
+    pub stalls: u64,
+}
+
+impl CompactionStats {
+    /// (flushed + compacted bytes) / flushed bytes.
+    pub fn write_amplification(&self) -> f64 {
+        if self.flushed_bytes == 0 {
+            return 0.0;
+        }
+        (self.flushed_bytes + self.compacted_bytes) as f64 / self.flushed_bytes as f64
+    }
+
+    fn absorb(&mut self, round: Round) {
+        self.compacted_bytes += round.bytes_written;
+        self.compactions += round.compactions;
+        self.upgraded_files += round.upgraded;
+        self.gave_up += round.gave_up;
+        self.max_runs_seen = self.max_runs_seen.max(round.max_runs_seen);
+        self.runs.extend(round.runs);
+    }
+}
+
+#[derive(Default)]
+struct Round {
+    bytes_written: u64,
+    compactions: u64,
+    upgraded: u64,
+    gave_up: u64,
+    max_runs_seen: usize,
+    runs: BTreeMap<BucketKey, usize>,
+}
+
+/// A table writer with in-writer compaction (see the module docs).
+pub struct CompactingWriter {
+    writer: TableWriter,
+    compactor: Arc<Compactor>,
+    task: Option<JoinHandle<Result<Round>>>,
+    /// Buckets written since their last compaction started.
+    pending: BTreeSet<BucketKey>,
+    commits: u64,
+    full_every: Option<u64>,
+    stop_trigger: usize,
+    write_only: bool,
+    stats: CompactionStats,
+}
+
+impl CompactingWriter {
+    pub async fn new(table: Table) -> Result<Self> {
+        let full = int_option(&table.options, "full-compaction.delta-commits", 0)?;
+        Ok(CompactingWriter {
+            writer: TableWriter::new(table.clone()).await?,
+            stop_trigger: table.options.stop_trigger.max(table.options.compaction_trigger) as usize,
+            write_only: table.options.write_only,
+            compactor: Arc::new(Compactor::new(table)?),
+            task: None,
+            pending: BTreeSet::new(),
+            commits: 0,
+            full_every: (full > 0).then_some(full as u64),
+            stats: CompactionStats::default(),
+        })
+    }
+
+    pub fn inner(&mut self) -> &mut TableWriter {
+        &mut self.writer
+    }
+
+    pub async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.writer.write(batch).await
+    }
+
+    pub async fn write_with_kinds(&mut self, batch: &RecordBatch, kinds: &[RowKind]) -> Result<()> {
+        self.writer.write_with_kinds(batch, kinds).await
+    }
+
+    /// Commits the written rows (an APPEND snapshot), then compacts (COMPACT snapshots).
+    pub async fn commit(&mut self) -> Result<WriteSummary> {
+        let summary = self.writer.commit().await?;
+        self.stats.flushed_bytes += summary.bytes;
+        if self.write_only || summary.snapshot_ids.is_empty() {
+            return Ok(summary);
+        }
+        self.commits += 1;
+        for b in &summary.buckets {
+            self.pending.insert(b.clone());
+            // Each commit adds at least one level-0 run to a bucket it wrote.
+            *self.stats.runs.entry(b.clone()).or_insert(0) += 1;
+        }
+        let over = self
+            .pending
+            .iter()
+            .any(|b| self.stats.runs.get(b).copied().unwrap_or(0) > self.stop_trigger);
+        if let Some(task) = &self.task {
+            if !task.is_finished() && !over {
+                return Ok(summary);
+            }
+            if over {
+                self.stats.stalls += 1;
+            }
+            self.join().await?;
+        }
+        let full = self.full_every.is_some_and(|n| self.commits % n == 0);
+        let buckets: Vec<BucketKey> = std::mem::take(&mut self.pending).into_iter().collect();
+        let compactor = self.compactor.clone();
+        let stop = self.stop_trigger;
+        let task = tokio::spawn(async move { compact_round(&compactor, buckets, full, stop).await });
+        self.task = Some(task);
+        if over {
+            // Backpressure: do not accept more data until the bucket is below the stop trigger.
+            self.join().await?;
+        }
+        Ok(summary)
+    }
+
+    async fn join(&mut self) -> Result<()> {
+        if let Some(task) = self.task.take() {
+            let round = task
+                .await
+                .map_err(|e| Error::Other(format!("compaction task failed: {e}")))??;
+            self.stats.absorb(round);
+        }
+        Ok(())
+    }
+
+    /// Waits for the running compaction and returns the counters.
+    pub async fn close(mut self) -> Result<CompactionStats> {
+        self.join().await?;
+        Ok(self.stats)
+    }
+
+    pub fn stats(&self) -> &CompactionStats {
+        &self.stats
+    }
+}
+
+async fn compact_round(
+    compactor: &Compactor,
+    buckets: Vec<BucketKey>,
+    full: bool,
+    stop_trigger: usize,
+) -> Result<Round> {
+    let mut round = Round::default();
+    for (partition, bucket) in buckets {
+        for i in 0..MAX_PICKS_PER_ROUND {
+            let levels = compactor.levels_of(&partition, bucket).await?;
+            let runs = levels.run_count();
+            round.max_runs_seen = round.max_runs_seen.max(runs);
+            round.runs.insert((partition.clone(), bucket), runs);
+            // One pick per round, more while the bucket stays above the stop trigger.
+            if i > 0 && runs <= stop_trigger {
+                break;
+            }
+            match compactor.compact_levels(levels, full && i == 0, 3).await? {
+                BucketOutcome::Nothing => break,
+                BucketOutcome::GaveUp(_) => {
+                    round.gave_up += 1;
+                    break;
+                }
+                BucketOutcome::Compacted(s) => {
+                    round.compactions += 1;
+                    round.bytes_written += s.bytes_written;
+                    round.upgraded += s.upgraded as u64;
+                    let after = compactor.levels_of(&partition, bucket).await?.run_count();
+                    round.runs.insert((partition.clone(), bucket), after);
+                }
+            }
+        }
+    }
+    Ok(round)
+}

@@ -1,0 +1,90 @@
+//! Compaction end to end: reads are unchanged, levels and files are as Paimon's rules say.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use streamhouse_compaction::{BucketOutcome, CompactOptions, Compactor};
+use streamhouse_format::snapshot::CommitKind;
+use streamhouse_writer::TableWriter;
+
+async fn write_rounds(table: &streamhouse_format::io::Table, rounds: usize, model: &mut BTreeMap<i64, Option<String>>) {
+    for r in 0..rounds {
+        let mut w = TableWriter::new(table.clone()).await.unwrap();
+        let ops: Vec<(i64, Option<String>)> = (0..50)
+            .map(|i| {
+                let k = ((i * 7 + r * 13) % 80) as i64;
+                if (i + r) % 9 == 0 {
+                    (k, None)
+                } else {
+                    (k, Some(format!("r{r}-{i}")))
+                }
+            })
+            .collect();
+        // Last op per key wins within one batch (sequence order).
+        for (k, v) in &ops {
+            match v {
+                Some(v) => model.insert(*k, Some(v.clone())),
+                None => model.remove(k),
+            };
+        }
+        let (b, kinds) = ops_batch(&ops);
+        w.write_with_kinds(&b, &kinds).await.unwrap();
+        w.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn full_compaction_keeps_rows_and_leaves_one_run_at_the_max_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().to_str().unwrap();
+    let table = create_table(wh, "db.t", &[("bucket", "2")]).await;
+    let mut model = BTreeMap::new();
+    write_rounds(&table, 6, &mut model).await;
+    assert_eq!(read_map(&table, None).await, model);
+    let c = Compactor::new(table.clone()).unwrap();
+    let out = c
+        .compact_table(&CompactOptions {
+            full: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(out.len(), 2);
+    assert!(out.iter().all(|o| matches!(o, BucketOutcome::Compacted(_))), "{out:?}");
+    assert_eq!(read_map(&table, None).await, model);
+    let files = live_files(&table).await;
+    assert!(files.iter().all(|f| f.1 == 5), "{files:?}");
+    let latest = table.snapshot_or_latest(None).await.unwrap().unwrap();
+    assert_eq!(latest.commit_kind, CommitKind::Compact);
+    // Deletes were dropped at the max level: rows = live keys.
+    assert_eq!(files.iter().map(|f| f.3).sum::<i64>(), model.len() as i64);
+    // A second full compaction has nothing to do.
+    let again = c
+        .compact_table(&CompactOptions {
+            full: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(again.iter().all(|o| *o == BucketOutcome::Nothing), "{again:?}");
+}
+
+#[tokio::test]
+async fn universal_compaction_triggers_at_five_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().to_str().unwrap();
+    let table = create_table(wh, "db.t", &[("bucket", "1")]).await;
+    let mut model = BTreeMap::new();
+    write_rounds(&table, 4, &mut model).await;
+    let c = Compactor::new(table.clone()).unwrap();
+    let out = c.compact_table(&CompactOptions::default()).await.unwrap();
+    assert_eq!(out, vec![BucketOutcome::Nothing]);
+    write_rounds(&table, 1, &mut model).await;
+    let out = c.compact_table(&CompactOptions::default()).await.unwrap();
+    assert!(matches!(out[0], BucketOutcome::Compacted(_)), "{out:?}");
+    assert_eq!(read_map(&table, None).await, model);
+    // Nothing is left at level 0.
+    assert!(live_files(&table).await.iter().all(|f| f.1 > 0));
+}
