@@ -73,6 +73,15 @@ pub enum Command {
     /// Walk through create, insert, update, delete, scan and time travel on a demo table
     #[command(long_about = DEMO_ABOUT, after_help = "Example:\n  streamhouse demo --warehouse /tmp/demo-warehouse")]
     Demo(DemoArgs),
+    /// Compact a primary-key table once, or keep it compacted (--service)
+    #[command(long_about = crate::commands::compact::COMPACT_ABOUT, after_help = crate::commands::compact::COMPACT_EXAMPLES)]
+    Compact(crate::commands::compact::CompactArgs),
+    /// Delete old snapshots and the files only they use
+    #[command(long_about = crate::commands::maintenance::EXPIRE_ABOUT, after_help = crate::commands::maintenance::EXPIRE_EXAMPLES)]
+    Expire(crate::commands::maintenance::ExpireArgs),
+    /// Delete unreferenced files older than a safety window
+    #[command(long_about = crate::commands::maintenance::ORPHANS_ABOUT, after_help = "Example:\n  streamhouse clean-orphans shop.orders --older-than 1d")]
+    CleanOrphans(crate::commands::maintenance::CleanOrphansArgs),
 }
 
 const CREATE_ABOUT: &str = "\

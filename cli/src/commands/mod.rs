@@ -1,8 +1,10 @@
 //! One module per command; each takes the warehouse and its parsed arguments.
 
+pub mod compact;
 mod create;
 mod demo;
 mod inspect;
+pub mod maintenance;
 mod scan;
 mod write;
 
@@ -21,6 +23,9 @@ pub async fn run(cli: Cli) -> CliResult<()> {
         Command::Files(a) => inspect::files(&warehouse, a).await,
         Command::Tables(a) => inspect::tables(&warehouse, a).await,
         Command::Demo(_) => demo::run(&warehouse).await,
+        Command::Compact(a) => compact::run(&warehouse, a).await,
+        Command::Expire(a) => maintenance::expire(&warehouse, a).await,
+        Command::CleanOrphans(a) => maintenance::clean_orphan_files(&warehouse, a).await,
     }
 }
 

@@ -1,0 +1,213 @@
+//! `streamhouse compact`: compact a table once, or keep it compacted as a service.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use streamhouse_compaction::service::{Service, ServiceConfig, ServiceReport};
+use streamhouse_compaction::{Cancel, Compactor, Progress, ProgressTask};
+use streamhouse_format::binary_row::BinaryRow;
+use streamhouse_format::io::{Identifier, Table};
+use streamhouse_format::options::parse_duration;
+use streamhouse_format::partition::parse_partition_spec;
+
+use crate::commands::{human_bytes, plural};
+use crate::error::{CliError, CliResult};
+use crate::warehouse::Warehouse;
+
+pub const COMPACT_ABOUT: &str = "\
+Compact a primary-key table: merge the sorted runs of each bucket by Paimon's universal
+compaction rules (or fully, with --full) and commit the result as a COMPACT snapshot. Reads
+return the same rows before and after.
+
+Without --service the command makes one pass over the buckets and exits. With --service it
+keeps the table compacted, making a pass every --interval until Ctrl-C. Several compaction
+processes (and writers) can work on one table at once: each bucket is taken under a lease, and
+every compaction commit checks that the files it replaces are still live, retrying on fresh
+state when another commit got there first. Ctrl-C stops cleanly: a compaction in progress is
+abandoned and its new files deleted; nothing half-done is committed.";
+
+pub const COMPACT_EXAMPLES: &str = "\
+Examples:
+  streamhouse compact shop.orders
+  streamhouse compact shop.orders --full
+  streamhouse compact shop.sales --partition dt=2024-01-02
+  streamhouse compact shop.orders --service --workers 2 --interval 30s";
+
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// The table, as DATABASE.TABLE
+    #[arg(value_name = "DB.TABLE", value_parser = parse_table)]
+    pub table: Identifier,
+    /// Compact every bucket into a single sorted run at the highest level
+    #[arg(long)]
+    pub full: bool,
+    /// Only this partition: KEY=VALUE[,KEY=VALUE...]
+    #[arg(long, value_name = "K=V")]
+    pub partition: Option<String>,
+    /// Keep running: compact whenever buckets need it, until Ctrl-C
+    #[arg(long)]
+    pub service: bool,
+    /// Buckets compacted at the same time
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub workers: usize,
+    /// Pause between passes of the service (e.g. 10s, 1min)
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_interval)]
+    pub interval: Duration,
+}
+
+fn parse_table(s: &str) -> Result<Identifier, String> {
+    Identifier::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    parse_duration(s).map_err(|e| e.to_string())
+}
+
+/// The serialized partition row of a `k=v,...` spec.
+pub fn partition_row(table: &Table, spec: &str) -> CliResult<Vec<u8>> {
+    let names = &table.schema.partition_keys;
+    if names.is_empty() {
+        return Err(CliError::Usage(format!(
+            "--partition: table {} is not partitioned",
+            table.name
+        )));
+    }
+    let types: Vec<_> = table
+        .schema
+        .fields_named(names)?
+        .into_iter()
+        .map(|f| f.data_type)
+        .collect();
+    let values = parse_partition_spec(spec, names, &types, &table.options.partition_default_name)
+        .map_err(|e| CliError::Usage(format!("--partition {spec:?}: {e}")))?;
+    Ok(BinaryRow::from_datums(&values, &types).serialize())
+}
+
+/// Progress bars (one per running compaction) on a terminal, nothing otherwise.
+struct Bars(Option<MultiProgress>);
+
+struct Bar(ProgressBar);
+
+impl ProgressTask for Bar {
+    fn advance(&self, bytes: u64) {
+        self.0.inc(bytes);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl Progress for Bars {
+    fn start(&self, what: &str, total: u64) -> Arc<dyn ProgressTask> {
+        let Some(multi) = &self.0 else {
+            return Arc::new(Bar(ProgressBar::hidden()));
+        };
+        let pb = multi.add(ProgressBar::new(total));
+        if let Ok(style) = ProgressStyle::with_template(
+            "{msg:>12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        ) {
+            pb.set_style(style.progress_chars("=> "));
+        }
+        pb.set_message(what.to_string());
+        Arc::new(Bar(pb))
+    }
+}
+
+pub async fn run(warehouse: &Warehouse, args: CompactArgs) -> CliResult<()> {
+    let table = warehouse.open_table(&args.table).await?;
+    if args.workers == 0 {
+        return Err(CliError::Usage("--workers must be at least 1".into()));
+    }
+    let partition = match &args.partition {
+        Some(spec) => Some(partition_row(&table, spec)?),
+        None => None,
+    };
+    let cancel = Cancel::new();
+    let bars = std::io::stderr()
+        .is_terminal()
+        .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+    let compactor = Compactor::new(table.clone())?
+        .with_cancel(cancel.clone())
+        .with_progress(Arc::new(Bars(bars)));
+    let service = Service::new(
+        Arc::new(compactor),
+        ServiceConfig {
+            workers: args.workers,
+            interval: args.interval,
+            full: args.full,
+            partition,
+            ..Default::default()
+        },
+    );
+    let on_signal = cancel.clone();
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("stopping: abandoning compactions in progress (nothing half-done is committed)");
+            on_signal.cancel();
+        }
+    });
+    if args.service {
+        eprintln!(
+            "compacting {} every {:?} with {} (Ctrl-C stops)",
+            table.name,
+            args.interval,
+            plural(args.workers as u64, "worker")
+        );
+    }
+    let result = if args.service {
+        service.run().await
+    } else {
+        service.run_once().await
+    };
+    watcher.abort();
+    let report = result?;
+    print_report(&table, &report);
+    if report.cancelled && !args.service {
+        return Err(CliError::Interrupted);
+    }
+    Ok(())
+}
+
+fn print_report(table: &Table, r: &ServiceReport) {
+    for s in &r.compacted {
+        println!(
+            "bucket {}: {} → {} at level {} ({} upgraded{}), read {}, wrote {}, snapshot {}",
+            s.bucket,
+            plural(s.files_before as u64, "file"),
+            plural(s.files_after as u64, "file"),
+            s.output_level,
+            s.upgraded,
+            if s.changelog_files > 0 {
+                format!(", {}", plural(s.changelog_files as u64, "changelog file"))
+            } else {
+                String::new()
+            },
+            human_bytes(s.bytes_read),
+            human_bytes(s.bytes_written),
+            s.snapshot_id
+        );
+    }
+    for g in &r.gave_up {
+        println!("gave up (another commit kept winning; nothing changed): {g}");
+    }
+    if r.compacted.is_empty() && r.gave_up.is_empty() {
+        println!("{}: nothing to compact", table.name);
+    } else {
+        println!(
+            "{}: {} committed{}",
+            table.name,
+            plural(r.compacted.len() as u64, "compaction"),
+            if r.leased_elsewhere > 0 {
+                format!(
+                    ", {} left to other compaction processes",
+                    plural(r.leased_elsewhere, "bucket")
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+}

@@ -1,0 +1,148 @@
+//! `streamhouse expire` and `streamhouse clean-orphans`: snapshot expiration and orphan-file
+//! cleanup.
+
+use std::time::Duration;
+
+use clap::Args;
+use streamhouse_format::io::expire::{expire_snapshots, ExpireConfig};
+use streamhouse_format::io::orphans::clean_orphans;
+use streamhouse_format::io::Identifier;
+use streamhouse_format::options::parse_duration;
+
+use crate::commands::{human_bytes, plural};
+use crate::error::{CliError, CliResult};
+use crate::warehouse::Warehouse;
+
+pub const EXPIRE_ABOUT: &str = "\
+Delete old snapshots and the files only they use.
+
+Follows the table's options snapshot.num-retained.min (default 10), snapshot.num-retained.max
+(default unlimited), snapshot.time-retained (default 1h) and snapshot.expire.limit (default 50
+per run); the flags override them for this run. Snapshots that a consumer still needs
+(consumer/consumer-<id>) are kept, and files that a tag uses are never deleted. After
+expiration, time travel to the deleted snapshots is no longer possible.";
+
+pub const EXPIRE_EXAMPLES: &str = "\
+Examples:
+  streamhouse expire shop.orders
+  streamhouse expire shop.orders --retain-min 3 --older-than 10min
+  streamhouse expire shop.orders --retain-max 100";
+
+#[derive(Debug, Args)]
+pub struct ExpireArgs {
+    /// The table, as DATABASE.TABLE
+    #[arg(value_name = "DB.TABLE", value_parser = parse_table)]
+    pub table: Identifier,
+    /// Keep at least this many snapshots (snapshot.num-retained.min)
+    #[arg(long, value_name = "N")]
+    pub retain_min: Option<u64>,
+    /// Keep at most this many snapshots (snapshot.num-retained.max)
+    #[arg(long, value_name = "N")]
+    pub retain_max: Option<u64>,
+    /// Expire only snapshots older than this (snapshot.time-retained), e.g. 1h, 30min, 1d
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
+    pub older_than: Option<Duration>,
+    /// Expire at most this many snapshots (snapshot.expire.limit)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+}
+
+pub const ORPHANS_ABOUT: &str = "\
+Delete files in the table's directories that no snapshot or tag references: leftovers of
+failed or interrupted writes and compactions. Only files older than --older-than (default 1d)
+are deleted, so files of commits still in progress are safe.";
+
+#[derive(Debug, Args)]
+pub struct CleanOrphansArgs {
+    /// The table, as DATABASE.TABLE
+    #[arg(value_name = "DB.TABLE", value_parser = parse_table)]
+    pub table: Identifier,
+    /// Only delete files older than this (e.g. 1d, 6h)
+    #[arg(long, default_value = "1d", value_name = "DURATION", value_parser = parse_age)]
+    pub older_than: Duration,
+    /// List what would be deleted without deleting
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+fn parse_table(s: &str) -> Result<Identifier, String> {
+    Identifier::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_age(s: &str) -> Result<Duration, String> {
+    parse_duration(s).map_err(|e| e.to_string())
+}
+
+pub async fn expire(warehouse: &Warehouse, args: ExpireArgs) -> CliResult<()> {
+    let table = warehouse.open_table(&args.table).await?;
+    let mut cfg = ExpireConfig::from_options(&table.options)?;
+    if let Some(n) = args.retain_min {
+        if n == 0 {
+            return Err(CliError::Usage("--retain-min must be at least 1".into()));
+        }
+        cfg.retain_min = n;
+        cfg.retain_max = cfg.retain_max.max(n);
+    }
+    if let Some(n) = args.retain_max {
+        if n == 0 {
+            return Err(CliError::Usage("--retain-max must be at least 1".into()));
+        }
+        cfg.retain_max = n;
+        if args.retain_min.is_none() {
+            cfg.retain_min = cfg.retain_min.min(n);
+        }
+    }
+    if let Some(d) = args.older_than {
+        cfg.time_retained = d;
+    }
+    if let Some(n) = args.limit {
+        cfg.limit = n.max(1);
+    }
+    cfg.validate()
+        .map_err(|e| CliError::Usage(format!("{e}")))?;
+    let r = expire_snapshots(&table, &cfg).await?;
+    match (r.expired.first(), r.expired.last()) {
+        (Some(a), Some(b)) => println!(
+            "{}: expired {} ({a}..{b}); deleted {}, {}, {}, {}; earliest snapshot is now {}",
+            table.name,
+            plural(r.expired.len() as u64, "snapshot"),
+            plural(r.data_files_deleted as u64, "data file"),
+            plural(r.changelog_files_deleted as u64, "changelog file"),
+            plural(r.manifest_files_deleted as u64, "manifest file"),
+            plural(r.index_files_deleted as u64, "index file"),
+            r.earliest.unwrap_or(*b + 1)
+        ),
+        _ => println!(
+            "{}: nothing to expire (keeping at least {}, those newer than {:?}, and those consumers need)",
+            table.name,
+            plural(cfg.retain_min, "snapshot"),
+            cfg.time_retained
+        ),
+    }
+    Ok(())
+}
+
+pub async fn clean_orphan_files(warehouse: &Warehouse, args: CleanOrphansArgs) -> CliResult<()> {
+    let table = warehouse.open_table(&args.table).await?;
+    let r = clean_orphans(&table, args.older_than, args.dry_run).await?;
+    for p in &r.deleted {
+        println!("{}{p}", if args.dry_run { "would delete " } else { "deleted " });
+    }
+    println!(
+        "{}: {} {} ({}){}",
+        table.name,
+        if args.dry_run { "would delete" } else { "deleted" },
+        plural(r.deleted.len() as u64, "orphan file"),
+        human_bytes(r.bytes),
+        if r.kept_young > 0 {
+            format!(
+                "; kept {} younger than {:?}",
+                plural(r.kept_young as u64, "unreferenced file"),
+                args.older_than
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
