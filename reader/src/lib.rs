@@ -23,6 +23,7 @@ pub mod cast;
 pub mod compact_read;
 pub mod dv;
 pub mod file_reader;
+pub mod incremental;
 pub mod location;
 pub mod merge;
 pub mod parquet_io;

@@ -1,0 +1,183 @@
+//! When to look for the next snapshot again: an adaptive interval between a floor and a
+//! ceiling that learns the writer's commit cadence.
+//!
+//! Each look is one request (a GET of `snapshot-<next>`). After a snapshot arrives the schedule
+//! expects the next one one average gap later (an exponentially weighted mean of the gaps
+//! between arrivals it observed while waiting): it sleeps until shortly before that moment,
+//! polls at the floor around it, and when the writer is more than a gap late it backs off
+//! exponentially to the ceiling. A writer committing every 200 ms is therefore seen within
+//! about one floor interval of its commit, while an idle table costs one request per ceiling
+//! interval.
+
+use std::time::{Duration, Instant};
+
+/// Default floor: the shortest wait between two looks.
+pub const DEFAULT_MIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
+/// Default ceiling: the longest wait between two looks.
+pub const DEFAULT_MAX_POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Weight of the newest gap in the mean gap.
+const GAP_WEIGHT: f64 = 0.3;
+
+/// The polling bounds of a follow-mode tail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollConfig {
+    /// The floor: never look more often than this.
+    pub min_interval: Duration,
+    /// The ceiling: never wait longer than this between two looks.
+    pub max_interval: Duration,
+}
+
+impl Default for PollConfig {
+    fn default() -> Self {
+        PollConfig {
+            min_interval: DEFAULT_MIN_POLL_INTERVAL,
+            max_interval: DEFAULT_MAX_POLL_INTERVAL,
+        }
+    }
+}
+
+/// The adaptive schedule (pure: the caller passes the clock).
+#[derive(Debug, Clone)]
+pub struct PollSchedule {
+    floor: Duration,
+    ceiling: Duration,
+    /// When the last snapshot that had to be waited for was seen.
+    last_arrival: Option<Instant>,
+    /// Mean gap between such arrivals.
+    gap: Option<Duration>,
+    /// Looks in the back-off phase since the last arrival.
+    backoff_misses: u32,
+    /// Whether the current wait has had a miss (an arrival right after a miss is a real
+    /// arrival; snapshots found while catching up say nothing about the cadence).
+    waiting: bool,
+}
+
+impl PollSchedule {
+    pub fn new(config: PollConfig) -> Self {
+        let floor = config.min_interval.max(Duration::from_millis(1));
+        PollSchedule {
+            floor,
+            ceiling: config.max_interval.max(floor),
+            last_arrival: None,
+            gap: None,
+            backoff_misses: 0,
+            waiting: false,
+        }
+    }
+
+    /// The mean gap between arrivals, once two were observed.
+    pub fn mean_gap(&self) -> Option<Duration> {
+        self.gap
+    }
+
+    /// A snapshot was found at `now`.
+    pub fn found(&mut self, now: Instant) {
+        if !self.waiting {
+            return;
+        }
+        self.waiting = false;
+        self.backoff_misses = 0;
+        if let Some(last) = self.last_arrival {
+            let observed = now.saturating_duration_since(last);
+            self.gap = Some(match self.gap {
+                None => observed,
+                Some(g) => g.mul_f64(1.0 - GAP_WEIGHT) + observed.mul_f64(GAP_WEIGHT),
+            });
+        }
+        self.last_arrival = Some(now);
+    }
+
+    /// The next snapshot was not there at `now`: how long to wait before looking again.
+    pub fn missed(&mut self, now: Instant) -> Duration {
+        self.waiting = true;
+        if let (Some(last), Some(gap)) = (self.last_arrival, self.gap) {
+            let expected = last + gap;
+            let margin = (gap / 4).max(self.floor);
+            if now + margin < expected {
+                // Well before the next commit is due: sleep until shortly before it.
+                return (expected - margin - now).clamp(self.floor, self.ceiling);
+            }
+            if now < expected + gap {
+                return self.floor;
+            }
+        }
+        // No cadence known, or the writer is late: back off exponentially.
+        let delay = self
+            .floor
+            .saturating_mul(1u32 << self.backoff_misses.min(20))
+            .min(self.ceiling);
+        self.backoff_misses = self.backoff_misses.saturating_add(1);
+        delay
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn backs_off_to_the_ceiling_without_a_cadence() {
+        let mut s = PollSchedule::new(PollConfig {
+            min_interval: ms(10),
+            max_interval: ms(100),
+        });
+        let t = Instant::now();
+        let delays: Vec<Duration> = (0..6).map(|i| s.missed(t + ms(i * 10))).collect();
+        assert_eq!(delays, [ms(10), ms(20), ms(40), ms(80), ms(100), ms(100)]);
+    }
+
+    #[test]
+    fn learns_a_regular_cadence_and_polls_at_the_floor_around_it() {
+        let mut s = PollSchedule::new(PollConfig {
+            min_interval: ms(10),
+            max_interval: ms(1000),
+        });
+        let t0 = Instant::now();
+        // Arrivals every 200 ms, observed while waiting.
+        for i in 0..5u64 {
+            s.missed(t0 + ms(i * 200) - ms(5).min(ms(i * 200)));
+            s.found(t0 + ms(i * 200));
+        }
+        let gap = s.mean_gap().unwrap();
+        assert!(gap > ms(190) && gap < ms(210), "{gap:?}");
+        let last = t0 + ms(800);
+        // Right after an arrival: sleep until shortly before the next one is due.
+        let d = s.missed(last + ms(1));
+        assert!(d >= ms(140) && d <= ms(150), "{d:?}");
+        // Around the due time: the floor.
+        assert_eq!(s.missed(last + ms(160)), ms(10));
+        assert_eq!(s.missed(last + ms(390)), ms(10));
+        // More than a gap late: back off.
+        assert_eq!(s.missed(last + ms(410)), ms(10));
+        assert_eq!(s.missed(last + ms(420)), ms(20));
+        assert_eq!(s.missed(last + ms(440)), ms(40));
+    }
+
+    #[test]
+    fn catching_up_does_not_count_as_arrivals() {
+        let mut s = PollSchedule::new(PollConfig::default());
+        let t = Instant::now();
+        s.found(t);
+        s.found(t + ms(1));
+        assert_eq!(s.mean_gap(), None);
+        s.missed(t + ms(2));
+        s.found(t + ms(300));
+        s.missed(t + ms(301));
+        s.found(t + ms(500));
+        assert_eq!(s.mean_gap(), Some(ms(200)));
+    }
+
+    #[test]
+    fn the_ceiling_is_never_below_the_floor() {
+        let mut s = PollSchedule::new(PollConfig {
+            min_interval: ms(50),
+            max_interval: ms(5),
+        });
+        assert_eq!(s.missed(Instant::now()), ms(50));
+    }
+}
