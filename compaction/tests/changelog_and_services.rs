@@ -1,0 +1,275 @@
+//! Lookup changelog, the compaction service next to a writer, in-writer compaction with its
+//! stop trigger, and expiration's respect for consumers and tags.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::{Int64Type, Int8Type};
+use common::*;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use streamhouse_compaction::service::{Service, ServiceConfig};
+use streamhouse_compaction::{Cancel, CompactOptions, CompactingWriter, Compactor};
+use streamhouse_format::io::commit::now_millis;
+use streamhouse_format::io::expire::{expire_snapshots_at, ExpireConfig};
+use streamhouse_format::io::orphans::clean_orphans;
+use streamhouse_format::io::Table;
+use streamhouse_format::snapshot::CommitKind;
+use streamhouse_writer::TableWriter;
+
+async fn commit_ops(table: &Table, ops: &[(i64, Option<&str>)]) {
+    let ops: Vec<(i64, Option<String>)> = ops
+        .iter()
+        .map(|(k, v)| (*k, v.map(str::to_string)))
+        .collect();
+    let (b, kinds) = ops_batch(&ops);
+    let mut w = TableWriter::new(table.clone()).await.unwrap();
+    w.write_with_kinds(&b, &kinds).await.unwrap();
+    w.commit().await.unwrap();
+}
+
+/// (kind, id, v) rows of the changelog files of the latest snapshot.
+async fn latest_changelog(table: &Table) -> Vec<(i8, i64, String)> {
+    let s = table.snapshot_or_latest(None).await.unwrap().unwrap();
+    assert_eq!(s.commit_kind, CommitKind::Compact);
+    let mut out = vec![];
+    for e in table.changelog_files(&s).await.unwrap() {
+        let path = table.bucket_dir("", e.bucket).join(e.file.file_name.as_str());
+        let bytes = table.io.read(&path).await.unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .unwrap()
+            .build()
+            .unwrap();
+        for b in reader {
+            let b: RecordBatch = b.unwrap();
+            let kinds = b.column_by_name("_VALUE_KIND").unwrap().as_primitive::<Int8Type>();
+            let ids = b.column_by_name("id").unwrap().as_primitive::<Int64Type>();
+            let vs = b.column_by_name("v").unwrap().as_string::<i32>();
+            for i in 0..b.num_rows() {
+                out.push((kinds.value(i), ids.value(i), vs.value(i).to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn lookup_changelog_has_before_images_from_higher_levels() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().to_str().unwrap();
+    let table = create_table(
+        wh,
+        "db.t",
+        &[("bucket", "1"), ("changelog-producer", "lookup")],
+    )
+    .await;
+    let c = Compactor::new(table.clone()).unwrap();
+    commit_ops(&table, &[(1, Some("a")), (2, Some("b"))]).await;
+    // Lookup tables push level 0 up on every compaction, below the trigger too.
+    c.compact_table(&CompactOptions::default()).await.unwrap();
+    assert_eq!(
+        latest_changelog(&table).await,
+        vec![(0, 1, "a".into()), (0, 2, "b".into())]
+    );
+    commit_ops(&table, &[(1, Some("a2")), (2, None), (3, Some("c"))]).await;
+    commit_ops(&table, &[(1, Some("a3")), (4, Some("d")), (4, None)]).await;
+    c.compact_table(&CompactOptions::default()).await.unwrap();
+    assert_eq!(
+        latest_changelog(&table).await,
+        vec![
+            (1, 1, "a".into()),
+            (2, 1, "a3".into()),
+            (3, 2, "b".into()),
+            (0, 3, "c".into()),
+        ]
+    );
+    let s = table.snapshot_or_latest(None).await.unwrap().unwrap();
+    assert_eq!(s.changelog_record_count, Some(4));
+    assert_eq!(
+        read_map(&table, None).await,
+        BTreeMap::from([(1, Some("a3".into())), (3, Some("c".into()))])
+    );
+}
+
+#[tokio::test]
+async fn a_writer_and_two_compaction_services_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().to_str().unwrap().to_string();
+    let table = create_table(
+        &wh,
+        "db.t",
+        &[
+            ("bucket", "3"),
+            ("write-only", "true"),
+            ("num-sorted-run.compaction-trigger", "2"),
+            ("target-file-size", "4kb"),
+        ],
+    )
+    .await;
+    let cancel = Cancel::new();
+    let mut services = vec![];
+    for _ in 0..2 {
+        let t = open_table(&wh, "db.t").await;
+        let compactor = Arc::new(Compactor::new(t).unwrap().with_cancel(cancel.clone()));
+        let svc = Service::new(
+            compactor,
+            ServiceConfig {
+                workers: 2,
+                interval: Duration::from_millis(20),
+                ..Default::default()
+            },
+        );
+        services.push(tokio::spawn(async move { svc.run().await }));
+    }
+    let mut model = BTreeMap::new();
+    for round in 0..30i64 {
+        let ops: Vec<(i64, Option<String>)> = (0..40)
+            .map(|i| {
+                let k = (i * 31 + round * 17) % 150;
+                if (i + round) % 7 == 0 {
+                    (k, None)
+                } else {
+                    (k, Some(format!("{round}-{i}")))
+                }
+            })
+            .collect();
+        for (k, v) in &ops {
+            match v {
+                Some(v) => model.insert(*k, Some(v.clone())),
+                None => model.remove(k),
+            };
+        }
+        let (b, kinds) = ops_batch(&ops);
+        let mut w = TableWriter::new(table.clone()).await.unwrap();
+        w.write_with_kinds(&b, &kinds).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(read_map(&table, None).await, model, "after round {round}");
+    }
+    // Let the services catch up, then stop them.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    cancel.cancel();
+    let mut compactions = 0;
+    for s in services {
+        let report = s.await.unwrap().unwrap();
+        assert!(report.cancelled);
+        compactions += report.compacted.len();
+    }
+    assert!(compactions > 0, "the services compacted nothing");
+    assert_eq!(read_map(&table, None).await, model);
+    // Every snapshot is readable and the compactions left level ranges disjoint (a COMPACT
+    // commit that broke them would have been refused).
+    let ids = table.list_snapshot_ids().await.unwrap();
+    let compact_snapshots = {
+        let mut n = 0;
+        for id in &ids {
+            if table.snapshot(*id).await.unwrap().commit_kind == CommitKind::Compact {
+                n += 1;
+            }
+        }
+        n
+    };
+    assert_eq!(compact_snapshots, compactions);
+    // No lease is left behind.
+    let leases = table
+        .io
+        .list_names(&table.root.clone().join("_compaction"))
+        .await
+        .unwrap();
+    assert!(leases.is_empty(), "{leases:?}");
+}
+
+#[tokio::test]
+async fn in_writer_compaction_keeps_runs_under_the_stop_trigger() {
+    let table = create_table(
+        "memory://in-writer-compaction",
+        "db.t",
+        &[("bucket", "2"), ("target-file-size", "8kb")],
+    )
+    .await;
+    let mut w = CompactingWriter::new(table.clone()).await.unwrap();
+    let mut model = BTreeMap::new();
+    for round in 0..40i64 {
+        let ops: Vec<(i64, Option<String>)> = (0..50)
+            .map(|i| ((i * 13 + round * 7) % 300, Some(format!("{round}-{i}"))))
+            .collect();
+        for (k, v) in &ops {
+            model.insert(*k, v.clone());
+        }
+        let (b, kinds) = ops_batch(&ops);
+        w.write_with_kinds(&b, &kinds).await.unwrap();
+        w.commit().await.unwrap();
+    }
+    let stats = w.close().await.unwrap();
+    assert_eq!(read_map(&table, None).await, model);
+    assert!(stats.compactions > 0);
+    let stop = table.options.stop_trigger as usize;
+    for (bucket, runs) in &stats.runs {
+        assert!(*runs <= stop, "bucket {bucket:?} has {runs} runs > {stop}");
+    }
+    assert!(stats.write_amplification() > 1.0);
+    let c = Compactor::new(table.clone()).unwrap();
+    let (_, levels) = c.bucket_levels(None).await.unwrap();
+    assert!(levels.iter().all(|l| l.run_count() <= stop));
+}
+
+#[tokio::test]
+async fn expiration_respects_consumers_and_tags_and_cleanup_keeps_referenced_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().to_str().unwrap();
+    let table = create_table(wh, "db.t", &[("bucket", "1")]).await;
+    for i in 0..6i64 {
+        commit_ops(&table, &[(i, Some("x")), (100, Some(&format!("r{i}")))]).await;
+    }
+    // Tag snapshot 2 (tag file = the snapshot JSON), consumer at snapshot 4.
+    let s2 = table.snapshot(2).await.unwrap();
+    table
+        .io
+        .write(&table.root.clone().join("tag").join("tag-keep"), s2.to_json())
+        .await
+        .unwrap();
+    table.set_consumer("reader", 4).await.unwrap();
+    let tagged_view = read_map(&table, Some(2)).await;
+    Compactor::new(table.clone())
+        .unwrap()
+        .compact_table(&CompactOptions {
+            full: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let cfg = ExpireConfig {
+        retain_min: 1,
+        retain_max: u64::MAX,
+        time_retained: Duration::ZERO,
+        limit: 50,
+    };
+    let r = expire_snapshots_at(&table, &cfg, now_millis() + 1000).await.unwrap();
+    // The consumer needs snapshot 4: only 1..3 go.
+    assert_eq!(r.expired, vec![1, 2, 3]);
+    table.delete_consumer("reader").await.unwrap();
+    let r = expire_snapshots_at(&table, &cfg, now_millis() + 1000).await.unwrap();
+    assert_eq!(r.expired, vec![4, 5, 6]);
+    assert_eq!(table.earliest_snapshot_id().await.unwrap(), Some(7));
+    // The tag still reads: its data files were kept.
+    let mut tag_snapshot = s2.clone();
+    tag_snapshot.id = 2;
+    let files = table.all_live_files(&tag_snapshot).await.unwrap();
+    for f in &files {
+        let p = table.bucket_dir("", f.bucket).join(f.file.file_name.as_str());
+        assert!(table.io.exists(&p).await.unwrap(), "tagged file {p} was deleted");
+    }
+    assert_eq!(tagged_view.len(), 3);
+    // An orphan is removed, referenced files are not.
+    let orphan = table.bucket_dir("", 0).join("data-orphan-0.parquet");
+    table.io.write(&orphan, vec![1u8, 2, 3]).await.unwrap();
+    let young = clean_orphans(&table, Duration::from_secs(3600), false).await.unwrap();
+    assert!(young.deleted.is_empty());
+    assert_eq!(young.kept_young, 1);
+    let r = clean_orphans(&table, Duration::ZERO, false).await.unwrap();
+    assert_eq!(r.deleted, vec![orphan.to_string()]);
+    let latest_rows = read_map(&table, None).await;
+    assert_eq!(latest_rows.len(), 7);
+}
