@@ -1,1 +1,17 @@
+//! Workspace integration tests, one binary split into topic modules:
+//!
+//! - `pypaimon_reads_ours`: pypaimon reads tables our writer wrote (model = ours = pypaimon);
+//! - `we_read_pypaimon`: we read every table pypaimon writes in `tests/python/pypaimon_write.py`;
+//! - `s3`: the whole path against the moto S3 server `tests/run.sh` starts;
+//! - `bad_metadata`: damaged metadata and data files, a missing table, a failing commit.
+//!
+//! Run them with `bash tests/run.sh` (it provides pypaimon and S3); without that environment the
+//! interop and S3 tests skip loudly, and under `CI` they fail.
 
+mod interop_support;
+mod support;
+
+mod bad_metadata;
+mod pypaimon_reads_ours;
+mod s3;
+mod we_read_pypaimon;
