@@ -89,7 +89,14 @@ pub const S3_BUCKET: &str = "lake";
 
 /// `tests/python/`.
 pub fn scripts_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("python")
+    // Other crates' tests include this file too (`#[path]`): then the scripts are in the
+    // workspace's tests/ directory.
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let own = crate_dir.join("python");
+    if own.is_dir() {
+        return own;
+    }
+    crate_dir.join("..").join("tests").join("python")
 }
 
 /// The directory of table `db.table` in a filesystem warehouse.
