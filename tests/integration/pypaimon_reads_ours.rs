@@ -756,7 +756,6 @@ async fn typed_multi_level_partitions() {
 /// `rowkind.field`: Java (and pypaimon) take each record's kind from that STRING column, so
 /// rows written with op = '-D' delete their key and '-U' retracts it.
 #[tokio::test]
-#[ignore = "bug: TableWriter ignores the rowkind.field option; rows whose op is '-D'/'-U' are stored as +I"]
 async fn rowkind_field_decides_the_row_kind() {
     if crate::interop_support::python().is_none() {
         return;

@@ -32,6 +32,39 @@ use buffer::{BucketBuffer, FlushContext, Flushed, Pending};
 pub use conform::conform_batch;
 use file_writer::{FileLayout, FileNamer};
 
+/// Row kinds taken from the `rowkind.field` column (`+I`, `-U`, `+U`, `-D`); a null or any
+/// other value is an error naming the row.
+fn kinds_from_column(batch: &RecordBatch, field: &str) -> Result<Int8Array> {
+    let col = batch.column_by_name(field).ok_or_else(|| {
+        Error::invalid(format!(
+            "option rowkind.field names {field:?}, which is not a column of the table"
+        ))
+    })?;
+    let strings = col
+        .as_any()
+        .downcast_ref::<arrow::array::StringArray>()
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "rowkind.field column {field:?} must be a string column, not {}",
+                col.data_type()
+            ))
+        })?;
+    let mut out = Vec::with_capacity(strings.len());
+    for (row, v) in strings.iter().enumerate() {
+        let kind = v.ok_or_else(|| {
+            Error::input_at(
+                format!("row {}", row + 1),
+                format!("rowkind.field column {field:?} is null"),
+            )
+        })?;
+        let kind = RowKind::parse(kind).map_err(|e| {
+            Error::input_at(format!("row {}", row + 1), format!("column {field:?}: {e}"))
+        })?;
+        out.push(kind as i8);
+    }
+    Ok(Int8Array::from(out))
+}
+
 /// What a commit wrote.
 #[derive(Debug, Clone, Default)]
 pub struct WriteSummary {
@@ -183,6 +216,10 @@ impl TableWriter {
             return Ok(());
         }
         let batch = conform::with_table_schema(&self.table.schema, batch)?;
+        let kinds = match &self.table.options.rowkind_field {
+            Some(field) if self.ctx.layout.primary_key => Some(kinds_from_column(&batch, field)?),
+            _ => kinds,
+        };
         if self.restored.is_none() {
             self.restored = Some(self.restore_sequences().await?);
         }
