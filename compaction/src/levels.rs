@@ -31,8 +31,8 @@ pub struct Levels {
     pub total_buckets: i32,
     /// Level-0 files, newest first.
     pub level0: Vec<DataFileMeta>,
-    /// Files of levels ≥ 1 by level, each sorted by minimum key bytes order is not assumed:
-    /// they are kept in manifest order and sorted by the caller's key order when needed.
+    /// Files of levels ≥ 1 by level, in manifest order (the reader's sections put them in key
+    /// order when merging).
     pub upper: BTreeMap<i32, Vec<DataFileMeta>>,
     pub num_levels: i32,
 }
