@@ -145,8 +145,14 @@ pub async fn lookup_changelog(
             rows.row(delta.pos).owned()
         };
         delta.pos += 1;
-        let b = before.seek(&conv, nk, &key).await?.filter(|r| is_add(r, kind_col));
-        let a = after.seek(&conv, nk, &key).await?.filter(|r| is_add(r, kind_col));
+        let b = before
+            .seek(&conv, nk, &key)
+            .await?
+            .filter(|r| is_add(r, kind_col));
+        let a = after
+            .seek(&conv, nk, &key)
+            .await?
+            .filter(|r| is_add(r, kind_col));
         match (b, a) {
             (None, Some(a)) => pending.push((a, RowKind::Insert)),
             (Some(b), None) => pending.push((b, RowKind::Delete)),

@@ -194,7 +194,10 @@ impl Compactor {
         let mut out = vec![];
         for levels in all {
             self.ctx.cancel.check()?;
-            out.push(self.compact_levels(levels, opts.full, opts.max_attempts).await?);
+            out.push(
+                self.compact_levels(levels, opts.full, opts.max_attempts)
+                    .await?,
+            );
         }
         Ok(out)
     }
@@ -234,7 +237,11 @@ impl Compactor {
 
     /// One attempt: rewrite and commit. Uploaded files are removed unless the commit may
     /// have landed.
-    async fn attempt(&self, levels: &Levels, pick: Pick) -> std::result::Result<Option<CompactSummary>, Retry> {
+    async fn attempt(
+        &self,
+        levels: &Levels,
+        pick: Pick,
+    ) -> std::result::Result<Option<CompactSummary>, Retry> {
         let mut result = CompactResult::default();
         let work = self.rewrite(levels, pick, &mut result).await;
         if let Err(e) = work {
@@ -290,12 +297,16 @@ impl Compactor {
 
     async fn rewrite(&self, levels: &Levels, pick: Pick, out: &mut CompactResult) -> Result<()> {
         run_pick(&self.ctx, levels, pick, out).await?;
-        let picks_level0 = levels.sorted_runs().iter().take(pick.run_count).any(|r| r.level == 0);
+        let picks_level0 = levels
+            .sorted_runs()
+            .iter()
+            .take(pick.run_count)
+            .any(|r| r.level == 0);
         if self.ctx.table.options.changelog_producer == ChangelogProducer::Lookup && picks_level0 {
-            let dir = self
-                .ctx
-                .table
-                .bucket_dir(&partition_dir(&self.ctx.table, &levels.partition)?, levels.bucket);
+            let dir = self.ctx.table.bucket_dir(
+                &partition_dir(&self.ctx.table, &levels.partition)?,
+                levels.bucket,
+            );
             lookup_changelog(&self.ctx, levels, &dir, out).await?;
         }
         Ok(())

@@ -132,7 +132,9 @@ pub fn pick(
         })
         .or_else(|| {
             (runs.len() > trigger)
-                .then(|| pick_for_size_ratio(max_level, runs, runs.len() - trigger + 1, false, opts))
+                .then(|| {
+                    pick_for_size_ratio(max_level, runs, runs.len() - trigger + 1, false, opts)
+                })
                 .flatten()
         });
     if unit.is_none() && opts.force_up_level0 {
@@ -251,7 +253,10 @@ mod tests {
         );
         // Exactly 200% is not more than the limit.
         let r = runs(&[(0, 50), (0, 50), (3, 50), (4, 50), (5, 100)]);
-        assert_ne!(pick_for_size_amp(5, &r, &opts(5)).map(|u| u.run_count), Some(5));
+        assert_ne!(
+            pick_for_size_amp(5, &r, &opts(5)).map(|u| u.run_count),
+            Some(5)
+        );
     }
 
     #[test]
@@ -277,7 +282,14 @@ mod tests {
     fn size_ratio_needs_two_runs_then_file_count_rule_applies() {
         // Sizes grow fast: size ratio picks nothing; 6 runs > trigger 5 → pick the first 2.
         let u = p(
-            &[(0, 1), (0, 10), (0, 100), (2, 1000), (3, 10_000), (5, 100_000)],
+            &[
+                (0, 1),
+                (0, 10),
+                (0, 100),
+                (2, 1000),
+                (3, 10_000),
+                (5, 100_000),
+            ],
             &opts(5),
         )
         .unwrap();
@@ -297,7 +309,14 @@ mod tests {
         // Size ratio picks two level-0 runs; the next run is level 0 → extend to the first
         // run above level 0 and write to its level.
         let u = p(
-            &[(0, 1), (0, 1), (0, 100), (0, 1000), (3, 10_000), (5, 100_000)],
+            &[
+                (0, 1),
+                (0, 1),
+                (0, 100),
+                (0, 1000),
+                (3, 10_000),
+                (5, 100_000),
+            ],
             &opts(5),
         )
         .unwrap();
@@ -403,7 +422,10 @@ mod tests {
         };
         assert_eq!(pick(6, &r, &[1], &o), None);
         // Two files in that run: still work (when picked).
-        assert_eq!(pick(6, &runs(&[(0, 1)]), &[1], &o).map(|u| u.output_level), Some(5));
+        assert_eq!(
+            pick(6, &runs(&[(0, 1)]), &[1], &o).map(|u| u.output_level),
+            Some(5)
+        );
     }
 
     #[test]

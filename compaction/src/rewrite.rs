@@ -142,9 +142,10 @@ pub async fn run_pick(
         drop_delete,
         min_file_size: ctx.table.options.target_file_size / 10 * 7,
         progress: progress.clone(),
-        dir: ctx
-            .table
-            .bucket_dir(&partition_dir(&ctx.table, &levels.partition)?, levels.bucket),
+        dir: ctx.table.bucket_dir(
+            &partition_dir(&ctx.table, &levels.partition)?,
+            levels.bucket,
+        ),
     };
     let scan_ctx = compaction_context(&ctx.table, picked.iter(), ctx.batch_size).await?;
     let mut candidate: Vec<Vec<Vec<DataFileMeta>>> = vec![];
@@ -241,8 +242,16 @@ impl Task<'_> {
         );
         for runs in sections {
             ctx.cancel.check()?;
-            let bytes: u64 = runs.iter().flatten().map(|f| f.file_size.max(0) as u64).sum();
-            let rows: u64 = runs.iter().flatten().map(|f| f.row_count.max(0) as u64).sum();
+            let bytes: u64 = runs
+                .iter()
+                .flatten()
+                .map(|f| f.file_size.max(0) as u64)
+                .sum();
+            let rows: u64 = runs
+                .iter()
+                .flatten()
+                .map(|f| f.row_count.max(0) as u64)
+                .sum();
             out.bytes_read += bytes;
             out.before.extend(runs.iter().flatten().cloned());
             let mut stream = merge_runs(
@@ -259,14 +268,22 @@ impl Task<'_> {
             let mut reported = 0u64;
             while let Some(batch) = stream.try_next().await? {
                 ctx.cancel.check()?;
-                let physical = RecordBatch::try_new(ctx.layout.schema.clone(), batch.columns().to_vec())
-                    .map_err(|e| {
-                        Error::arrow(format!("compacting bucket {} of {}", self.levels.bucket, table.name), e)
-                    })?;
+                let physical =
+                    RecordBatch::try_new(ctx.layout.schema.clone(), batch.columns().to_vec())
+                        .map_err(|e| {
+                            Error::arrow(
+                                format!(
+                                    "compacting bucket {} of {}",
+                                    self.levels.bucket, table.name
+                                ),
+                                e,
+                            )
+                        })?;
                 writer.write(&physical, 0)?;
                 self.upload(&mut writer.finished, out).await?;
                 if let Some(p) = &self.progress {
-                    let step = (batch.num_rows() as u64 * bytes / rows.max(1)).min(bytes - reported);
+                    let step =
+                        (batch.num_rows() as u64 * bytes / rows.max(1)).min(bytes - reported);
                     reported += step;
                     p.advance(step);
                 }

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use streamhouse_format::io::{commit::now_millis, Created};
 use streamhouse_format::Result;
 
-use crate::compactor::{BucketOutcome, Compactor, CompactSummary};
+use crate::compactor::{BucketOutcome, CompactSummary, Compactor};
 use crate::levels::Levels;
 
 /// How the service runs.
@@ -133,7 +133,8 @@ impl Service {
         shuffle(&mut todo);
         let queue = Arc::new(Mutex::new(VecDeque::from(todo)));
         let shared = Arc::new(Mutex::new(std::mem::take(report)));
-        let workers = (0..self.cfg.workers.max(1)).map(|_| self.worker(queue.clone(), shared.clone()));
+        let workers =
+            (0..self.cfg.workers.max(1)).map(|_| self.worker(queue.clone(), shared.clone()));
         let results = futures::future::join_all(workers).await;
         *report = std::mem::take(&mut *shared.lock().expect("report lock"));
         results.into_iter().collect::<Result<Vec<()>>>()?;
@@ -160,10 +161,13 @@ impl Service {
             // The levels were read before the lease: re-read so no work is based on state
             // another holder changed meanwhile.
             let outcome = async {
-                let fresh = self.compactor.levels_of(&levels.partition, levels.bucket).await?;
-                let work = self
+                let fresh = self
                     .compactor
-                    .compact_levels(fresh, self.cfg.full, self.cfg.max_attempts);
+                    .levels_of(&levels.partition, levels.bucket)
+                    .await?;
+                let work =
+                    self.compactor
+                        .compact_levels(fresh, self.cfg.full, self.cfg.max_attempts);
                 tokio::select! {
                     r = work => r,
                     e = self.renew_forever(&lease) => Err(e),
@@ -172,8 +176,12 @@ impl Service {
             .await;
             let _ = self.release(&lease).await;
             match outcome {
-                Ok(BucketOutcome::Compacted(s)) => report.lock().expect("report lock").compacted.push(s),
-                Ok(BucketOutcome::GaveUp(why)) => report.lock().expect("report lock").gave_up.push(why),
+                Ok(BucketOutcome::Compacted(s)) => {
+                    report.lock().expect("report lock").compacted.push(s)
+                }
+                Ok(BucketOutcome::GaveUp(why)) => {
+                    report.lock().expect("report lock").gave_up.push(why)
+                }
                 Ok(BucketOutcome::Nothing) => {}
                 Err(_) if self.compactor.cancel().is_cancelled() => return Ok(()),
                 Err(e) => return Err(e),
@@ -182,7 +190,11 @@ impl Service {
     }
 
     fn lease_path(&self, levels: &Levels) -> Path {
-        let hex: String = levels.partition.iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = levels
+            .partition
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         self.compactor
             .table()
             .root
@@ -225,7 +237,13 @@ impl Service {
         let period = (self.cfg.lease_ttl / 3).max(Duration::from_millis(100));
         loop {
             tokio::time::sleep(period).await;
-            if let Err(e) = self.compactor.table().io.write(path, self.lease_bytes()).await {
+            if let Err(e) = self
+                .compactor
+                .table()
+                .io
+                .write(path, self.lease_bytes())
+                .await
+            {
                 return e;
             }
         }

@@ -92,7 +92,10 @@ impl CompactingWriter {
         let full = int_option(&table.options, "full-compaction.delta-commits", 0)?;
         Ok(CompactingWriter {
             writer: TableWriter::new(table.clone()).await?,
-            stop_trigger: table.options.stop_trigger.max(table.options.compaction_trigger) as usize,
+            stop_trigger: table
+                .options
+                .stop_trigger
+                .max(table.options.compaction_trigger) as usize,
             write_only: table.options.write_only,
             compactor: Arc::new(Compactor::new(table)?),
             task: None,
@@ -141,11 +144,14 @@ impl CompactingWriter {
             }
             self.join().await?;
         }
-        let full = self.full_every.is_some_and(|n| self.commits % n == 0);
+        let full = self
+            .full_every
+            .is_some_and(|n| self.commits.is_multiple_of(n));
         let buckets: Vec<BucketKey> = std::mem::take(&mut self.pending).into_iter().collect();
         let compactor = self.compactor.clone();
         let stop = self.stop_trigger;
-        let task = tokio::spawn(async move { compact_round(&compactor, buckets, full, stop).await });
+        let task =
+            tokio::spawn(async move { compact_round(&compactor, buckets, full, stop).await });
         self.task = Some(task);
         if over {
             // Backpressure: do not accept more data until the bucket is below the stop trigger.

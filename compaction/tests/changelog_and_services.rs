@@ -37,7 +37,9 @@ async fn latest_changelog(table: &Table) -> Vec<(i8, i64, String)> {
     assert_eq!(s.commit_kind, CommitKind::Compact);
     let mut out = vec![];
     for e in table.changelog_files(&s).await.unwrap() {
-        let path = table.bucket_dir("", e.bucket).join(e.file.file_name.as_str());
+        let path = table
+            .bucket_dir("", e.bucket)
+            .join(e.file.file_name.as_str());
         let bytes = table.io.read(&path).await.unwrap();
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
             .unwrap()
@@ -45,7 +47,10 @@ async fn latest_changelog(table: &Table) -> Vec<(i8, i64, String)> {
             .unwrap();
         for b in reader {
             let b: RecordBatch = b.unwrap();
-            let kinds = b.column_by_name("_VALUE_KIND").unwrap().as_primitive::<Int8Type>();
+            let kinds = b
+                .column_by_name("_VALUE_KIND")
+                .unwrap()
+                .as_primitive::<Int8Type>();
             let ids = b.column_by_name("id").unwrap().as_primitive::<Int64Type>();
             let vs = b.column_by_name("v").unwrap().as_string::<i32>();
             for i in 0..b.num_rows() {
@@ -227,7 +232,10 @@ async fn expiration_respects_consumers_and_tags_and_cleanup_keeps_referenced_fil
     let s2 = table.snapshot(2).await.unwrap();
     table
         .io
-        .write(&table.root.clone().join("tag").join("tag-keep"), s2.to_json())
+        .write(
+            &table.root.clone().join("tag").join("tag-keep"),
+            s2.to_json(),
+        )
         .await
         .unwrap();
     table.set_consumer("reader", 4).await.unwrap();
@@ -246,11 +254,15 @@ async fn expiration_respects_consumers_and_tags_and_cleanup_keeps_referenced_fil
         time_retained: Duration::ZERO,
         limit: 50,
     };
-    let r = expire_snapshots_at(&table, &cfg, now_millis() + 1000).await.unwrap();
+    let r = expire_snapshots_at(&table, &cfg, now_millis() + 1000)
+        .await
+        .unwrap();
     // The consumer needs snapshot 4: only 1..3 go.
     assert_eq!(r.expired, vec![1, 2, 3]);
     table.delete_consumer("reader").await.unwrap();
-    let r = expire_snapshots_at(&table, &cfg, now_millis() + 1000).await.unwrap();
+    let r = expire_snapshots_at(&table, &cfg, now_millis() + 1000)
+        .await
+        .unwrap();
     assert_eq!(r.expired, vec![4, 5, 6]);
     assert_eq!(table.earliest_snapshot_id().await.unwrap(), Some(7));
     // The tag still reads: its data files were kept.
@@ -258,14 +270,21 @@ async fn expiration_respects_consumers_and_tags_and_cleanup_keeps_referenced_fil
     tag_snapshot.id = 2;
     let files = table.all_live_files(&tag_snapshot).await.unwrap();
     for f in &files {
-        let p = table.bucket_dir("", f.bucket).join(f.file.file_name.as_str());
-        assert!(table.io.exists(&p).await.unwrap(), "tagged file {p} was deleted");
+        let p = table
+            .bucket_dir("", f.bucket)
+            .join(f.file.file_name.as_str());
+        assert!(
+            table.io.exists(&p).await.unwrap(),
+            "tagged file {p} was deleted"
+        );
     }
     assert_eq!(tagged_view.len(), 3);
     // An orphan is removed, referenced files are not.
     let orphan = table.bucket_dir("", 0).join("data-orphan-0.parquet");
     table.io.write(&orphan, vec![1u8, 2, 3]).await.unwrap();
-    let young = clean_orphans(&table, Duration::from_secs(3600), false).await.unwrap();
+    let young = clean_orphans(&table, Duration::from_secs(3600), false)
+        .await
+        .unwrap();
     assert!(young.deleted.is_empty());
     assert_eq!(young.kept_young, 1);
     let r = clean_orphans(&table, Duration::ZERO, false).await.unwrap();

@@ -9,7 +9,11 @@ use streamhouse_compaction::{BucketOutcome, CompactOptions, Compactor};
 use streamhouse_format::snapshot::CommitKind;
 use streamhouse_writer::TableWriter;
 
-async fn write_rounds(table: &streamhouse_format::io::Table, rounds: usize, model: &mut BTreeMap<i64, Option<String>>) {
+async fn write_rounds(
+    table: &streamhouse_format::io::Table,
+    rounds: usize,
+    model: &mut BTreeMap<i64, Option<String>>,
+) {
     for r in 0..rounds {
         let mut w = TableWriter::new(table.clone()).await.unwrap();
         let ops: Vec<(i64, Option<String>)> = (0..50)
@@ -52,7 +56,10 @@ async fn full_compaction_keeps_rows_and_leaves_one_run_at_the_max_level() {
         .await
         .unwrap();
     assert_eq!(out.len(), 2);
-    assert!(out.iter().all(|o| matches!(o, BucketOutcome::Compacted(_))), "{out:?}");
+    assert!(
+        out.iter().all(|o| matches!(o, BucketOutcome::Compacted(_))),
+        "{out:?}"
+    );
     assert_eq!(read_map(&table, None).await, model);
     let files = live_files(&table).await;
     assert!(files.iter().all(|f| f.1 == 5), "{files:?}");
@@ -68,7 +75,10 @@ async fn full_compaction_keeps_rows_and_leaves_one_run_at_the_max_level() {
         })
         .await
         .unwrap();
-    assert!(again.iter().all(|o| *o == BucketOutcome::Nothing), "{again:?}");
+    assert!(
+        again.iter().all(|o| *o == BucketOutcome::Nothing),
+        "{again:?}"
+    );
 }
 
 #[tokio::test]

@@ -72,7 +72,9 @@ async fn scenario(opts: &[(&str, &str)]) {
         time_retained: Duration::ZERO,
         limit: 1000,
     };
-    let r = expire_snapshots_at(&table, &cfg, now_millis() + 1000).await.unwrap();
+    let r = expire_snapshots_at(&table, &cfg, now_millis() + 1000)
+        .await
+        .unwrap();
     assert!(!r.expired.is_empty());
     assert_pypaimon_agrees(&table, dir.path(), "after expiration").await;
     c.compact_table(&CompactOptions {

@@ -145,7 +145,9 @@ pub async fn run(warehouse: &Warehouse, args: CompactArgs) -> CliResult<()> {
     let on_signal = cancel.clone();
     let watcher = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("stopping: abandoning compactions in progress (nothing half-done is committed)");
+            eprintln!(
+                "stopping: abandoning compactions in progress (nothing half-done is committed)"
+            );
             on_signal.cancel();
         }
     });

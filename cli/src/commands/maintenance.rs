@@ -126,12 +126,23 @@ pub async fn clean_orphan_files(warehouse: &Warehouse, args: CleanOrphansArgs) -
     let table = warehouse.open_table(&args.table).await?;
     let r = clean_orphans(&table, args.older_than, args.dry_run).await?;
     for p in &r.deleted {
-        println!("{}{p}", if args.dry_run { "would delete " } else { "deleted " });
+        println!(
+            "{}{p}",
+            if args.dry_run {
+                "would delete "
+            } else {
+                "deleted "
+            }
+        );
     }
     println!(
         "{}: {} {} ({}){}",
         table.name,
-        if args.dry_run { "would delete" } else { "deleted" },
+        if args.dry_run {
+            "would delete"
+        } else {
+            "deleted"
+        },
         plural(r.deleted.len() as u64, "orphan file"),
         human_bytes(r.bytes),
         if r.kept_young > 0 {

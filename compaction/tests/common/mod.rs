@@ -45,7 +45,9 @@ pub fn batch(rows: &[(i64, Option<String>)]) -> RecordBatch {
             Field::new("v", A::Utf8, true),
         ])),
         vec![
-            Arc::new(Int64Array::from(rows.iter().map(|r| r.0).collect::<Vec<_>>())),
+            Arc::new(Int64Array::from(
+                rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            )),
             Arc::new(StringArray::from(
                 rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>(),
             )),
@@ -82,7 +84,11 @@ pub async fn read_map(table: &Table, snapshot: Option<i64>) -> BTreeMap<i64, Opt
         let vs = b.column(1).as_string::<i32>();
         for i in 0..b.num_rows() {
             let v = (!vs.is_null(i)).then(|| vs.value(i).to_string());
-            assert!(out.insert(ids.value(i), v).is_none(), "key {} twice", ids.value(i));
+            assert!(
+                out.insert(ids.value(i), v).is_none(),
+                "key {} twice",
+                ids.value(i)
+            );
         }
     }
     out

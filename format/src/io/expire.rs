@@ -149,9 +149,8 @@ impl References {
                     if e.kind == FileKind::Add {
                         let pp = partition_path(&e.partition)?;
                         for extra in &e.file.extra_files {
-                            self.data_files.insert(
-                                table.bucket_dir(&pp, e.bucket).join(extra.as_str()),
-                            );
+                            self.data_files
+                                .insert(table.bucket_dir(&pp, e.bucket).join(extra.as_str()));
                         }
                         self.data_files.insert(entry_path(table, &e, &pp));
                     }
