@@ -82,6 +82,9 @@ pub enum Command {
     /// Delete unreferenced files older than a safety window
     #[command(long_about = crate::commands::maintenance::ORPHANS_ABOUT, after_help = "Example:\n  streamhouse clean-orphans shop.orders --older-than 1d")]
     CleanOrphans(crate::commands::maintenance::CleanOrphansArgs),
+    /// Print a table's changes (+I, -U, +U, -D) from a position on, optionally following commits
+    #[command(long_about = crate::commands::tail::TAIL_ABOUT, after_help = crate::commands::tail::TAIL_EXAMPLES)]
+    Tail(crate::commands::tail::TailArgs),
 }
 
 const CREATE_ABOUT: &str = "\
@@ -163,7 +166,13 @@ Values, in CSV text and in JSON (the same forms `scan --output json|csv` prints)
 A value that does not fit its column (too big, too many decimals or fraction digits, too long,
 NULL in a NOT NULL column) is an error naming the line and the column.
 
-Prints the rows written, the files written and the new snapshot id.";
+Prints the rows written, the files written and the new snapshot id.
+
+Streaming (--follow): reads newline-delimited JSON from stdin as it arrives and commits what it
+has read every --commit-interval (only when there are new rows), at the end of the input, and on
+Ctrl-C (or SIGTERM), then exits cleanly. A bad line stops the write with an error naming it;
+the rows read before it are committed first. `streamhouse tail --follow` shows the commits
+within a fraction of a second.";
 
 const WRITE_EXAMPLES: &str = "\
 Examples:
@@ -171,7 +180,8 @@ Examples:
   streamhouse write shop.orders --input changes.json
   cat orders.parquet | streamhouse write shop.orders --format parquet
   echo '{\"id\": 7, \"item\": \"pear\", \"price\": \"1.25\"}' | streamhouse write shop.orders --format json
-  echo '{\"id\": 7, \"rowkind\": \"-D\"}' | streamhouse write shop.orders --format json";
+  echo '{\"id\": 7, \"rowkind\": \"-D\"}' | streamhouse write shop.orders --format json
+  my-producer | streamhouse write shop.orders --format json --follow --commit-interval 200ms";
 
 #[derive(Debug, Args)]
 pub struct WriteArgs {
@@ -187,6 +197,17 @@ pub struct WriteArgs {
     /// Rows per batch handed to the writer
     #[arg(long, default_value_t = 65_536, value_name = "ROWS", value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_rows: u32,
+    /// Stream JSON lines from stdin, committing every --commit-interval until the input ends
+    #[arg(long)]
+    pub follow: bool,
+    /// How often --follow commits what it has read
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "200ms",
+        requires = "follow"
+    )]
+    pub commit_interval: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

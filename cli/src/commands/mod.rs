@@ -6,6 +6,7 @@ mod demo;
 mod inspect;
 pub mod maintenance;
 mod scan;
+pub mod tail;
 mod write;
 
 use crate::args::{Cli, Command};
@@ -26,6 +27,7 @@ pub async fn run(cli: Cli) -> CliResult<()> {
         Command::Compact(a) => compact::run(&warehouse, a).await,
         Command::Expire(a) => maintenance::expire(&warehouse, a).await,
         Command::CleanOrphans(a) => maintenance::clean_orphan_files(&warehouse, a).await,
+        Command::Tail(a) => tail::run(&warehouse, a).await,
     }
 }
 

@@ -15,6 +15,9 @@ use crate::output::records::print_text;
 use crate::progress;
 use crate::warehouse::Warehouse;
 
+#[path = "write_follow.rs"]
+mod follow;
+
 /// Rows written, by change kind.
 #[derive(Debug, Default, Clone)]
 pub struct Counts {
@@ -26,7 +29,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, rows: usize, kinds: Option<&[RowKind]>) {
+    pub(crate) fn add(&mut self, rows: usize, kinds: Option<&[RowKind]>) {
         self.rows += rows as u64;
         match kinds {
             None => self.inserts += rows as u64,
@@ -95,6 +98,16 @@ impl WriteOutcome {
 pub async fn run(wh: &Warehouse, args: WriteArgs) -> CliResult<()> {
     let table = wh.open_table(&args.table).await?;
     let source = Source::from_arg(args.input);
+    if args.follow {
+        return follow::run(
+            &table,
+            source,
+            &args.format,
+            &args.commit_interval,
+            args.batch_rows,
+        )
+        .await;
+    }
     let format = source.format(args.format)?;
     if let Source::File(p) = &source {
         if !p.is_file() {

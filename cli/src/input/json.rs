@@ -20,43 +20,60 @@ pub fn describe_json_error(e: &serde_json::Error) -> String {
 }
 
 pub fn read(
-    mut reader: impl BufRead,
+    reader: impl BufRead,
+    shape: &BatchShape,
+    send: impl FnMut(Chunk) -> bool,
+) -> CliResult<()> {
+    read_with(reader, shape, send, None::<fn(&_) -> bool>)
+}
+
+/// Like [`read`], for a stream (`write --follow`): the rows read so far are also handed over
+/// whenever the input has nothing more buffered, so that lines arriving one by one are not
+/// held back until a batch fills.
+pub fn read_streaming<R: std::io::Read>(
+    reader: std::io::BufReader<R>,
+    shape: &BatchShape,
+    send: impl FnMut(Chunk) -> bool,
+) -> CliResult<()> {
+    read_with(
+        reader,
+        shape,
+        send,
+        Some(|r: &std::io::BufReader<R>| r.buffer().is_empty()),
+    )
+}
+
+fn read_with<B: BufRead>(
+    mut reader: B,
     shape: &BatchShape,
     mut send: impl FnMut(Chunk) -> bool,
+    idle: Option<impl Fn(&B) -> bool>,
 ) -> CliResult<()> {
+    let streaming = idle.is_some();
+    let idle = |r: &B| idle.as_ref().is_some_and(|f| f(r));
     let src = &shape.source;
     let mut rows: Vec<(u64, Map<String, Value>)> =
         Vec::with_capacity(shape.batch_rows.min(1 << 16));
     let mut buf = String::new();
     let mut line = 0u64;
-    while read_line(&mut reader, &mut buf, &mut line, src)? {
-        let t = buf.trim();
-        if t.is_empty() {
-            continue;
-        }
-        let value: Value = serde_json::from_str(t).map_err(|e| {
-            Error::input_at(
-                format!("{src} line {line}"),
-                format!("malformed JSON: {}", describe_json_error(&e)),
-            )
-        })?;
-        let Value::Object(obj) = value else {
-            return Err(Error::input_at(
-                format!("{src} line {line}"),
-                format!(
-                    "expected a JSON object with column names as keys, found {}",
-                    short(&value)
-                ),
-            )
-            .into());
+    loop {
+        let parsed = match read_line(&mut reader, &mut buf, &mut line, src) {
+            Ok(false) => break,
+            Ok(true) => parse_line(buf.trim(), shape, line),
+            Err(e) => Err(e),
         };
-        if let Some(k) = obj.keys().find(|k| !shape.accepts(k)) {
-            return Err(
-                Error::input_at(format!("{src} line {line}"), shape.unknown_column(k)).into(),
-            );
+        match parsed {
+            Ok(Some(obj)) => rows.push((line, obj)),
+            Ok(None) => {}
+            Err(e) => {
+                // A stream keeps what came before the bad line.
+                if streaming && !rows.is_empty() {
+                    let _ = send(to_chunk(&rows, shape)?);
+                }
+                return Err(e);
+            }
         }
-        rows.push((line, obj));
-        if rows.len() >= shape.batch_rows {
+        if !rows.is_empty() && (rows.len() >= shape.batch_rows || idle(&reader)) {
             if !send(to_chunk(&rows, shape)?) {
                 return Ok(());
             }
@@ -67,6 +84,34 @@ pub fn read(
         send(to_chunk(&rows, shape)?);
     }
     Ok(())
+}
+
+/// One line as a row; `None` for a blank line.
+fn parse_line(t: &str, shape: &BatchShape, line: u64) -> CliResult<Option<Map<String, Value>>> {
+    let src = &shape.source;
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let value: Value = serde_json::from_str(t).map_err(|e| {
+        Error::input_at(
+            format!("{src} line {line}"),
+            format!("malformed JSON: {}", describe_json_error(&e)),
+        )
+    })?;
+    let Value::Object(obj) = value else {
+        return Err(Error::input_at(
+            format!("{src} line {line}"),
+            format!(
+                "expected a JSON object with column names as keys, found {}",
+                short(&value)
+            ),
+        )
+        .into());
+    };
+    if let Some(k) = obj.keys().find(|k| !shape.accepts(k)) {
+        return Err(Error::input_at(format!("{src} line {line}"), shape.unknown_column(k)).into());
+    }
+    Ok(Some(obj))
 }
 
 fn short(v: &Value) -> String {
