@@ -85,6 +85,8 @@ pub struct CompactingWriter {
     stop_trigger: usize,
     write_only: bool,
     stats: CompactionStats,
+    /// New files per bucket committed while the current task runs.
+    added_during_task: BTreeMap<BucketKey, usize>,
 }
 
 impl CompactingWriter {
@@ -103,6 +105,7 @@ impl CompactingWriter {
             commits: 0,
             full_every: (full > 0).then_some(full as u64),
             stats: CompactionStats::default(),
+            added_during_task: BTreeMap::new(),
         })
     }
 
@@ -126,10 +129,15 @@ impl CompactingWriter {
             return Ok(summary);
         }
         self.commits += 1;
-        for b in &summary.buckets {
-            self.pending.insert(b.clone());
-            // Each commit adds at least one level-0 run to a bucket it wrote.
-            *self.stats.runs.entry(b.clone()).or_insert(0) += 1;
+        for (partition, bucket, files) in &summary.buckets {
+            let key = (partition.clone(), *bucket);
+            self.pending.insert(key.clone());
+            // Each new file is one more level-0 run. While a compaction runs, its final count
+            // of a bucket may miss these: they are added to it when it is absorbed.
+            *self.stats.runs.entry(key.clone()).or_insert(0) += files;
+            if self.task.is_some() {
+                *self.added_during_task.entry(key).or_insert(0) += files;
+            }
         }
         let over = self
             .pending
@@ -166,6 +174,10 @@ impl CompactingWriter {
                 .await
                 .map_err(|e| Error::Other(format!("compaction task failed: {e}")))??;
             self.stats.absorb(round);
+            // Never undercount: files committed while the task ran may postdate its count.
+            for (key, files) in std::mem::take(&mut self.added_during_task) {
+                *self.stats.runs.entry(key).or_insert(0) += files;
+            }
         }
         Ok(())
     }

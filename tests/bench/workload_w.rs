@@ -23,6 +23,8 @@ use streamhouse_format::types::parse_columns;
 use streamhouse_reader::ScanBuilder;
 use streamhouse_writer::TableWriter;
 
+mod compact_phase;
+
 /// splitmix64: a small seeded generator so every run sees the same data.
 struct Rng(u64);
 impl Rng {
@@ -401,6 +403,15 @@ async fn main() {
         note: format!("streamhouse / arrow-rs = {:.2}x", read_s / raw_s),
     });
 
+    // Phase 4: compaction, the read after it, and a long upsert run compacting in the writer.
+    let compact_ok = compact_phase::run(&table, &warehouse, work.path(), expected_rows, expected_sum, &mut report).await;
+    let long_rows = (20_000.0 * scale) as u64;
+    let mut long_batch = || {
+        let ids: Vec<i64> = (0..long_rows).map(|_| gen.rng.below(4 * long_rows * 10) as i64).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        gen.batch(&arrow_schema, &ids)
+    };
+    compact_phase::long_upserts(&table, 60, &mut long_batch, &mut report).await;
+
     // The paimon crate 0.4.0 on the same workload (its own generator, same shape and sizes).
     match peer_binary() {
         None => println!("(paimon crate peer not built: run `cargo build --release --manifest-path tests/paimon-peer/Cargo.toml` to include it)"),
@@ -441,13 +452,13 @@ async fn main() {
         }
     }
     report.sort_by_key(|r| {
-        ["load", "upsert", "full read"]
+        ["load", "upsert", "full read", "compact", "read after", "long upsert"]
             .iter()
             .position(|p| r.phase.starts_with(p))
             .unwrap_or(9)
     });
     print_rows(&report);
-    if !ok {
+    if !ok || !compact_ok {
         std::process::exit(1);
     }
 }

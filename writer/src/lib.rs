@@ -73,8 +73,9 @@ pub struct WriteSummary {
     pub bytes: u64,
     /// Snapshots created (an APPEND, and a COMPACT when compaction ran).
     pub snapshot_ids: Vec<i64>,
-    /// The (partition, bucket) pairs that received new files in this commit (for compaction).
-    pub buckets: Vec<(Vec<u8>, i32)>,
+    /// (partition, bucket, number of new files) of every bucket that received files in this
+    /// commit (for compaction: each new file is one more level-0 sorted run).
+    pub buckets: Vec<(Vec<u8>, i32, usize)>,
 }
 
 struct BucketState {
@@ -484,7 +485,7 @@ impl TableWriter {
             buckets: messages
                 .iter()
                 .filter(|m| !m.new_files.is_empty())
-                .map(|m| (m.partition.clone(), m.bucket))
+                .map(|m| (m.partition.clone(), m.bucket, m.new_files.len()))
                 .collect(),
         };
         if messages.is_empty() {
