@@ -1,6 +1,19 @@
 //! [`FaultyStore`]: an `ObjectStore` wrapper that injects faults at chosen operations, for
 //! testing that commits survive failing storage. Each operation gets an index (counted from
-//! 0 across all operations of the wrapper); a fault is armed for an index.
+//! 0 across all operations of the wrapper); a fault is armed for an index, for the n-th
+//! operation matching an [`OpFilter`] (a kind of request and/or a path fragment), or for
+//! every matching operation.
+//!
+//! This is a test tool reached only through the library API: nothing in the production code
+//! paths builds a `FaultyStore`.
+//!
+//! ```
+//! # use std::sync::Arc;
+//! use streamhouse_format::io::faults::{Fault, FaultyStore, OpFilter, OpKind};
+//! let store = FaultyStore::new(Arc::new(object_store::memory::InMemory::new()));
+//! // The second create of a snapshot file succeeds but its answer is lost.
+//! store.arm_nth(OpFilter::kind(OpKind::Put).path("snapshot/snapshot-"), 1, Fault::LoseAck);
+//! ```
 
 use std::fmt;
 use std::ops::Range;
@@ -29,16 +42,159 @@ pub enum Fault {
     Timeout(Duration),
     /// The operation succeeds after a delay.
     Slow(Duration),
-    /// A listing returns only its first half.
+    /// A listing returns only its first half (other operations are unaffected).
     PartialList,
 }
 
-/// Wraps a store; counts operations; applies the fault armed for an operation index.
+/// The kind of a storage operation, as the fault filter and the log name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OpKind {
+    /// `get_opts` (whole or ranged) and `get_ranges`.
+    Get,
+    /// `get_opts` with `head`.
+    Head,
+    /// `put_opts` (plain or conditional) and the start of a multipart upload.
+    Put,
+    /// `list` and `list_with_delimiter`.
+    List,
+    /// One object of a delete.
+    Delete,
+    /// `copy_opts`.
+    Copy,
+}
+
+impl OpKind {
+    /// The name used in [`FaultyStore::log`]: `get`, `head`, `put`, `list`, `delete`, `copy`.
+    pub fn name(self) -> &'static str {
+        match self {
+            OpKind::Get => "get",
+            OpKind::Head => "head",
+            OpKind::Put => "put",
+            OpKind::List => "list",
+            OpKind::Delete => "delete",
+            OpKind::Copy => "copy",
+        }
+    }
+
+    /// Every kind.
+    pub const ALL: [OpKind; 6] = [
+        OpKind::Get,
+        OpKind::Head,
+        OpKind::Put,
+        OpKind::List,
+        OpKind::Delete,
+        OpKind::Copy,
+    ];
+}
+
+/// Which operations a fault applies to: all, or those of one kind and/or whose path contains a
+/// fragment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpFilter {
+    kind: Option<OpKind>,
+    path_contains: Option<String>,
+}
+
+impl OpFilter {
+    /// Every operation.
+    pub fn any() -> Self {
+        OpFilter::default()
+    }
+
+    /// Operations of one kind.
+    pub fn kind(kind: OpKind) -> Self {
+        OpFilter {
+            kind: Some(kind),
+            path_contains: None,
+        }
+    }
+
+    /// Only operations whose path contains `fragment` (a listing's path is its prefix).
+    pub fn path(mut self, fragment: impl Into<String>) -> Self {
+        self.path_contains = Some(fragment.into());
+        self
+    }
+
+    pub fn matches(&self, kind: OpKind, path: &str) -> bool {
+        self.kind.is_none_or(|k| k == kind)
+            && self
+                .path_contains
+                .as_deref()
+                .is_none_or(|f| path.contains(f))
+    }
+}
+
+#[derive(Debug)]
+enum Trigger {
+    /// The operation with this global index.
+    Index(usize),
+    /// The matching operation after `skip` more matching ones.
+    Nth { filter: OpFilter, skip: usize },
+    /// Every matching operation.
+    Every(OpFilter),
+}
+
+#[derive(Debug)]
+struct Armed {
+    trigger: Trigger,
+    fault: Fault,
+    spent: bool,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    ops: AtomicUsize,
+    fired: AtomicUsize,
+    armed: Mutex<Vec<Armed>>,
+    log: Mutex<Vec<String>>,
+}
+
+impl State {
+    /// Counts the operation, logs it, and returns the fault that applies to it, if any.
+    fn next(&self, kind: OpKind, path: &str) -> Option<Fault> {
+        let i = self.ops.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut log) = self.log.lock() {
+            log.push(format!("{i} {} {path}", kind.name()));
+        }
+        let mut armed = self.armed.lock().ok()?;
+        let mut found = None;
+        for a in armed.iter_mut().filter(|a| !a.spent) {
+            let fires = match &mut a.trigger {
+                Trigger::Index(at) => *at == i,
+                Trigger::Nth { filter, skip } => {
+                    if !filter.matches(kind, path) {
+                        false
+                    } else if *skip == 0 {
+                        true
+                    } else {
+                        *skip -= 1;
+                        false
+                    }
+                }
+                Trigger::Every(filter) => filter.matches(kind, path),
+            };
+            if fires && found.is_none() {
+                found = Some(a.fault);
+                if !matches!(a.trigger, Trigger::Every(_)) {
+                    a.spent = true;
+                }
+            }
+        }
+        // A partial-list fault on anything but a listing is no fault.
+        if found == Some(Fault::PartialList) && kind != OpKind::List {
+            return None;
+        }
+        if found.is_some() {
+            self.fired.fetch_add(1, Ordering::SeqCst);
+        }
+        found
+    }
+}
+
+/// Wraps a store; counts operations; applies the faults armed for them.
 pub struct FaultyStore {
     inner: Arc<dyn ObjectStore>,
-    ops: AtomicUsize,
-    armed: Mutex<Vec<(usize, Fault)>>,
-    log: Mutex<Vec<String>>,
+    state: Arc<State>,
 }
 
 impl fmt::Debug for FaultyStore {
@@ -60,66 +216,107 @@ fn injected(op: &str, path: &str) -> object_store::Error {
     }
 }
 
+async fn before(fault: Option<Fault>, op: &str, path: &str) -> object_store::Result<()> {
+    match fault {
+        Some(Fault::Fail) => Err(injected(op, path)),
+        Some(Fault::Timeout(d)) => {
+            tokio::time::sleep(d).await;
+            Err(injected(op, path))
+        }
+        Some(Fault::Slow(d)) => {
+            tokio::time::sleep(d).await;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn after<T>(
+    fault: Option<Fault>,
+    op: &str,
+    path: &str,
+    r: object_store::Result<T>,
+) -> object_store::Result<T> {
+    match (fault, r) {
+        (Some(Fault::LoseAck), Ok(_)) => Err(injected(op, path)),
+        (_, r) => r,
+    }
+}
+
 impl FaultyStore {
     pub fn new(inner: Arc<dyn ObjectStore>) -> Self {
         FaultyStore {
             inner,
-            ops: AtomicUsize::new(0),
-            armed: Mutex::new(vec![]),
-            log: Mutex::new(vec![]),
+            state: Arc::new(State::default()),
         }
     }
 
-    /// Arms `fault` for the operation with index `op_index`.
+    /// Arms `fault` for the operation with global index `op_index`.
     pub fn arm(&self, op_index: usize, fault: Fault) {
-        self.armed.lock().expect("lock").push((op_index, fault));
+        self.push(Trigger::Index(op_index), fault);
+    }
+
+    /// Arms `fault` for the `n`-th (from 0) operation matching `filter`, counting from now.
+    pub fn arm_nth(&self, filter: OpFilter, n: usize, fault: Fault) {
+        self.push(Trigger::Nth { filter, skip: n }, fault);
+    }
+
+    /// Arms `fault` for every operation matching `filter` from now on (until [`disarm`]).
+    ///
+    /// [`disarm`]: FaultyStore::disarm
+    pub fn arm_every(&self, filter: OpFilter, fault: Fault) {
+        self.push(Trigger::Every(filter), fault);
+    }
+
+    /// Removes every armed fault: the store behaves like the one it wraps again.
+    pub fn disarm(&self) {
+        if let Ok(mut armed) = self.state.armed.lock() {
+            armed.clear();
+        }
+    }
+
+    fn push(&self, trigger: Trigger, fault: Fault) {
+        if let Ok(mut armed) = self.state.armed.lock() {
+            armed.push(Armed {
+                trigger,
+                fault,
+                spent: false,
+            });
+        }
     }
 
     /// Operations seen so far.
     pub fn op_count(&self) -> usize {
-        self.ops.load(Ordering::SeqCst)
+        self.state.ops.load(Ordering::SeqCst)
+    }
+
+    /// Faults that took effect so far (a test can check that the fault it armed happened).
+    pub fn faults_fired(&self) -> usize {
+        self.state.fired.load(Ordering::SeqCst)
     }
 
     /// `"<index> <op> <path>"` for every operation seen.
     pub fn log(&self) -> Vec<String> {
-        self.log.lock().expect("lock").clone()
+        self.state.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
-    fn next(&self, op: &str, path: &str) -> Option<Fault> {
-        let i = self.ops.fetch_add(1, Ordering::SeqCst);
-        self.log
-            .lock()
-            .expect("lock")
-            .push(format!("{i} {op} {path}"));
-        let armed = self.armed.lock().expect("lock");
-        armed.iter().find(|(at, _)| *at == i).map(|(_, f)| *f)
+    /// Operations seen so far that match `filter`.
+    pub fn count(&self, filter: &OpFilter) -> usize {
+        self.log()
+            .iter()
+            .filter(|line| {
+                let mut parts = line.splitn(3, ' ');
+                let (_, op, path) = (parts.next(), parts.next(), parts.next().unwrap_or(""));
+                OpKind::ALL
+                    .iter()
+                    .find(|k| Some(k.name()) == op)
+                    .is_some_and(|k| filter.matches(*k, path))
+            })
+            .count()
     }
 
-    async fn before(&self, fault: Option<Fault>, op: &str, path: &str) -> object_store::Result<()> {
-        match fault {
-            Some(Fault::Fail) => Err(injected(op, path)),
-            Some(Fault::Timeout(d)) => {
-                tokio::time::sleep(d).await;
-                Err(injected(op, path))
-            }
-            Some(Fault::Slow(d)) => {
-                tokio::time::sleep(d).await;
-                Ok(())
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn after<T>(
-        fault: Option<Fault>,
-        op: &str,
-        path: &str,
-        r: object_store::Result<T>,
-    ) -> object_store::Result<T> {
-        match (fault, r) {
-            (Some(Fault::LoseAck), Ok(_)) => Err(injected(op, path)),
-            (_, r) => r,
-        }
+    fn next(&self, kind: OpKind, path: &str) -> Option<Fault> {
+        self.state.next(kind, path)
     }
 }
 
@@ -131,10 +328,10 @@ impl ObjectStore for FaultyStore {
         payload: PutPayload,
         opts: PutOptions,
     ) -> object_store::Result<PutResult> {
-        let f = self.next("put", location.as_ref());
-        self.before(f, "put", location.as_ref()).await?;
+        let f = self.next(OpKind::Put, location.as_ref());
+        before(f, "put", location.as_ref()).await?;
         let r = self.inner.put_opts(location, payload, opts).await;
-        Self::after(f, "put", location.as_ref(), r)
+        after(f, "put", location.as_ref(), r)
     }
 
     async fn put_multipart_opts(
@@ -142,10 +339,10 @@ impl ObjectStore for FaultyStore {
         location: &Path,
         opts: PutMultipartOptions,
     ) -> object_store::Result<Box<dyn MultipartUpload>> {
-        let f = self.next("put_multipart", location.as_ref());
-        self.before(f, "put_multipart", location.as_ref()).await?;
+        let f = self.next(OpKind::Put, location.as_ref());
+        before(f, "put_multipart", location.as_ref()).await?;
         let r = self.inner.put_multipart_opts(location, opts).await;
-        Self::after(f, "put_multipart", location.as_ref(), r)
+        after(f, "put_multipart", location.as_ref(), r)
     }
 
     async fn get_opts(
@@ -153,10 +350,15 @@ impl ObjectStore for FaultyStore {
         location: &Path,
         options: GetOptions,
     ) -> object_store::Result<GetResult> {
-        let f = self.next("get", location.as_ref());
-        self.before(f, "get", location.as_ref()).await?;
+        let kind = if options.head {
+            OpKind::Head
+        } else {
+            OpKind::Get
+        };
+        let f = self.next(kind, location.as_ref());
+        before(f, kind.name(), location.as_ref()).await?;
         let r = self.inner.get_opts(location, options).await;
-        Self::after(f, "get", location.as_ref(), r)
+        after(f, kind.name(), location.as_ref(), r)
     }
 
     async fn get_ranges(
@@ -164,52 +366,74 @@ impl ObjectStore for FaultyStore {
         location: &Path,
         ranges: &[Range<u64>],
     ) -> object_store::Result<Vec<Bytes>> {
-        let f = self.next("get_ranges", location.as_ref());
-        self.before(f, "get_ranges", location.as_ref()).await?;
+        let f = self.next(OpKind::Get, location.as_ref());
+        before(f, "get_ranges", location.as_ref()).await?;
         let r = self.inner.get_ranges(location, ranges).await;
-        Self::after(f, "get_ranges", location.as_ref(), r)
+        after(f, "get_ranges", location.as_ref(), r)
     }
 
     fn delete_stream(
         &self,
         locations: BoxStream<'static, object_store::Result<Path>>,
     ) -> BoxStream<'static, object_store::Result<Path>> {
-        // Deletes are counted one stream at a time; a Fail fault drops the whole batch.
-        let f = self.next("delete", "<stream>");
-        if matches!(f, Some(Fault::Fail) | Some(Fault::Timeout(_))) {
-            return futures::stream::once(async { Err(injected("delete", "<stream>")) }).boxed();
-        }
-        self.inner.delete_stream(locations)
+        // Each object deleted is one operation with its own index and fault.
+        let state = self.state.clone();
+        let inner = self.inner.clone();
+        locations
+            .then(move |location| {
+                let state = state.clone();
+                let inner = inner.clone();
+                async move {
+                    let location = location?;
+                    let f = state.next(OpKind::Delete, location.as_ref());
+                    before(f, "delete", location.as_ref()).await?;
+                    let one = futures::stream::once(futures::future::ready(Ok(location.clone())));
+                    let r = match inner.delete_stream(one.boxed()).next().await {
+                        Some(r) => r,
+                        None => Ok(location.clone()),
+                    };
+                    after(f, "delete", location.as_ref(), r)
+                }
+            })
+            .boxed()
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
         let p = prefix.map(|p| p.to_string()).unwrap_or_default();
-        let f = self.next("list", &p);
+        let f = self.next(OpKind::List, &p);
+        let inner = self.inner.list(prefix);
         match f {
-            Some(Fault::Fail) | Some(Fault::Timeout(_)) => {
-                futures::stream::once(async move { Err(injected("list", &p)) }).boxed()
-            }
-            Some(Fault::PartialList) => {
-                let inner = self.inner.list(prefix);
-                futures::stream::once(async move {
-                    let all: Vec<_> = inner.collect().await;
-                    let half = all.len() / 2;
-                    futures::stream::iter(all.into_iter().take(half))
-                })
-                .flatten()
-                .boxed()
-            }
-            _ => self.inner.list(prefix),
+            None => inner,
+            Some(Fault::PartialList) => futures::stream::once(async move {
+                let all: Vec<_> = inner.collect().await;
+                let half = all.len() / 2;
+                futures::stream::iter(all.into_iter().take(half))
+            })
+            .flatten()
+            .boxed(),
+            Some(Fault::Slow(d)) => futures::stream::once(async move {
+                tokio::time::sleep(d).await;
+                inner
+            })
+            .flatten()
+            .boxed(),
+            Some(fault) => futures::stream::once(async move {
+                // A listing reads nothing, so a lost answer is a failure too.
+                let e = before(Some(fault), "list", &p).await.err();
+                Err(e.unwrap_or_else(|| injected("list", &p)))
+            })
+            .boxed(),
         }
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
         let p = prefix.map(|p| p.to_string()).unwrap_or_default();
-        let f = self.next("list", &p);
-        self.before(f, "list", &p).await?;
-        let mut r = self.inner.list_with_delimiter(prefix).await?;
+        let f = self.next(OpKind::List, &p);
+        before(f, "list", &p).await?;
+        let mut r = after(f, "list", &p, self.inner.list_with_delimiter(prefix).await)?;
         if f == Some(Fault::PartialList) {
             r.objects.truncate(r.objects.len() / 2);
+            r.common_prefixes.truncate(r.common_prefixes.len() / 2);
         }
         Ok(r)
     }
@@ -220,9 +444,61 @@ impl ObjectStore for FaultyStore {
         to: &Path,
         options: CopyOptions,
     ) -> object_store::Result<()> {
-        let f = self.next("copy", to.as_ref());
-        self.before(f, "copy", to.as_ref()).await?;
+        let f = self.next(OpKind::Copy, to.as_ref());
+        before(f, "copy", to.as_ref()).await?;
         let r = self.inner.copy_opts(from, to, options).await;
-        Self::after(f, "copy", to.as_ref(), r)
+        after(f, "copy", to.as_ref(), r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::TryStreamExt;
+    use object_store::memory::InMemory;
+    use object_store::ObjectStoreExt;
+
+    #[tokio::test]
+    async fn faults_by_kind_and_path() {
+        let store = FaultyStore::new(Arc::new(InMemory::new()));
+        let a = Path::from("t/snapshot/snapshot-1");
+        let b = Path::from("t/manifest/m-1");
+        store.arm_nth(
+            OpFilter::kind(OpKind::Put).path("snapshot/"),
+            1,
+            Fault::LoseAck,
+        );
+        store.put(&b, PutPayload::from_static(b"m")).await.unwrap();
+        store.put(&a, PutPayload::from_static(b"1")).await.unwrap();
+        assert_eq!(store.faults_fired(), 0);
+        // The second matching put lands, but its caller hears a failure.
+        assert!(store.put(&a, PutPayload::from_static(b"2")).await.is_err());
+        assert_eq!(store.faults_fired(), 1);
+        let got = store.get(&a).await.unwrap().bytes().await.unwrap();
+        assert_eq!(&got[..], b"2");
+
+        store.arm_every(OpFilter::kind(OpKind::Delete), Fault::Fail);
+        assert!(store.delete(&b).await.is_err());
+        assert!(store.head(&b).await.is_ok(), "a failed delete has no effect");
+        store.disarm();
+        store.delete(&b).await.unwrap();
+        assert!(store.head(&b).await.is_err());
+
+        store.arm_nth(OpFilter::kind(OpKind::List), 0, Fault::PartialList);
+        store.put(&b, PutPayload::from_static(b"m")).await.unwrap();
+        let listed: Vec<_> = store.list(Some(&Path::from("t"))).try_collect().await.unwrap();
+        assert_eq!(listed.len(), 1, "half of two objects");
+        assert_eq!(store.count(&OpFilter::kind(OpKind::Delete)), 2);
+        assert_eq!(store.count(&OpFilter::any().path("manifest")), 6);
+    }
+
+    #[tokio::test]
+    async fn a_lost_delete_acknowledgement_deletes() {
+        let store = FaultyStore::new(Arc::new(InMemory::new()));
+        let p = Path::from("x");
+        store.put(&p, PutPayload::from_static(b"x")).await.unwrap();
+        store.arm_nth(OpFilter::kind(OpKind::Delete), 0, Fault::LoseAck);
+        assert!(store.delete(&p).await.is_err());
+        assert!(store.head(&p).await.is_err(), "the delete took effect");
     }
 }
