@@ -479,14 +479,21 @@ mod tests {
 
         store.arm_every(OpFilter::kind(OpKind::Delete), Fault::Fail);
         assert!(store.delete(&b).await.is_err());
-        assert!(store.head(&b).await.is_ok(), "a failed delete has no effect");
+        assert!(
+            store.head(&b).await.is_ok(),
+            "a failed delete has no effect"
+        );
         store.disarm();
         store.delete(&b).await.unwrap();
         assert!(store.head(&b).await.is_err());
 
         store.arm_nth(OpFilter::kind(OpKind::List), 0, Fault::PartialList);
         store.put(&b, PutPayload::from_static(b"m")).await.unwrap();
-        let listed: Vec<_> = store.list(Some(&Path::from("t"))).try_collect().await.unwrap();
+        let listed: Vec<_> = store
+            .list(Some(&Path::from("t")))
+            .try_collect()
+            .await
+            .unwrap();
         assert_eq!(listed.len(), 1, "half of two objects");
         assert_eq!(store.count(&OpFilter::kind(OpKind::Delete)), 2);
         assert_eq!(store.count(&OpFilter::any().path("manifest")), 6);
