@@ -25,6 +25,7 @@ Examples:
   streamhouse scan shop.orders --output json
   streamhouse snapshots shop.orders
   streamhouse --warehouse s3://my-bucket/lake tables
+  streamhouse scan shop.orders --stats     (what the scan cost in object-store requests)
 
 Warehouse URLs: a local path (default ./warehouse), file:///abs/path, memory://name (this
 process only), s3://bucket/prefix (configured from AWS_ENDPOINT_URL, AWS_REGION,
@@ -42,6 +43,11 @@ pub struct Cli {
         value_name = "URL"
     )]
     pub warehouse: String,
+
+    /// After the command, print the object-store requests and bytes it cost, by kind, to
+    /// stderr (and, for scan, how many files, row groups and pages were pruned)
+    #[arg(long, global = true)]
+    pub stats: bool,
 
     #[command(subcommand)]
     pub command: Command,

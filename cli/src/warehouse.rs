@@ -1,6 +1,9 @@
 //! The warehouse a command works on, and opening its tables with messages that say what to do.
 
+use std::sync::Arc;
+
 use object_store::path::Path;
+use streamhouse_format::io::metrics::{MeteredStore, MetricsSnapshot, RequestKind, StoreMetrics};
 use streamhouse_format::io::{open_warehouse, table_root, FileIO, Identifier, Table};
 use streamhouse_format::Error;
 
@@ -11,6 +14,8 @@ pub struct Warehouse {
     pub root: Path,
     /// As the user gave it, for messages.
     pub url: String,
+    /// Request counters of `io` when `--stats` is on.
+    pub metrics: Option<Arc<StoreMetrics>>,
 }
 
 impl Warehouse {
@@ -20,7 +25,28 @@ impl Warehouse {
             io,
             root,
             url: url.to_string(),
+            metrics: None,
         })
+    }
+
+    /// Opens the warehouse with every object-store request counted (`--stats`).
+    pub fn open_metered(url: &str) -> CliResult<Self> {
+        let mut wh = Self::open(url)?;
+        let store = MeteredStore::new(wh.io.store.clone());
+        wh.metrics = Some(store.metrics().clone());
+        wh.io = FileIO::new(Arc::new(store), wh.io.url.clone());
+        Ok(wh)
+    }
+
+    /// Whether `--stats` is on (commands may add their own figures, e.g. scan pruning).
+    #[allow(dead_code)] // for commands that add their own figures (scan pruning, issue 3)
+    pub fn stats_enabled(&self) -> bool {
+        self.metrics.is_some()
+    }
+
+    /// The requests counted so far, when `--stats` is on.
+    pub fn cost(&self) -> Option<MetricsSnapshot> {
+        self.metrics.as_ref().map(|m| m.snapshot())
     }
 
     pub fn table_root(&self, id: &Identifier) -> Path {
@@ -62,4 +88,31 @@ impl Warehouse {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// The `--stats` report: a total line, then one line per request kind that was used.
+///
+/// ```text
+/// stats: 7 object-store requests, 12.4 KiB
+///   GET                    3     2.1 KiB
+///   conditional PUT        1     1.2 KiB
+/// ```
+pub fn stats_report(cost: &MetricsSnapshot) -> String {
+    let n = cost.total_requests();
+    let mut out = format!(
+        "stats: {n} object-store request{}, {}",
+        if n == 1 { "" } else { "s" },
+        crate::commands::human_bytes(cost.total_bytes())
+    );
+    for kind in RequestKind::ALL {
+        let r = cost.requests(kind);
+        if r > 0 {
+            out.push_str(&format!(
+                "\n  {:<18} {r:>6} {:>11}",
+                kind.name(),
+                crate::commands::human_bytes(cost.bytes(kind))
+            ));
+        }
+    }
+    out
 }

@@ -14,20 +14,33 @@ use crate::error::CliResult;
 use crate::warehouse::Warehouse;
 
 pub async fn run(cli: Cli) -> CliResult<()> {
-    let warehouse = Warehouse::open(&cli.warehouse)?;
-    match cli.command {
-        Command::Create(a) => create::run(&warehouse, a).await,
-        Command::Write(a) => write::run(&warehouse, a).await,
-        Command::Scan(a) => scan::run(&warehouse, a).await,
-        Command::Snapshots(a) => inspect::snapshots(&warehouse, a).await,
-        Command::Schema(a) => inspect::schema(&warehouse, a).await,
-        Command::Files(a) => inspect::files(&warehouse, a).await,
-        Command::Tables(a) => inspect::tables(&warehouse, a).await,
-        Command::Demo(_) => demo::run(&warehouse).await,
-        Command::Compact(a) => compact::run(&warehouse, a).await,
-        Command::Expire(a) => maintenance::expire(&warehouse, a).await,
-        Command::CleanOrphans(a) => maintenance::clean_orphan_files(&warehouse, a).await,
-        Command::Tail(a) => tail::run(&warehouse, a).await,
+    let warehouse = if cli.stats {
+        Warehouse::open_metered(&cli.warehouse)?
+    } else {
+        Warehouse::open(&cli.warehouse)?
+    };
+    let result = run_command(&warehouse, cli.command).await;
+    // Printed whether the command succeeded or not: a failure costs requests too.
+    if let Some(cost) = warehouse.cost() {
+        eprintln!("{}", crate::warehouse::stats_report(&cost));
+    }
+    result
+}
+
+async fn run_command(warehouse: &Warehouse, command: Command) -> CliResult<()> {
+    match command {
+        Command::Create(a) => create::run(warehouse, a).await,
+        Command::Write(a) => write::run(warehouse, a).await,
+        Command::Scan(a) => scan::run(warehouse, a).await,
+        Command::Snapshots(a) => inspect::snapshots(warehouse, a).await,
+        Command::Schema(a) => inspect::schema(warehouse, a).await,
+        Command::Files(a) => inspect::files(warehouse, a).await,
+        Command::Tables(a) => inspect::tables(warehouse, a).await,
+        Command::Demo(_) => demo::run(warehouse).await,
+        Command::Compact(a) => compact::run(warehouse, a).await,
+        Command::Expire(a) => maintenance::expire(warehouse, a).await,
+        Command::CleanOrphans(a) => maintenance::clean_orphan_files(warehouse, a).await,
+        Command::Tail(a) => tail::run(warehouse, a).await,
     }
 }
 
