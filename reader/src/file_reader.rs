@@ -61,6 +61,8 @@ pub struct ScanContext {
     pub output_schema: SchemaRef,
     pub internal_schema: SchemaRef,
     pub batch_size: usize,
+    /// Predicate and limit pushdown into file reads (see [`crate::pushdown`]).
+    pub pushdown: Option<Arc<crate::pushdown::FilePushdown>>,
 }
 
 impl ScanContext {
@@ -130,6 +132,7 @@ impl ScanContext {
             output_schema,
             internal_schema: Arc::new(Schema::new(internal)),
             batch_size,
+            pushdown: None,
         })
     }
 
@@ -227,8 +230,10 @@ pub async fn read_file(
     })?;
     let (store, path) = location::resolve(&ctx.table.io, &in_table, file.external_path.as_deref())?;
     let size = (file.file_size > 0).then_some(file.file_size as u64);
-    let reader = ObjectReader::new(store, path, size);
-    let builder = ParquetRecordBatchStreamBuilder::new(reader)
+    let metrics = ctx.pushdown.as_ref().and_then(|p| p.metrics.clone());
+    let reader = ObjectReader::new(store, path, size).with_metrics(metrics);
+    let options = crate::pushdown::reader_options(ctx);
+    let builder = ParquetRecordBatchStreamBuilder::new_with_options(reader, options)
         .await
         .map_err(|e| match e {
             parquet::errors::ParquetError::External(ref inner)
@@ -298,6 +303,8 @@ pub async fn read_file(
         })
         .collect();
     let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
+    // Row groups, pages and the deletion vector become one row selection when pruning.
+    let (builder, dv) = crate::pushdown::apply(ctx, file_schema, builder, dv, &roots)?;
     let stream = builder
         .with_projection(mask)
         .with_batch_size(ctx.batch_size)
@@ -312,10 +319,11 @@ pub async fn read_file(
         let out = convert(&ctx, &batch, &slots, &display)?;
         let start = offset;
         offset += rows as u64;
-        match &dv {
-            Some(dv) => apply_dv(out, dv, start),
-            None => Ok(out),
-        }
+        let out = match &dv {
+            Some(dv) => apply_dv(out, dv, start)?,
+            None => out,
+        };
+        crate::pushdown::filter_rows(&ctx, out)
     });
     Ok(converted
         .try_filter(|b| futures::future::ready(b.num_rows() > 0))

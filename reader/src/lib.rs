@@ -13,6 +13,7 @@
 //! * [`sections`] — sorted runs and non-overlapping key-range sections of a split;
 //! * [`merge`] — the k-way merge of sorted runs feeding `streamhouse_format::merge`;
 //! * [`dv`] — deletion-vector index files;
+//! * [`predicate`] — `--where` predicates: parsing, evaluation, pruning by statistics;
 //! * [`split_reader`] — how one split is read (concatenation or merge), with prefetching;
 //! * [`compact_read`] — the same merge producing physical key-value rows for compaction.
 //!
@@ -28,7 +29,11 @@ pub mod location;
 pub mod merge;
 pub mod parquet_io;
 pub mod plan;
+pub mod plan_prune;
+pub mod predicate;
+pub mod pushdown;
 pub mod scan;
+pub mod scan_stats;
 pub mod sections;
 pub mod split_reader;
 

@@ -13,6 +13,8 @@ use parquet::arrow::async_reader::{AsyncFileReader, MetadataSuffixFetch};
 use parquet::errors::{ParquetError, Result};
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 
+use crate::scan_stats::ScanMetrics;
+
 /// Bytes fetched from the end of a file in the first footer request.
 const FOOTER_PREFETCH: usize = 64 * 1024;
 
@@ -26,6 +28,8 @@ pub struct ObjectReader {
     store: Arc<dyn ObjectStore>,
     path: Path,
     file_size: Option<u64>,
+    /// Where fetched bytes are counted, if anywhere.
+    metrics: Option<Arc<ScanMetrics>>,
 }
 
 impl ObjectReader {
@@ -35,12 +39,26 @@ impl ObjectReader {
             store,
             path,
             file_size,
+            metrics: None,
+        }
+    }
+
+    /// Counts the bytes this reader fetches into `metrics` (`data_bytes_read`).
+    pub fn with_metrics(mut self, metrics: Option<Arc<ScanMetrics>>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    fn count(&self, bytes: u64) {
+        if let Some(m) = &self.metrics {
+            ScanMetrics::add(&m.data_bytes_read, bytes);
         }
     }
 }
 
 impl AsyncFileReader for ObjectReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, Result<Bytes>> {
+        self.count(range.end.saturating_sub(range.start));
         self.store
             .get_range(&self.path, range)
             .map_err(to_parquet_err)
@@ -48,6 +66,7 @@ impl AsyncFileReader for ObjectReader {
     }
 
     fn get_byte_ranges(&mut self, ranges: Vec<Range<u64>>) -> BoxFuture<'_, Result<Vec<Bytes>>> {
+        self.count(ranges.iter().map(|r| r.end.saturating_sub(r.start)).sum());
         async move {
             self.store
                 .get_ranges(&self.path, &ranges)
@@ -87,7 +106,9 @@ impl MetadataSuffixFetch for &mut ObjectReader {
                 .get_opts(&self.path, options)
                 .await
                 .map_err(to_parquet_err)?;
-            resp.bytes().await.map_err(to_parquet_err)
+            let bytes = resp.bytes().await.map_err(to_parquet_err)?;
+            self.count(bytes.len() as u64);
+            Ok(bytes)
         }
         .boxed()
     }

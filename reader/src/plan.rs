@@ -2,6 +2,7 @@
 //! deletion vectors, and group files by (partition, bucket) into [`Split`]s.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use object_store::path::Path;
 use streamhouse_format::binary_row::BinaryRow;
@@ -9,8 +10,14 @@ use streamhouse_format::io::Table;
 use streamhouse_format::manifest::{DataFileMeta, IndexManifestEntry};
 use streamhouse_format::options::MergeEngine;
 use streamhouse_format::partition::partition_path;
+use streamhouse_format::io::files::fold_entries;
+use streamhouse_format::schema::TableSchema;
 use streamhouse_format::snapshot::Snapshot;
 use streamhouse_format::{Error, Result};
+
+use crate::plan_prune::PlanPruner;
+use crate::predicate::Predicate;
+use crate::scan_stats::ScanMetrics;
 
 /// `_INDEX_TYPE` of deletion-vector index files.
 pub const DELETION_VECTORS_INDEX: &str = "DELETION_VECTORS";
@@ -123,21 +130,82 @@ pub fn partition_dir(table: &Table, partition: &[u8]) -> Result<String> {
 
 /// Plans a batch scan of `snapshot_id` (or the latest snapshot).
 pub async fn plan(table: &Table, snapshot_id: Option<i64>) -> Result<Plan> {
-    let Some(snapshot) = table.snapshot_or_latest(snapshot_id).await? else {
+    let snapshot = table.snapshot_or_latest(snapshot_id).await?;
+    plan_snapshot(table, snapshot, None, None).await
+}
+
+/// Plans a batch scan of `snapshot` (`None`: an empty table), pruning manifests, entries and
+/// files with `predicate` (which must be safe before merging, see [`crate::plan_prune`]) and
+/// counting what was considered into `metrics`.
+pub async fn plan_snapshot(
+    table: &Table,
+    snapshot: Option<Snapshot>,
+    predicate: Option<Predicate>,
+    metrics: Option<Arc<ScanMetrics>>,
+) -> Result<Plan> {
+    let Some(snapshot) = snapshot else {
         return Ok(Plan {
             snapshot: None,
             splits: vec![],
         });
     };
     let skip_l0 = skips_level0(table);
+    let pruner = PlanPruner::new(
+        table,
+        predicate.unwrap_or(Predicate::Const(true)),
+        metrics.clone(),
+    )?;
+    let manifests = table.data_manifests(&snapshot).await?;
+    if let Some(m) = &metrics {
+        let live: i64 = manifests
+            .iter()
+            .map(|f| f.num_added_files - f.num_deleted_files)
+            .sum();
+        ScanMetrics::add(&m.manifests_total, manifests.len() as u64);
+        ScanMetrics::add(&m.files_total, live.max(0) as u64);
+    }
+    let manifests: Vec<_> = manifests
+        .into_iter()
+        .filter(|m| pruner.keep_manifest(m))
+        .collect();
+    if let Some(m) = &metrics {
+        ScanMetrics::add(&m.manifests_read, manifests.len() as u64);
+    }
     // Postpone-bucket files (bucket -2) are invisible until compacted into real buckets.
     let entries = table
-        .live_files(
-            &snapshot,
-            |_| true,
-            |e| e.bucket != -2 && !(skip_l0 && e.file.level == 0),
-        )
+        .read_entries(&manifests, |e| {
+            e.bucket != -2 && !(skip_l0 && e.file.level == 0) && pruner.keep_entry(e)
+        })
         .await?;
+    pruner.record_partitions();
+    let entries = fold_entries(entries).map_err(|e| match e {
+        Error::Conflict(msg) => Error::corrupt(
+            table.snapshot_path(snapshot.id),
+            format!(
+                "manifests of snapshot {} are inconsistent: {msg}",
+                snapshot.id
+            ),
+        ),
+        e => e,
+    })?;
+    let mut schemas: HashMap<i64, Arc<TableSchema>> = HashMap::new();
+    schemas.insert(table.schema.id, table.schema.clone());
+    let mut kept = Vec::with_capacity(entries.len());
+    for e in entries {
+        if let std::collections::hash_map::Entry::Vacant(v) = schemas.entry(e.file.schema_id) {
+            v.insert(Arc::new(table.schema_by_id(e.file.schema_id).await?));
+        }
+        let fs = &schemas[&e.file.schema_id];
+        if pruner.keep_file(table.is_primary_key_table(), &e.partition, &e.file, fs) {
+            kept.push(e);
+        }
+    }
+    let entries = kept;
+    if let Some(m) = &metrics {
+        ScanMetrics::add(&m.files_planned, entries.len() as u64);
+        let bytes: i64 = entries.iter().map(|e| e.file.file_size.max(0)).sum();
+        ScanMetrics::add(&m.planned_bytes, bytes as u64);
+    }
     let dvs = deletion_vectors(table, &snapshot).await?;
 
     let mut order: Vec<(Vec<u8>, i32)> = vec![];

@@ -11,6 +11,7 @@ pub mod orphans;
 pub mod snapshots;
 pub mod storage;
 pub mod table;
+pub mod tags;
 
 pub use commit::{CommitMessage, Committed, Committer};
 pub use storage::{open_warehouse, Created, FileIO};

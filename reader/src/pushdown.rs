@@ -1,0 +1,223 @@
+//! Predicate and limit pushdown into the reading of one data file: which row groups and
+//! pages to fetch (from statistics and the page index), deletion vectors folded into the same
+//! row selection, and the row filter applied to the decoded rows.
+//!
+//! What a file may be filtered by depends on the table (see `spec/scan.md`): rows of an
+//! append table are independent, so the whole predicate prunes and filters; in a primary-key
+//! table only conjuncts over the trimmed primary key may act before the merge (the newest
+//! version of a key decides whether it matches a value predicate).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch};
+use arrow::compute::filter_record_batch;
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, RowSelection, RowSelector};
+use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
+use parquet::file::metadata::PageIndexPolicy;
+use streamhouse_format::schema::TableSchema;
+use streamhouse_format::types::DataField;
+use streamhouse_format::{Error, Result};
+
+use crate::dv::DeletionVector;
+use crate::file_reader::{ScanContext, KEY_PREFIX};
+use crate::predicate::parquet::{count_pages, prune_file, push, FileColumn};
+use crate::predicate::{Leaf, Predicate};
+use crate::scan_stats::ScanMetrics;
+
+/// How the files of one scan are pruned and filtered.
+#[derive(Debug, Default)]
+pub struct FilePushdown {
+    /// Prunes row groups and pages (already restricted to what may act before merging).
+    pub prune: Option<Predicate>,
+    /// Filters decoded rows in the internal layout (same restriction).
+    pub row_filter: Option<Predicate>,
+    /// Load the page index even without a predicate (to count pages for statistics).
+    pub page_index: bool,
+    /// No file needs more than this many rows (append tables without a filter).
+    pub file_limit: Option<usize>,
+    pub metrics: Option<Arc<ScanMetrics>>,
+}
+
+impl FilePushdown {
+    /// Whether there is nothing to push down or count.
+    pub fn is_noop(&self) -> bool {
+        self.prune.is_none()
+            && self.row_filter.is_none()
+            && !self.page_index
+            && self.file_limit.is_none()
+            && self.metrics.is_none()
+    }
+}
+
+/// Reader options for the files of a scan: the page index is loaded when pages can be pruned
+/// or must be counted.
+pub fn reader_options(ctx: &ScanContext) -> ArrowReaderOptions {
+    let page_index = ctx
+        .pushdown
+        .as_ref()
+        .is_some_and(|p| p.page_index || p.prune.is_some());
+    ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::from(page_index))
+}
+
+/// The Arrow column of a data file that holds a predicate column, with its type in the file.
+fn file_column(
+    ctx: &ScanContext,
+    file_schema: &TableSchema,
+    file_arrow: &arrow::datatypes::Schema,
+    leaf: &Leaf,
+) -> Option<FileColumn> {
+    let f: &DataField = file_schema.fields.iter().find(|f| f.id == leaf.field_id)?;
+    let has = |n: &str| file_arrow.column_with_name(n).is_some();
+    let is_key = ctx.primary_key && ctx.key_fields.iter().any(|k| k.id == leaf.field_id);
+    let key_name = format!("{KEY_PREFIX}{}", f.name);
+    let name = if is_key && has(&key_name) {
+        key_name
+    } else if has(&f.name) {
+        f.name.clone()
+    } else {
+        return None;
+    };
+    Some(FileColumn {
+        name,
+        ty: f.data_type.clone(),
+    })
+}
+
+/// The rows a deletion vector keeps, as a selection over the whole file.
+fn dv_selection(dv: &DeletionVector, total: usize) -> Vec<RowSelector> {
+    let mut out = vec![];
+    let mut at = 0usize;
+    for &p in dv.positions() {
+        let p = p as usize;
+        if p >= total {
+            break;
+        }
+        push(&mut out, p - at, true);
+        push(&mut out, 1, false);
+        at = p + 1;
+    }
+    push(&mut out, total - at, true);
+    out
+}
+
+/// Prunes a file's row groups and pages and folds its deletion vector into the selection.
+/// Returns the builder and the deletion vector still to apply to decoded rows (`None` when it
+/// was folded into the selection).
+pub fn apply<T: AsyncFileReader + Send + 'static>(
+    ctx: &ScanContext,
+    file_schema: &TableSchema,
+    builder: ParquetRecordBatchStreamBuilder<T>,
+    dv: Option<Arc<DeletionVector>>,
+    roots: &[usize],
+) -> Result<(ParquetRecordBatchStreamBuilder<T>, Option<Arc<DeletionVector>>)> {
+    let Some(pd) = ctx.pushdown.as_ref().filter(|p| !p.is_noop()) else {
+        return Ok((builder, dv));
+    };
+    let meta = builder.metadata().clone();
+    let rgs = meta.row_groups();
+    let file_arrow = builder.schema().clone();
+    let pruning = match &pd.prune {
+        Some(p) => prune_file(&meta, &file_arrow, p, &|l| {
+            file_column(ctx, file_schema, &file_arrow, l)
+        }),
+        None => crate::predicate::parquet::FilePruning {
+            row_groups: (0..rgs.len()).collect(),
+            selection: None,
+            row_groups_total: rgs.len(),
+        },
+    };
+    let pruned = pruning.row_groups.len() < rgs.len() || pruning.selection.is_some();
+    let (row_groups, selection, dv) = if pruned && dv.is_some() {
+        // One file-level selection: pruning ∩ deletion vector.
+        let total: usize = rgs.iter().map(|r| r.num_rows() as usize).sum();
+        let mut relative = pruning.selection.clone();
+        let mut file_sel: Vec<RowSelector> = vec![];
+        for (i, rg) in rgs.iter().enumerate() {
+            let n = rg.num_rows() as usize;
+            if pruning.row_groups.contains(&i) {
+                match relative.as_mut() {
+                    Some(r) => {
+                        for s in r.split_off(n).iter() {
+                            push(&mut file_sel, s.row_count, !s.skip);
+                        }
+                    }
+                    None => push(&mut file_sel, n, true),
+                }
+            } else {
+                push(&mut file_sel, n, false);
+            }
+        }
+        let dv_sel = RowSelection::from(dv_selection(dv.as_deref().expect("checked"), total));
+        let mut combined = RowSelection::from(file_sel).intersection(&dv_sel);
+        let (mut kept, mut sel) = (vec![], vec![]);
+        for (i, rg) in rgs.iter().enumerate() {
+            let part = combined.split_off(rg.num_rows() as usize);
+            if part.selects_any() {
+                kept.push(i);
+                for s in part.iter() {
+                    push(&mut sel, s.row_count, !s.skip);
+                }
+            }
+        }
+        (kept, Some(RowSelection::from(sel)), None)
+    } else {
+        (pruning.row_groups, pruning.selection, dv)
+    };
+    if let Some(m) = &pd.metrics {
+        ScanMetrics::add(&m.files_opened, 1);
+        ScanMetrics::add(&m.row_groups_total, rgs.len() as u64);
+        ScanMetrics::add(&m.row_groups_read, row_groups.len() as u64);
+        let descr = meta.file_metadata().schema_descr();
+        let leaves: Vec<usize> = (0..descr.num_columns())
+            .filter(|&c| roots.contains(&descr.get_column_root_idx(c)))
+            .collect();
+        let all: Vec<usize> = (0..rgs.len()).collect();
+        let (total, _) = count_pages(&meta, &all, None, &leaves);
+        let (_, read) = count_pages(&meta, &row_groups, selection.as_ref(), &leaves);
+        ScanMetrics::add(&m.pages_total, total);
+        ScanMetrics::add(&m.pages_read, read);
+    }
+    let mut builder = builder.with_row_groups(row_groups);
+    if let Some(s) = selection {
+        builder = builder.with_row_selection(s);
+    }
+    if let (Some(limit), None, None) = (pd.file_limit, &pd.row_filter, &dv) {
+        builder = builder.with_limit(limit);
+    }
+    Ok((builder, dv))
+}
+
+/// Applies the row filter of the scan to an internal-layout batch.
+pub fn filter_rows(ctx: &ScanContext, batch: RecordBatch) -> Result<RecordBatch> {
+    let Some(pd) = ctx.pushdown.as_ref() else {
+        return Ok(batch);
+    };
+    if let Some(m) = &pd.metrics {
+        ScanMetrics::add(&m.rows_decoded, batch.num_rows() as u64);
+    }
+    let Some(filter) = &pd.row_filter else {
+        return Ok(batch);
+    };
+    let positions: HashMap<i32, usize> = if ctx.primary_key {
+        ctx.key_fields
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.id, i))
+            .collect()
+    } else {
+        ctx.value_fields
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.id, ctx.value_offset() + i))
+            .collect()
+    };
+    let column = |l: &Leaf| -> Option<ArrayRef> {
+        positions.get(&l.field_id).map(|&i| batch.column(i).clone())
+    };
+    let mask = filter.evaluate_with(batch.num_rows(), &column)?;
+    if mask.true_count() == batch.num_rows() {
+        return Ok(batch);
+    }
+    filter_record_batch(&batch, &mask).map_err(|e| Error::arrow("filtering rows", e))
+}
