@@ -1,4 +1,5 @@
-//! `changelog-producer = lookup`: the changelog of data leaving level 0.
+//! Changelog produced by compaction: `changelog-producer = lookup` (data leaving level 0) and
+//! `changelog-producer = full-compaction` (data entering the max level by a full compaction).
 //!
 //! Lookup tables push every level-0 file up on each compaction (the picker's "force up level
 //! 0"), so each level-0 record is turned into changelog exactly once, by the compaction that
@@ -104,7 +105,41 @@ pub async fn lookup_changelog(
     dir: &Path,
     out: &mut CompactResult,
 ) -> Result<()> {
-    if levels.level0.is_empty() {
+    let l0: Vec<Vec<DataFileMeta>> = levels.level0.iter().map(|f| vec![f.clone()]).collect();
+    let upper: Vec<Vec<DataFileMeta>> = levels.upper.values().cloned().collect();
+    diff_changelog(ctx, levels, l0, upper, dir, out).await
+}
+
+/// Writes the `full-compaction` changelog of a full compaction: the keys of every run below
+/// the max level, with before images from the max level (the state the previous full
+/// compaction produced) and after images from the whole bucket.
+pub async fn full_compaction_changelog(
+    ctx: &RewriteContext,
+    levels: &Levels,
+    dir: &Path,
+    out: &mut CompactResult,
+) -> Result<()> {
+    let max = levels.max_level();
+    let (top, below): (Vec<_>, Vec<_>) = levels
+        .sorted_runs()
+        .into_iter()
+        .partition(|r| r.level == max);
+    let l0: Vec<Vec<DataFileMeta>> = below.into_iter().map(|r| r.files).collect();
+    let upper: Vec<Vec<DataFileMeta>> = top.into_iter().map(|r| r.files).collect();
+    diff_changelog(ctx, levels, l0, upper, dir, out).await
+}
+
+/// Changelog for the keys of the `delta` runs: before images from `base`, after images from
+/// `delta` and `base` merged together.
+async fn diff_changelog(
+    ctx: &RewriteContext,
+    levels: &Levels,
+    delta_runs: Vec<Vec<DataFileMeta>>,
+    base_runs: Vec<Vec<DataFileMeta>>,
+    dir: &Path,
+    out: &mut CompactResult,
+) -> Result<()> {
+    if delta_runs.is_empty() {
         return Ok(());
     }
     let table = &ctx.table;
@@ -113,11 +148,11 @@ pub async fn lookup_changelog(
         bucket: levels.bucket,
         runs: files,
     };
-    let l0: Vec<Vec<DataFileMeta>> = levels.level0.iter().map(|f| vec![f.clone()]).collect();
-    let upper: Vec<Vec<DataFileMeta>> = levels.upper.values().cloned().collect();
-    let all: Vec<Vec<DataFileMeta>> = l0.iter().chain(upper.iter()).cloned().collect();
-    let mut delta = Cursor::new(merge_runs(table, runs_of(l0), false, ctx.batch_size).await?);
-    let mut before = Cursor::new(merge_runs(table, runs_of(upper), false, ctx.batch_size).await?);
+    let all: Vec<Vec<DataFileMeta>> = delta_runs.iter().chain(base_runs.iter()).cloned().collect();
+    let mut delta =
+        Cursor::new(merge_runs(table, runs_of(delta_runs), false, ctx.batch_size).await?);
+    let mut before =
+        Cursor::new(merge_runs(table, runs_of(base_runs), false, ctx.batch_size).await?);
     let mut after = Cursor::new(merge_runs(table, runs_of(all), false, ctx.batch_size).await?);
     let layout = &ctx.layout;
     let nk = layout.key_fields.len();

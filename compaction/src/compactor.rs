@@ -14,7 +14,7 @@ use streamhouse_format::io::{CommitMessage, Committer, Table};
 use streamhouse_format::snapshot::Snapshot;
 use streamhouse_format::{Error, Result};
 
-use crate::changelog::lookup_changelog;
+use crate::changelog::{full_compaction_changelog, lookup_changelog};
 use crate::levels::Levels;
 use crate::picker::{pick, pick_full, Pick, PickerOptions, RunShape};
 use crate::rewrite::{run_pick, Cancel, CompactResult, Progress, RewriteContext};
@@ -297,17 +297,23 @@ impl Compactor {
 
     async fn rewrite(&self, levels: &Levels, pick: Pick, out: &mut CompactResult) -> Result<()> {
         run_pick(&self.ctx, levels, pick, out).await?;
-        let picks_level0 = levels
-            .sorted_runs()
-            .iter()
-            .take(pick.run_count)
-            .any(|r| r.level == 0);
-        if self.ctx.table.options.changelog_producer == ChangelogProducer::Lookup && picks_level0 {
-            let dir = self.ctx.table.bucket_dir(
+        let runs = levels.sorted_runs();
+        let picks_level0 = runs.iter().take(pick.run_count).any(|r| r.level == 0);
+        let is_full = pick.run_count == runs.len() && pick.output_level == levels.max_level();
+        let dir = || -> Result<_> {
+            Ok(self.ctx.table.bucket_dir(
                 &partition_dir(&self.ctx.table, &levels.partition)?,
                 levels.bucket,
-            );
-            lookup_changelog(&self.ctx, levels, &dir, out).await?;
+            ))
+        };
+        match self.ctx.table.options.changelog_producer {
+            ChangelogProducer::Lookup if picks_level0 => {
+                lookup_changelog(&self.ctx, levels, &dir()?, out).await?
+            }
+            ChangelogProducer::FullCompaction if is_full => {
+                full_compaction_changelog(&self.ctx, levels, &dir()?, out).await?
+            }
+            _ => {}
         }
         Ok(())
     }

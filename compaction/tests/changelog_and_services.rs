@@ -292,3 +292,31 @@ async fn expiration_respects_consumers_and_tags_and_cleanup_keeps_referenced_fil
     let latest_rows = read_map(&table, None).await;
     assert_eq!(latest_rows.len(), 7);
 }
+
+#[tokio::test]
+async fn full_compaction_changelog_diffs_against_the_max_level() {
+    let table = create_table(
+        "memory://full-compaction-changelog",
+        "db.t",
+        &[("bucket", "1"), ("changelog-producer", "full-compaction")],
+    )
+    .await;
+    let c = Compactor::new(table.clone()).unwrap();
+    let full = CompactOptions {
+        full: true,
+        ..Default::default()
+    };
+    commit_ops(&table, &[(1, Some("a")), (2, Some("b"))]).await;
+    commit_ops(&table, &[(1, Some("a1"))]).await;
+    c.compact_table(&full).await.unwrap();
+    assert_eq!(
+        latest_changelog(&table).await,
+        vec![(0, 1, "a1".into()), (0, 2, "b".into())]
+    );
+    commit_ops(&table, &[(2, None), (3, Some("c"))]).await;
+    c.compact_table(&full).await.unwrap();
+    assert_eq!(
+        latest_changelog(&table).await,
+        vec![(3, 2, "b".into()), (0, 3, "c".into())]
+    );
+}
