@@ -98,3 +98,37 @@ async fn universal_compaction_triggers_at_five_runs() {
     // Nothing is left at level 0.
     assert!(live_files(&table).await.iter().all(|f| f.1 > 0));
 }
+
+#[tokio::test]
+async fn a_compaction_that_loses_a_race_retries_on_fresh_state_or_gives_up_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().to_str().unwrap();
+    let table = create_table(wh, "db.t", &[("bucket", "1")]).await;
+    let mut model = BTreeMap::new();
+    write_rounds(&table, 6, &mut model).await;
+    let a = Compactor::new(table.clone()).unwrap();
+    let b = Compactor::new(table.clone()).unwrap();
+    let (_, stale) = b.bucket_levels(None).await.unwrap();
+    let (_, fresh) = a.bucket_levels(None).await.unwrap();
+    let won = a.compact_levels(fresh[0].clone(), true, 1).await.unwrap();
+    assert!(matches!(won, BucketOutcome::Compacted(_)), "{won:?}");
+    let latest = table.latest_snapshot_id().await.unwrap();
+    // One attempt only: the loser gives up, commits nothing and leaves no files behind.
+    let lost = b.compact_levels(stale[0].clone(), true, 1).await.unwrap();
+    assert!(matches!(lost, BucketOutcome::GaveUp(_)), "{lost:?}");
+    assert_eq!(table.latest_snapshot_id().await.unwrap(), latest);
+    let orphans =
+        streamhouse_format::io::orphans::clean_orphans(&table, std::time::Duration::ZERO, true)
+            .await
+            .unwrap();
+    let data_orphans: Vec<_> = orphans
+        .deleted
+        .iter()
+        .filter(|p| p.contains("bucket-"))
+        .collect();
+    assert!(data_orphans.is_empty(), "{data_orphans:?}");
+    // With retries it re-reads the bucket: already one run at the max level, nothing to do.
+    let retried = b.compact_levels(stale[0].clone(), true, 3).await.unwrap();
+    assert_eq!(retried, BucketOutcome::Nothing);
+    assert_eq!(read_map(&table, None).await, model);
+}
