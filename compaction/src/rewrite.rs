@@ -8,8 +8,9 @@
 //! rewritten so the retractions go). Merging uses the reader's k-way merge and merge functions
 //! and writes with the writer's rolling file writer (`target-file-size` rolling,
 //! `_FILE_SOURCE = 1`); retractions are dropped only when the output level is the highest level
-//! holding data. Each finished file is uploaded at once, so memory stays bounded by one file
-//! being encoded plus a few batches per run.
+//! holding data. Each finished file is uploaded at once, and at most [`MAX_FAN_IN`] runs are
+//! merged at a time (more are first merged in groups into temporary files), so memory stays
+//! bounded by one file being encoded plus a row group and a few batches per merged run.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -30,6 +31,9 @@ use crate::picker::Pick;
 
 /// Rows per merged batch during compaction.
 pub const COMPACTION_BATCH_SIZE: usize = 8192;
+
+/// Most sorted runs merged at once (see `Task::reduce_fan_in`).
+pub const MAX_FAN_IN: usize = 32;
 
 /// Reports progress of long compactions, in bytes of input files processed.
 pub trait Progress: Send + Sync {
@@ -254,6 +258,8 @@ impl Task<'_> {
                 .sum();
             out.bytes_read += bytes;
             out.before.extend(runs.iter().flatten().cloned());
+            let mut temps = vec![];
+            let runs = self.reduce_fan_in(runs, &mut temps, out).await?;
             let mut stream = merge_runs(
                 table,
                 BucketRuns {
@@ -268,18 +274,7 @@ impl Task<'_> {
             let mut reported = 0u64;
             while let Some(batch) = stream.try_next().await? {
                 ctx.cancel.check()?;
-                let physical =
-                    RecordBatch::try_new(ctx.layout.schema.clone(), batch.columns().to_vec())
-                        .map_err(|e| {
-                            Error::arrow(
-                                format!(
-                                    "compacting bucket {} of {}",
-                                    self.levels.bucket, table.name
-                                ),
-                                e,
-                            )
-                        })?;
-                writer.write(&physical, 0)?;
+                writer.write(&self.physical(&batch)?, 0)?;
                 self.upload(&mut writer.finished, out).await?;
                 if let Some(p) = &self.progress {
                     let step =
@@ -291,9 +286,95 @@ impl Task<'_> {
             if let Some(p) = &self.progress {
                 p.advance(bytes - reported);
             }
+            drop(stream);
+            for t in temps {
+                table.io.delete(&t).await?;
+            }
         }
         let mut rest = writer.finish()?;
         self.upload(&mut rest, out).await
+    }
+
+    /// A merged batch in the data file layout.
+    fn physical(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        RecordBatch::try_new(self.ctx.layout.schema.clone(), batch.columns().to_vec()).map_err(
+            |e| {
+                Error::arrow(
+                    format!(
+                        "compacting bucket {} of {}",
+                        self.levels.bucket, self.ctx.table.name
+                    ),
+                    e,
+                )
+            },
+        )
+    }
+
+    /// Bounds the merge fan-in: while a section has more than [`MAX_FAN_IN`] runs, groups of
+    /// runs are merged (keeping retractions) into temporary files that replace them. Every run
+    /// holds a Parquet row group and a few batches in memory during a merge, so this keeps
+    /// memory bounded however many runs a write-only table piled up. The temporary files
+    /// (listed in `temps`) are never committed; the caller deletes them.
+    async fn reduce_fan_in(
+        &self,
+        mut runs: Vec<Vec<DataFileMeta>>,
+        temps: &mut Vec<Path>,
+        out: &mut CompactResult,
+    ) -> Result<Vec<Vec<DataFileMeta>>> {
+        let ctx = self.ctx;
+        let table = &ctx.table;
+        while runs.len() > MAX_FAN_IN {
+            let mut next = vec![];
+            for chunk in runs.chunks(MAX_FAN_IN) {
+                if chunk.len() == 1 {
+                    next.push(chunk[0].clone());
+                    continue;
+                }
+                let mut writer = RollingFileWriter::new(
+                    &ctx.layout,
+                    &ctx.namer,
+                    &table.options.data_file_prefix,
+                    0,
+                    1,
+                );
+                let input = BucketRuns {
+                    partition: self.levels.partition.clone(),
+                    bucket: self.levels.bucket,
+                    runs: chunk.to_vec(),
+                };
+                let mut stream = merge_runs(table, input, false, ctx.batch_size).await?;
+                let mut files = vec![];
+                while let Some(batch) = stream.try_next().await? {
+                    ctx.cancel.check()?;
+                    writer.write(&self.physical(&batch)?, 0)?;
+                    self.upload_temp(&mut writer.finished, &mut files, temps, out)
+                        .await?;
+                }
+                let mut rest = writer.finish()?;
+                self.upload_temp(&mut rest, &mut files, temps, out).await?;
+                next.push(files);
+            }
+            runs = next;
+        }
+        Ok(runs)
+    }
+
+    async fn upload_temp(
+        &self,
+        finished: &mut Vec<FinishedFile>,
+        files: &mut Vec<DataFileMeta>,
+        temps: &mut Vec<Path>,
+        out: &mut CompactResult,
+    ) -> Result<()> {
+        for f in finished.drain(..) {
+            let path = self.dir.clone().join(f.meta.file_name.as_str());
+            // Listed as written so that a failed attempt removes it too.
+            out.written.push(path.clone());
+            temps.push(path.clone());
+            self.ctx.table.io.write(&path, f.bytes).await?;
+            files.push(f.meta);
+        }
+        Ok(())
     }
 
     async fn upload(&self, files: &mut Vec<FinishedFile>, out: &mut CompactResult) -> Result<()> {

@@ -132,3 +132,36 @@ async fn a_compaction_that_loses_a_race_retries_on_fresh_state_or_gives_up_clean
     assert_eq!(retried, BucketOutcome::Nothing);
     assert_eq!(read_map(&table, None).await, model);
 }
+
+#[tokio::test]
+async fn many_runs_are_merged_in_bounded_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().to_str().unwrap();
+    let table = create_table(wh, "db.t", &[("bucket", "1"), ("write-only", "true")]).await;
+    let mut model = BTreeMap::new();
+    // 70 level-0 runs: more than two groups of MAX_FAN_IN.
+    write_rounds(&table, 70, &mut model).await;
+    let c = Compactor::new(table.clone()).unwrap();
+    let out = c
+        .compact_table(&CompactOptions {
+            full: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let BucketOutcome::Compacted(s) = &out[0] else {
+        panic!("{out:?}")
+    };
+    assert_eq!(s.files_before, 70);
+    assert_eq!(read_map(&table, None).await, model);
+    // The temporary files of the first merge pass are gone.
+    let orphans =
+        streamhouse_format::io::orphans::clean_orphans(&table, std::time::Duration::ZERO, true)
+            .await
+            .unwrap();
+    assert!(
+        orphans.deleted.iter().all(|p| !p.contains("bucket-")),
+        "{:?}",
+        orphans.deleted
+    );
+}
