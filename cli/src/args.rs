@@ -91,6 +91,12 @@ pub enum Command {
     /// Print a table's changes (+I, -U, +U, -D) from a position on, optionally following commits
     #[command(long_about = crate::commands::tail::TAIL_ABOUT, after_help = crate::commands::tail::TAIL_EXAMPLES)]
     Tail(crate::commands::tail::TailArgs),
+    /// Create, list or delete tags: named snapshots kept for time travel (Paimon's tag/ files)
+    #[command(subcommand, after_help = crate::commands::tag::TAG_EXAMPLES)]
+    Tag(crate::commands::tag::TagCommand),
+    /// Run SQL over the warehouse's tables (DataFusion), e.g. SELECT ... FROM db.t
+    #[command(long_about = crate::commands::sql::SQL_ABOUT, after_help = crate::commands::sql::SQL_EXAMPLES)]
+    Sql(crate::commands::sql::SqlArgs),
 }
 
 const CREATE_ABOUT: &str = "\
@@ -239,7 +245,16 @@ Examples:
   streamhouse scan shop.orders
   streamhouse scan shop.orders --columns id,price --limit 10
   streamhouse scan shop.orders --snapshot 2 --output json > orders-v2.json
-  streamhouse scan shop.orders --output parquet --out orders.parquet";
+  streamhouse scan shop.orders --output parquet --out orders.parquet
+  streamhouse scan shop.orders --where \"id BETWEEN 10 AND 20 AND item IN ('pear', 'fig')\" --stats
+  streamhouse scan shop.orders --as-of '2024-01-31 13:45:00'
+  streamhouse scan shop.orders --tag release-1
+
+--where: comparisons (=, <>, <, <=, >, >=), BETWEEN, IN (...), IS [NOT] NULL, AND, OR, NOT and
+parentheses; one side of a comparison is a column, the other a literal: 42, -1.5, 'text' (''
+for a quote), TRUE/FALSE, X'0aff', DATE '2024-01-31', TIMESTAMP '2024-01-31 13:45:00'. The
+condition is pushed down: partitions, buckets, files, row groups and pages that cannot match
+are not read (--stats shows how much was skipped).";
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
@@ -250,8 +265,18 @@ pub struct ScanArgs {
     #[arg(long, value_name = "COLS", value_delimiter = ',')]
     pub columns: Vec<String>,
     /// Snapshot id to read (default: the latest)
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", conflicts_with_all = ["as_of", "tag"])]
     pub snapshot: Option<i64>,
+    /// Read the latest snapshot committed at or before this time ('2024-01-31 13:45:00',
+    /// an RFC 3339 time with offset, or epoch milliseconds); local time without an offset
+    #[arg(long, value_name = "TIMESTAMP", conflicts_with = "tag")]
+    pub as_of: Option<String>,
+    /// Read the snapshot of this tag (see `streamhouse tag`)
+    #[arg(long, value_name = "NAME")]
+    pub tag: Option<String>,
+    /// Only rows matching this condition, e.g. "id BETWEEN 10 AND 20 AND category = 'a'"
+    #[arg(long = "where", value_name = "CONDITION")]
+    pub filter: Option<String>,
     /// Read at most N rows
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,

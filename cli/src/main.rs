@@ -11,7 +11,6 @@ mod error;
 mod input;
 mod output;
 mod progress;
-mod read;
 mod temporal;
 mod warehouse;
 

@@ -97,6 +97,7 @@ impl Demo<'_> {
             columns: None,
             limit: None,
             format: ScanOutput::Table,
+            ..Default::default()
         };
         scan_to(self.wh, table, &request, &Dest::Stdout)
             .await

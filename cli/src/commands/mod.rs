@@ -6,6 +6,8 @@ mod demo;
 mod inspect;
 pub mod maintenance;
 mod scan;
+pub mod sql;
+pub mod tag;
 pub mod tail;
 mod write;
 
@@ -41,6 +43,8 @@ async fn run_command(warehouse: &Warehouse, command: Command) -> CliResult<()> {
         Command::Expire(a) => maintenance::expire(warehouse, a).await,
         Command::CleanOrphans(a) => maintenance::clean_orphan_files(warehouse, a).await,
         Command::Tail(a) => tail::run(warehouse, a).await,
+        Command::Tag(a) => tag::run(warehouse, a).await,
+        Command::Sql(a) => sql::run(warehouse, a).await,
     }
 }
 
