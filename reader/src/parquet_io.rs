@@ -15,8 +15,20 @@ use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 
 use crate::scan_stats::ScanMetrics;
 
-/// Bytes fetched from the end of a file in the first footer request.
+/// Most bytes fetched from the end of a file in the first footer request.
 const FOOTER_PREFETCH: usize = 64 * 1024;
+/// Fewest bytes fetched from the end of a file in the first footer request.
+const MIN_FOOTER_PREFETCH: usize = 8 * 1024;
+
+/// The first footer request's size: about 1/64 of the file between the bounds above, so that
+/// one request usually brings the metadata (and page index) without reading much more than
+/// them — a range scan of a large table opens many files for a few pages each.
+fn footer_prefetch(file_size: Option<u64>) -> usize {
+    match file_size {
+        Some(n) => ((n / 64) as usize).clamp(MIN_FOOTER_PREFETCH, FOOTER_PREFETCH),
+        None => FOOTER_PREFETCH,
+    }
+}
 
 fn to_parquet_err(e: object_store::Error) -> ParquetError {
     ParquetError::External(Box::new(e))
@@ -83,7 +95,7 @@ impl AsyncFileReader for ObjectReader {
         async move {
             let reader = ParquetMetaDataReader::new()
                 .with_arrow_reader_options(options)
-                .with_prefetch_hint(Some(FOOTER_PREFETCH));
+                .with_prefetch_hint(Some(footer_prefetch(self.file_size)));
             let metadata = match self.file_size {
                 Some(size) => reader.load_and_finish(self, size).await?,
                 None => reader.load_via_suffix_and_finish(self).await?,

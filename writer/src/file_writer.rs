@@ -38,8 +38,13 @@ pub const MAX_ROW_GROUP_ROWS: usize = 256 * 1024;
 /// Rows per data page: small pages let a key lookup decode ~1000 rows of each column instead
 /// of a whole column chunk (the page index locates them).
 pub const PAGE_ROWS: usize = 1024;
-/// Bytes per data page and per dictionary page (a lookup decodes the dictionary page too).
+/// Bytes per data page.
 pub const PAGE_BYTES: usize = 64 * 1024;
+/// Bytes per dictionary page. A reader of any page of a dictionary-encoded column chunk also
+/// fetches its dictionary page, so a key range (or a lookup) touching one page per file pays
+/// for the dictionary too: high-cardinality columns fall back to plain encoding at this size
+/// instead of carrying a large dictionary.
+pub const DICTIONARY_PAGE_BYTES: usize = 8 * 1024;
 /// False-positive rate of the key columns' bloom filters (sized per file after writing).
 pub const KEY_BLOOM_FPP: f64 = 0.01;
 
@@ -134,7 +139,7 @@ impl FileLayout {
             .set_data_page_row_count_limit(PAGE_ROWS)
             .set_write_batch_size(PAGE_ROWS)
             .set_data_page_size_limit(PAGE_BYTES)
-            .set_dictionary_page_size_limit(PAGE_BYTES)
+            .set_dictionary_page_size_limit(DICTIONARY_PAGE_BYTES)
             .set_bloom_filter_position(BloomFilterPosition::End)
             .set_created_by(concat!("streamhouse version ", env!("CARGO_PKG_VERSION")).to_string());
         if primary_key {
