@@ -10,8 +10,13 @@
 //!
 //! then a CRC32 that readers skip. Every offset and length is checked against the file.
 
+use object_store::ObjectStoreExt;
 use roaring::RoaringBitmap;
+use streamhouse_format::io::FileIO;
 use streamhouse_format::{Error, Result};
+
+use crate::location;
+use crate::plan::DeletionFile;
 
 /// Magic of the 32-bit bitmap format (big-endian in the file).
 pub const MAGIC_32: i32 = 1581511376;
@@ -119,6 +124,32 @@ impl DeletionVector {
             Err(bad(format!("unknown magic {magic_be:#x}")))
         }
     }
+}
+
+/// Reads the whole index file holding a deletion vector; returns its name for messages and its
+/// bytes.
+pub async fn read_index_file(io: &FileIO, d: &DeletionFile) -> Result<(String, bytes::Bytes)> {
+    let (store, path) = location::resolve(io, &d.index_file, d.external_path.as_deref())?;
+    let display = d
+        .external_path
+        .clone()
+        .unwrap_or_else(|| d.index_file.to_string());
+    let bytes = match store.get(&path).await {
+        Ok(r) => r.bytes().await.map_err(|e| Error::storage(&display, e))?,
+        Err(object_store::Error::NotFound { .. }) => {
+            return Err(Error::NotFound(format!(
+                "deletion vector index file {display}"
+            )))
+        }
+        Err(e) => return Err(Error::storage(&display, e)),
+    };
+    Ok((display, bytes))
+}
+
+/// Reads and parses one data file's deletion vector.
+pub async fn load(io: &FileIO, d: &DeletionFile) -> Result<DeletionVector> {
+    let (display, bytes) = read_index_file(io, d).await?;
+    DeletionVector::parse(&bytes, d.offset, d.length, &display)
 }
 
 #[cfg(test)]

@@ -208,14 +208,23 @@ pub fn file_display_path(
     }
 }
 
-/// Opens a data file and streams its rows in the internal layout, dropping the positions of
-/// its deletion vector.
-pub async fn read_file(
-    ctx: &Arc<ScanContext>,
+/// A data file located and checked: where its bytes are, its name for messages, and the
+/// schema it was written with.
+pub(crate) struct DataFileSource {
+    pub store: Arc<dyn object_store::ObjectStore>,
+    pub path: object_store::path::Path,
+    /// The size recorded in the manifest, when known.
+    pub size: Option<u64>,
+    pub display: String,
+    pub schema: Arc<TableSchema>,
+}
+
+/// Finds a data file's store and schema; non-Parquet files are [`Error::Unsupported`].
+pub(crate) fn locate(
+    ctx: &ScanContext,
     bucket_dir: &object_store::path::Path,
     file: &DataFileMeta,
-    dv: Option<Arc<DeletionVector>>,
-) -> Result<BoxStream<'static, Result<RecordBatch>>> {
+) -> Result<DataFileSource> {
     let in_table = bucket_dir.clone().join(file.file_name.as_str());
     let display = file_display_path(&ctx.table, bucket_dir, file);
     let format = file_format(&file.file_name, &ctx.table.options.file_format);
@@ -225,47 +234,75 @@ pub async fn read_file(
             format.to_ascii_uppercase()
         )));
     }
-    let file_schema = ctx.schemas.get(&file.schema_id).ok_or_else(|| {
+    let schema = ctx.schemas.get(&file.schema_id).cloned().ok_or_else(|| {
         Error::NotFound(format!("schema {} of data file {display}", file.schema_id))
     })?;
     let (store, path) = location::resolve(&ctx.table.io, &in_table, file.external_path.as_deref())?;
-    let size = (file.file_size > 0).then_some(file.file_size as u64);
-    let metrics = ctx.pushdown.as_ref().and_then(|p| p.metrics.clone());
-    let reader = ObjectReader::new(store, path, size).with_metrics(metrics);
-    let options = crate::pushdown::reader_options(ctx);
-    let builder = ParquetRecordBatchStreamBuilder::new_with_options(reader, options)
-        .await
-        .map_err(|e| match e {
-            parquet::errors::ParquetError::External(ref inner)
-                if inner
-                    .downcast_ref::<object_store::Error>()
-                    .is_some_and(|o| matches!(o, object_store::Error::NotFound { .. })) =>
-            {
-                Error::NotFound(format!("data file {display}"))
-            }
-            e => Error::corrupt(&display, e),
-        })?;
-    let file_arrow = builder.schema().clone();
+    Ok(DataFileSource {
+        store,
+        path,
+        size: (file.file_size > 0).then_some(file.file_size as u64),
+        display,
+        schema,
+    })
+}
+
+/// A Parquet error from opening a file: a missing file is [`Error::NotFound`], anything else
+/// means the file is corrupt.
+pub(crate) fn open_error(e: parquet::errors::ParquetError, display: &str) -> Error {
+    match e {
+        parquet::errors::ParquetError::External(ref inner)
+            if inner
+                .downcast_ref::<object_store::Error>()
+                .is_some_and(|o| matches!(o, object_store::Error::NotFound { .. })) =>
+        {
+            Error::NotFound(format!("data file {display}"))
+        }
+        e => Error::corrupt(display, e),
+    }
+}
+
+/// How a data file's Parquet columns map to the internal layout of a [`ScanContext`].
+#[derive(Debug, Clone)]
+pub(crate) struct Binding {
+    /// The Parquet root columns to read, ascending.
+    pub roots: Vec<usize>,
+    /// The Parquet root column of each key column (primary-key tables), in key order.
+    pub key_roots: Vec<usize>,
+    slots: Vec<Slot>,
+}
+
+/// Binds a file's columns (Arrow schema `file_arrow`, written with `file_schema`) to the
+/// internal layout: key columns by `_KEY_<name>` (or the value column in thin mode), value
+/// columns by field id through the file's schema.
+pub(crate) fn bind(
+    ctx: &ScanContext,
+    file_schema: &TableSchema,
+    file_arrow: &Schema,
+    display: &str,
+) -> Result<Binding> {
     let root_of = |name: &str| file_arrow.fields().iter().position(|f| f.name() == name);
     let by_id: HashMap<i32, &DataField> = file_schema.fields.iter().map(|f| (f.id, f)).collect();
 
     // The Parquet column (root index) of every internal column.
     let mut wanted: Vec<Wanted> = vec![];
+    let mut key_roots = vec![];
     if ctx.primary_key {
         for k in &ctx.key_fields {
             let name = by_id.get(&k.id).map(|f| f.name.as_str()).ok_or_else(|| {
                 Error::corrupt(
-                    &display,
-                    format!("its schema {} has no key column {}", file.schema_id, k.name),
+                    display,
+                    format!("its schema {} has no key column {}", file_schema.id, k.name),
                 )
             })?;
             let root = root_of(&format!("{KEY_PREFIX}{name}")).or_else(|| root_of(name));
-            if root.is_none() {
+            let Some(r) = root else {
                 return Err(Error::corrupt(
-                    &display,
+                    display,
                     format!("missing key column {KEY_PREFIX}{name}"),
                 ));
-            }
+            };
+            key_roots.push(r);
             let from = by_id.get(&k.id).map(|f| f.data_type.clone());
             wanted.push((root, name.to_string(), from, Some(k.data_type.clone())));
         }
@@ -273,7 +310,7 @@ pub async fn read_file(
             let root = root_of(sys);
             if root.is_none() {
                 return Err(Error::corrupt(
-                    &display,
+                    display,
                     format!("missing system column {sys}"),
                 ));
             }
@@ -302,9 +339,45 @@ pub async fn read_file(
             to,
         })
         .collect();
-    let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
+    Ok(Binding {
+        roots,
+        key_roots,
+        slots,
+    })
+}
+
+impl Binding {
+    /// Casts a batch read with projection [`Self::roots`] to the internal layout.
+    pub(crate) fn convert(
+        &self,
+        ctx: &ScanContext,
+        batch: &RecordBatch,
+        display: &str,
+    ) -> Result<RecordBatch> {
+        convert(ctx, batch, &self.slots, display)
+    }
+}
+
+/// Opens a data file and streams its rows in the internal layout, dropping the positions of
+/// its deletion vector.
+pub async fn read_file(
+    ctx: &Arc<ScanContext>,
+    bucket_dir: &object_store::path::Path,
+    file: &DataFileMeta,
+    dv: Option<Arc<DeletionVector>>,
+) -> Result<BoxStream<'static, Result<RecordBatch>>> {
+    let src = locate(ctx, bucket_dir, file)?;
+    let display = src.display;
+    let metrics = ctx.pushdown.as_ref().and_then(|p| p.metrics.clone());
+    let reader = ObjectReader::new(src.store, src.path, src.size).with_metrics(metrics);
+    let options = crate::pushdown::reader_options(ctx);
+    let builder = ParquetRecordBatchStreamBuilder::new_with_options(reader, options)
+        .await
+        .map_err(|e| open_error(e, &display))?;
+    let binding = bind(ctx, &src.schema, builder.schema(), &display)?;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), binding.roots.iter().copied());
     // Row groups, pages and the deletion vector become one row selection when pruning.
-    let (builder, dv) = crate::pushdown::apply(ctx, file_schema, builder, dv, &roots)?;
+    let (builder, dv) = crate::pushdown::apply(ctx, &src.schema, builder, dv, &binding.roots)?;
     let stream = builder
         .with_projection(mask)
         .with_batch_size(ctx.batch_size)
@@ -316,7 +389,7 @@ pub async fn read_file(
     let converted = stream.map(move |batch| {
         let batch = batch.map_err(|e| Error::corrupt(&display, e))?;
         let rows = batch.num_rows();
-        let out = convert(&ctx, &batch, &slots, &display)?;
+        let out = binding.convert(&ctx, &batch, &display)?;
         let start = offset;
         offset += rows as u64;
         let out = match &dv {

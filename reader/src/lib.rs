@@ -26,6 +26,7 @@ pub mod dv;
 pub mod file_reader;
 pub mod incremental;
 pub mod location;
+pub mod lookup;
 pub mod merge;
 pub mod parquet_io;
 pub mod plan;

@@ -8,14 +8,12 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use futures::stream::BoxStream;
 use futures::{FutureExt, Stream, StreamExt, TryStreamExt};
-use object_store::ObjectStoreExt;
 use streamhouse_format::manifest::DataFileMeta;
 use streamhouse_format::merge::MergeFunction;
 use streamhouse_format::Result;
 
 use crate::dv::DeletionVector;
 use crate::file_reader::{drop_retractions, read_file, ScanContext};
-use crate::location;
 use crate::merge::{Merger, RunStream};
 use crate::plan::Split;
 use crate::sections::sections;
@@ -35,36 +33,23 @@ pub enum SplitMode {
     Merge(MergeFunction),
 }
 
+/// An index file: its path in the table and its external location, if any.
+type IndexFileKey = (object_store::path::Path, Option<String>);
+
 /// Loads the deletion vectors of a split's files (each index file is read once).
 async fn load_dvs(
     ctx: &ScanContext,
     split: &Split,
 ) -> Result<HashMap<String, Arc<DeletionVector>>> {
-    let mut files: HashMap<String, bytes::Bytes> = HashMap::new();
+    let mut files: HashMap<IndexFileKey, (String, bytes::Bytes)> = HashMap::new();
     let mut out = HashMap::new();
     for (data_file, d) in &split.deletion_vectors {
-        let (store, path) =
-            location::resolve(&ctx.table.io, &d.index_file, d.external_path.as_deref())?;
-        let display = d
-            .external_path
-            .clone()
-            .unwrap_or_else(|| d.index_file.to_string());
-        let bytes = match files.get(&display) {
+        let key = (d.index_file.clone(), d.external_path.clone());
+        let (display, bytes) = match files.get(&key) {
             Some(b) => b.clone(),
             None => {
-                let b = match store.get(&path).await {
-                    Ok(r) => r
-                        .bytes()
-                        .await
-                        .map_err(|e| streamhouse_format::Error::storage(&display, e))?,
-                    Err(object_store::Error::NotFound { .. }) => {
-                        return Err(streamhouse_format::Error::NotFound(format!(
-                            "deletion vector index file {display}"
-                        )))
-                    }
-                    Err(e) => return Err(streamhouse_format::Error::storage(&display, e)),
-                };
-                files.insert(display.clone(), b.clone());
+                let b = crate::dv::read_index_file(&ctx.table.io, d).await?;
+                files.insert(key, b.clone());
                 b
             }
         };

@@ -1,0 +1,492 @@
+//! The lookup of one key: bucket → candidate files by key range, newest sorted run first →
+//! bloom filter → page index → decode one unit → the key's records → the merged row.
+//!
+//! For a deduplicate table (no `sequence.field`) the search stops as soon as the newest version
+//! is certain: once a record with sequence number `s` is found, files whose
+//! `_MAX_SEQUENCE_NUMBER` is below `s` cannot hold a newer one. Level-0 files may overlap and a
+//! level-1 file may even be newer than a level-0 file, so the decision uses sequence numbers,
+//! not the file order. Every other engine collects all versions and merges them with the same
+//! merge function a scan uses.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::compute::interleave;
+use arrow::datatypes::{Int64Type, Int8Type};
+use bytes::Bytes;
+use object_store::path::Path;
+use streamhouse_format::datum::{datum_from_arrow, Datum};
+use streamhouse_format::merge::{datums_to_array, ArrowRecords, Cell, MergeFunction, MergeOutcome};
+use streamhouse_format::options::MergeEngine;
+use streamhouse_format::row_kind::RowKind;
+use streamhouse_format::{Error, Result};
+
+use super::cache::SharedLru;
+use super::file_index::{self, bloom_value, FileBlooms, FileIndex};
+use super::state::{BucketFiles, FileRef, Mode, SnapshotState};
+use super::unit::{self, KeyMatcher, ProbeKey, Unit};
+use crate::dv::{self, DeletionVector};
+use crate::file_reader::ScanContext;
+
+/// Cache key of a decoded unit: file, row group, first row.
+pub(crate) type UnitKey = (Arc<str>, u32, u64);
+
+/// The byte-bounded caches of a lookup handle (the metadata cache lives in the store).
+pub(crate) struct Caches {
+    pub footers: SharedLru<Arc<str>, Arc<FileIndex>>,
+    pub blooms: SharedLru<Arc<str>, Arc<FileBlooms>>,
+    pub units: SharedLru<UnitKey, Arc<Unit>>,
+    pub dvs: SharedLru<Arc<str>, Arc<DeletionVector>>,
+}
+
+/// Work counters of a handle (totals since it opened).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub keys: AtomicU64,
+    pub files_in_range: AtomicU64,
+    pub bloom_skips: AtomicU64,
+    pub files_searched: AtomicU64,
+    pub files_opened: AtomicU64,
+    pub units_decoded: AtomicU64,
+    pub unit_cache_hits: AtomicU64,
+    pub rows_matched: AtomicU64,
+    pub early_stops: AtomicU64,
+}
+
+fn bump(c: &AtomicU64, n: u64) {
+    c.fetch_add(n, AtomicOrdering::Relaxed);
+}
+
+/// Lookup settings the probe needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ProbeSettings {
+    pub use_bloom_filters: bool,
+    pub use_page_index: bool,
+}
+
+/// One record of the key found in a file.
+#[derive(Clone)]
+struct Hit {
+    unit: Arc<Unit>,
+    row: usize,
+    seq: i64,
+    kind: i8,
+}
+
+fn is_retract(kind: i8) -> bool {
+    kind == 1 || kind == 3
+}
+
+/// One output value of a found row.
+#[derive(Clone)]
+pub(crate) enum OutCell {
+    Null,
+    From(Arc<Unit>, usize),
+    Value(Datum),
+}
+
+/// The answer for one key.
+#[derive(Clone)]
+pub(crate) enum Found {
+    Absent,
+    /// A stored record's values, unchanged.
+    Record(Arc<Unit>, usize),
+    /// A row assembled by the merge function, one cell per output column.
+    Row(Vec<OutCell>),
+}
+
+/// Looks keys up in one snapshot.
+pub(crate) struct Probe<'a> {
+    pub state: &'a SnapshotState,
+    pub caches: &'a Caches,
+    pub counters: &'a Counters,
+    pub matcher: &'a KeyMatcher,
+    pub settings: ProbeSettings,
+    /// A private copy (merging keeps per-call state).
+    pub merge: Option<MergeFunction>,
+}
+
+impl Probe<'_> {
+    fn ctx(&self) -> &Arc<ScanContext> {
+        &self.state.ctx
+    }
+
+    /// Whether the first record found with the highest sequence number decides the key.
+    fn stops_early(&self) -> bool {
+        matches!(&self.state.mode, Mode::Merge(m) if m.engine() == MergeEngine::Deduplicate)
+            && self.ctx().sequence_fields.is_empty()
+    }
+
+    /// The answer for one primary-key value (one datum per primary-key column).
+    pub async fn lookup(&mut self, key: &[Datum]) -> Result<Found> {
+        let state = self.state;
+        state.router.check(key)?;
+        bump(&self.counters.keys, 1);
+        let trimmed: Vec<Datum> = state
+            .router
+            .trimmed_positions()
+            .iter()
+            .map(|i| key[*i].clone())
+            .collect();
+        let probe_key = self.matcher.key(trimmed)?;
+        let early = self.stops_early();
+        let ignore_delete = matches!(&state.mode, Mode::Merge(m) if m.ignore_delete());
+        let mut hits: Vec<Hit> = vec![];
+        for bucket in state.buckets_of(key)? {
+            let candidates = bucket.candidates(&probe_key.values);
+            bump(&self.counters.files_in_range, candidates.len() as u64);
+            // Highest sequence number of the candidates from position j on.
+            let mut newest_after = vec![i64::MIN; candidates.len() + 1];
+            for j in (0..candidates.len()).rev() {
+                newest_after[j] = newest_after[j + 1].max(candidates[j].meta.max_sequence_number);
+            }
+            let mut best: Option<i64> = None;
+            for (j, f) in candidates.iter().enumerate() {
+                if early && best.is_some_and(|b| newest_after[j] < b) {
+                    bump(&self.counters.early_stops, 1);
+                    break;
+                }
+                for h in self.probe_file(&bucket, f, &probe_key).await? {
+                    if !(ignore_delete && is_retract(h.kind)) {
+                        best = Some(best.map_or(h.seq, |b| b.max(h.seq)));
+                    }
+                    hits.push(h);
+                }
+            }
+        }
+        bump(&self.counters.rows_matched, hits.len() as u64);
+        self.resolve(hits)
+    }
+
+    async fn index_with_tail(
+        &self,
+        dir: &Path,
+        f: &FileRef,
+    ) -> Result<(Arc<FileIndex>, Option<(Bytes, u64)>)> {
+        if let Some(i) = self.caches.footers.get(&f.id) {
+            return Ok((i, None));
+        }
+        let loaded =
+            file_index::load(self.ctx(), dir, &f.meta, self.settings.use_page_index).await?;
+        bump(&self.counters.files_opened, 1);
+        let index = Arc::new(loaded.index);
+        self.caches
+            .footers
+            .insert(f.id.clone(), index.clone(), index.weight);
+        Ok((index, Some((loaded.tail, loaded.tail_start))))
+    }
+
+    async fn blooms(
+        &self,
+        dir: &Path,
+        f: &FileRef,
+    ) -> Result<(Arc<FileBlooms>, Option<Arc<FileIndex>>)> {
+        if let Some(b) = self.caches.blooms.get(&f.id) {
+            return Ok((b, None));
+        }
+        let (index, tail) = self.index_with_tail(dir, f).await?;
+        let tail = tail.as_ref().map(|(b, s)| (b, *s));
+        let blooms = Arc::new(file_index::load_blooms(&index, tail).await?);
+        self.caches
+            .blooms
+            .insert(f.id.clone(), blooms.clone(), blooms.weight);
+        Ok((blooms, Some(index)))
+    }
+
+    async fn deletion_vector(&self, f: &FileRef) -> Result<Option<Arc<DeletionVector>>> {
+        let Some(d) = &f.dv else { return Ok(None) };
+        if let Some(v) = self.caches.dvs.get(&f.id) {
+            return Ok(Some(v));
+        }
+        let v = Arc::new(dv::load(&self.ctx().table.io, d).await?);
+        self.caches
+            .dvs
+            .insert(f.id.clone(), v.clone(), v.len() * 8 + 64);
+        Ok(Some(v))
+    }
+
+    /// The key's records in one file (deletion vectors applied).
+    async fn probe_file(
+        &self,
+        bucket: &BucketFiles,
+        f: &FileRef,
+        key: &ProbeKey,
+    ) -> Result<Vec<Hit>> {
+        let mut index = None;
+        let mut row_groups: Option<Vec<bool>> = None;
+        if self.settings.use_bloom_filters {
+            let (blooms, loaded) = self.blooms(&bucket.dir, f).await?;
+            index = loaded;
+            let values: Vec<_> = blooms
+                .kinds
+                .iter()
+                .zip(&key.values)
+                .map(|(k, v)| bloom_value(*k, v))
+                .collect();
+            let admitted: Vec<bool> = (0..blooms.filters.len())
+                .map(|rg| blooms.admits(rg, &values))
+                .collect();
+            if !admitted.iter().any(|a| *a) {
+                bump(&self.counters.bloom_skips, 1);
+                return Ok(vec![]);
+            }
+            row_groups = Some(admitted);
+        }
+        let index = match index {
+            Some(i) => i,
+            None => self.index_with_tail(&bucket.dir, f).await?.0,
+        };
+        bump(&self.counters.files_searched, 1);
+        let dv = self.deletion_vector(f).await?;
+        let mut hits = vec![];
+        for rg in 0..index.rg_rows.len() {
+            if row_groups
+                .as_ref()
+                .is_some_and(|a| !a.get(rg).copied().unwrap_or(true))
+            {
+                continue;
+            }
+            for (start, len) in index.units(rg, &key.values) {
+                let ukey: UnitKey = (f.id.clone(), rg as u32, start);
+                let unit = match self.caches.units.get(&ukey) {
+                    Some(u) => {
+                        bump(&self.counters.unit_cache_hits, 1);
+                        u
+                    }
+                    None => {
+                        let u =
+                            unit::decode(self.ctx(), &index, self.matcher, rg, start, len).await?;
+                        bump(&self.counters.units_decoded, 1);
+                        self.caches.units.insert(ukey, u.clone(), u.weight);
+                        u
+                    }
+                };
+                let ctx = self.ctx();
+                let seqs = unit
+                    .batch
+                    .column(ctx.seq_index())
+                    .as_primitive::<Int64Type>();
+                let kinds = unit
+                    .batch
+                    .column(ctx.kind_index())
+                    .as_primitive::<Int8Type>();
+                for row in unit.matches(key) {
+                    let pos = unit.first_row + row as u64;
+                    if dv
+                        .as_ref()
+                        .is_some_and(|d| !d.range(pos, pos + 1).is_empty())
+                    {
+                        continue;
+                    }
+                    hits.push(Hit {
+                        seq: seqs.value(row),
+                        kind: kinds.value(row),
+                        unit: unit.clone(),
+                        row,
+                    });
+                }
+            }
+        }
+        Ok(hits)
+    }
+
+    /// The row a scan returns for these records.
+    fn resolve(&mut self, hits: Vec<Hit>) -> Result<Found> {
+        if hits.is_empty() {
+            return Ok(Found::Absent);
+        }
+        let Some(merge) = self.merge.as_mut() else {
+            // Deletion-vector tables: the live addition, if any (the newest should several
+            // survive, which a consistent table never has).
+            return Ok(hits
+                .into_iter()
+                .filter(|h| !is_retract(h.kind))
+                .max_by_key(|h| h.seq)
+                .map_or(Found::Absent, |h| Found::Record(h.unit, h.row)));
+        };
+        let hits = sort_hits(&self.state.ctx, hits)?;
+        let kinds: Vec<RowKind> = hits
+            .iter()
+            .map(|h| RowKind::from_byte(h.kind))
+            .collect::<Result<_>>()?;
+        let batches: Vec<RecordBatch> = hits.iter().map(|h| h.unit.batch.clone()).collect();
+        let refs: Vec<(usize, usize)> = hits.iter().enumerate().map(|(i, h)| (i, h.row)).collect();
+        let ctx = &self.state.ctx;
+        let off = ctx.value_offset();
+        let columns: Vec<usize> = (0..ctx.value_fields.len()).map(|c| off + c).collect();
+        let types: Vec<_> = ctx
+            .value_fields
+            .iter()
+            .map(|f| f.data_type.clone())
+            .collect();
+        let values = ArrowRecords {
+            batches: &batches,
+            refs: &refs,
+            columns: &columns,
+            types: &types,
+        };
+        Ok(match merge.merge(&kinds, &values)? {
+            MergeOutcome::Nothing => Found::Absent,
+            MergeOutcome::Record(i) if kinds[i].is_retract() => Found::Absent,
+            MergeOutcome::Record(i) => Found::Record(hits[i].unit.clone(), hits[i].row),
+            MergeOutcome::Row(kind) if kind.is_retract() => Found::Absent,
+            MergeOutcome::Row(_) => Found::Row(
+                merge
+                    .cells()
+                    .iter()
+                    .take(ctx.num_output)
+                    .map(|c| match c {
+                        Cell::Null => OutCell::Null,
+                        Cell::Input(i) => OutCell::From(hits[*i].unit.clone(), hits[*i].row),
+                        Cell::Value(d) => OutCell::Value(d.clone()),
+                    })
+                    .collect(),
+            ),
+        })
+    }
+}
+
+/// Sorts records into merge order: `sequence.field` (nulls first, per
+/// `sequence.field.sort-order`), then `_SEQUENCE_NUMBER`, retractions before additions.
+fn sort_hits(ctx: &ScanContext, hits: Vec<Hit>) -> Result<Vec<Hit>> {
+    let desc = ctx.table.options.sequence_descending;
+    let off = ctx.value_offset();
+    let seq_fields = |h: &Hit| -> Result<Vec<Option<Datum>>> {
+        ctx.sequence_fields
+            .iter()
+            .map(|p| {
+                let ty = &ctx.value_fields[*p].data_type;
+                datum_from_arrow(h.unit.batch.column(off + p).as_ref(), h.row, ty)
+            })
+            .collect()
+    };
+    let mut keyed: Vec<(Vec<Option<Datum>>, Hit)> = hits
+        .into_iter()
+        .map(|h| Ok((seq_fields(&h)?, h)))
+        .collect::<Result<_>>()?;
+    keyed.sort_by(|(fa, a), (fb, b)| {
+        for (x, y) in fa.iter().zip(fb) {
+            let o = match (x, y) {
+                (None, None) => Ordering::Equal,
+                (None, Some(_)) => Ordering::Less,
+                (Some(_), None) => Ordering::Greater,
+                (Some(x), Some(y)) if desc => y.cmp_same_type(x),
+                (Some(x), Some(y)) => x.cmp_same_type(y),
+            };
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        a.seq
+            .cmp(&b.seq)
+            .then((!is_retract(a.kind)).cmp(&!is_retract(b.kind)))
+    });
+    Ok(keyed.into_iter().map(|(_, h)| h).collect())
+}
+
+/// Gathers the found rows into one batch of the table's columns; returns it and, per key,
+/// its row in the batch.
+pub(crate) fn assemble(
+    ctx: &ScanContext,
+    found: &[Found],
+) -> Result<(RecordBatch, Vec<Option<usize>>)> {
+    let mut positions = Vec::with_capacity(found.len());
+    let mut n = 0usize;
+    for f in found {
+        if matches!(f, Found::Absent) {
+            positions.push(None);
+        } else {
+            positions.push(Some(n));
+            n += 1;
+        }
+    }
+    if n == 0 {
+        return Ok((RecordBatch::new_empty(ctx.output_schema.clone()), positions));
+    }
+    // Distinct source units, by identity.
+    let mut unit_index: HashMap<*const Unit, usize> = HashMap::new();
+    let mut units: Vec<Arc<Unit>> = vec![];
+    let mut source = |u: &Arc<Unit>| -> usize {
+        *unit_index.entry(Arc::as_ptr(u)).or_insert_with(|| {
+            units.push(u.clone());
+            units.len() - 1
+        })
+    };
+    // Per found key: per column, (source, row) or a computed value.
+    enum Src {
+        At(usize, usize),
+        Null,
+        Value(Datum),
+    }
+    let no = ctx.num_output;
+    let mut cells: Vec<Vec<Src>> = Vec::with_capacity(n);
+    for f in found {
+        match f {
+            Found::Absent => {}
+            Found::Record(u, row) => {
+                let s = source(u);
+                cells.push((0..no).map(|_| Src::At(s, *row)).collect());
+            }
+            Found::Row(cs) => cells.push(
+                cs.iter()
+                    .map(|c| match c {
+                        OutCell::Null => Src::Null,
+                        OutCell::From(u, row) => Src::At(source(u), *row),
+                        OutCell::Value(d) => Src::Value(d.clone()),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+    let off = ctx.value_offset();
+    let mut cols: Vec<ArrayRef> = Vec::with_capacity(no);
+    for c in 0..no {
+        let ty = &ctx.value_fields[c].data_type;
+        let target = ctx.internal_schema.field(off + c).data_type().clone();
+        let mut computed: Vec<Option<Datum>> = vec![];
+        let mut indices = Vec::with_capacity(n);
+        for row in &cells {
+            match &row[c] {
+                Src::At(s, r) => indices.push((*s, *r)),
+                Src::Null => {
+                    indices.push((usize::MAX, computed.len()));
+                    computed.push(None);
+                }
+                Src::Value(d) => {
+                    indices.push((usize::MAX, computed.len()));
+                    computed.push(Some(d.clone()));
+                }
+            }
+        }
+        let mut arrays: Vec<&dyn Array> = units
+            .iter()
+            .map(|u| u.batch.column(off + c).as_ref())
+            .collect();
+        let extra: Option<ArrayRef> = if computed.is_empty() {
+            None
+        } else {
+            let a = datums_to_array(&computed, ty)?;
+            Some(if a.data_type() != &target {
+                arrow::compute::cast(&a, &target).map_err(|e| Error::arrow("computed values", e))?
+            } else {
+                a
+            })
+        };
+        if let Some(e) = &extra {
+            let at = arrays.len();
+            arrays.push(e.as_ref());
+            for i in indices.iter_mut() {
+                if i.0 == usize::MAX {
+                    i.0 = at;
+                }
+            }
+        }
+        let col =
+            interleave(&arrays, &indices).map_err(|e| Error::arrow("gathering found rows", e))?;
+        cols.push(col);
+    }
+    Ok((ctx.output_batch(cols, n)?, positions))
+}

@@ -1,0 +1,345 @@
+//! What a lookup handle knows about one snapshot: the scan's plan regrouped for lookups.
+//!
+//! The files come from [`crate::plan::plan`] — the same live files, the same level-0
+//! skipping and the same deletion vectors a scan reads. Per (partition, bucket) they are kept
+//! as sorted runs in probe order: level-0 files newest first (by `_MAX_SEQUENCE_NUMBER`), then
+//! levels 1, 2, … each sorted by key range. `_MIN_KEY`/`_MAX_KEY` are decoded once so that a
+//! key only visits files whose range holds it.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use object_store::path::Path;
+use streamhouse_format::binary_row::BinaryRow;
+use streamhouse_format::datum::Datum;
+use streamhouse_format::io::Table;
+use streamhouse_format::manifest::DataFileMeta;
+use streamhouse_format::merge::MergeFunction;
+use streamhouse_format::route::KeyRouter;
+use streamhouse_format::schema::TableSchema;
+use streamhouse_format::types::DataType;
+use streamhouse_format::{Error, Result};
+
+use crate::file_reader::ScanContext;
+use crate::plan::{self, DeletionFile, Plan};
+
+/// How a bucket's records become the row a scan returns.
+#[derive(Debug, Clone)]
+pub(crate) enum Mode {
+    /// Merge every version of the key with the table's merge function.
+    Merge(MergeFunction),
+    /// Deletion-vector tables read without merging (level 0 skipped): the live, non-retracted
+    /// record is the row.
+    Concat,
+}
+
+/// One data file as lookups see it.
+#[derive(Debug)]
+pub(crate) struct FileRef {
+    /// Cache key: the file's location (names are unique, contents immutable).
+    pub id: Arc<str>,
+    pub meta: DataFileMeta,
+    /// The trimmed primary key of the first and last row, when decodable in the current key
+    /// types.
+    pub min_key: Option<Vec<Datum>>,
+    pub max_key: Option<Vec<Datum>>,
+    pub dv: Option<DeletionFile>,
+}
+
+impl FileRef {
+    /// Whether `key` may be in the file by its key range.
+    pub fn may_hold(&self, key: &[Datum]) -> bool {
+        let below = self
+            .min_key
+            .as_ref()
+            .is_some_and(|m| cmp_keys(key, m) == Ordering::Less);
+        let above = self
+            .max_key
+            .as_ref()
+            .is_some_and(|m| cmp_keys(key, m) == Ordering::Greater);
+        !below && !above
+    }
+}
+
+/// A level ≥ 1: one sorted run of files with disjoint key ranges.
+#[derive(Debug)]
+pub(crate) struct Level {
+    pub files: Vec<Arc<FileRef>>,
+    /// Every file's range is known, so the run can be binary searched.
+    pub sorted: bool,
+}
+
+/// The files of one (partition, bucket).
+#[derive(Debug)]
+pub(crate) struct BucketFiles {
+    pub bucket: i32,
+    pub dir: Path,
+    /// Level-0 files, newest first.
+    pub level0: Vec<Arc<FileRef>>,
+    pub levels: Vec<Level>,
+}
+
+impl BucketFiles {
+    /// The files that may hold `key`, newest sorted run first.
+    pub fn candidates(&self, key: &[Datum]) -> Vec<Arc<FileRef>> {
+        let mut out: Vec<Arc<FileRef>> = self
+            .level0
+            .iter()
+            .filter(|f| f.may_hold(key))
+            .cloned()
+            .collect();
+        for level in &self.levels {
+            if level.sorted {
+                let i = level.files.partition_point(|f| {
+                    f.max_key
+                        .as_ref()
+                        .is_some_and(|m| cmp_keys(m, key) == Ordering::Less)
+                });
+                if let Some(f) = level.files.get(i).filter(|f| f.may_hold(key)) {
+                    out.push(f.clone());
+                }
+            } else {
+                out.extend(level.files.iter().filter(|f| f.may_hold(key)).cloned());
+            }
+        }
+        out
+    }
+}
+
+/// Lexicographic order of keys of the same types.
+pub(crate) fn cmp_keys(a: &[Datum], b: &[Datum]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let o = x.cmp_same_type(y);
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// Everything lookups need from one snapshot.
+pub(crate) struct SnapshotState {
+    pub snapshot_id: Option<i64>,
+    pub ctx: Arc<ScanContext>,
+    pub mode: Mode,
+    pub router: KeyRouter,
+    /// The fixed bucket count keys are hashed with; `None` probes every bucket of the
+    /// partition (dynamic buckets, a bucket function other than the default, rescaled
+    /// buckets, a bucket key outside the primary key).
+    pub num_buckets: Option<i32>,
+    /// Buckets by normalized partition row (see [`normalize_partition`]), ascending.
+    pub partitions: HashMap<Vec<u8>, Vec<Arc<BucketFiles>>>,
+    pub partition_types: Vec<DataType>,
+    /// Files considered by this state (for statistics).
+    pub file_count: usize,
+}
+
+/// Re-encodes a serialized partition row with this crate's writer so that byte layouts of
+/// other writers (pypaimon's null decimals, …) compare equal to the router's encoding.
+pub(crate) fn normalize_partition(bytes: &[u8], types: &[DataType]) -> Vec<u8> {
+    let norm = BinaryRow::deserialize(bytes)
+        .and_then(|row| row.to_datums(types))
+        .and_then(|values| BinaryRow::try_from_datums(&values, types));
+    match norm {
+        Ok(row) => row.serialize(),
+        Err(_) => bytes.to_vec(),
+    }
+}
+
+/// How the table's batch reads combine a bucket's records (as [`crate::ScanBuilder`] does).
+fn mode(table: &Table, ctx: &ScanContext) -> Result<Mode> {
+    let data_evolution = table
+        .options
+        .raw
+        .get("data-evolution.enabled")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    if data_evolution {
+        return Err(Error::unsupported(format!(
+            "lookups in table {} with data-evolution.enabled",
+            table.name
+        )));
+    }
+    if plan::skips_level0(table) && table.options.deletion_vectors {
+        return Ok(Mode::Concat);
+    }
+    let names: Vec<String> = ctx.value_fields.iter().map(|f| f.name.clone()).collect();
+    Ok(Mode::Merge(MergeFunction::new(
+        &table.schema,
+        &table.options,
+        &names,
+    )?))
+}
+
+/// Decodes a manifest key bound in the types the file was written with; `None` when it does
+/// not decode or the key types changed since.
+fn decode_key(
+    bytes: &[u8],
+    file_types: Option<&Vec<DataType>>,
+    current: &[DataType],
+) -> Option<Vec<Datum>> {
+    let types = file_types?;
+    let same =
+        types.len() == current.len() && types.iter().zip(current).all(|(a, b)| a.kind == b.kind);
+    if !same {
+        return None;
+    }
+    let row = BinaryRow::deserialize(bytes).ok()?;
+    if row.arity() != types.len() {
+        return None;
+    }
+    row.to_datums(types).ok()?.into_iter().collect()
+}
+
+impl SnapshotState {
+    /// Plans `snapshot` (latest when `None`) and regroups its files for lookups.
+    pub async fn load(table: &Table, snapshot: Option<i64>) -> Result<SnapshotState> {
+        if !table.is_primary_key_table() {
+            return Err(Error::invalid(format!(
+                "table {} has no primary key, so it has no keys to look up (use scan)",
+                table.name
+            )));
+        }
+        let plan: Plan = plan::plan(table, snapshot).await?;
+        let mut schemas: HashMap<i64, Arc<TableSchema>> = HashMap::new();
+        schemas.insert(table.schema.id, table.schema.clone());
+        for split in &plan.splits {
+            for f in &split.files {
+                if let std::collections::hash_map::Entry::Vacant(e) = schemas.entry(f.schema_id) {
+                    e.insert(Arc::new(table.schema_by_id(f.schema_id).await?));
+                }
+            }
+        }
+        // Key types of every schema, by key field id of the current schema.
+        let key_fields = table
+            .schema
+            .fields_named(&table.schema.trimmed_primary_keys())?;
+        let current: Vec<DataType> = key_fields.iter().map(|f| f.data_type.clone()).collect();
+        let key_types_of: HashMap<i64, Vec<DataType>> = schemas
+            .iter()
+            .filter_map(|(id, s)| {
+                let types: Option<Vec<DataType>> = key_fields
+                    .iter()
+                    .map(|k| {
+                        s.fields
+                            .iter()
+                            .find(|f| f.id == k.id)
+                            .map(|f| f.data_type.clone())
+                    })
+                    .collect();
+                types.map(|t| (*id, t))
+            })
+            .collect();
+        let names = table.schema.field_names();
+        let ctx = Arc::new(ScanContext::new(table.clone(), schemas, &names, 1024)?);
+        let mode = mode(table, &ctx)?;
+        let router = KeyRouter::new(&table.schema, &table.options)?;
+        let partition_types: Vec<DataType> = table
+            .schema
+            .fields_named(&table.schema.partition_keys)?
+            .into_iter()
+            .map(|f| f.data_type)
+            .collect();
+
+        let mut partitions: HashMap<Vec<u8>, Vec<Arc<BucketFiles>>> = HashMap::new();
+        let mut file_count = 0;
+        let mut max_bucket = -1;
+        for split in plan.splits {
+            let dir = split.bucket_dir(table);
+            let mut level0 = vec![];
+            let mut by_level: std::collections::BTreeMap<i32, Vec<Arc<FileRef>>> =
+                Default::default();
+            for meta in split.files {
+                let types = key_types_of.get(&meta.schema_id);
+                let id: Arc<str> = match &meta.external_path {
+                    Some(e) => e.as_str().into(),
+                    None => dir.clone().join(meta.file_name.as_str()).to_string().into(),
+                };
+                let f = Arc::new(FileRef {
+                    id,
+                    min_key: decode_key(&meta.min_key, types, &current),
+                    max_key: decode_key(&meta.max_key, types, &current),
+                    dv: split.deletion_vectors.get(&meta.file_name).cloned(),
+                    meta,
+                });
+                file_count += 1;
+                if f.meta.level == 0 {
+                    level0.push(f);
+                } else {
+                    by_level.entry(f.meta.level).or_default().push(f);
+                }
+            }
+            level0.sort_by(|a, b| {
+                (b.meta.max_sequence_number, b.meta.min_sequence_number)
+                    .cmp(&(a.meta.max_sequence_number, a.meta.min_sequence_number))
+                    .then_with(|| b.meta.creation_time.cmp(&a.meta.creation_time))
+                    .then_with(|| a.meta.file_name.cmp(&b.meta.file_name))
+            });
+            let levels = by_level
+                .into_values()
+                .map(|mut files| {
+                    let sorted = files
+                        .iter()
+                        .all(|f| f.min_key.is_some() && f.max_key.is_some());
+                    if sorted {
+                        files.sort_by(|a, b| {
+                            cmp_keys(
+                                a.min_key.as_deref().unwrap_or_default(),
+                                b.min_key.as_deref().unwrap_or_default(),
+                            )
+                        });
+                    }
+                    Level { files, sorted }
+                })
+                .collect();
+            max_bucket = max_bucket.max(split.bucket);
+            let part = normalize_partition(&split.partition, &partition_types);
+            partitions
+                .entry(part)
+                .or_default()
+                .push(Arc::new(BucketFiles {
+                    bucket: split.bucket,
+                    dir,
+                    level0,
+                    levels,
+                }));
+        }
+        for buckets in partitions.values_mut() {
+            buckets.sort_by_key(|b| b.bucket);
+        }
+        let n = table.options.bucket;
+        let default_function = table
+            .options
+            .raw
+            .get("bucket-function.type")
+            .is_none_or(|v| v.trim().eq_ignore_ascii_case("default"));
+        let num_buckets = (n > 0 && max_bucket < n && default_function).then_some(n);
+        Ok(SnapshotState {
+            snapshot_id: plan.snapshot.map(|s| s.id),
+            ctx,
+            mode,
+            router,
+            num_buckets,
+            partitions,
+            partition_types,
+            file_count,
+        })
+    }
+
+    /// The buckets that may hold a checked primary-key value.
+    pub fn buckets_of(&self, key: &[Datum]) -> Result<Vec<Arc<BucketFiles>>> {
+        let part = self.router.partition(key)?;
+        let part = normalize_partition(&part, &self.partition_types);
+        let Some(buckets) = self.partitions.get(&part) else {
+            return Ok(vec![]);
+        };
+        let wanted = match self.num_buckets {
+            Some(n) => self.router.bucket(key, n)?,
+            None => None,
+        };
+        Ok(match wanted {
+            Some(b) => buckets.iter().filter(|x| x.bucket == b).cloned().collect(),
+            None => buckets.clone(),
+        })
+    }
+}

@@ -1,0 +1,226 @@
+//! Decoding one unit (a row range of one row group) of a data file into the scan's internal
+//! layout, and finding a key's rows in it.
+//!
+//! The Parquet reader gets the file's cached metadata (footer and page index) and a row
+//! selection, so it fetches only the pages overlapping the unit (plus dictionary pages) in one
+//! vectored read. Decoded units are cached (the "page" cache) together with their keys in a
+//! form that makes matching a scan over integers or encoded row bytes.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, AsArray, RecordBatch};
+use arrow::compute::concat_batches;
+use arrow::datatypes::{DataType as ArrowType, Int64Type};
+use arrow::row::{RowConverter, Rows, SortField};
+use futures::TryStreamExt;
+use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
+use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
+use parquet::arrow::ProjectionMask;
+use streamhouse_format::datum::Datum;
+use streamhouse_format::merge::datums_to_array;
+use streamhouse_format::types::DataType;
+use streamhouse_format::{Error, Result};
+
+use super::file_index::FileIndex;
+use crate::file_reader::ScanContext;
+use crate::parquet_io::ObjectReader;
+
+/// Keys of a unit, prepared for matching.
+pub(crate) enum UnitKeys {
+    /// A single integer key column, widened.
+    Int(Vec<i64>),
+    /// Keys encoded by the [`KeyMatcher`]'s converter.
+    Rows(Rows),
+}
+
+/// A decoded unit.
+pub(crate) struct Unit {
+    /// Internal-layout rows (keys, `_SEQUENCE_NUMBER`, `_VALUE_KIND`, every table column).
+    pub batch: RecordBatch,
+    /// File row position of the unit's first row (for deletion vectors).
+    pub first_row: u64,
+    pub keys: UnitKeys,
+    pub weight: usize,
+}
+
+/// Encodes keys of units and of lookups the same way.
+pub(crate) struct KeyMatcher {
+    int_key: bool,
+    conv: RowConverter,
+    types: Vec<DataType>,
+}
+
+/// A trimmed key prepared for matching.
+pub(crate) struct ProbeKey {
+    pub values: Vec<Datum>,
+    int: Option<i64>,
+    encoded: Option<Vec<u8>>,
+}
+
+fn as_i64(d: &Datum) -> Option<i64> {
+    match d {
+        Datum::TinyInt(v) => Some(*v as i64),
+        Datum::SmallInt(v) => Some(*v as i64),
+        Datum::Int(v) | Datum::Date(v) => Some(*v as i64),
+        Datum::BigInt(v) => Some(*v),
+        _ => None,
+    }
+}
+
+impl KeyMatcher {
+    /// A matcher for trimmed keys of these (current) types.
+    pub fn new(types: Vec<DataType>) -> Result<Self> {
+        let int_key = types.len() == 1
+            && matches!(
+                types[0].to_arrow(),
+                ArrowType::Int8
+                    | ArrowType::Int16
+                    | ArrowType::Int32
+                    | ArrowType::Int64
+                    | ArrowType::Date32
+            );
+        let conv = RowConverter::new(types.iter().map(|t| SortField::new(t.to_arrow())).collect())
+            .map_err(|e| Error::arrow("key encoder", e))?;
+        Ok(KeyMatcher {
+            int_key,
+            conv,
+            types,
+        })
+    }
+
+    /// Prepares a trimmed key (values already checked against the key types).
+    pub fn key(&self, values: Vec<Datum>) -> Result<ProbeKey> {
+        if self.int_key {
+            let int = values.first().and_then(as_i64);
+            return Ok(ProbeKey {
+                values,
+                int,
+                encoded: None,
+            });
+        }
+        let cols: Vec<ArrayRef> = values
+            .iter()
+            .zip(&self.types)
+            .map(|(v, t)| datums_to_array(&[Some(v.clone())], t))
+            .collect::<Result<_>>()?;
+        let rows = self
+            .conv
+            .convert_columns(&cols)
+            .map_err(|e| Error::arrow("encoding a lookup key", e))?;
+        Ok(ProbeKey {
+            encoded: Some(rows.row(0).data().to_vec()),
+            values,
+            int: None,
+        })
+    }
+
+    /// Prepares the key columns (the first columns) of an internal-layout batch.
+    pub fn unit_keys(&self, batch: &RecordBatch) -> Result<UnitKeys> {
+        let n = self.types.len();
+        if self.int_key {
+            let wide = arrow::compute::cast(batch.column(0), &ArrowType::Int64)
+                .map_err(|e| Error::arrow("widening keys", e))?;
+            let wide = wide.as_primitive::<Int64Type>();
+            // Key columns are NOT NULL; a null (corrupt file) never matches: i64::MIN stands
+            // in, and the match re-checks validity.
+            let keys = wide.iter().map(|v| v.unwrap_or(i64::MIN)).collect();
+            return Ok(UnitKeys::Int(keys));
+        }
+        let cols: Vec<ArrayRef> = (0..n).map(|i| batch.column(i).clone()).collect();
+        let rows = self
+            .conv
+            .convert_columns(&cols)
+            .map_err(|e| Error::arrow("encoding keys", e))?;
+        Ok(UnitKeys::Rows(rows))
+    }
+}
+
+impl Unit {
+    /// Rows of the unit holding `key`.
+    pub fn matches(&self, key: &ProbeKey) -> Vec<usize> {
+        match (&self.keys, key.int, &key.encoded) {
+            (UnitKeys::Int(keys), Some(k), _) => {
+                let col = self.batch.column(0);
+                keys.iter()
+                    .enumerate()
+                    .filter(|(i, v)| **v == k && col.is_valid(*i))
+                    .map(|(i, _)| i)
+                    .collect()
+            }
+            (UnitKeys::Rows(rows), _, Some(k)) => (0..rows.num_rows())
+                .filter(|i| rows.row(*i).data() == k.as_slice())
+                .collect(),
+            _ => vec![],
+        }
+    }
+}
+
+/// Decodes rows `start..start + len` of row group `rg`.
+pub(crate) async fn decode(
+    ctx: &ScanContext,
+    index: &FileIndex,
+    matcher: &KeyMatcher,
+    rg: usize,
+    start: u64,
+    len: u64,
+) -> Result<Arc<Unit>> {
+    let display = &index.display;
+    let reader = ObjectReader::new(index.store.clone(), index.path.clone(), Some(index.size));
+    let mask = ProjectionMask::roots(
+        index.meta.parquet_schema(),
+        index.binding.roots.iter().copied(),
+    );
+    let rows = index.rg_rows[rg];
+    let len_usize = usize::try_from(len).map_err(|_| Error::corrupt(display, "unit too large"))?;
+    let mut builder =
+        ParquetRecordBatchStreamBuilder::new_with_metadata(reader, index.meta.clone())
+            .with_projection(mask)
+            .with_row_groups(vec![rg])
+            .with_batch_size(len_usize.max(1));
+    if start > 0 || len < rows {
+        builder = builder.with_row_selection(RowSelection::from(vec![
+            RowSelector::skip(start as usize),
+            RowSelector::select(len_usize),
+        ]));
+    }
+    let stream = builder.build().map_err(|e| Error::corrupt(display, e))?;
+    let batches: Vec<RecordBatch> = stream
+        .try_collect()
+        .await
+        .map_err(|e| crate::file_reader::open_error(e, display))?;
+    let schema = ctx.internal_schema.clone();
+    let mut converted = Vec::with_capacity(batches.len());
+    for b in &batches {
+        converted.push(index.binding.convert(ctx, b, display)?);
+    }
+    let batch = match converted.len() {
+        1 => converted
+            .pop()
+            .unwrap_or_else(|| RecordBatch::new_empty(schema.clone())),
+        _ => concat_batches(&schema, &converted)
+            .map_err(|e| Error::arrow(format!("assembling rows of {display}"), e))?,
+    };
+    if batch.num_rows() as u64 != len {
+        return Err(Error::corrupt(
+            display,
+            format!(
+                "row group {rg} returned {} rows for rows {start}..{} ",
+                batch.num_rows(),
+                start + len
+            ),
+        ));
+    }
+    let keys = matcher.unit_keys(&batch)?;
+    let weight = batch.get_array_memory_size()
+        + match &keys {
+            UnitKeys::Int(k) => k.len() * 8,
+            UnitKeys::Rows(r) => r.size(),
+        }
+        + 128;
+    Ok(Arc::new(Unit {
+        batch,
+        first_row: index.rg_first_row[rg] + start,
+        keys,
+        weight,
+    }))
+}
