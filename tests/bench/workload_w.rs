@@ -24,6 +24,7 @@ use streamhouse_reader::ScanBuilder;
 use streamhouse_writer::TableWriter;
 
 mod compact_phase;
+mod range_phase;
 
 /// splitmix64: a small seeded generator so every run sees the same data.
 struct Rng(u64);
@@ -403,8 +404,13 @@ async fn main() {
         note: format!("streamhouse / arrow-rs = {:.2}x", read_s / raw_s),
     });
 
+    // Range and SQL phases on the level-0 table (tests/bench/range_phase.rs).
+    let sorted = range_phase::sorted_file(&table, work.path()).await;
+    let mut range_ok = range_phase::run(&table, &sorted, expected_rows as i64, "(level 0)", &mut report).await;
+
     // Phase 4: compaction, the read after it, and a long upsert run compacting in the writer.
     let compact_ok = compact_phase::run(&table, &warehouse, work.path(), expected_rows, expected_sum, &mut report).await;
+    range_ok &= range_phase::run(&table, &sorted, expected_rows as i64, "(compacted)", &mut report).await;
     let long_rows = (20_000.0 * scale) as u64;
     let mut long_batch = || {
         let ids: Vec<i64> = (0..long_rows).map(|_| gen.rng.below(4 * long_rows * 10) as i64).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
@@ -452,13 +458,13 @@ async fn main() {
         }
     }
     report.sort_by_key(|r| {
-        ["load", "upsert", "full read", "compact", "read after", "long upsert"]
+        ["load", "upsert", "full read", "range", "sql", "compact", "read after", "long upsert"]
             .iter()
             .position(|p| r.phase.starts_with(p))
             .unwrap_or(9)
     });
     print_rows(&report);
-    if !ok || !compact_ok {
+    if !ok || !compact_ok || !range_ok {
         std::process::exit(1);
     }
 }
