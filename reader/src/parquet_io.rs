@@ -15,6 +15,25 @@ use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 
 use crate::scan_stats::ScanMetrics;
 
+/// Byte ranges of one read closer than this are fetched in one request.
+const RANGE_COALESCE_GAP: u64 = 1024;
+
+/// Sorted, merged ranges: overlapping ranges and ranges less than `gap` apart become one.
+fn coalesce(ranges: &[Range<u64>], gap: u64) -> Vec<Range<u64>> {
+    let mut sorted: Vec<Range<u64>> = ranges.to_vec();
+    sorted.sort_by_key(|r| r.start);
+    let mut out: Vec<Range<u64>> = vec![];
+    for r in sorted {
+        match out.last_mut() {
+            Some(last) if r.start <= last.end.saturating_add(gap) => {
+                last.end = last.end.max(r.end);
+            }
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
 /// Most bytes fetched from the end of a file in the first footer request.
 const FOOTER_PREFETCH: usize = 64 * 1024;
 /// Fewest bytes fetched from the end of a file in the first footer request.
@@ -78,12 +97,37 @@ impl AsyncFileReader for ObjectReader {
     }
 
     fn get_byte_ranges(&mut self, ranges: Vec<Range<u64>>) -> BoxFuture<'_, Result<Vec<Bytes>>> {
-        self.count(ranges.iter().map(|r| r.end.saturating_sub(r.start)).sum());
+        // Ranges closer than RANGE_COALESCE_GAP are fetched together; the rest separately and
+        // concurrently. (object_store's own `get_ranges` merges ranges up to 1 MiB apart, which
+        // for a range scan reads whole column chunks between the few pages it needs.)
+        let merged = coalesce(&ranges, RANGE_COALESCE_GAP);
+        self.count(merged.iter().map(|r| r.end.saturating_sub(r.start)).sum());
         async move {
-            self.store
-                .get_ranges(&self.path, &ranges)
-                .await
-                .map_err(to_parquet_err)
+            let fetched: Vec<Bytes> = futures::future::try_join_all(
+                merged
+                    .iter()
+                    .map(|r| self.store.get_range(&self.path, r.clone())),
+            )
+            .await
+            .map_err(to_parquet_err)?;
+            ranges
+                .iter()
+                .map(|r| {
+                    let i = merged
+                        .partition_point(|m| m.start <= r.start)
+                        .saturating_sub(1);
+                    let (m, b) = (&merged[i], &fetched[i]);
+                    let (lo, hi) = ((r.start - m.start) as usize, (r.end - m.start) as usize);
+                    if hi > b.len() {
+                        return Err(ParquetError::EOF(format!(
+                            "{}: range {r:?} beyond the {} bytes fetched",
+                            self.path,
+                            b.len()
+                        )));
+                    }
+                    Ok(b.slice(lo..hi))
+                })
+                .collect()
         }
         .boxed()
     }
@@ -103,6 +147,18 @@ impl AsyncFileReader for ObjectReader {
             Ok(Arc::new(metadata))
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_coalesce_only_when_close() {
+        let r = coalesce(&[10..20, 0..5, 18..30, 100_000..100_010, 30..40], 16 * 1024);
+        assert_eq!(r, vec![0..40, 100_000..100_010]);
+        assert_eq!(coalesce(&[0..5, 10..20], 0), vec![0..5, 10..20]);
     }
 }
 
