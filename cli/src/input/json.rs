@@ -52,6 +52,21 @@ fn read_with<B: BufRead>(
     let streaming = idle.is_some();
     let idle = |r: &B| idle.as_ref().is_some_and(|f| f(r));
     let src = &shape.source;
+    // Converts and hands over rows (`false`: the receiver is gone). A stream first hands over
+    // the rows before a value that does not convert, then fails naming it.
+    let mut emit = |rows: &[(u64, Map<String, Value>)]| -> CliResult<bool> {
+        match to_chunk(rows, shape) {
+            Ok(chunk) => Ok(send(chunk)),
+            Err(e) if streaming => {
+                let (good, e) = good_prefix(rows, shape, e);
+                if good > 0 {
+                    send(to_chunk(&rows[..good], shape)?);
+                }
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    };
     let mut rows: Vec<(u64, Map<String, Value>)> =
         Vec::with_capacity(shape.batch_rows.min(1 << 16));
     let mut buf = String::new();
@@ -68,22 +83,43 @@ fn read_with<B: BufRead>(
             Err(e) => {
                 // A stream keeps what came before the bad line.
                 if streaming && !rows.is_empty() {
-                    let _ = send(to_chunk(&rows, shape)?);
+                    emit(&rows)?;
                 }
                 return Err(e);
             }
         }
         if !rows.is_empty() && (rows.len() >= shape.batch_rows || idle(&reader)) {
-            if !send(to_chunk(&rows, shape)?) {
+            if !emit(&rows)? {
                 return Ok(());
             }
             rows.clear();
         }
     }
     if !rows.is_empty() {
-        send(to_chunk(&rows, shape)?);
+        emit(&rows)?;
     }
     Ok(())
+}
+
+/// The number of leading rows that convert, and the error of the first one that does not
+/// (found by bisection: conversion errors name the row).
+fn good_prefix(
+    rows: &[(u64, Map<String, Value>)],
+    shape: &BatchShape,
+    mut error: crate::error::CliError,
+) -> (usize, crate::error::CliError) {
+    let (mut lo, mut hi) = (0, rows.len());
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        match to_chunk(&rows[..mid], shape) {
+            Ok(_) => lo = mid,
+            Err(e) => {
+                hi = mid;
+                error = e;
+            }
+        }
+    }
+    (lo, error)
 }
 
 /// One line as a row; `None` for a blank line.

@@ -1,0 +1,324 @@
+//! What a user sees: output formats, start positions, consumers, errors, `write --follow`, and
+//! stopping with Ctrl-C.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::*;
+
+const SCHEMA: &str = "id BIGINT NOT NULL, v STRING";
+
+fn pk_table(wh: &Wh, producer: &str) {
+    wh.create(
+        "db.t",
+        SCHEMA,
+        &[
+            "--primary-key",
+            "id",
+            "--option",
+            &format!("changelog-producer={producer}"),
+        ],
+    );
+}
+
+#[test]
+fn tail_prints_changes_with_their_kinds_in_every_format() {
+    let wh = Wh::new();
+    pk_table(&wh, "input");
+    wh.write_json("db.t", "{\"id\":1,\"v\":\"a\"}\n{\"id\":2,\"v\":\"b\"}\n");
+    wh.write_json(
+        "db.t",
+        "{\"id\":1,\"v\":\"a\",\"rowkind\":\"-U\"}\n{\"id\":1,\"v\":\"a2\",\"rowkind\":\"+U\"}\n{\"id\":2,\"rowkind\":\"-D\"}\n",
+    );
+    let all = wh.tail_json("db.t", &["--from", "snapshot:1", "--with-snapshot-id"]);
+    assert_eq!(
+        all,
+        [
+            json!({"rowkind": "+I", "snapshot_id": 1, "id": 1, "v": "a"}),
+            json!({"rowkind": "+I", "snapshot_id": 1, "id": 2, "v": "b"}),
+            json!({"rowkind": "-U", "snapshot_id": 2, "id": 1, "v": "a"}),
+            json!({"rowkind": "+U", "snapshot_id": 2, "id": 1, "v": "a2"}),
+            json!({"rowkind": "-D", "snapshot_id": 2, "id": 2, "v": null}),
+        ]
+    );
+    // rowkind is the first field of every line.
+    let text = wh.ok(&["tail", "db.t", "--from", "snapshot:2", "-o", "json"], b"");
+    assert!(
+        text.lines().all(|l| l.starts_with("{\"rowkind\":")),
+        "{text}"
+    );
+    // Default: latest-full, the current rows as +I.
+    assert_eq!(
+        wh.tail_json("db.t", &[]),
+        [json!({"rowkind": "+I", "id": 1, "v": "a2"})]
+    );
+    let csv = wh.ok(
+        &[
+            "tail",
+            "db.t",
+            "--from",
+            "snapshot:2",
+            "-o",
+            "csv",
+            "--columns",
+            "v",
+        ],
+        b"",
+    );
+    assert_eq!(csv, "rowkind,v\n-U,a\n+U,a2\n-D,\n");
+    let table = wh.ok(&["tail", "db.t", "--from", "snapshot:1"], b"");
+    assert!(table.contains("snapshot 2 (APPEND): 3 changes"), "{table}");
+    assert!(table.contains("| -U      |  1 | a    |"), "{table}");
+    assert!(table.ends_with("5 changes in 2 snapshots\n"), "{table}");
+    let help = wh.ok(&["tail", "--help"], b"");
+    for needle in [
+        "latest-full",
+        "snapshot:N",
+        "timestamp:T",
+        "--consumer",
+        "Examples:",
+    ] {
+        assert!(help.contains(needle), "tail --help lacks {needle}:\n{help}");
+    }
+}
+
+#[test]
+fn a_rowkind_column_of_the_table_keeps_its_name() {
+    let wh = Wh::new();
+    wh.create("db.a", "rowkind STRING, n INT", &[]);
+    wh.ok(
+        &["write", "db.a", "--format", "csv"],
+        b"rowkind,n\nhello,1\n",
+    );
+    assert_eq!(
+        wh.tail_json("db.a", &["--from", "snapshot:1"]),
+        [json!({"_rowkind": "+I", "rowkind": "hello", "n": 1})]
+    );
+}
+
+#[test]
+fn start_positions_and_their_errors() {
+    let wh = Wh::new();
+    pk_table(&wh, "none");
+    for i in 0..3 {
+        wh.write_json("db.t", &format!("{{\"id\":{i},\"v\":\"x\"}}\n"));
+    }
+    let ids =
+        |rows: Vec<Value>| -> Vec<i64> { rows.iter().map(|r| r["id"].as_i64().unwrap()).collect() };
+    assert_eq!(ids(wh.tail_json("db.t", &["--from", "snapshot:2"])), [1, 2]);
+    assert!(wh.tail_json("db.t", &["--from", "latest"]).is_empty());
+    assert!(wh.tail_json("db.t", &["--from", "snapshot:9"]).is_empty());
+    assert_eq!(
+        ids(wh.tail_json("db.t", &["--from", "timestamp:0"])),
+        [0, 1, 2]
+    );
+    assert!(wh
+        .tail_json("db.t", &["--from", "timestamp:2999-01-01T00:00:00Z"])
+        .is_empty());
+    let e = wh.fails(2, &["tail", "db.t", "--from", "earliest"], b"");
+    assert!(
+        e.contains("latest-full, latest, snapshot:N or timestamp:T"),
+        "{e}"
+    );
+    let e = wh.fails(1, &["tail", "db.nope"], b"");
+    assert!(e.contains("table db.nope does not exist"), "{e}");
+    let e = wh.fails(1, &["tail", "db.t", "--consumer", "a/b"], b"");
+    assert!(e.contains("consumer id \"a/b\""), "{e}");
+    let e = wh.fails(1, &["tail", "db.t", "--columns", "nope"], b"");
+    assert!(e.contains("nope"), "{e}");
+    // Snapshots 1 and 2 expire: starting there is a clear error, not a silent gap.
+    let dir = wh.table_dir("db.t").join("snapshot");
+    std::fs::remove_file(dir.join("snapshot-1")).unwrap();
+    std::fs::remove_file(dir.join("snapshot-2")).unwrap();
+    std::fs::write(dir.join("EARLIEST"), "3").unwrap();
+    let e = wh.fails(1, &["tail", "db.t", "--from", "snapshot:1"], b"");
+    assert!(
+        e.contains("snapshot 1 of table db.t has expired (the earliest snapshot is 3)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_consumer_continues_where_it_stopped() {
+    let wh = Wh::new();
+    pk_table(&wh, "none");
+    wh.write_json("db.t", "{\"id\":1,\"v\":\"a\"}\n");
+    let first = wh.tail_json("db.t", &["--consumer", "app"]);
+    assert_eq!(first, [json!({"rowkind": "+I", "id": 1, "v": "a"})]);
+    let consumer = wh.table_dir("db.t").join("consumer").join("consumer-app");
+    let recorded: Value = serde_json::from_slice(&std::fs::read(&consumer).unwrap()).unwrap();
+    assert_eq!(recorded, json!({"nextSnapshot": 2}));
+    assert!(wh.tail_json("db.t", &["--consumer", "app"]).is_empty());
+    wh.write_json("db.t", "{\"id\":1,\"v\":\"b\"}\n");
+    assert_eq!(
+        wh.tail_json("db.t", &["--consumer", "app"]),
+        [json!({"rowkind": "+I", "id": 1, "v": "b"})]
+    );
+    // --ignore-progress starts over from --from.
+    let again = wh.tail_json(
+        "db.t",
+        &[
+            "--consumer",
+            "app",
+            "--ignore-progress",
+            "--from",
+            "snapshot:1",
+        ],
+    );
+    assert_eq!(again.len(), 2);
+    let e = wh.fails(2, &["tail", "db.t", "--ignore-progress"], b"");
+    assert!(e.contains("--consumer"), "{e}");
+}
+
+/// Waits until `f` holds (or panics after 20 s).
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn snapshot_count(wh: &Wh, table: &str) -> usize {
+    std::fs::read_dir(wh.table_dir(table).join("snapshot"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("snapshot-"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn write_follow_commits_every_interval_and_on_ctrl_c() {
+    let wh = Wh::new();
+    pk_table(&wh, "input");
+    let mut child = Running(
+        wh.command(&[
+            "write",
+            "db.t",
+            "--format",
+            "json",
+            "--follow",
+            "--commit-interval",
+            "50ms",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap(),
+    );
+    let mut stdin = child.0.stdin.take().unwrap();
+    let printed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = printed.clone();
+    let reader = read_lines(child.0.stdout.take().unwrap(), move |l| {
+        let mut p = sink.lock().unwrap();
+        p.push_str(&l);
+        p.push('\n');
+    });
+    writeln!(stdin, "{{\"id\":1,\"v\":\"a\"}}").unwrap();
+    stdin.flush().unwrap();
+    // One line is committed without waiting for more input.
+    wait_for("the first commit", || snapshot_count(&wh, "db.t") == 1);
+    writeln!(
+        stdin,
+        "{{\"id\":2,\"v\":\"b\"}}\n{{\"id\":1,\"rowkind\":\"-D\"}}"
+    )
+    .unwrap();
+    stdin.flush().unwrap();
+    wait_for("the second commit", || snapshot_count(&wh, "db.t") == 2);
+    // Ctrl-C: what was read is committed, the command exits cleanly (stdin still open).
+    writeln!(stdin, "{{\"id\":3,\"v\":\"c\"}}").unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    signal(&child.0, "INT");
+    let status = child.0.wait().unwrap();
+    drop(stdin);
+    reader.join().unwrap();
+    let stdout = printed.lock().unwrap().clone();
+    assert!(status.success(), "{status:?}: {stdout}");
+    assert!(
+        stdout.contains("wrote 4 rows (3 inserts, 1 delete) to db.t"),
+        "{stdout}"
+    );
+    let rows = json_lines(&wh.ok(&["scan", "db.t", "-o", "json"], b""));
+    assert_eq!(
+        rows,
+        [json!({"id": 2, "v": "b"}), json!({"id": 3, "v": "c"})]
+    );
+    // Every input record is a change (changelog-producer = input).
+    assert_eq!(wh.tail_json("db.t", &["--from", "snapshot:1"]).len(), 4);
+}
+
+#[test]
+fn write_follow_commits_the_rows_before_a_bad_line() {
+    let wh = Wh::new();
+    pk_table(&wh, "none");
+    let e = wh.fails(
+        1,
+        &["write", "db.t", "--format", "json", "--follow"],
+        b"{\"id\":1,\"v\":\"a\"}\n{\"id\":2,\"v\":\"b\"}\n{\"id\":\"x\"}\n{\"id\":4}\n",
+    );
+    assert!(e.contains("stdin line 3"), "{e}");
+    let rows = json_lines(&wh.ok(&["scan", "db.t", "-o", "json"], b""));
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let e = wh.fails(
+        2,
+        &["write", "db.t", "--format", "csv", "--follow"],
+        b"id,v\n1,a\n",
+    );
+    assert!(e.contains("--follow reads newline-delimited JSON"), "{e}");
+}
+
+#[test]
+fn tail_follow_stops_at_a_snapshot_boundary_on_ctrl_c() {
+    let wh = Wh::new();
+    pk_table(&wh, "none");
+    wh.write_json("db.t", "{\"id\":1,\"v\":\"a\"}\n");
+    let mut child = Running(
+        wh.command(&[
+            "tail",
+            "db.t",
+            "--follow",
+            "--consumer",
+            "c",
+            "-o",
+            "json",
+            "--from",
+            "latest",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap(),
+    );
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    let reader = read_lines(child.0.stdout.take().unwrap(), move |l| {
+        sink.lock().unwrap().push(l)
+    });
+    // The consumer is recorded once the tail has its start position.
+    let consumer = wh.table_dir("db.t").join("consumer").join("consumer-c");
+    wait_for("the tail to start", || consumer.exists());
+    wh.write_json("db.t", "{\"id\":2,\"v\":\"b\"}\n");
+    wh.write_json("db.t", "{\"id\":3,\"v\":\"c\"}\n");
+    wait_for("two changes", || lines.lock().unwrap().len() == 2);
+    signal(&child.0, "INT");
+    let status = child.0.wait().unwrap();
+    reader.join().unwrap();
+    assert!(status.success(), "{status:?}");
+    let recorded: Value = serde_json::from_slice(&std::fs::read(&consumer).unwrap()).unwrap();
+    assert_eq!(recorded, json!({"nextSnapshot": 4}));
+    assert_eq!(
+        json_lines(&lines.lock().unwrap().join("\n")),
+        [
+            json!({"rowkind": "+I", "id": 2, "v": "b"}),
+            json!({"rowkind": "+I", "id": 3, "v": "c"})
+        ]
+    );
+}
