@@ -252,6 +252,16 @@ pub async fn expire_snapshots_at(
     Ok(report)
 }
 
+/// `Ok(None)` for a file of an expired snapshot (`expired`) that no longer exists: an earlier,
+/// interrupted expiration deleted it. Every other error stands.
+fn already_gone<T>(expired: bool, r: Result<T>) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(Error::NotFound(_)) if expired => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Expires snapshots `[earliest, end)`; `end` survives.
 async fn expire_until(
     table: &Table,
@@ -278,7 +288,12 @@ async fn expire_until(
         };
         let mut gone: Vec<(Path, Vec<Path>)> = vec![];
         let mut added: HashSet<Path> = HashSet::new();
-        for e in table.delta_entries(&s).await? {
+        // An interrupted earlier run may have deleted an expired snapshot's manifests (step 3
+        // runs only after this step finished for every snapshot): nothing is left to do.
+        let Some(delta) = already_gone(id != end, table.delta_entries(&s).await)? else {
+            continue;
+        };
+        for e in delta {
             let p = pp(&e.partition)?;
             let path = entry_path(table, &e, &p);
             match e.kind {
@@ -312,7 +327,10 @@ async fn expire_until(
         if s.changelog_manifest_list.is_none() {
             continue;
         }
-        for e in table.changelog_files(s).await? {
+        let Some(changelog) = already_gone(true, table.changelog_files(s).await)? else {
+            continue;
+        };
+        for e in changelog {
             let path = entry_path(table, &e, &pp(&e.partition)?);
             if !tagged.data_files.contains(&path) {
                 table.io.delete(&path).await?;
@@ -327,7 +345,9 @@ async fn expire_until(
     keep.index_files.extend(tagged.index_files.iter().cloned());
     let mut old = References::default();
     for s in &expired {
-        old.add(table, s, false, &pp).await?;
+        // Manifests an interrupted earlier run already deleted need no deleting; any it left
+        // behind unlisted here are unreferenced, for orphan cleanup.
+        already_gone(true, old.add(table, s, false, &pp).await)?;
     }
     for m in old.manifests.difference(&keep.manifests) {
         table.io.delete(&table.manifest_path(m)).await?;
