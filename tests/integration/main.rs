@@ -3,7 +3,9 @@
 //! - `pypaimon_reads_ours`: pypaimon reads tables our writer wrote (model = ours = pypaimon);
 //! - `we_read_pypaimon`: we read every table pypaimon writes in `tests/python/pypaimon_write.py`;
 //! - `s3`: the whole path against the moto S3 server `tests/run.sh` starts;
-//! - `bad_metadata`: damaged metadata and data files, a missing table, a failing commit.
+//! - `bad_metadata`: damaged metadata and data files, a missing table, a failing commit;
+//! - `fault_sweep`: every fault kind at every storage operation of write + commit, compaction +
+//!   commit and expiration.
 //!
 //! Run them with `bash tests/run.sh` (it provides pypaimon and S3); without that environment the
 //! interop and S3 tests skip loudly, and under `CI` they fail.
@@ -12,6 +14,7 @@ mod interop_support;
 mod support;
 
 mod bad_metadata;
+mod fault_sweep;
 mod pypaimon_reads_ours;
 mod s3;
 mod we_read_pypaimon;
