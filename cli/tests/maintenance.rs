@@ -42,6 +42,8 @@ fn compact_expire_and_clean_orphans_keep_the_rows() {
             "dt",
             "--option",
             "bucket=2",
+            "--option",
+            "write-only=true",
         ],
     );
     for i in 0..6 {
@@ -51,7 +53,10 @@ fn compact_expire_and_clean_orphans_keep_the_rows() {
             format!("dt,id,qty\nd1,1,{i}\nd1,{},1\nd2,7,{i}\n", 10 + i),
         )
         .unwrap();
-        ok(&wh, &["write", "shop.orders", "--input", input.to_str().unwrap()]);
+        ok(
+            &wh,
+            &["write", "shop.orders", "--input", input.to_str().unwrap()],
+        );
     }
     let before = ok(&wh, &["scan", "shop.orders", "--output", "csv"]);
     let out = ok(&wh, &["compact", "shop.orders", "--partition", "dt=d1"]);
@@ -73,7 +78,14 @@ fn compact_expire_and_clean_orphans_keep_the_rows() {
     assert!(!files.contains("|     0 |"), "level-0 files left: {files}");
     let out = ok(
         &wh,
-        &["expire", "shop.orders", "--retain-min", "1", "--older-than", "0s"],
+        &[
+            "expire",
+            "shop.orders",
+            "--retain-min",
+            "1",
+            "--older-than",
+            "0s",
+        ],
     );
     assert!(out.contains("expired"), "{out}");
     assert_eq!(
@@ -91,4 +103,33 @@ fn compact_expire_and_clean_orphans_keep_the_rows() {
     assert_eq!(out.status.code(), Some(2));
     let out = run(&wh, &["compact", "shop.orders", "--interval", "soon"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn writes_compact_their_buckets_unless_write_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    ok(
+        &wh,
+        &[
+            "create",
+            "db.t",
+            "--schema",
+            "id BIGINT, v STRING",
+            "--primary-key",
+            "id",
+        ],
+    );
+    let mut last = String::new();
+    for i in 0..6 {
+        let input = dir.path().join(format!("in{i}.csv"));
+        std::fs::write(&input, format!("id,v\n1,v{i}\n{},x\n", 10 + i)).unwrap();
+        last = ok(&wh, &["write", "db.t", "--input", input.to_str().unwrap()]);
+    }
+    // The fifth sorted run triggered compaction in the writer: the COMPACT snapshot is reported.
+    let snapshots = ok(&wh, &["snapshots", "db.t", "--output", "json"]);
+    assert!(snapshots.contains("COMPACT"), "{snapshots}\n{last}");
+    let rows = ok(&wh, &["scan", "db.t", "--output", "csv"]);
+    assert!(rows.contains("1,v5"), "{rows}");
+    assert_eq!(rows.lines().count(), 1 + 7, "{rows}");
 }

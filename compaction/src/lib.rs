@@ -29,4 +29,4 @@ pub use levels::{Levels, SortedRun};
 pub use picker::{Pick, PickerOptions};
 pub use rewrite::{Cancel, Progress, ProgressTask};
 pub use service::{Service, ServiceConfig};
-pub use writer::{CompactingWriter, CompactionStats};
+pub use writer::{compact_after_commit, CompactingWriter, CompactionStats};

@@ -155,7 +155,13 @@ pub async fn write_source(
         });
     }
     // From here on Ctrl-C no longer stops the process: the commit completes or fails on its own.
-    let summary = writer.commit().await?;
+    let mut summary = writer.commit().await?;
+    // In-writer compaction of the buckets just written (unless write-only), as Paimon's writers
+    // do; the rows are committed already, so a failure here is only a warning.
+    match streamhouse_compaction::compact_after_commit(table, &summary).await {
+        Ok(ids) => summary.snapshot_ids.extend(ids),
+        Err(e) => eprintln!("warning: the rows are committed, but compacting after them failed: {e}"),
+    }
     Ok(WriteOutcome {
         counts,
         summary: Some(summary),
