@@ -65,6 +65,8 @@ pub struct ServiceReport {
     pub gave_up: Vec<String>,
     /// Stopped by cancellation.
     pub cancelled: bool,
+    /// Passes that failed on transient storage errors (the service went on).
+    pub errors: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -90,11 +92,18 @@ impl Service {
         }
     }
 
-    /// Runs passes until cancelled, pausing `interval` between them.
+    /// Runs passes until cancelled, pausing `interval` between them. A pass that fails on
+    /// transient storage trouble is reported in [`ServiceReport::errors`] and the service goes
+    /// on; any other error stops it.
     pub async fn run(&self) -> Result<ServiceReport> {
         let mut report = ServiceReport::default();
         loop {
-            self.pass(&mut report).await?;
+            if let Err(e) = self.pass(&mut report).await {
+                if !e.is_retryable() || self.compactor.cancel().is_cancelled() {
+                    return Err(e);
+                }
+                report.errors.push(e.to_string());
+            }
             if self.compactor.cancel().is_cancelled() {
                 report.cancelled = true;
                 return Ok(report);

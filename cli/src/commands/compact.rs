@@ -192,6 +192,9 @@ fn print_report(table: &Table, r: &ServiceReport) {
             s.snapshot_id
         );
     }
+    for e in &r.errors {
+        println!("a pass failed and was retried later: {e}");
+    }
     for g in &r.gave_up {
         println!("gave up (another commit kept winning; nothing changed): {g}");
     }
