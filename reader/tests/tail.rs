@@ -614,3 +614,16 @@ async fn cancelled_and_reopened_consumers_deliver_every_snapshot_exactly_once() 
         runs.len()
     );
 }
+
+/// A tail can run in a spawned task.
+#[tokio::test]
+async fn tails_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let t = pk_table("none").await;
+    let mut tail = TailBuilder::new(&t).build().await.unwrap();
+    let next = tail.next();
+    assert_send(&next);
+    drop(next);
+    let build = TailBuilder::new(&t).build();
+    assert_send(&build);
+}

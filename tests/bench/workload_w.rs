@@ -25,6 +25,7 @@ use streamhouse_writer::TableWriter;
 
 mod compact_phase;
 mod range_phase;
+mod tail_phase;
 
 /// splitmix64: a small seeded generator so every run sees the same data.
 struct Rng(u64);
@@ -404,6 +405,12 @@ async fn main() {
         note: format!("streamhouse / arrow-rs = {:.2}x", read_s / raw_s),
     });
 
+    // Tail phases (tests/bench/tail_phase.rs): one commit's changes; commit → delivery latency.
+    let changes_ok = tail_phase::changes(&table, &warehouse, &mut report).await;
+    if !args.iter().any(|a| a == "--skip-latency") {
+        tail_phase::latency(work.path(), &mut report).await;
+    }
+
     // Range and SQL phases on the level-0 table (tests/bench/range_phase.rs).
     let sorted = range_phase::sorted_file(&table, work.path()).await;
     let mut range_ok = range_phase::run(&table, &sorted, expected_rows as i64, "(level 0)", &mut report).await;
@@ -458,13 +465,13 @@ async fn main() {
         }
     }
     report.sort_by_key(|r| {
-        ["load", "upsert", "full read", "range", "sql", "compact", "read after", "long upsert"]
+        ["load", "upsert", "full read", "changes", "latency", "range", "sql", "compact", "read after", "long upsert"]
             .iter()
             .position(|p| r.phase.starts_with(p))
             .unwrap_or(9)
     });
     print_rows(&report);
-    if !ok || !compact_ok || !range_ok {
+    if !ok || !compact_ok || !range_ok || !changes_ok {
         std::process::exit(1);
     }
 }

@@ -26,8 +26,10 @@ scan). Rows are printed sorted. Exit status 0 on success, 1 with a message on st
 """
 
 import argparse
+import json
 import os
 import sys
+import time
 
 import canonical
 from pypaimon_read import open_table
@@ -83,6 +85,9 @@ def main(argv):
     parser.add_argument("--to", dest="last", type=int,
                         help="read up to this snapshot (default: the latest)")
     parser.add_argument("--projection", help="comma-separated columns to read (default: all)")
+    parser.add_argument("--summary", action="store_true",
+                        help="print only {\"rows\", \"seconds\", \"kinds\"} (for benchmarks: the"
+                             " time of planning and reading, without start-up)")
     args = parser.parse_args(argv)
     projection = [c.strip() for c in args.projection.split(",")] if args.projection else None
     try:
@@ -91,11 +96,19 @@ def main(argv):
         if latest is None:
             return 0
         last = args.last if args.last is not None else latest.id
+        started = time.perf_counter()
         rows = stream_rows(table, args.start, last, projection)
+        seconds = time.perf_counter() - started
     except Exception as e:  # noqa: BLE001 - report any pypaimon failure with the table named
         print(f"pypaimon_stream: cannot stream {args.table_path}: {type(e).__name__}: {e}",
               file=sys.stderr)
         return 1
+    if args.summary:
+        kinds = {}
+        for row in rows:
+            kinds[row["_row_kind"]] = kinds.get(row["_row_kind"], 0) + 1
+        print(json.dumps({"rows": len(rows), "seconds": seconds, "kinds": kinds}))
+        return 0
     canonical.print_rows(rows, sys.stdout)
     return 0
 

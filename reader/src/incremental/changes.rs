@@ -241,15 +241,16 @@ pub async fn full_scan(
         .projection(projection)
         .batch_size(batch_size);
     let mut plan = builder.plan().await?;
-    let keep: Option<Box<dyn Fn(i32) -> bool>> = match table.options.changelog_producer {
-        _ if !table.is_primary_key_table() => None,
-        ChangelogProducer::Lookup => Some(Box::new(|level| level > 0)),
-        ChangelogProducer::FullCompaction => {
-            let top = table.options.num_levels.max(1) as i32 - 1;
-            Some(Box::new(move |level| level == top))
-        }
-        ChangelogProducer::None | ChangelogProducer::Input => None,
-    };
+    let keep: Option<Box<dyn Fn(i32) -> bool + Send + Sync>> =
+        match table.options.changelog_producer {
+            _ if !table.is_primary_key_table() => None,
+            ChangelogProducer::Lookup => Some(Box::new(|level| level > 0)),
+            ChangelogProducer::FullCompaction => {
+                let top = table.options.num_levels.max(1) as i32 - 1;
+                Some(Box::new(move |level| level == top))
+            }
+            ChangelogProducer::None | ChangelogProducer::Input => None,
+        };
     if let Some(keep) = keep {
         for split in &mut plan.splits {
             split.files.retain(|f| keep(f.level));

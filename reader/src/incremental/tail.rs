@@ -379,7 +379,7 @@ impl Tail {
         }
         self.last_latest_check = Some(Instant::now());
         self.stats.latest_checks += 1;
-        let latest = self.latest_hint().await?;
+        let latest = latest_hint(&self.table).await?;
         self.known_latest = self.known_latest.max(latest);
         if self.known_latest < id {
             return Ok(None);
@@ -391,7 +391,7 @@ impl Tail {
         let earliest = self.table.earliest_snapshot_id().await?;
         match earliest {
             Some(e) if e > id => {
-                if let Some(s) = self.decoupled_changelog(id).await? {
+                if let Some(s) = decoupled_changelog(&self.table, id).await? {
                     return Ok(Some(s));
                 }
                 Err(fell_behind(&self.table, id, e, self.consumer.as_deref()))
@@ -403,36 +403,6 @@ impl Tail {
                     self.table.name, self.known_latest
                 ),
             )),
-        }
-    }
-
-    /// The `LATEST` hint, or the listed latest id when the hint is missing.
-    async fn latest_hint(&self) -> Result<i64> {
-        let path = self.table.snapshot_dir().clone().join("LATEST");
-        let hint = self.table.io.read_opt(&path).await?.and_then(|b| {
-            std::str::from_utf8(&b)
-                .ok()
-                .and_then(|s| s.trim().parse::<i64>().ok())
-        });
-        Ok(match hint {
-            Some(h) if h > 0 => h,
-            _ => self.table.latest_snapshot_id().await?.unwrap_or(0),
-        })
-    }
-
-    /// Paimon keeps expired snapshots' changelog as `changelog/changelog-<id>` when changelog
-    /// retention outlives snapshot retention ("decoupled" changelog).
-    async fn decoupled_changelog(&self, id: i64) -> Result<Option<Snapshot>> {
-        let path = self
-            .table
-            .root
-            .clone()
-            .join("changelog")
-            .clone()
-            .join(format!("changelog-{id}"));
-        match self.table.io.read_opt(&path).await? {
-            None => Ok(None),
-            Some(bytes) => Snapshot::from_json(&bytes, path.as_ref()).map(Some),
         }
     }
 
@@ -453,6 +423,35 @@ impl Tail {
             "{e} (reading the changes of snapshot {id} of table {})",
             self.table.name
         ))
+    }
+}
+
+/// The `LATEST` hint, or the listed latest id when the hint is missing.
+async fn latest_hint(table: &Table) -> Result<i64> {
+    let path = table.snapshot_dir().clone().join("LATEST");
+    let hint = table.io.read_opt(&path).await?.and_then(|b| {
+        std::str::from_utf8(&b)
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+    });
+    Ok(match hint {
+        Some(h) if h > 0 => h,
+        _ => table.latest_snapshot_id().await?.unwrap_or(0),
+    })
+}
+
+/// Paimon keeps expired snapshots' changelog as `changelog/changelog-<id>` when changelog
+/// retention outlives snapshot retention ("decoupled" changelog).
+async fn decoupled_changelog(table: &Table, id: i64) -> Result<Option<Snapshot>> {
+    let path = table
+        .root
+        .clone()
+        .join("changelog")
+        .clone()
+        .join(format!("changelog-{id}"));
+    match table.io.read_opt(&path).await? {
+        None => Ok(None),
+        Some(bytes) => Snapshot::from_json(&bytes, path.as_ref()).map(Some),
     }
 }
 
