@@ -3,6 +3,8 @@
 //! - `pypaimon_reads_ours`: pypaimon reads tables our writer wrote (model = ours = pypaimon);
 //! - `we_read_pypaimon`: we read every table pypaimon writes in `tests/python/pypaimon_write.py`;
 //! - `s3`: the whole path against the moto S3 server `tests/run.sh` starts;
+//! - `backends`: one conformance body (write, scan, tail, compact, expire, clean orphans) on
+//!   local disk, `memory://` and S3;
 //! - `bad_metadata`: damaged metadata and data files, a missing table, a failing commit;
 //! - `fault_sweep`: every fault kind at every storage operation of write + commit, compaction +
 //!   commit and expiration.
@@ -13,6 +15,7 @@
 mod interop_support;
 mod support;
 
+mod backends;
 mod bad_metadata;
 mod fault_sweep;
 mod pypaimon_reads_ours;
