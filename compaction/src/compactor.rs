@@ -243,7 +243,11 @@ impl Compactor {
         pick: Pick,
     ) -> std::result::Result<Option<CompactSummary>, Retry> {
         let mut result = CompactResult::default();
-        let work = self.rewrite(levels, pick, &mut result).await;
+        // A cancellation that arrives after the last batch still stops before the commit.
+        let work = match self.rewrite(levels, pick, &mut result).await {
+            Ok(()) => self.ctx.cancel.check(),
+            Err(e) => Err(e),
+        };
         if let Err(e) = work {
             self.discard(&result).await;
             return Err(match e {

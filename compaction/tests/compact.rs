@@ -165,3 +165,55 @@ async fn many_runs_are_merged_in_bounded_groups() {
         orphans.deleted
     );
 }
+
+/// Cancels the compaction as soon as it reports progress (a Ctrl-C in the middle).
+struct CancelOnProgress(streamhouse_compaction::Cancel);
+
+struct CancelTask(streamhouse_compaction::Cancel);
+
+impl streamhouse_compaction::ProgressTask for CancelTask {
+    fn advance(&self, _bytes: u64) {
+        self.0.cancel();
+    }
+    fn finish(&self) {}
+}
+
+impl streamhouse_compaction::Progress for CancelOnProgress {
+    fn start(
+        &self,
+        _what: &str,
+        _total: u64,
+    ) -> std::sync::Arc<dyn streamhouse_compaction::ProgressTask> {
+        std::sync::Arc::new(CancelTask(self.0.clone()))
+    }
+}
+
+#[tokio::test]
+async fn a_cancelled_compaction_commits_nothing_and_leaves_no_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().to_str().unwrap();
+    let table = create_table(wh, "db.t", &[("bucket", "1"), ("target-file-size", "2kb")]).await;
+    let mut model = BTreeMap::new();
+    write_rounds(&table, 8, &mut model).await;
+    let latest = table.latest_snapshot_id().await.unwrap();
+    let cancel = streamhouse_compaction::Cancel::new();
+    let c = Compactor::new(table.clone())
+        .unwrap()
+        .with_cancel(cancel.clone())
+        .with_progress(std::sync::Arc::new(CancelOnProgress(cancel.clone())));
+    let r = c
+        .compact_table(&CompactOptions {
+            full: true,
+            ..Default::default()
+        })
+        .await;
+    assert!(r.is_err(), "{r:?}");
+    assert!(cancel.is_cancelled());
+    assert_eq!(table.latest_snapshot_id().await.unwrap(), latest);
+    let orphans =
+        streamhouse_format::io::orphans::clean_orphans(&table, std::time::Duration::ZERO, true)
+            .await
+            .unwrap();
+    assert!(orphans.deleted.is_empty(), "{:?}", orphans.deleted);
+    assert_eq!(read_map(&table, None).await, model);
+}
