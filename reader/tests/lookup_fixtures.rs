@@ -9,13 +9,8 @@ mod lookup_support;
 
 use std::path::{Path, PathBuf};
 
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use streamhouse_format::binary_row::BinaryRow;
-use streamhouse_format::datum::{datum_from_arrow, Datum};
 use streamhouse_format::io::{open_warehouse, Table};
-use streamhouse_format::route::KeyRouter;
 use streamhouse_reader::lookup::{LookupHandle, LookupOptions};
-use streamhouse_reader::plan::partition_dir;
 use streamhouse_reader::ScanBuilder;
 
 fn fixtures_dir() -> PathBuf {
@@ -46,68 +41,6 @@ fn candidates(dir: &Path) -> Vec<(String, String)> {
             let path = v["table_path"].as_str().unwrap_or_default().to_string();
             out.push((name.clone(), path));
         }
-    }
-    out
-}
-
-/// Every key stored in the snapshot's live data files (all levels), as full primary keys.
-async fn stored_keys(table: &Table, local_root: &Path) -> Vec<Vec<Datum>> {
-    let Some(snap) = table.snapshot_or_latest(None).await.unwrap() else {
-        return vec![];
-    };
-    let schema = &table.schema;
-    let router = KeyRouter::new(schema, &table.options).unwrap();
-    let trimmed = schema.trimmed_primary_keys();
-    let part_types: Vec<_> = schema
-        .fields_named(&schema.partition_keys)
-        .unwrap()
-        .into_iter()
-        .map(|f| f.data_type)
-        .collect();
-    let mut out = vec![];
-    for e in table.all_live_files(&snap).await.unwrap() {
-        if e.bucket < 0 || !e.file.file_name.ends_with(".parquet") {
-            continue;
-        }
-        let part_dir = partition_dir(table, &e.partition).unwrap();
-        let rel = table.bucket_dir(&part_dir, e.bucket);
-        let path = local_root.join(rel.as_ref()).join(&e.file.file_name);
-        let Ok(file) = std::fs::File::open(&path) else {
-            continue; // external paths and the like
-        };
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .unwrap()
-            .build()
-            .unwrap();
-        let part_values = BinaryRow::deserialize(&e.partition)
-            .and_then(|r| r.to_datums(&part_types))
-            .unwrap_or_default();
-        for batch in reader {
-            let batch = batch.unwrap();
-            for row in 0..batch.num_rows() {
-                let mut key = vec![];
-                for pk in &schema.primary_keys {
-                    let f = schema.field(pk).unwrap();
-                    let v = if let Some(i) = schema.partition_keys.iter().position(|p| p == pk) {
-                        part_values.get(i).cloned().flatten()
-                    } else {
-                        let col = batch
-                            .column_by_name(&format!("_KEY_{pk}"))
-                            .or_else(|| batch.column_by_name(pk));
-                        col.and_then(|c| datum_from_arrow(c.as_ref(), row, &f.data_type).ok())
-                            .flatten()
-                    };
-                    match v {
-                        Some(v) => key.push(v),
-                        None => break,
-                    }
-                }
-                if key.len() == schema.primary_keys.len() && router.check(&key).is_ok() {
-                    out.push(key);
-                }
-            }
-        }
-        let _ = &trimmed;
     }
     out
 }
@@ -147,7 +80,7 @@ async fn lookups_on_java_tables_equal_their_scans() {
             Ok(h) => h,
             Err(e) => panic!("{name}: the scan reads it but lookups cannot open it: {e}"),
         };
-        let mut keys = stored_keys(&table, &root).await;
+        let mut keys = lookup_support::stored_keys(&table, &root).await;
         keys.sort_by_key(|k| format!("{k:?}"));
         keys.dedup();
         let stored = keys.len();

@@ -6,9 +6,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use std::path::Path;
+
 use arrow::array::{Array, ArrayRef, Int64Array, Int8Array, RecordBatch, StringArray};
 use arrow::compute::{concat_batches, take_record_batch};
 use arrow::datatypes::Schema;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use streamhouse_format::binary_row::BinaryRow;
 use streamhouse_format::datum::{datum_from_arrow, Datum};
 use streamhouse_format::io::{open_warehouse, CommitMessage, Committer, Table};
 use streamhouse_format::route::KeyRouter;
@@ -16,6 +20,7 @@ use streamhouse_format::row_kind::RowKind;
 use streamhouse_format::schema::TableSchema;
 use streamhouse_format::types::parse_columns;
 use streamhouse_reader::lookup::{LookupHandle, LookupOptions};
+use streamhouse_reader::plan::partition_dir;
 use streamhouse_reader::ScanBuilder;
 use streamhouse_writer::file_writer::{physical_batch, FileLayout, FileNamer, RollingFileWriter};
 use streamhouse_writer::TableWriter;
@@ -439,4 +444,65 @@ pub async fn levels(table: &Table) -> BTreeMap<(Vec<u8>, i32), Vec<i32>> {
 
 pub fn column_is_null(b: &RecordBatch, name: &str) -> bool {
     b.column_by_name(name).unwrap().is_null(0)
+}
+
+/// Every key stored in the latest snapshot's live data files (all levels), as full primary
+/// keys, for a table in a local warehouse rooted at `local_root`.
+pub async fn stored_keys(table: &Table, local_root: &Path) -> Vec<Vec<Datum>> {
+    let Some(snap) = table.snapshot_or_latest(None).await.unwrap() else {
+        return vec![];
+    };
+    let schema = &table.schema;
+    let router = KeyRouter::new(schema, &table.options).unwrap();
+    let part_types: Vec<_> = schema
+        .fields_named(&schema.partition_keys)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.data_type)
+        .collect();
+    let mut out = vec![];
+    for e in table.all_live_files(&snap).await.unwrap() {
+        if e.bucket < 0 || !e.file.file_name.ends_with(".parquet") {
+            continue;
+        }
+        let part_dir = partition_dir(table, &e.partition).unwrap();
+        let rel = table.bucket_dir(&part_dir, e.bucket);
+        let path = local_root.join(rel.as_ref()).join(&e.file.file_name);
+        let Ok(file) = std::fs::File::open(&path) else {
+            continue; // external paths and the like
+        };
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        let part_values = BinaryRow::deserialize(&e.partition)
+            .and_then(|r| r.to_datums(&part_types))
+            .unwrap_or_default();
+        for batch in reader {
+            let batch = batch.unwrap();
+            for row in 0..batch.num_rows() {
+                let mut key = vec![];
+                for pk in &schema.primary_keys {
+                    let f = schema.field(pk).unwrap();
+                    let v = if let Some(i) = schema.partition_keys.iter().position(|p| p == pk) {
+                        part_values.get(i).cloned().flatten()
+                    } else {
+                        let col = batch
+                            .column_by_name(&format!("_KEY_{pk}"))
+                            .or_else(|| batch.column_by_name(pk));
+                        col.and_then(|c| datum_from_arrow(c.as_ref(), row, &f.data_type).ok())
+                            .flatten()
+                    };
+                    match v {
+                        Some(v) => key.push(v),
+                        None => break,
+                    }
+                }
+                if key.len() == schema.primary_keys.len() && router.check(&key).is_ok() {
+                    out.push(key);
+                }
+            }
+        }
+    }
+    out
 }
