@@ -168,7 +168,13 @@ pub async fn run(warehouse: &Warehouse, args: CompactArgs) -> CliResult<()> {
     let report = result?;
     print_report(&table, &report);
     if report.cancelled && !args.service {
-        return Err(CliError::Interrupted);
+        if report.compacted.is_empty() {
+            return Err(CliError::Interrupted);
+        }
+        eprintln!(
+            "interrupted: the compactions listed above are committed; the rest was abandoned"
+        );
+        std::process::exit(130);
     }
     Ok(())
 }
