@@ -6,6 +6,7 @@
 //! - `backends`: one conformance body (write, scan, tail, compact, expire, clean orphans) on
 //!   local disk, `memory://` and S3;
 //! - `bad_metadata`: damaged metadata and data files, a missing table, a failing commit;
+//! - `concurrency`: four writer processes and two compaction services on one S3 table;
 //! - `fault_sweep`: every fault kind at every storage operation of write + commit, compaction +
 //!   commit and expiration.
 //!
@@ -13,10 +14,12 @@
 //! interop and S3 tests skip loudly, and under `CI` they fail.
 
 mod interop_support;
+mod procs;
 mod support;
 
 mod backends;
 mod bad_metadata;
+mod concurrency;
 mod fault_sweep;
 mod pypaimon_reads_ours;
 mod s3;
