@@ -88,6 +88,9 @@ pub enum Command {
     /// Delete unreferenced files older than a safety window
     #[command(long_about = crate::commands::maintenance::ORPHANS_ABOUT, after_help = "Example:\n  streamhouse clean-orphans shop.orders --older-than 1d")]
     CleanOrphans(crate::commands::maintenance::CleanOrphansArgs),
+    /// Look rows up by primary key, straight from the table's files
+    #[command(long_about = crate::commands::get::GET_ABOUT, after_help = crate::commands::get::GET_EXAMPLES)]
+    Get(crate::commands::get::GetArgs),
     /// Print a table's changes (+I, -U, +U, -D) from a position on, optionally following commits
     #[command(long_about = crate::commands::tail::TAIL_ABOUT, after_help = crate::commands::tail::TAIL_EXAMPLES)]
     Tail(crate::commands::tail::TailArgs),

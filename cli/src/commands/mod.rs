@@ -3,6 +3,7 @@
 pub mod compact;
 mod create;
 mod demo;
+pub mod get;
 mod inspect;
 pub mod maintenance;
 mod scan;
@@ -42,6 +43,7 @@ async fn run_command(warehouse: &Warehouse, command: Command) -> CliResult<()> {
         Command::Compact(a) => compact::run(warehouse, a).await,
         Command::Expire(a) => maintenance::expire(warehouse, a).await,
         Command::CleanOrphans(a) => maintenance::clean_orphan_files(warehouse, a).await,
+        Command::Get(a) => get::run(warehouse, a).await,
         Command::Tail(a) => tail::run(warehouse, a).await,
         Command::Tag(a) => tag::run(warehouse, a).await,
         Command::Sql(a) => sql::run(warehouse, a).await,
