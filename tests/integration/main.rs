@@ -7,6 +7,7 @@
 //!   local disk, `memory://` and S3;
 //! - `bad_metadata`: damaged metadata and data files, a missing table, a failing commit;
 //! - `concurrency`: four writer processes and two compaction services on one S3 table;
+//! - `crash`: kill -9 of CLI writers and compaction services at seeded random moments;
 //! - `fault_sweep`: every fault kind at every storage operation of write + commit, compaction +
 //!   commit and expiration.
 //!
@@ -20,6 +21,7 @@ mod support;
 mod backends;
 mod bad_metadata;
 mod concurrency;
+mod crash;
 mod fault_sweep;
 mod pypaimon_reads_ours;
 mod s3;
