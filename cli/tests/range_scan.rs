@@ -105,11 +105,20 @@ fn where_filters_and_reports_pruning() {
     let o = wh.run(&["--stats", "scan", "db.t", "--where", "id = 7 AND dt = 'd1'"]);
     assert!(o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    for want in ["partitions  1 of 3 read", "files ", "row groups", "pages", "ranged GET"] {
+    for want in [
+        "partitions  1 of 3 read",
+        "files ",
+        "row groups",
+        "pages",
+        "ranged GET",
+    ] {
         assert!(err.contains(want), "missing {want:?} in:\n{err}");
     }
     // Bucket pruning: one bucket's files of the one partition (one per commit at most).
-    let files_line = err.lines().find(|l| l.contains("files ")).expect("files line");
+    let files_line = err
+        .lines()
+        .find(|l| l.contains("files "))
+        .expect("files line");
     let read: u64 = files_line
         .split_whitespace()
         .nth(1)
@@ -133,16 +142,37 @@ fn bad_predicates_point_at_the_problem() {
 #[test]
 fn tags_and_time_travel() {
     let wh = setup();
-    wh.ok(&["tag", "create", "db.t", "first", "--snapshot", "1", "--retain", "1h"]);
+    wh.ok(&[
+        "tag",
+        "create",
+        "db.t",
+        "first",
+        "--snapshot",
+        "1",
+        "--retain",
+        "1h",
+    ]);
     let e = wh.err(&["tag", "create", "db.t", "first"]);
     assert!(e.contains("already exists"), "{e}");
     let list = wh.ok(&["tag", "list", "db.t", "-o", "json"]);
-    assert!(list.contains("\"tag\":\"first\"") && list.contains("\"snapshot\":1"), "{list}");
-    let tagged = wh.ok(&["scan", "db.t", "--tag", "first", "--where", "id < 3", "-o", "json"]);
+    assert!(
+        list.contains("\"tag\":\"first\"") && list.contains("\"snapshot\":1"),
+        "{list}"
+    );
+    let tagged = wh.ok(&[
+        "scan", "db.t", "--tag", "first", "--where", "id < 3", "-o", "json",
+    ]);
     assert!(tagged.contains("\"amount\":0.0"), "{tagged}");
     let latest = wh.ok(&["scan", "db.t", "--where", "id < 3", "-o", "json"]);
     assert!(latest.contains("\"amount\":1000.0"), "{latest}");
-    let now = wh.ok(&["scan", "db.t", "--as-of", "2999-01-01 00:00:00", "-o", "json"]);
+    let now = wh.ok(&[
+        "scan",
+        "db.t",
+        "--as-of",
+        "2999-01-01 00:00:00",
+        "-o",
+        "json",
+    ]);
     assert_eq!(now.lines().count(), 300);
     let e = wh.err(&["scan", "db.t", "--as-of", "2000-01-01"]);
     assert!(e.contains("earliest"), "{e}");

@@ -150,18 +150,6 @@ impl AsyncFileReader for ObjectReader {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges_coalesce_only_when_close() {
-        let r = coalesce(&[10..20, 0..5, 18..30, 100_000..100_010, 30..40], 16 * 1024);
-        assert_eq!(r, vec![0..40, 100_000..100_010]);
-        assert_eq!(coalesce(&[0..5, 10..20], 0), vec![0..5, 10..20]);
-    }
-}
-
 impl MetadataSuffixFetch for &mut ObjectReader {
     fn fetch_suffix(&mut self, suffix: usize) -> BoxFuture<'_, Result<Bytes>> {
         let options = GetOptions {
@@ -179,5 +167,17 @@ impl MetadataSuffixFetch for &mut ObjectReader {
             Ok(bytes)
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_coalesce_only_when_close() {
+        let r = coalesce(&[10..20, 0..5, 18..30, 100_000..100_010, 30..40], 16 * 1024);
+        assert_eq!(r, vec![0..40, 100_000..100_010]);
+        assert_eq!(coalesce(&[0..5, 10..20], 0), vec![0..5, 10..20]);
     }
 }

@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use object_store::path::Path;
 use streamhouse_format::binary_row::BinaryRow;
+use streamhouse_format::io::files::fold_entries;
 use streamhouse_format::io::Table;
 use streamhouse_format::manifest::{DataFileMeta, IndexManifestEntry};
 use streamhouse_format::options::MergeEngine;
 use streamhouse_format::partition::partition_path;
-use streamhouse_format::io::files::fold_entries;
 use streamhouse_format::schema::TableSchema;
 use streamhouse_format::snapshot::Snapshot;
 use streamhouse_format::{Error, Result};

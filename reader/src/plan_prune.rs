@@ -199,7 +199,11 @@ impl PlanPruner {
             ScanMetrics::add(&m.partitions_seen, cache.len().max(1) as u64);
             ScanMetrics::add(
                 &m.partitions_read,
-                cache.values().filter(|k| **k).count().max(usize::from(cache.is_empty())) as u64,
+                cache
+                    .values()
+                    .filter(|k| **k)
+                    .count()
+                    .max(usize::from(cache.is_empty())) as u64,
             );
         }
     }

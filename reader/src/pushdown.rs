@@ -110,7 +110,10 @@ pub fn apply<T: AsyncFileReader + Send + 'static>(
     builder: ParquetRecordBatchStreamBuilder<T>,
     dv: Option<Arc<DeletionVector>>,
     roots: &[usize],
-) -> Result<(ParquetRecordBatchStreamBuilder<T>, Option<Arc<DeletionVector>>)> {
+) -> Result<(
+    ParquetRecordBatchStreamBuilder<T>,
+    Option<Arc<DeletionVector>>,
+)> {
     let Some(pd) = ctx.pushdown.as_ref().filter(|p| !p.is_noop()) else {
         return Ok((builder, dv));
     };

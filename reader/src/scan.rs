@@ -368,7 +368,9 @@ impl ScanBuilder {
             let keep = output.len();
             let schema = self.output_schema()?;
             stream
-                .and_then(move |b| futures::future::ready(post_filter(b, post.as_ref(), keep, &schema)))
+                .and_then(move |b| {
+                    futures::future::ready(post_filter(b, post.as_ref(), keep, &schema))
+                })
                 .try_filter(|b| futures::future::ready(b.num_rows() > 0))
                 .boxed()
         } else {

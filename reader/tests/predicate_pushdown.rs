@@ -19,8 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, AsArray, Date32Array, Decimal128Array, Int32Array, Int64Array, RecordBatch,
-    StringArray,
+    Array, AsArray, Date32Array, Decimal128Array, Int32Array, Int64Array, RecordBatch, StringArray,
 };
 use arrow::datatypes::{DataType as A, Date32Type, Decimal128Type, Int32Type, Int64Type};
 use proptest::prelude::*;
@@ -105,8 +104,12 @@ fn batch(rows: &[Row]) -> RecordBatch {
             Arc::new(StringArray::from(
                 rows.iter().map(|r| r.dt.clone()).collect::<Vec<_>>(),
             )),
-            Arc::new(Int64Array::from(rows.iter().map(|r| r.id).collect::<Vec<_>>())),
-            Arc::new(Int32Array::from(rows.iter().map(|r| r.v).collect::<Vec<_>>())),
+            Arc::new(Int64Array::from(
+                rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+            )),
+            Arc::new(Int32Array::from(
+                rows.iter().map(|r| r.v).collect::<Vec<_>>(),
+            )),
             Arc::new(StringArray::from(
                 rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
             )),
@@ -115,7 +118,9 @@ fn batch(rows: &[Row]) -> RecordBatch {
                     .with_precision_and_scale(10, 2)
                     .unwrap(),
             ),
-            Arc::new(Date32Array::from(rows.iter().map(|r| r.d).collect::<Vec<_>>())),
+            Arc::new(Date32Array::from(
+                rows.iter().map(|r| r.d).collect::<Vec<_>>(),
+            )),
         ],
     )
     .unwrap()
@@ -235,7 +240,11 @@ async fn fixture(pk: bool, commits: usize, per_commit: usize, seed: u64) -> Fixt
     }
     Fixture {
         table,
-        rows: if pk { model.into_values().collect() } else { log },
+        rows: if pk {
+            model.into_values().collect()
+        } else {
+            log
+        },
         dir,
     }
 }
@@ -270,7 +279,7 @@ fn gen(rng: &mut Rng, depth: u32, allow_not: bool) -> P {
             }
         };
         return match rng.below(9) {
-            0 | 1 | 2 => P::Cmp(col, OPS[rng.below(6) as usize], value(rng, col)),
+            0..=2 => P::Cmp(col, OPS[rng.below(6) as usize], value(rng, col)),
             3 => {
                 let a = value(rng, col);
                 let span = match col {
@@ -280,10 +289,20 @@ fn gen(rng: &mut Rng, depth: u32, allow_not: bool) -> P {
                 };
                 P::Between(col, a, a + span)
             }
-            4 => P::In(col, (0..1 + rng.below(4)).map(|_| value(rng, col)).collect()),
-            5 => P::IsNull(["v", "name", "price", "d"][rng.below(4) as usize], rng.below(2) == 0),
+            4 => P::In(
+                col,
+                (0..1 + rng.below(4)).map(|_| value(rng, col)).collect(),
+            ),
+            5 => P::IsNull(
+                ["v", "name", "price", "d"][rng.below(4) as usize],
+                rng.below(2) == 0,
+            ),
             6 => P::NameEq(format!("n{}", rng.below(13))),
-            7 => P::NameIn((0..1 + rng.below(3)).map(|_| format!("n{}", rng.below(13))).collect()),
+            7 => P::NameIn(
+                (0..1 + rng.below(3))
+                    .map(|_| format!("n{}", rng.below(13)))
+                    .collect(),
+            ),
             _ => P::Dt(["a", "b"][rng.below(2) as usize]),
         };
     }
@@ -299,8 +318,8 @@ fn lit(col: &str, v: i64) -> String {
     match col {
         "price" => format!("{}.{:02}", v / 100, v % 100),
         "d" => {
-            let date = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()
-                + chrono::Duration::days(v);
+            let date =
+                chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + chrono::Duration::days(v);
             format!("DATE '{}'", date.format("%Y-%m-%d"))
         }
         _ => v.to_string(),
@@ -326,7 +345,10 @@ fn text(p: &P) -> String {
         P::NameEq(s) => format!("name = '{s}'"),
         P::NameIn(ss) => format!(
             "name IN ({})",
-            ss.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
+            ss.iter()
+                .map(|s| format!("'{s}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         P::Dt(s) => format!("dt = '{s}'"),
         P::And(ps) => join(ps, " AND "),
@@ -493,7 +515,9 @@ proptest! {
 fn the_model_is_the_full_scan() {
     let rt = runtime();
     for f in fixtures(&rt) {
-        let got = rt.block_on(ScanBuilder::new(&f.table).to_batches()).unwrap();
+        let got = rt
+            .block_on(ScanBuilder::new(&f.table).to_batches())
+            .unwrap();
         let mut want: Vec<String> = f.rows.iter().map(Row::line).collect();
         want.sort();
         assert_eq!(rows_of(&got), want, "{}", f.table.name);
@@ -507,14 +531,22 @@ fn pypaimon_filters_agree() {
     };
     let rt = runtime();
     for f in fixtures(&rt) {
-        let path = f.dir.path().join("db.db").join(f.table.name.split('.').nth(1).unwrap());
+        let path = f
+            .dir
+            .path()
+            .join("db.db")
+            .join(f.table.name.split('.').nth(1).unwrap());
         let mut rng = Rng(99);
         for _ in 0..12 {
             let p = gen(&mut rng, 2, false);
             let arg = json(&p).to_string();
             let theirs = interop_support::run_python_script(
                 "pypaimon_filter_read.py",
-                [path.as_os_str(), std::ffi::OsStr::new(&arg), std::ffi::OsStr::new("--exact")],
+                [
+                    path.as_os_str(),
+                    std::ffi::OsStr::new(&arg),
+                    std::ffi::OsStr::new("--exact"),
+                ],
             );
             let theirs = interop_support::sort_rows(
                 theirs
@@ -523,7 +555,11 @@ fn pypaimon_filters_agree() {
                     .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()),
             );
             let ours = rt
-                .block_on(ScanBuilder::new(&f.table).filter_text(text(&p)).to_batches())
+                .block_on(
+                    ScanBuilder::new(&f.table)
+                        .filter_text(text(&p))
+                        .to_batches(),
+                )
                 .unwrap();
             let schema = f.table.schema.arrow_schema();
             let ours = interop_support::arrow_rows_canonical(&ours, &schema);
@@ -545,7 +581,9 @@ async fn large() -> (Table, tempfile::TempDir) {
         parse_columns("id BIGINT NOT NULL, v INT, name STRING").unwrap(),
         vec![],
         vec!["id".into()],
-        [("bucket".to_string(), "2".to_string())].into_iter().collect(),
+        [("bucket".to_string(), "2".to_string())]
+            .into_iter()
+            .collect(),
         0,
     )
     .unwrap();
@@ -572,7 +610,10 @@ async fn large() -> (Table, tempfile::TempDir) {
                     chunk.iter().map(|i| (i % 1000) as i32).collect::<Vec<_>>(),
                 )),
                 Arc::new(StringArray::from(
-                    chunk.iter().map(|i| format!("name-{i:08}-{}", rng.next())).collect::<Vec<_>>(),
+                    chunk
+                        .iter()
+                        .map(|i| format!("name-{i:08}-{}", rng.next()))
+                        .collect::<Vec<_>>(),
                 )),
             ],
         )
@@ -610,7 +651,10 @@ async fn pruning_shows_in_the_statistics() {
     eprintln!("1% key range: {st}\nfraction of bytes {fraction:.4}");
     // Files of 10,000 rows with 1,024-row pages: the range touches one or two pages of each.
     assert!(st.pages_read * 4 < st.pages_total, "{st}");
-    assert!(fraction < 0.25, "read {fraction:.3} of the table's bytes ({total} bytes)\n{st}");
+    assert!(
+        fraction < 0.25,
+        "read {fraction:.3} of the table's bytes ({total} bytes)\n{st}"
+    );
 
     // Without a predicate everything is read.
     let full = Arc::new(ScanMetrics::default());
@@ -670,7 +714,10 @@ async fn partitions_are_pruned() {
         .unwrap();
     let st = m.snapshot();
     assert_eq!((st.partitions_read, st.partitions_seen), (1, 2), "{st}");
-    assert_eq!(rows_of(&got), expected(&f, &P::And(vec![P::Dt("a"), P::Cmp("id", "<", 100)])));
+    assert_eq!(
+        rows_of(&got),
+        expected(&f, &P::And(vec![P::Dt("a"), P::Cmp("id", "<", 100)]))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -687,17 +734,29 @@ async fn time_travel_by_tag_and_time() {
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let mut w = TableWriter::new(t.clone()).await.unwrap();
     let mut rng = Rng(1);
-    w.write(&batch(&(0..50).map(|i| random_row(&mut rng, i)).collect::<Vec<_>>()))
-        .await
-        .unwrap();
+    w.write(&batch(
+        &(0..50).map(|i| random_row(&mut rng, i)).collect::<Vec<_>>(),
+    ))
+    .await
+    .unwrap();
     w.commit().await.unwrap();
     let after = rows_of(&ScanBuilder::new(t).to_batches().await.unwrap());
     assert_ne!(before, after);
     let tagged = rows_of(&ScanBuilder::new(t).tag("v1").to_batches().await.unwrap());
     assert_eq!(tagged, before);
-    let as_of = rows_of(&ScanBuilder::new(t).as_of_millis(time).to_batches().await.unwrap());
+    let as_of = rows_of(
+        &ScanBuilder::new(t)
+            .as_of_millis(time)
+            .to_batches()
+            .await
+            .unwrap(),
+    );
     assert_eq!(as_of, before);
-    assert!(ScanBuilder::new(t).as_of_millis(time - 1).to_batches().await.is_err());
+    assert!(ScanBuilder::new(t)
+        .as_of_millis(time - 1)
+        .to_batches()
+        .await
+        .is_err());
     let tags = t.list_tags().await.unwrap();
     assert_eq!(tags.len(), 1);
     assert_eq!(tags[0].snapshot.id, first);
@@ -715,7 +774,8 @@ fn pypaimon_reads_our_tags() {
     let rt = runtime();
     let f = rt.block_on(fixture(true, 2, 300, 8));
     let t = &f.table;
-    rt.block_on(t.create_tag("release-1", Some(1), None)).unwrap();
+    rt.block_on(t.create_tag("release-1", Some(1), None))
+        .unwrap();
     let ours = rt
         .block_on(ScanBuilder::new(t).snapshot(1).to_batches())
         .unwrap();
@@ -723,7 +783,12 @@ fn pypaimon_reads_our_tags() {
     let path = f.dir.path().join("db.db").join("pk");
     let theirs = interop_support::run_python_script(
         "pypaimon_filter_read.py",
-        [path.as_os_str(), std::ffi::OsStr::new("null"), std::ffi::OsStr::new("--tag"), std::ffi::OsStr::new("release-1")],
+        [
+            path.as_os_str(),
+            std::ffi::OsStr::new("null"),
+            std::ffi::OsStr::new("--tag"),
+            std::ffi::OsStr::new("release-1"),
+        ],
     );
     let theirs = interop_support::sort_rows(
         theirs

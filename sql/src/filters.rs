@@ -46,9 +46,7 @@ fn literal(e: &Expr) -> Option<Literal> {
             Literal::Bytes(b.clone())
         }
         ScalarValue::Date32(Some(d)) => Literal::Value(Datum::Date(*d)),
-        ScalarValue::TimestampSecond(Some(v), _) => {
-            Literal::Value(split(v.checked_mul(1000)?, 1))
-        }
+        ScalarValue::TimestampSecond(Some(v), _) => Literal::Value(split(v.checked_mul(1000)?, 1)),
         ScalarValue::TimestampMillisecond(Some(v), _) => Literal::Value(split(*v, 1)),
         ScalarValue::TimestampMicrosecond(Some(v), _) => Literal::Value(split(*v, 1000)),
         ScalarValue::TimestampNanosecond(Some(v), _) => Literal::Value(split(*v, 1_000_000)),

@@ -41,7 +41,13 @@ pub fn df_err(e: streamhouse_format::Error) -> DataFusionError {
 /// Registers every table of the warehouse in `ctx`'s default catalog: database `db` becomes a
 /// schema, so tables are queried as `db.table`. Returns how many tables were registered.
 pub async fn register_warehouse(ctx: &SessionContext, io: &FileIO, root: &Path) -> Result<usize> {
-    let catalog_name = ctx.state().config().options().catalog.default_catalog.clone();
+    let catalog_name = ctx
+        .state()
+        .config()
+        .options()
+        .catalog
+        .default_catalog
+        .clone();
     let catalog = ctx.catalog(&catalog_name).ok_or_else(|| {
         DataFusionError::Plan(format!("the default catalog {catalog_name} is missing"))
     })?;

@@ -17,9 +17,12 @@ async fn make(dir: &std::path::Path, name: &str, pk: bool, rows: i64) -> Table {
         parse_columns("id BIGINT NOT NULL, category STRING, amount DOUBLE").unwrap(),
         vec![],
         if pk { vec!["id".into()] } else { vec![] },
-        [("bucket".to_string(), if pk { "3" } else { "-1" }.to_string())]
-            .into_iter()
-            .collect(),
+        [(
+            "bucket".to_string(),
+            if pk { "3" } else { "-1" }.to_string(),
+        )]
+        .into_iter()
+        .collect(),
         0,
     )
     .unwrap();
@@ -42,7 +45,10 @@ async fn make(dir: &std::path::Path, name: &str, pk: bool, rows: i64) -> Table {
             (rows..rows + 10).collect()
         };
         let cats: Vec<String> = ids.iter().map(|i| format!("c{}", i % 3)).collect();
-        let amounts: Vec<f64> = ids.iter().map(|i| (*i as f64) + round as f64 * 1000.0).collect();
+        let amounts: Vec<f64> = ids
+            .iter()
+            .map(|i| (*i as f64) + round as f64 * 1000.0)
+            .collect();
         let b = RecordBatch::try_new(
             arrow.clone(),
             vec![
@@ -74,7 +80,10 @@ async fn aggregates_filters_and_limits_over_a_warehouse() {
     make(dir.path(), "db.log", false, 50).await;
     let (io, root) = open_warehouse(dir.path().to_str().unwrap()).unwrap();
     let ctx = SessionContext::new();
-    assert_eq!(crate::register_warehouse(&ctx, &io, &root).await.unwrap(), 2);
+    assert_eq!(
+        crate::register_warehouse(&ctx, &io, &root).await.unwrap(),
+        2
+    );
 
     // Merged rows: even ids carry +1000.
     let b = query(
@@ -106,7 +115,10 @@ async fn aggregates_filters_and_limits_over_a_warehouse() {
     for (sql, n) in [
         ("SELECT id FROM db.pk WHERE id BETWEEN 10 AND 19", 10),
         ("SELECT id FROM db.pk WHERE id IN (1, 2, 300)", 2),
-        ("SELECT id FROM db.pk WHERE category = 'c1' AND NOT (id >= 50)", 17),
+        (
+            "SELECT id FROM db.pk WHERE category = 'c1' AND NOT (id >= 50)",
+            17,
+        ),
         ("SELECT id FROM db.pk WHERE amount > 1000", 49),
         ("SELECT id FROM db.pk WHERE id % 10 = 0", 10),
         ("SELECT id FROM db.log WHERE id >= 45", 15),
@@ -127,6 +139,11 @@ async fn aggregates_filters_and_limits_over_a_warehouse() {
 
     // The plan shows the pushed predicate.
     let explain = query(&ctx, "EXPLAIN SELECT id FROM db.pk WHERE id < 5").await;
-    let text = arrow::util::pretty::pretty_format_batches(&explain).unwrap().to_string();
-    assert!(text.contains("StreamhouseScanExec") && text.contains("id < 5"), "{text}");
+    let text = arrow::util::pretty::pretty_format_batches(&explain)
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("StreamhouseScanExec") && text.contains("id < 5"),
+        "{text}"
+    );
 }

@@ -15,7 +15,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::array::{AsArray, BooleanArray, Int64Array, RecordBatch};
-use arrow::compute::{and, concat_batches, filter_record_batch, sort_to_indices, take_record_batch};
+use arrow::compute::{
+    and, concat_batches, filter_record_batch, sort_to_indices, take_record_batch,
+};
 use arrow::datatypes::{Float64Type, Int64Type};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
@@ -79,7 +81,10 @@ fn arrow_range(path: &FsPath, lo: i64, hi: i64) -> (u64, f64) {
             .data_page_row_counts(oi, meta.row_groups(), one.iter())
             .expect("rows")
             .expect("row counts");
-        let (mins, maxes) = (mins.as_primitive::<Int64Type>(), maxes.as_primitive::<Int64Type>());
+        let (mins, maxes) = (
+            mins.as_primitive::<Int64Type>(),
+            maxes.as_primitive::<Int64Type>(),
+        );
         let hits: Vec<bool> = (0..rows.len())
             .map(|p| !(mins.value(p) > hi || maxes.value(p) < lo))
             .collect();
@@ -135,7 +140,11 @@ pub async fn run(
     report: &mut Vec<Row>,
 ) -> bool {
     let (lo, hi) = key_range(ids);
-    let snapshot = table.snapshot_or_latest(None).await.expect("snapshot").expect("committed");
+    let snapshot = table
+        .snapshot_or_latest(None)
+        .await
+        .expect("snapshot")
+        .expect("committed");
     let table_bytes: i64 = table
         .all_live_files(&snapshot)
         .await
@@ -195,7 +204,10 @@ pub async fn run(
         seconds: base_s,
         rows: base_rows,
         rss: peak_rss_mib(),
-        note: format!("{} B file", std::fs::metadata(sorted).map(|m| m.len()).unwrap_or(0)),
+        note: format!(
+            "{} B file",
+            std::fs::metadata(sorted).map(|m| m.len()).unwrap_or(0)
+        ),
     });
 
     // SQL aggregate over the whole table.
@@ -217,7 +229,11 @@ pub async fn run(
     let ours_rss = peak_rss_mib();
     let plain = SessionContext::new();
     plain
-        .register_parquet("plain", sorted.to_str().expect("utf8"), ParquetReadOptions::default())
+        .register_parquet(
+            "plain",
+            sorted.to_str().expect("utf8"),
+            ParquetReadOptions::default(),
+        )
         .await
         .expect("register parquet");
     reset_peak_rss();

@@ -52,7 +52,12 @@ pub fn parse_as_of(s: &str) -> CliResult<i64> {
     if let Ok(z) = chrono::DateTime::parse_from_rfc3339(&t.replacen(' ', "T", 1)) {
         return Ok(z.timestamp_millis());
     }
-    for f in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d"] {
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d",
+    ] {
         let parsed = chrono::NaiveDateTime::parse_from_str(t, f).or_else(|_| {
             chrono::NaiveDate::parse_from_str(t, f)
                 .map(|d| d.and_hms_opt(23, 59, 59).unwrap_or_default())
@@ -141,12 +146,13 @@ pub async fn scan_to(
     let schema = b.output_schema()?;
     let plan = b.plan().await?;
     let snapshot = plan.snapshot.clone();
-    let types = schema
-        .fields()
-        .iter()
-        .map(|f| type_of(f.name()))
-        .collect();
-    let mut sink = open_sink(request.format, dest, Arc::new(Schema::clone(&schema)), types)?;
+    let types = schema.fields().iter().map(|f| type_of(f.name())).collect();
+    let mut sink = open_sink(
+        request.format,
+        dest,
+        Arc::new(Schema::clone(&schema)),
+        types,
+    )?;
     if snapshot.is_some() {
         let mut stream = b.execute_plan(plan).await?;
         let mut remaining = request.limit;
@@ -173,7 +179,10 @@ pub async fn scan_to(
             Some(s) => Some(table_totals(wh, table, s).await?),
             None => None,
         };
-        eprintln!("{}", scan_report(&stats, totals, rows, snapshot.as_ref().map(|s| s.id)));
+        eprintln!(
+            "{}",
+            scan_report(&stats, totals, rows, snapshot.as_ref().map(|s| s.id))
+        );
     }
     Ok(rows)
 }

@@ -82,13 +82,21 @@ pub async fn run(wh: &Warehouse, cmd: TagCommand) -> CliResult<()> {
         TagCommand::List(a) => {
             let table = wh.open_table(&a.table).await?;
             let tags = table.list_tags().await?;
-            let mut r = Records::new(vec!["tag", "snapshot", "committed", "rows", "retained_seconds"]);
+            let mut r = Records::new(vec![
+                "tag",
+                "snapshot",
+                "committed",
+                "rows",
+                "retained_seconds",
+            ]);
             for t in &tags {
                 r.push(vec![
                     serde_json::json!(t.name),
                     serde_json::json!(t.snapshot.id),
-                    serde_json::json!(chrono::DateTime::from_timestamp_millis(t.snapshot.time_millis)
-                        .map(|d| d.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string())),
+                    serde_json::json!(chrono::DateTime::from_timestamp_millis(
+                        t.snapshot.time_millis
+                    )
+                    .map(|d| d.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string())),
                     serde_json::json!(t.snapshot.total_record_count),
                     serde_json::json!(t.time_retained),
                 ]);

@@ -244,7 +244,8 @@ mod tests {
 
     #[test]
     fn tag_json_is_a_snapshot_plus_tag_fields() {
-        let snap = br#"{"version":3,"id":4,"schemaId":0,"baseManifestList":"b","deltaManifestList":"d",
+        let snap =
+            br#"{"version":3,"id":4,"schemaId":0,"baseManifestList":"b","deltaManifestList":"d",
             "commitUser":"u","commitIdentifier":1,"commitKind":"APPEND","timeMillis":7}"#;
         let s = Snapshot::from_json(snap, "s").unwrap();
         let t = Tag {

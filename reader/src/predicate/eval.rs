@@ -74,7 +74,11 @@ fn scalar(l: &Leaf, v: &streamhouse_format::datum::Datum, col: &dyn Array) -> Re
     } else {
         cast(&a, col.data_type()).map_err(|e| {
             Error::arrow(
-                format!("converting a literal for column {} to {}", l.column, col.data_type()),
+                format!(
+                    "converting a literal for column {} to {}",
+                    l.column,
+                    col.data_type()
+                ),
                 e,
             )
         })

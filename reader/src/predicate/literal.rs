@@ -150,10 +150,16 @@ fn convert(l: &Lit, f: &DataField, ctx: &str) -> BResult<Datum> {
             _ => Err(mismatch("a bytes literal")),
         },
         Literal::Number(n) => number(n, ty).map_err(|m| {
-            err(format!("{n} does not fit column {} of type {ty}: {m}", f.name))
+            err(format!(
+                "{n} does not fit column {} of type {ty}: {m}",
+                f.name
+            ))
         }),
         Literal::String(s) => text(s, ty).map_err(|m| {
-            err(format!("'{s}' does not fit column {} of type {ty}: {m}", f.name))
+            err(format!(
+                "'{s}' does not fit column {} of type {ty}: {m}",
+                f.name
+            ))
         }),
         Literal::Typed(kw, s) => {
             let ok = matches!(
@@ -169,7 +175,10 @@ fn convert(l: &Lit, f: &DataField, ctx: &str) -> BResult<Datum> {
                 return Err(mismatch(&format!("a {kw:?} literal").to_uppercase()));
             }
             text(s, ty).map_err(|m| {
-                err(format!("'{s}' does not fit column {} of type {ty}: {m}", f.name))
+                err(format!(
+                    "'{s}' does not fit column {} of type {ty}: {m}",
+                    f.name
+                ))
             })
         }
     }
@@ -343,7 +352,9 @@ fn text(s: &str, ty: &DataType) -> Result<Datum, String> {
                 .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M"))
                 .map_err(|_| "not a time like 13:45:00 or 13:45:00.250".to_string())?;
             check_fraction(t, p.min(3))?;
-            Datum::Time((tm.num_seconds_from_midnight() * 1000 + tm.nanosecond() / 1_000_000) as i32)
+            Datum::Time(
+                (tm.num_seconds_from_midnight() * 1000 + tm.nanosecond() / 1_000_000) as i32,
+            )
         }
         TypeKind::Timestamp(p) => {
             let dt = naive_timestamp(t)?;
@@ -370,7 +381,12 @@ fn date(t: &str) -> Result<i32, String> {
 }
 
 fn naive_timestamp(t: &str) -> Result<NaiveDateTime, String> {
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(t, f) {
             return Ok(dt);
         }

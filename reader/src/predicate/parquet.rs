@@ -144,7 +144,9 @@ pub fn prune_file(
             let pages = (|| {
                 let idx = [rg];
                 let mins = conv.data_page_mins(col_index, off_index, idx.iter()).ok()?;
-                let maxes = conv.data_page_maxes(col_index, off_index, idx.iter()).ok()?;
+                let maxes = conv
+                    .data_page_maxes(col_index, off_index, idx.iter())
+                    .ok()?;
                 let nulls = conv
                     .data_page_null_counts(col_index, off_index, idx.iter())
                     .ok()?;

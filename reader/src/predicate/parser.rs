@@ -360,7 +360,12 @@ impl<'a> Parser<'a> {
 
     fn operand(&mut self) -> PResult<Operand> {
         let pos = self.pos();
-        let lit = |value| Ok(Operand::Lit(Lit { value, pos: Some(pos) }));
+        let lit = |value| {
+            Ok(Operand::Lit(Lit {
+                value,
+                pos: Some(pos),
+            }))
+        };
         match self.peek().clone() {
             Tok::Quoted(name) => {
                 self.bump();
@@ -419,7 +424,9 @@ impl<'a> Parser<'a> {
             Operand::Column(c, p) => Ok((c, p)),
             Operand::Lit(l) => Err(PosError::new(
                 l.pos,
-                format!("{role} must be a column name (quote names that look like values: \"name\")"),
+                format!(
+                    "{role} must be a column name (quote names that look like values: \"name\")"
+                ),
             )),
         }
     }
@@ -437,7 +444,12 @@ impl<'a> Parser<'a> {
     fn test(&mut self) -> PResult<Expr> {
         let pos = self.pos();
         let left = self.operand()?;
-        let at = |kind| Ok(Expr { kind, pos: Some(pos) });
+        let at = |kind| {
+            Ok(Expr {
+                kind,
+                pos: Some(pos),
+            })
+        };
         if let Tok::Op(op) = self.peek().clone() {
             self.bump();
             let right = self.operand()?;

@@ -177,15 +177,15 @@ fn leaf(l: &Leaf, r: &ColumnRange, rows: Option<i64>) -> Possible {
         Test::Cmp(op, v) => match op {
             CmpOp::Eq => (eq_possible(v), !all_equal(v)),
             CmpOp::Ne => (!all_equal(v), eq_possible(v)),
-            CmpOp::Lt => (lo(v) != Some(Greater) && lo(v) != Some(Equal), hi(v) != Some(Less)),
+            CmpOp::Lt => (
+                lo(v) != Some(Greater) && lo(v) != Some(Equal),
+                hi(v) != Some(Less),
+            ),
             CmpOp::Le => (lo(v) != Some(Greater), !matches!(hi(v), Some(Less | Equal))),
             CmpOp::Gt => (!matches!(hi(v), Some(Less | Equal)), lo(v) != Some(Greater)),
             CmpOp::Ge => (hi(v) != Some(Less), !matches!(lo(v), Some(Greater | Equal))),
         },
-        Test::In(vs) => (
-            vs.iter().any(eq_possible),
-            !vs.iter().any(all_equal),
-        ),
+        Test::In(vs) => (vs.iter().any(eq_possible), !vs.iter().any(all_equal)),
         Test::IsNull => unreachable!("handled above"),
     };
     Possible {

@@ -55,9 +55,15 @@ fn parses_every_form_and_round_trips_through_display() {
 #[test]
 fn errors_point_at_the_problem() {
     let e = err("idd > 5");
-    assert!(e.contains("unknown column \"idd\"") && e.contains("at character 1"), "{e}");
+    assert!(
+        e.contains("unknown column \"idd\"") && e.contains("at character 1"),
+        "{e}"
+    );
     let e = err("id > 5 AND nme = 'a'");
-    assert!(e.contains("\"nme\"") && e.contains("at character 12"), "{e}");
+    assert!(
+        e.contains("\"nme\"") && e.contains("at character 12"),
+        "{e}"
+    );
     let e = err("id > ");
     assert!(e.contains("expected a column or a value"), "{e}");
     let e = err("id = 'abc'");
@@ -88,7 +94,12 @@ fn batch() -> RecordBatch {
         s,
         vec![
             Arc::new(Int64Array::from(vec![1, 2, 3, 4])),
-            Arc::new(StringArray::from(vec![Some("a"), None, Some("c"), Some("a")])),
+            Arc::new(StringArray::from(vec![
+                Some("a"),
+                None,
+                Some("c"),
+                Some("a"),
+            ])),
         ],
     )
     .unwrap()
@@ -145,7 +156,10 @@ fn pruning_is_sound_on_bounds() {
 
 #[test]
 fn equality_values_pin_bucket_keys() {
-    assert_eq!(p("id = 3 AND name = 'a'").equality_values("id"), Some(vec![Datum::BigInt(3)]));
+    assert_eq!(
+        p("id = 3 AND name = 'a'").equality_values("id"),
+        Some(vec![Datum::BigInt(3)])
+    );
     assert_eq!(
         p("id IN (1, 2) OR id = 5").equality_values("id"),
         Some(vec![Datum::BigInt(1), Datum::BigInt(2), Datum::BigInt(5)])
