@@ -1,5 +1,6 @@
 //! Workspace integration tests, one binary split into topic modules:
 //!
+//! - `hostile`: a generated corpus of malformed input and damaged table files;
 //! - `pypaimon_reads_ours`: pypaimon reads tables our writer wrote (model = ours = pypaimon);
 //! - `we_read_pypaimon`: we read every table pypaimon writes in `tests/python/pypaimon_write.py`;
 //! - `s3`: the whole path against the moto S3 server `tests/run.sh` starts;
@@ -23,6 +24,7 @@ mod bad_metadata;
 mod concurrency;
 mod crash;
 mod fault_sweep;
+mod hostile;
 mod pypaimon_reads_ours;
 mod s3;
 mod we_read_pypaimon;
