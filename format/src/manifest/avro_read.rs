@@ -110,6 +110,8 @@ fn decode_records<T>(
             ),
         ));
     }
+    check_header_metadata(bytes)
+        .map_err(|e| Error::corrupt(path, format!("{what}: bad Avro header: {e}")))?;
     let reader = Reader::new(bytes)
         .map_err(|e| Error::corrupt(path, format!("{what}: bad Avro header: {e}")))?;
     let mut out = Vec::new();
@@ -132,6 +134,53 @@ fn decode_records<T>(
         out.push(read(&rec)?);
     }
     Ok(out)
+}
+
+/// Walks the metadata map of an Avro container header (after the magic) and refuses an empty
+/// `avro.codec.compression_level`: apache-avro 0.22 reads its first byte unchecked and panics
+/// (found by fuzzing; see `tests/integration/regressions.rs`). Everything else is left to
+/// apache-avro.
+fn check_header_metadata(bytes: &[u8]) -> std::result::Result<(), String> {
+    fn long(b: &[u8], pos: &mut usize) -> std::result::Result<i64, String> {
+        let mut v: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let byte = *b.get(*pos).ok_or("the header is truncated")?;
+            *pos += 1;
+            v |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok((v >> 1) as i64 ^ -((v & 1) as i64));
+            }
+        }
+        Err("a varint in the header is too long".into())
+    }
+    fn field<'a>(b: &'a [u8], pos: &mut usize) -> std::result::Result<&'a [u8], String> {
+        let len = long(b, pos)?;
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|l| pos.checked_add(l))
+            .filter(|e| *e <= b.len())
+            .ok_or_else(|| format!("a header field length {len} runs past the end"))?;
+        let out = &b[*pos..end];
+        *pos = end;
+        Ok(out)
+    }
+    let mut pos = AVRO_MAGIC.len();
+    loop {
+        let count = long(bytes, &mut pos)?;
+        if count == 0 {
+            return Ok(());
+        }
+        if count < 0 {
+            long(bytes, &mut pos)?; // the block's byte size
+        }
+        for _ in 0..count.unsigned_abs() {
+            let key = field(bytes, &mut pos)?;
+            let value = field(bytes, &mut pos)?;
+            if key == b"avro.codec.compression_level" && value.is_empty() {
+                return Err("avro.codec.compression_level is empty".into());
+            }
+        }
+    }
 }
 
 /// Strips any number of union wrappers (`["null", T]` and friends).
