@@ -1,8 +1,10 @@
 //! Workspace integration tests, one binary split into topic modules:
 //!
+//! - `fuzz_mutations`: the fuzz targets' bodies over seeded mutations of valid inputs;
 //! - `hostile`: a generated corpus of malformed input and damaged table files;
 //! - `pypaimon_reads_ours`: pypaimon reads tables our writer wrote (model = ours = pypaimon);
 //! - `we_read_pypaimon`: we read every table pypaimon writes in `tests/python/pypaimon_write.py`;
+//! - `regressions`: inputs fuzzing found to crash a decoder;
 //! - `s3`: the whole path against the moto S3 server `tests/run.sh` starts;
 //! - `backends`: one conformance body (write, scan, tail, compact, expire, clean orphans) on
 //!   local disk, `memory://` and S3;
@@ -24,7 +26,9 @@ mod bad_metadata;
 mod concurrency;
 mod crash;
 mod fault_sweep;
+mod fuzz_mutations;
 mod hostile;
 mod pypaimon_reads_ours;
+mod regressions;
 mod s3;
 mod we_read_pypaimon;
