@@ -23,7 +23,6 @@ use arrow::compute::filter_record_batch;
 use arrow::datatypes::{DataType as ArrowType, Field, Schema, SchemaRef};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
-use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use parquet::arrow::ProjectionMask;
 use streamhouse_format::io::Table;
 use streamhouse_format::manifest::DataFileMeta;
@@ -370,8 +369,7 @@ pub async fn read_file(
     let display = src.display;
     let metrics = ctx.pushdown.as_ref().and_then(|p| p.metrics.clone());
     let reader = ObjectReader::new(src.store, src.path, src.size).with_metrics(metrics);
-    let options = crate::pushdown::reader_options(ctx);
-    let builder = ParquetRecordBatchStreamBuilder::new_with_options(reader, options)
+    let builder = crate::pushdown::open(ctx, reader, &src.schema)
         .await
         .map_err(|e| open_error(e, &display))?;
     let binding = bind(ctx, &src.schema, builder.schema(), &display)?;

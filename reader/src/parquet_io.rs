@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use futures::{FutureExt, TryFutureExt};
+use futures::FutureExt;
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
@@ -39,12 +39,13 @@ const FOOTER_PREFETCH: usize = 64 * 1024;
 /// Fewest bytes fetched from the end of a file in the first footer request.
 const MIN_FOOTER_PREFETCH: usize = 8 * 1024;
 
-/// The first footer request's size: about 1/64 of the file between the bounds above, so that
-/// one request usually brings the metadata (and page index) without reading much more than
-/// them — a range scan of a large table opens many files for a few pages each.
+/// The first footer request's size: about 1/128 of the file between the bounds above, so that
+/// one request usually brings the metadata and the page index (kept, see
+/// [`ObjectReader`]'s tail) without reading much more than them — a range scan of a large
+/// table opens many files for a few pages each.
 fn footer_prefetch(file_size: Option<u64>) -> usize {
     match file_size {
-        Some(n) => ((n / 64) as usize).clamp(MIN_FOOTER_PREFETCH, FOOTER_PREFETCH),
+        Some(n) => ((n / 128) as usize).clamp(MIN_FOOTER_PREFETCH, FOOTER_PREFETCH),
         None => FOOTER_PREFETCH,
     }
 }
@@ -53,7 +54,8 @@ fn to_parquet_err(e: object_store::Error) -> ParquetError {
     ParquetError::External(Box::new(e))
 }
 
-/// Reads byte ranges of one object.
+/// Reads byte ranges of one object. The last bytes of the file fetched with the footer are
+/// kept: later reads inside them (the page index, usually) cost no request.
 #[derive(Clone, Debug)]
 pub struct ObjectReader {
     store: Arc<dyn ObjectStore>,
@@ -61,6 +63,8 @@ pub struct ObjectReader {
     file_size: Option<u64>,
     /// Where fetched bytes are counted, if anywhere.
     metrics: Option<Arc<ScanMetrics>>,
+    /// The file's tail: its first offset and its bytes.
+    tail: Option<(u64, Bytes)>,
 }
 
 impl ObjectReader {
@@ -71,7 +75,16 @@ impl ObjectReader {
             path,
             file_size,
             metrics: None,
+            tail: None,
         }
+    }
+
+    /// The bytes of `range` when the kept tail holds them.
+    fn from_tail(&self, range: &Range<u64>) -> Option<Bytes> {
+        let (start, bytes) = self.tail.as_ref()?;
+        let end = start + bytes.len() as u64;
+        (range.start >= *start && range.end <= end)
+            .then(|| bytes.slice((range.start - start) as usize..(range.end - start) as usize))
     }
 
     /// Counts the bytes this reader fetches into `metrics` (`data_bytes_read`).
@@ -89,17 +102,38 @@ impl ObjectReader {
 
 impl AsyncFileReader for ObjectReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, Result<Bytes>> {
+        if let Some(b) = self.from_tail(&range) {
+            return futures::future::ready(Ok(b)).boxed();
+        }
         self.count(range.end.saturating_sub(range.start));
-        self.store
-            .get_range(&self.path, range)
-            .map_err(to_parquet_err)
-            .boxed()
+        async move {
+            let b = self
+                .store
+                .get_range(&self.path, range.clone())
+                .await
+                .map_err(to_parquet_err)?;
+            // Keep a fetched tail of the file (the footer request) for the page index.
+            if Some(range.end) == self.file_size
+                && self.tail.as_ref().is_none_or(|(s, _)| range.start < *s)
+            {
+                self.tail = Some((range.start, b.clone()));
+            }
+            Ok(b)
+        }
+        .boxed()
     }
 
     fn get_byte_ranges(&mut self, ranges: Vec<Range<u64>>) -> BoxFuture<'_, Result<Vec<Bytes>>> {
         // Ranges closer than RANGE_COALESCE_GAP are fetched together; the rest separately and
         // concurrently. (object_store's own `get_ranges` merges ranges up to 1 MiB apart, which
         // for a range scan reads whole column chunks between the few pages it needs.)
+        if let Some(all) = ranges
+            .iter()
+            .map(|r| self.from_tail(r))
+            .collect::<Option<Vec<_>>>()
+        {
+            return futures::future::ready(Ok(all)).boxed();
+        }
         let merged = coalesce(&ranges, RANGE_COALESCE_GAP);
         self.count(merged.iter().map(|r| r.end.saturating_sub(r.start)).sum());
         async move {

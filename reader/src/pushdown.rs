@@ -12,15 +12,18 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch};
 use arrow::compute::filter_record_batch;
-use parquet::arrow::arrow_reader::{ArrowReaderOptions, RowSelection, RowSelector};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, RowSelection, RowSelector,
+};
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
-use parquet::file::metadata::PageIndexPolicy;
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
 use streamhouse_format::schema::TableSchema;
 use streamhouse_format::types::DataField;
 use streamhouse_format::{Error, Result};
 
 use crate::dv::DeletionVector;
 use crate::file_reader::{ScanContext, KEY_PREFIX};
+use crate::parquet_io::ObjectReader;
 use crate::predicate::parquet::{count_pages, prune_file, push, FileColumn};
 use crate::predicate::{Leaf, Predicate};
 use crate::scan_stats::ScanMetrics;
@@ -53,11 +56,90 @@ impl FilePushdown {
 /// Reader options for the files of a scan: the page index is loaded when pages can be pruned
 /// or must be counted.
 pub fn reader_options(ctx: &ScanContext) -> ArrowReaderOptions {
-    let page_index = ctx
-        .pushdown
+    ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::from(wants_page_index(ctx)))
+}
+
+fn wants_page_index(ctx: &ScanContext) -> bool {
+    ctx.pushdown
         .as_ref()
-        .is_some_and(|p| p.page_index || p.prune.is_some());
-    ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::from(page_index))
+        .is_some_and(|p| p.page_index || p.prune.is_some())
+}
+
+/// Opens a data file for reading: its footer, and — when pages can be pruned or must be
+/// counted — the offset index of every column but the column index only of the columns the
+/// pruning predicate reads (the column index of wide value columns, such as long strings, is
+/// most of the page index and would be fetched for nothing).
+pub async fn open(
+    ctx: &ScanContext,
+    mut reader: ObjectReader,
+    file_schema: &TableSchema,
+) -> parquet::errors::Result<ParquetRecordBatchStreamBuilder<ObjectReader>> {
+    if !wants_page_index(ctx) {
+        return ParquetRecordBatchStreamBuilder::new_with_options(
+            reader,
+            ArrowReaderOptions::new(),
+        )
+        .await;
+    }
+    let footer = ArrowReaderMetadata::load_async(&mut reader, ArrowReaderOptions::new()).await?;
+    let file_arrow = footer.schema().clone();
+    // Parquet leaf columns whose column index the predicate may use.
+    let mut wanted: Vec<String> = vec![];
+    if let Some(p) = ctx.pushdown.as_ref().and_then(|p| p.prune.as_ref()) {
+        p.visit_leaves(&mut |l| {
+            if let Some(c) = file_column(ctx, file_schema, &file_arrow, l) {
+                wanted.push(c.name);
+            }
+        });
+    }
+    let mut meta = footer.metadata().as_ref().clone().into_builder();
+    let row_groups = meta
+        .take_row_groups()
+        .into_iter()
+        .map(|rg| {
+            let columns = rg
+                .columns()
+                .iter()
+                .map(|c| {
+                    let root = c.column_path().parts().first().cloned().unwrap_or_default();
+                    if wanted.contains(&root) {
+                        c.clone()
+                    } else {
+                        c.clone()
+                            .into_builder()
+                            .set_column_index_offset(None)
+                            .set_column_index_length(None)
+                            .build()
+                            .unwrap_or_else(|_| c.clone())
+                    }
+                })
+                .collect();
+            rg.clone()
+                .into_builder()
+                .set_column_metadata(columns)
+                .build()
+                .unwrap_or(rg)
+        })
+        .collect();
+    let meta = meta.set_row_groups(row_groups).build();
+    // Two loads: the column indexes kept above, then every offset index (each load fetches one
+    // range spanning what it needs, and column indexes precede offset indexes in the file).
+    let mut loader = ParquetMetaDataReader::new_with_metadata(meta)
+        .with_column_index_policy(PageIndexPolicy::Optional)
+        .with_offset_index_policy(PageIndexPolicy::Skip);
+    if !wanted.is_empty() {
+        loader.load_page_index(&mut reader).await?;
+    }
+    let meta = loader.finish()?;
+    let mut loader = ParquetMetaDataReader::new_with_metadata(meta)
+        .with_column_index_policy(PageIndexPolicy::Skip)
+        .with_offset_index_policy(PageIndexPolicy::Optional);
+    loader.load_page_index(&mut reader).await?;
+    let meta = loader.finish()?;
+    let arrow_meta = ArrowReaderMetadata::try_new(Arc::new(meta), ArrowReaderOptions::new())?;
+    Ok(ParquetRecordBatchStreamBuilder::new_with_metadata(
+        reader, arrow_meta,
+    ))
 }
 
 /// The Arrow column of a data file that holds a predicate column, with its type in the file.
