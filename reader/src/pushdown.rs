@@ -306,3 +306,22 @@ pub fn filter_rows(ctx: &ScanContext, batch: RecordBatch) -> Result<RecordBatch>
     }
     filter_record_batch(&batch, &mask).map_err(|e| Error::arrow("filtering rows", e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deletion_vectors_become_row_selections() {
+        let dv = DeletionVector::from_positions(vec![0, 3, 4, 9, 12]);
+        let sel = RowSelection::from(dv_selection(&dv, 10));
+        let kept: Vec<usize> = crate::predicate::parquet::selected_ranges(&sel)
+            .into_iter()
+            .flatten()
+            .collect();
+        assert_eq!(kept, vec![1, 2, 5, 6, 7, 8]);
+        assert_eq!(sel.row_count() + sel.skipped_row_count(), 10);
+        let none = DeletionVector::from_positions(vec![]);
+        assert_eq!(RowSelection::from(dv_selection(&none, 4)).row_count(), 4);
+    }
+}
