@@ -14,6 +14,8 @@
 #   5. tests/paimon-peer (a separate cargo workspace with its own target dir), then
 #      tests/python/peer_check.py: the `paimon` crate, pypaimon and each table's expected rows must
 #      agree on tables written by pypaimon and by the streamhouse CLI.
+#   6. A bounded cargo-fuzz run of every decoder target in format/fuzz/ (FUZZ_SECONDS per target,
+#      default 30; installs cargo-fuzz from crates.io if missing; RUSTC_BOOTSTRAP=1 on stable).
 # Every step runs even if an earlier test step failed; the exit status is non-zero if any failed.
 set -euo pipefail
 
@@ -156,6 +158,11 @@ peer_check() {
         --work "$SCRATCH/peer-check"
 }
 
+fuzz_bounded() {
+    mkdir -p "$SCRATCH/fuzz"
+    bash format/fuzz/run-fuzz.sh "$SCRATCH/fuzz"
+}
+
 section "python venv (pypaimon, moto)"
 started=$SECONDS
 setup_venv
@@ -172,6 +179,8 @@ if [ -x "$PEER_DIR/target/debug/paimon-peer" ]; then
     mkdir -p "$SCRATCH/peer-check"
     step "peer check: paimon crate vs pypaimon vs expected" peer_check
 fi
+
+step "fuzz: every decoder target for ${FUZZ_SECONDS:-30}s (cargo-fuzz)" fuzz_bounded
 
 section "summary"
 printf '%s\n' "${SUMMARY[@]}"
