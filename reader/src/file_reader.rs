@@ -355,6 +355,38 @@ impl Binding {
     ) -> Result<RecordBatch> {
         convert(ctx, batch, &self.slots, display)
     }
+
+    /// The binding with the key and `_SEQUENCE_NUMBER` columns left unread (they become
+    /// nulls): for primary-key files read without merging, where only `_VALUE_KIND` and the
+    /// value columns are used.
+    pub(crate) fn without_keys(&self, ctx: &ScanContext) -> Binding {
+        if !ctx.primary_key {
+            return self.clone();
+        }
+        let unread = ctx.key_fields.len() + 1;
+        let root_of = |s: &Slot| s.source.map(|i| self.roots[i]);
+        let mut roots: Vec<usize> = self.slots[unread..].iter().filter_map(root_of).collect();
+        roots.sort_unstable();
+        roots.dedup();
+        let slots = self
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Slot {
+                source: if i < unread {
+                    None
+                } else {
+                    root_of(s).and_then(|r| roots.binary_search(&r).ok())
+                },
+                ..s.clone()
+            })
+            .collect();
+        Binding {
+            roots,
+            key_roots: self.key_roots.clone(),
+            slots,
+        }
+    }
 }
 
 /// Opens a data file and streams its rows in the internal layout, dropping the positions of
@@ -365,6 +397,19 @@ pub async fn read_file(
     file: &DataFileMeta,
     dv: Option<Arc<DeletionVector>>,
 ) -> Result<BoxStream<'static, Result<RecordBatch>>> {
+    read_file_with(ctx, bucket_dir, file, dv, true).await
+}
+
+/// [`read_file`]; with `keys = false` a primary-key file's key and sequence-number columns
+/// are not read (nulls in their place) unless the scan filters rows by key while reading —
+/// for files whose rows are not merged.
+pub async fn read_file_with(
+    ctx: &Arc<ScanContext>,
+    bucket_dir: &object_store::path::Path,
+    file: &DataFileMeta,
+    dv: Option<Arc<DeletionVector>>,
+    keys: bool,
+) -> Result<BoxStream<'static, Result<RecordBatch>>> {
     let src = locate(ctx, bucket_dir, file)?;
     let display = src.display;
     let metrics = ctx.pushdown.as_ref().and_then(|p| p.metrics.clone());
@@ -372,7 +417,14 @@ pub async fn read_file(
     let builder = crate::pushdown::open(ctx, reader, &src.schema)
         .await
         .map_err(|e| open_error(e, &display))?;
-    let binding = bind(ctx, &src.schema, builder.schema(), &display)?;
+    let mut binding = bind(ctx, &src.schema, builder.schema(), &display)?;
+    let key_filter = ctx
+        .pushdown
+        .as_ref()
+        .is_some_and(|p| p.row_filter.is_some());
+    if !keys && !key_filter {
+        binding = binding.without_keys(ctx);
+    }
     let mask = ProjectionMask::roots(builder.parquet_schema(), binding.roots.iter().copied());
     // Row groups, pages and the deletion vector become one row selection when pruning.
     let (builder, dv) = crate::pushdown::apply(ctx, &src.schema, builder, dv, &binding.roots)?;

@@ -13,7 +13,7 @@ use streamhouse_format::merge::MergeFunction;
 use streamhouse_format::Result;
 
 use crate::dv::DeletionVector;
-use crate::file_reader::{drop_retractions, read_file, ScanContext};
+use crate::file_reader::{drop_retractions, read_file_with, ScanContext};
 use crate::merge::{Merger, RunStream};
 use crate::plan::Split;
 use crate::sections::sections;
@@ -103,6 +103,18 @@ pub(crate) fn file_stream(
     files: Vec<DataFileMeta>,
     dvs: &Arc<HashMap<String, Arc<DeletionVector>>>,
 ) -> RunStream {
+    file_stream_with(ctx, split, files, dvs, true)
+}
+
+/// [`file_stream`]; `keys = false` for files whose rows are not merged (their key and
+/// sequence-number columns are not read, see [`crate::file_reader::read_file_with`]).
+fn file_stream_with(
+    ctx: &Arc<ScanContext>,
+    split: &Split,
+    files: Vec<DataFileMeta>,
+    dvs: &Arc<HashMap<String, Arc<DeletionVector>>>,
+    keys: bool,
+) -> RunStream {
     let dir = split.bucket_dir(&ctx.table);
     let ctx = ctx.clone();
     let dvs = dvs.clone();
@@ -111,7 +123,7 @@ pub(crate) fn file_stream(
             let ctx = ctx.clone();
             let dir = dir.clone();
             let dv = dvs.get(&f.file_name).cloned();
-            async move { read_file(&ctx, &dir, &f, dv).await }
+            async move { read_file_with(&ctx, &dir, &f, dv, keys).await }
         })
         .try_flatten()
         .boxed()
@@ -130,7 +142,7 @@ pub fn read_split(
                 drop_retractions: drop,
             } => {
                 let c = ctx.clone();
-                file_stream(&ctx, &split, split.files.clone(), &dvs)
+                file_stream_with(&ctx, &split, split.files.clone(), &dvs, false)
                     .and_then(move |b| {
                         let r = if drop { drop_retractions(&c, b) } else { Ok(b) };
                         futures::future::ready(r.and_then(|b| c.to_output(&b)))
@@ -144,7 +156,7 @@ pub fn read_split(
                         let c = ctx.clone();
                         let files = section.runs.into_iter().flatten().collect();
                         parts.push(
-                            file_stream(&ctx, &split, files, &dvs)
+                            file_stream_with(&ctx, &split, files, &dvs, false)
                                 .and_then(move |b| {
                                     futures::future::ready(
                                         drop_retractions(&c, b).and_then(|b| c.to_output(&b)),
