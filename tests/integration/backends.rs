@@ -1,12 +1,11 @@
 //! Backend conformance: one test body — create, write (inserts, updates, deletes), scan every
-//! snapshot, tail the changes, compact, expire, clean orphans, and read the result again
+//! snapshot, tail the changes, get keys, compact, expire, clean orphans, and read the result again
 //! (with pypaimon too where it can reach the storage) — run against the local disk, the
 //! in-process `memory://` store and the moto S3 server. The behaviour must not depend on the
 //! backend.
 //!
-//! `get` (primary-key lookups, issue 4) has no public library entry point in this tree yet:
-//! [`get_hook`] is where the conformance body calls it once it lands; until then it reports
-//! itself as not run.
+//! `get` (primary-key lookups) is checked before compaction, after it and after expiration,
+//! against the rows a scan holds for the same keys.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,11 +13,13 @@ use std::time::Duration;
 use arrow::array::RecordBatch;
 use serde_json::{json, Value};
 use streamhouse_compaction::{BucketOutcome, CompactOptions, Compactor};
+use streamhouse_format::datum::Datum;
 use streamhouse_format::io::expire::{expire_snapshots_at, ExpireConfig};
 use streamhouse_format::io::orphans::clean_orphans;
 use streamhouse_format::io::Table;
 use streamhouse_format::snapshot::CommitKind;
 use streamhouse_reader::incremental::{StartPosition, TailBuilder, TailEvent};
+use streamhouse_reader::lookup;
 
 use crate::interop_support::{
     arrow_rows_canonical, assert_same_rows, pypaimon_read, python, s3_endpoint, S3_BUCKET,
@@ -110,11 +111,32 @@ fn expected_changes(records: &[(&str, Value)]) -> Vec<(String, String, i64)> {
     v
 }
 
-/// Primary-key lookups (issue 4). Returns `None` while the library has no public `get`; the
-/// conformance body then skips the lookups and says so.
-async fn get_hook(_table: &Table, _keys: &[(&str, i64)]) -> Option<Vec<Value>> {
-    None
+/// Primary-key lookups (`streamhouse_reader::lookup::get`) of `(region, id)` keys: the found
+/// rows, canonical and sorted.
+async fn get_rows(table: &Table, keys: &[(&str, i64)]) -> Vec<Value> {
+    let keys: Vec<Vec<Datum>> = keys
+        .iter()
+        .map(|(r, id)| vec![Datum::String(r.to_string()), Datum::BigInt(*id)])
+        .collect();
+    let found = lookup::get(table, &keys, None)
+        .await
+        .unwrap_or_else(|e| panic!("get on {}: {e}", table.name));
+    arrow_rows_canonical(std::slice::from_ref(&found.rows), &found.rows.schema())
 }
+
+/// What the model holds for these keys.
+fn model_rows(rows: &[Value], keys: &[(&str, i64)]) -> Vec<Value> {
+    rows.iter()
+        .filter(|r| {
+            keys.iter()
+                .any(|(region, id)| r["region"] == *region && r["id"] == *id)
+        })
+        .cloned()
+        .collect()
+}
+
+/// Keys to look up: updated, deleted then re-inserted, deleted, never written.
+const KEYS: [(&str, i64); 5] = [("eu", 1), ("us", 2), ("ap", 1), ("us", 3), ("eu", 99)];
 
 /// The whole conformance body against the warehouse at `location`. `pypaimon_path` is the
 /// table path pypaimon can read, if any.
@@ -162,11 +184,18 @@ async fn conformance(location: &str, backend: &str, pypaimon_path: Option<String
         );
     }
 
-    // get
-    match get_hook(&reopened, &[("eu", 1), ("us", 2), ("ap", 1)]).await {
-        Some(rows) => assert_eq!(rows.len(), 2, "{backend}: ap/1 was deleted"),
-        None => eprintln!("{backend}: get not run (no public lookup API in this tree yet)"),
-    }
+    // get: the same rows a scan holds for the keys.
+    let found = get_rows(&reopened, &KEYS).await;
+    assert_same_rows(
+        &found,
+        &model_rows(&final_rows, &KEYS),
+        &format!("{backend}: get"),
+    );
+    assert_eq!(
+        found.len(),
+        3,
+        "{backend}: ap/1 is deleted, eu/99 never written"
+    );
 
     // compact: every bucket into one run; same rows.
     let outcomes = Compactor::new(reopened.clone())
@@ -192,6 +221,11 @@ async fn conformance(location: &str, backend: &str, pypaimon_path: Option<String
         &scan_rows(&reopened, None, None).await,
         &final_rows,
         &format!("{backend}: after compaction"),
+    );
+    assert_same_rows(
+        &get_rows(&reopened, &KEYS).await,
+        &model_rows(&final_rows, &KEYS),
+        &format!("{backend}: get after compaction"),
     );
     for level in reopened
         .all_live_files(&reopened.snapshot(latest).await.unwrap())
@@ -240,6 +274,11 @@ async fn conformance(location: &str, backend: &str, pypaimon_path: Option<String
         &scan_rows(&again, None, None).await,
         &final_rows,
         &format!("{backend}: after expiration and orphan cleanup"),
+    );
+    assert_same_rows(
+        &get_rows(&again, &KEYS).await,
+        &model_rows(&final_rows, &KEYS),
+        &format!("{backend}: get after expiration"),
     );
     // The tail still reads what is left: the latest snapshot in full.
     let tail = tail_changes(&again, latest).await;
