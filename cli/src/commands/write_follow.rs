@@ -1,5 +1,5 @@
 //! `streamhouse write --follow`: newline-delimited JSON streamed from stdin (or a file, e.g. a
-//! named pipe) into one `TableWriter`, committed every `--commit-interval` when rows arrived,
+//! named pipe) into one `CompactingWriter`, committed every `--commit-interval` when rows arrived,
 //! at the end of the input, and on Ctrl-C / SIGTERM (then the command exits cleanly).
 //!
 //! Input errors (a malformed line, a value that does not fit) end the stream: the rows before
@@ -8,9 +8,10 @@
 
 use std::io::{BufReader, Read};
 
+use streamhouse_compaction::CompactingWriter;
 use streamhouse_format::io::Table;
 use streamhouse_format::options::parse_duration;
-use streamhouse_writer::{conform_batch, TableWriter};
+use streamhouse_writer::{conform_batch, TableWriter, WriteSummary};
 use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
 
@@ -27,6 +28,7 @@ use crate::progress;
 #[derive(Default)]
 struct Totals {
     counts: Counts,
+    commits: u64,
     files: usize,
     bytes: u64,
     snapshots: Vec<i64>,
@@ -54,7 +56,7 @@ pub async fn run(
     let name = source.name();
     let shape = BatchShape::new(table.schema.clone(), name.clone(), batch_rows as usize);
     let mut chunks = spawn(source, shape)?;
-    let mut writer = TableWriter::new(table.clone()).await?;
+    let mut writer = Writer::open(table).await?;
     let mut signals = shutdown_signals();
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -115,6 +117,9 @@ pub async fn run(
     drop(chunks);
     // What was read is committed, whatever ended the stream.
     commit(&mut writer, &mut pending, &mut totals).await?;
+    if let Err(e) = writer.close().await {
+        eprintln!("warning: the rows are committed, but compacting after them failed: {e}");
+    }
     progress.finish_and_clear();
     let what = if interrupted { "interrupted: " } else { "" };
     print_text(&format!("{what}{}", report(&totals, &table.name, &name)))?;
@@ -124,12 +129,68 @@ pub async fn run(
     }
 }
 
+/// The stream's writer. Primary-key tables with fixed buckets compact the buckets they wrote in
+/// the background after commits, as Paimon's writers do (unless `write-only`): that is also what
+/// produces `lookup` changelog. Other tables are only written.
+enum Writer {
+    Plain(TableWriter),
+    Compacting(CompactingWriter),
+}
+
+impl Writer {
+    async fn open(table: &Table) -> streamhouse_format::Result<Writer> {
+        if table.is_primary_key_table() && table.options.bucket > 0 && !table.options.write_only {
+            Ok(Writer::Compacting(
+                CompactingWriter::new(table.clone()).await?,
+            ))
+        } else {
+            Ok(Writer::Plain(TableWriter::new(table.clone()).await?))
+        }
+    }
+
+    async fn write(&mut self, batch: &arrow::array::RecordBatch) -> streamhouse_format::Result<()> {
+        match self {
+            Writer::Plain(w) => w.write(batch).await,
+            Writer::Compacting(w) => w.write(batch).await,
+        }
+    }
+
+    async fn write_with_kinds(
+        &mut self,
+        batch: &arrow::array::RecordBatch,
+        kinds: &[streamhouse_format::row_kind::RowKind],
+    ) -> streamhouse_format::Result<()> {
+        match self {
+            Writer::Plain(w) => w.write_with_kinds(batch, kinds).await,
+            Writer::Compacting(w) => w.write_with_kinds(batch, kinds).await,
+        }
+    }
+
+    async fn commit(&mut self) -> streamhouse_format::Result<WriteSummary> {
+        match self {
+            Writer::Plain(w) => w.commit().await,
+            Writer::Compacting(w) => w.commit().await,
+        }
+    }
+
+    async fn abort(&mut self) -> streamhouse_format::Result<()> {
+        match self {
+            Writer::Plain(w) => w.abort().await,
+            Writer::Compacting(w) => w.inner().abort().await,
+        }
+    }
+
+    /// Waits for a running compaction.
+    async fn close(self) -> streamhouse_format::Result<()> {
+        match self {
+            Writer::Plain(_) => Ok(()),
+            Writer::Compacting(w) => w.close().await.map(|_| ()),
+        }
+    }
+}
+
 /// Commits the rows written since the last commit, if any.
-async fn commit(
-    writer: &mut TableWriter,
-    pending: &mut Counts,
-    totals: &mut Totals,
-) -> CliResult<()> {
+async fn commit(writer: &mut Writer, pending: &mut Counts, totals: &mut Totals) -> CliResult<()> {
     if pending.rows == 0 {
         return Ok(());
     }
@@ -143,6 +204,7 @@ async fn commit(
     t.deletes += c.deletes;
     totals.files += summary.files;
     totals.bytes += summary.bytes;
+    totals.commits += 1;
     totals.snapshots.extend(summary.snapshot_ids);
     Ok(())
 }
@@ -160,7 +222,7 @@ fn report(t: &Totals, table: &str, source: &str) -> String {
         "wrote {} ({}) to {table} in {}: {}, {}\ncommitted {snapshots}\n",
         plural(t.counts.rows, "row"),
         t.counts.describe(),
-        plural(t.snapshots.len() as u64, "commit"),
+        plural(t.commits, "commit"),
         plural(t.files as u64, "file"),
         human_bytes(t.bytes),
     )

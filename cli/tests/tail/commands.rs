@@ -322,3 +322,32 @@ fn tail_follow_stops_at_a_snapshot_boundary_on_ctrl_c() {
         ]
     );
 }
+
+#[test]
+fn write_follow_compacts_so_lookup_changelog_reaches_the_tail() {
+    let wh = Wh::new();
+    pk_table(&wh, "lookup");
+    let follow = ["write", "db.t", "--format", "json", "--follow"];
+    wh.ok(&follow, b"{\"id\":1,\"v\":\"a\"}\n{\"id\":2,\"v\":\"b\"}\n");
+    assert_eq!(
+        wh.tail_json("db.t", &["--from", "snapshot:1"]),
+        [
+            json!({"rowkind": "+I", "id": 1, "v": "a"}),
+            json!({"rowkind": "+I", "id": 2, "v": "b"})
+        ]
+    );
+    let before = snapshot_count(&wh, "db.t");
+    wh.ok(&follow, b"{\"id\":1,\"v\":\"a2\"}\n{\"id\":2,\"rowkind\":\"-D\"}\n");
+    assert_eq!(
+        wh.tail_json("db.t", &["--from", &format!("snapshot:{}", before + 1)]),
+        [
+            json!({"rowkind": "-U", "id": 1, "v": "a"}),
+            json!({"rowkind": "+U", "id": 1, "v": "a2"}),
+            json!({"rowkind": "-D", "id": 2, "v": "b"})
+        ]
+    );
+    // Append tables stream too.
+    wh.create("db.a", "n INT", &[]);
+    wh.ok(&["write", "db.a", "--format", "json", "--follow"], b"{\"n\":1}\n{\"n\":2}\n");
+    assert_eq!(wh.tail_json("db.a", &["--from", "snapshot:1"]).len(), 2);
+}
