@@ -39,7 +39,6 @@ impl Warehouse {
     }
 
     /// Whether `--stats` is on (commands may add their own figures, e.g. scan pruning).
-    #[allow(dead_code)] // for commands that add their own figures (scan pruning, issue 3)
     pub fn stats_enabled(&self) -> bool {
         self.metrics.is_some()
     }

@@ -138,10 +138,15 @@ fn every_command_reports_its_cost() {
         vec!["files", t],
         vec!["tables"],
         vec!["tail", t, "--from", "snapshot:1", "--output", "json"],
+        vec!["get", t, "1"],
+        vec!["sql", "SELECT count(*) FROM shop.orders"],
     ] {
         let (_, _, kinds) = stats_of(&wh, &args, b"", 0);
         assert_eq!(requests(&kinds, "conditional PUT"), 0, "{args:?}");
     }
+
+    let (_, _, tag) = stats_of(&wh, &["tag", "create", t, "before-compaction"], b"", 0);
+    assert_eq!(requests(&tag, "conditional PUT"), 1, "{tag:?}");
 
     let (_, _, compact) = stats_of(&wh, &["compact", t, "--full"], b"", 0);
     // The COMPACT snapshot and the bucket lease are create-only puts.
