@@ -3,8 +3,10 @@
 //!
 //! Compaction runs in a background task so the next batches can be buffered meanwhile; at most
 //! one task runs at a time. Backpressure follows `num-sorted-run.stop-trigger`: when a bucket
-//! the writer touched may hold more sorted runs than the stop trigger, `commit` waits for the
-//! running compaction (and then compacts that bucket, repeatedly if needed) before returning.
+//! the writer touched may have reached the stop trigger, `commit` waits for the running
+//! compaction and then compacts that bucket until it is below the stop trigger before
+//! returning, so a bucket never holds more runs than the stop trigger (Java lets it reach one
+//! more before blocking) unless a single commit adds several runs to it.
 //! `full-compaction.delta-commits = N` makes every N-th commit compact its buckets fully.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -143,7 +145,7 @@ impl CompactingWriter {
         let over = self
             .pending
             .iter()
-            .any(|b| self.stats.runs.get(b).copied().unwrap_or(0) > self.stop_trigger);
+            .any(|b| self.stats.runs.get(b).copied().unwrap_or(0) >= self.stop_trigger);
         if let Some(task) = &self.task {
             if !task.is_finished() && !over {
                 return Ok(summary);
@@ -163,7 +165,7 @@ impl CompactingWriter {
             tokio::spawn(async move { compact_round(&compactor, buckets, full, stop).await });
         self.task = Some(task);
         if over {
-            // Backpressure: do not accept more data until the bucket is below the stop trigger.
+            // Backpressure: accept no more data until the bucket is below the stop trigger.
             self.join().await?;
         }
         Ok(summary)
@@ -235,8 +237,8 @@ async fn compact_round(
             let runs = levels.run_count();
             round.max_runs_seen = round.max_runs_seen.max(runs);
             round.runs.insert((partition.clone(), bucket), runs);
-            // One pick per round, more while the bucket stays above the stop trigger.
-            if i > 0 && runs <= stop_trigger {
+            // One pick per round, more while the bucket is at or above the stop trigger.
+            if i > 0 && runs < stop_trigger {
                 break;
             }
             match compactor.compact_levels(levels, full && i == 0, 3).await? {

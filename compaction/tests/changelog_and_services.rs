@@ -214,6 +214,11 @@ async fn in_writer_compaction_keeps_runs_under_the_stop_trigger() {
     for (bucket, runs) in &stats.runs {
         assert!(*runs <= stop, "bucket {bucket:?} has {runs} runs > {stop}");
     }
+    assert!(
+        stats.max_runs_seen <= stop,
+        "a compaction started at {} runs",
+        stats.max_runs_seen
+    );
     assert!(stats.write_amplification() > 1.0);
     let c = Compactor::new(table.clone()).unwrap();
     let (_, levels) = c.bucket_levels(None).await.unwrap();
