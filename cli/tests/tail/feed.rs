@@ -277,3 +277,74 @@ async fn compaction_snapshots_never_duplicate_rows_without_changelog() {
         current_rows(&t).await
     );
 }
+
+/// A follow-mode tail on the S3 test server (moto): the commits of a writer arrive in order
+/// with their kinds. Needs STREAMHOUSE_S3_ENDPOINT (`tests/run.sh`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follows_a_table_on_s3() {
+    if super::interop_support::s3_endpoint().is_none() {
+        return;
+    }
+    let location = format!("s3://lake/tail-{}", uuid_like());
+    let (io, root) = open_warehouse(&location).expect("warehouse");
+    let schema = TableSchema::new(
+        parse_columns("id BIGINT NOT NULL, v STRING").unwrap(),
+        vec![],
+        vec!["id".into()],
+        [
+            ("bucket".to_string(), "1".to_string()),
+            ("changelog-producer".to_string(), "input".to_string()),
+        ]
+        .into_iter()
+        .collect(),
+        0,
+    )
+    .unwrap();
+    let t = Table::create(io, root.clone().join("db.db").join("t"), "db.t", schema)
+        .await
+        .unwrap();
+    let mut tail = TailBuilder::new(&t)
+        .start(StartPosition::Latest)
+        .consumer("s3")
+        .follow(true)
+        .build()
+        .await
+        .unwrap();
+    let writer = {
+        let t = t.clone();
+        tokio::spawn(async move {
+            let mut w = TableWriter::new(t).await.unwrap();
+            use RowKind::*;
+            for i in 0..5i64 {
+                write(&mut w, &[(Insert, i, Some("x")), (Delete, i, Some("x"))]).await;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let mut seen = vec![];
+    let mut ended = 0;
+    while ended < 5 {
+        let e = tokio::time::timeout(std::time::Duration::from_secs(30), tail.next())
+            .await
+            .expect("changes within 30 s")
+            .unwrap()
+            .unwrap();
+        match e {
+            TailEvent::Changes(b) => {
+                for i in 0..b.num_rows() {
+                    seen.push((b.snapshot_id, b.kind(i)));
+                }
+            }
+            TailEvent::SnapshotEnd(info) => ended = info.id,
+        }
+    }
+    writer.await.unwrap();
+    let expected: Vec<(i64, RowKind)> = (1..=5)
+        .flat_map(|s| [(s, RowKind::Insert), (s, RowKind::Delete)])
+        .collect();
+    assert_eq!(seen, expected);
+    tail.checkpoint().await.unwrap();
+    assert_eq!(t.consumer("s3").await.unwrap(), Some(6));
+    // No listing while following: the stats count looks and hint reads only.
+    assert!(tail.stats().probes >= 5, "{:?}", tail.stats());
+}
