@@ -557,3 +557,62 @@ async fn every_fault_at_every_operation_of_expiration() {
     );
     assert!(tally.failed_not_landed > 0, "{tally:?}");
 }
+
+/// The hardest lost acknowledgement: the snapshot put lands but its answer is lost, and every
+/// storage operation after it fails too, so the commit gives up with an error although it
+/// landed. Retrying the same commit (same committer, identifier and kind) must find it and
+/// not commit it a second time. (A new `Committer` with the same user does not know where the
+/// failed call began; callers retry through the committer that failed, as the writer and the
+/// compactor do.)
+#[tokio::test]
+async fn a_commit_that_landed_but_reported_failure_is_not_repeated_by_its_retry() {
+    // Where the snapshot put falls among the commit's operations.
+    let probe = writer_setup().await;
+    let mut w = TableWriter::with_commit_user(probe.table.clone(), WRITER.into()).unwrap();
+    write_records(&mut w, &probe.table, &second_commit())
+        .await
+        .unwrap();
+    let messages = w.prepare_commit().await.unwrap();
+    let start = probe.faulty.op_count();
+    Committer::new(probe.table.clone(), WRITER)
+        .unwrap()
+        .commit(&messages, 0)
+        .await
+        .unwrap();
+    let put = probe
+        .faulty
+        .log()
+        .iter()
+        .skip(start)
+        .position(|l| l.contains(" put ") && l.contains("snapshot/snapshot-2"))
+        .expect("the snapshot put");
+
+    let rig = writer_setup().await;
+    let mut w = TableWriter::with_commit_user(rig.table.clone(), WRITER.into()).unwrap();
+    write_records(&mut w, &rig.table, &second_commit())
+        .await
+        .unwrap();
+    let messages = w.prepare_commit().await.unwrap();
+    let committer = Committer::new(rig.table.clone(), WRITER).unwrap();
+    let at = rig.faulty.op_count() + put;
+    rig.faulty.arm(at, Fault::LoseAck);
+    for later in at + 1..at + 200 {
+        rig.faulty.arm(later, Fault::Fail);
+    }
+    let first = committer.commit(&messages, 0).await;
+    assert!(
+        first.is_err(),
+        "every operation after the put failed: {first:?}"
+    );
+    rig.faulty.disarm();
+    assert_eq!(
+        snapshots_of(&rig.clean().await, WRITER).await,
+        1,
+        "it landed"
+    );
+    let again = committer.commit(&messages, 0).await.unwrap();
+    let clean = rig.clean().await;
+    assert_eq!(snapshots_of(&clean, WRITER).await, 1, "committed twice");
+    assert!(again[0].was_already_committed);
+    assert_eq!(again[0].snapshot_id, 2);
+}

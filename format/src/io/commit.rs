@@ -13,6 +13,7 @@
 //! 5. After success, overwrite the `LATEST` hint (best effort).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::binary_row::BinaryRow;
@@ -79,6 +80,9 @@ pub struct Committer {
     file_prefix: String,
     counter: AtomicU64,
     partition_types: Vec<DataType>,
+    /// Commits whose last call failed after a snapshot put whose outcome is unknown:
+    /// (identifier, kind, the latest snapshot id when that call began).
+    uncertain: Mutex<Vec<(i64, CommitKind, i64)>>,
 }
 
 impl Committer {
@@ -95,6 +99,7 @@ impl Committer {
             file_prefix: uuid::Uuid::new_v4().to_string(),
             counter: AtomicU64::new(0),
             partition_types,
+            uncertain: Mutex::new(vec![]),
         })
     }
 
@@ -104,6 +109,21 @@ impl Committer {
 
     pub fn table(&self) -> &Table {
         &self.table
+    }
+
+    /// Takes the record of an earlier failed call of this commit, if its put may have landed.
+    fn take_uncertain(&self, identifier: i64, kind: CommitKind) -> Option<i64> {
+        let mut u = self.uncertain.lock().ok()?;
+        let i = u
+            .iter()
+            .position(|(id, k, _)| *id == identifier && *k == kind)?;
+        Some(u.swap_remove(i).2)
+    }
+
+    fn remember_uncertain(&self, identifier: i64, kind: CommitKind, since: i64) {
+        if let Ok(mut u) = self.uncertain.lock() {
+            u.push((identifier, kind, since));
+        }
     }
 
     fn next_name(&self, kind: &str) -> String {
@@ -186,111 +206,127 @@ impl Committer {
         let needs_conflict_check = entries.iter().any(|e| e.kind == FileKind::Delete);
 
         let first_latest = table.latest_snapshot_id().await?;
-        let mut checked_up_to = first_latest.unwrap_or(0);
+        // A retry of a commit whose earlier call may have landed (a snapshot put failed, its
+        // answer unknown) looks for itself in every snapshot since that call began.
+        let resumed = self.take_uncertain(identifier, kind);
+        let start = match resumed {
+            Some(r) => r.min(first_latest.unwrap_or(0)),
+            None => first_latest.unwrap_or(0),
+        };
+        let mut checked_up_to = start;
+        let mut put_uncertain = resumed.is_some();
         let max_retries = table.options.commit_max_retries.max(1);
         let mut retries = 0u32;
         let mut storage_failures = 0u32;
-        loop {
-            let latest_id = table.latest_snapshot_id().await?;
-            let latest = match latest_id {
-                Some(id) => Some(table.snapshot(id).await?),
-                None => None,
-            };
-            // A previous attempt of this very commit may have landed with its answer lost.
-            if let Some(l) = &latest {
-                if l.id > checked_up_to {
-                    for s in table.snapshots_between(checked_up_to + 1, l.id).await? {
-                        if s.commit_user == self.commit_user
-                            && s.commit_identifier == identifier
-                            && s.commit_kind == kind
-                        {
-                            return Ok(Committed {
-                                snapshot_id: s.id,
-                                kind,
-                                was_already_committed: true,
-                                retries,
-                            });
+        let outcome: Result<Committed> = async {
+            loop {
+                let latest_id = table.latest_snapshot_id().await?;
+                let latest = match latest_id {
+                    Some(id) => Some(table.snapshot(id).await?),
+                    None => None,
+                };
+                // A previous attempt of this very commit may have landed with its answer lost.
+                if let Some(l) = &latest {
+                    if l.id > checked_up_to {
+                        for s in table.snapshots_between(checked_up_to + 1, l.id).await? {
+                            if s.commit_user == self.commit_user
+                                && s.commit_identifier == identifier
+                                && s.commit_kind == kind
+                            {
+                                return Ok(Committed {
+                                    snapshot_id: s.id,
+                                    kind,
+                                    was_already_committed: true,
+                                    retries,
+                                });
+                            }
+                        }
+                        checked_up_to = l.id;
+                    }
+                }
+                if needs_conflict_check {
+                    self.check_conflicts(latest.as_ref(), &entries).await?;
+                }
+                let (base_list, base_list_size) = self.write_base_list(latest.as_ref()).await?;
+                let id = latest.as_ref().map_or(1, |l| l.id + 1);
+                let snapshot = Snapshot {
+                    version: SNAPSHOT_VERSION,
+                    id,
+                    schema_id: table.schema.id,
+                    base_manifest_list: base_list,
+                    base_manifest_list_size: Some(base_list_size),
+                    delta_manifest_list: delta_list.clone(),
+                    delta_manifest_list_size: Some(delta_list_size),
+                    changelog_manifest_list: changelog_list.as_ref().map(|c| c.0.clone()),
+                    changelog_manifest_list_size: changelog_list.as_ref().map(|c| c.1),
+                    index_manifest: latest.as_ref().and_then(|l| l.index_manifest.clone()),
+                    commit_user: self.commit_user.clone(),
+                    commit_identifier: identifier,
+                    commit_kind: kind,
+                    time_millis: now_millis(),
+                    total_record_count: Some(
+                        latest
+                            .as_ref()
+                            .and_then(|l| l.total_record_count)
+                            .unwrap_or(0)
+                            + added
+                            - deleted,
+                    ),
+                    delta_record_count: Some(added - deleted),
+                    changelog_record_count: (!changelog.is_empty()).then_some(changelog_rows),
+                    watermark: latest.as_ref().and_then(|l| l.watermark),
+                    statistics: None,
+                    properties: None,
+                    next_row_id: Some(latest.as_ref().and_then(|l| l.next_row_id).unwrap_or(0)),
+                    uuid: Some(uuid::Uuid::new_v4().to_string()),
+                    writer_version: Some(
+                        concat!("streamhouse-", env!("CARGO_PKG_VERSION")).to_string(),
+                    ),
+                };
+                match table
+                    .io
+                    .write_if_absent(&table.snapshot_path(id), snapshot.to_json())
+                    .await
+                {
+                    Ok(Created::Yes) => {
+                        // Best effort: readers confirm the hint by probing the next id.
+                        let _ = table
+                            .io
+                            .write(&table.snapshot_dir().clone().join("LATEST"), id.to_string())
+                            .await;
+                        return Ok(Committed {
+                            snapshot_id: id,
+                            kind,
+                            was_already_committed: false,
+                            retries,
+                        });
+                    }
+                    Ok(Created::AlreadyExists) => {
+                        retries += 1;
+                        if retries > max_retries {
+                            return Err(Error::Conflict(format!(
+                                "gave up after {retries} attempts: other committers kept taking the next snapshot id of {} (commit.max-retries = {max_retries})",
+                                table.name
+                            )));
                         }
                     }
-                    checked_up_to = l.id;
-                }
-            }
-            if needs_conflict_check {
-                self.check_conflicts(latest.as_ref(), &entries).await?;
-            }
-            let (base_list, base_list_size) = self.write_base_list(latest.as_ref()).await?;
-            let id = latest.as_ref().map_or(1, |l| l.id + 1);
-            let snapshot = Snapshot {
-                version: SNAPSHOT_VERSION,
-                id,
-                schema_id: table.schema.id,
-                base_manifest_list: base_list,
-                base_manifest_list_size: Some(base_list_size),
-                delta_manifest_list: delta_list.clone(),
-                delta_manifest_list_size: Some(delta_list_size),
-                changelog_manifest_list: changelog_list.as_ref().map(|c| c.0.clone()),
-                changelog_manifest_list_size: changelog_list.as_ref().map(|c| c.1),
-                index_manifest: latest.as_ref().and_then(|l| l.index_manifest.clone()),
-                commit_user: self.commit_user.clone(),
-                commit_identifier: identifier,
-                commit_kind: kind,
-                time_millis: now_millis(),
-                total_record_count: Some(
-                    latest
-                        .as_ref()
-                        .and_then(|l| l.total_record_count)
-                        .unwrap_or(0)
-                        + added
-                        - deleted,
-                ),
-                delta_record_count: Some(added - deleted),
-                changelog_record_count: (!changelog.is_empty()).then_some(changelog_rows),
-                watermark: latest.as_ref().and_then(|l| l.watermark),
-                statistics: None,
-                properties: None,
-                next_row_id: Some(latest.as_ref().and_then(|l| l.next_row_id).unwrap_or(0)),
-                uuid: Some(uuid::Uuid::new_v4().to_string()),
-                writer_version: Some(
-                    concat!("streamhouse-", env!("CARGO_PKG_VERSION")).to_string(),
-                ),
-            };
-            match table
-                .io
-                .write_if_absent(&table.snapshot_path(id), snapshot.to_json())
-                .await
-            {
-                Ok(Created::Yes) => {
-                    // Best effort: readers confirm the hint by probing the next id.
-                    let _ = table
-                        .io
-                        .write(&table.snapshot_dir().clone().join("LATEST"), id.to_string())
-                        .await;
-                    return Ok(Committed {
-                        snapshot_id: id,
-                        kind,
-                        was_already_committed: false,
-                        retries,
-                    });
-                }
-                Ok(Created::AlreadyExists) => {
-                    retries += 1;
-                    if retries > max_retries {
-                        return Err(Error::Conflict(format!(
-                            "gave up after {retries} attempts: other committers kept taking the next snapshot id of {} (commit.max-retries = {max_retries})",
-                            table.name
-                        )));
+                    Err(e) => {
+                        // The put may have succeeded with its answer lost; the next round looks.
+                        storage_failures += 1;
+                        put_uncertain = true;
+                        if storage_failures > 3 {
+                            return Err(e);
+                        }
                     }
                 }
-                Err(e) => {
-                    // The put may have succeeded with its answer lost; the next round looks.
-                    storage_failures += 1;
-                    if storage_failures > 3 {
-                        return Err(e);
-                    }
-                }
+                tokio::time::sleep(backoff(retries + storage_failures)).await;
             }
-            tokio::time::sleep(backoff(retries + storage_failures)).await;
         }
+        .await;
+        if outcome.is_err() && put_uncertain {
+            self.remember_uncertain(identifier, kind, start);
+        }
+        outcome
     }
 
     /// Deleted files must be live in `latest`, and level ≥ 1 runs must stay disjoint.
