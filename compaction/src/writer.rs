@@ -142,11 +142,8 @@ impl CompactingWriter {
                 *self.added_during_task.entry(key).or_insert(0) += files;
             }
         }
-        let over = self
-            .pending
-            .iter()
-            .any(|b| self.stats.runs.get(b).copied().unwrap_or(0) >= self.stop_trigger);
         if let Some(task) = &self.task {
+            let over = self.over_stop_trigger();
             if !task.is_finished() && !over {
                 return Ok(summary);
             }
@@ -155,6 +152,8 @@ impl CompactingWriter {
             }
             self.join().await?;
         }
+        // Decided after absorbing the finished round: its counts are the freshest.
+        let over = self.over_stop_trigger();
         let full = self
             .full_every
             .is_some_and(|n| self.commits.is_multiple_of(n));
@@ -169,6 +168,13 @@ impl CompactingWriter {
             self.join().await?;
         }
         Ok(summary)
+    }
+
+    /// Whether a bucket waiting for compaction may have reached the stop trigger.
+    fn over_stop_trigger(&self) -> bool {
+        self.pending
+            .iter()
+            .any(|b| self.stats.runs.get(b).copied().unwrap_or(0) >= self.stop_trigger)
     }
 
     async fn join(&mut self) -> Result<()> {
