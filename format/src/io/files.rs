@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use futures::{StreamExt, TryStreamExt};
 
+use crate::binary_row::BinaryRow;
 use crate::error::{Error, Result};
 use crate::io::table::Table;
 use crate::manifest::{self, FileKind, IndexManifestEntry, ManifestEntry, ManifestFileMeta};
@@ -87,7 +88,45 @@ impl Table {
     pub async fn read_manifest(&self, name: &str) -> Result<Vec<ManifestEntry>> {
         let path = self.manifest_path(name);
         let bytes = self.io.read(&path).await?;
-        manifest::decode_manifest(&bytes, path.as_ref())
+        let entries = manifest::decode_manifest(&bytes, path.as_ref())?;
+        self.check_partitions(&entries, path.as_ref())?;
+        Ok(entries)
+    }
+
+    /// Every entry's `_PARTITION` must decode as a row of the table's partition columns, so
+    /// that a damaged one is reported with the manifest that holds it (not later, nameless,
+    /// when a reader derives the partition directory).
+    fn check_partitions(&self, entries: &[ManifestEntry], path: &str) -> Result<()> {
+        let types: Vec<_> = self
+            .schema
+            .fields_named(&self.schema.partition_keys)?
+            .into_iter()
+            .map(|f| f.data_type)
+            .collect();
+        let mut checked: Option<&[u8]> = None;
+        for (i, e) in entries.iter().enumerate() {
+            if checked == Some(e.partition.as_slice()) {
+                continue;
+            }
+            let ok = BinaryRow::deserialize(&e.partition).and_then(|row| {
+                if row.arity() != types.len() {
+                    return Err(Error::invalid(format!(
+                        "{} fields for {} partition columns",
+                        row.arity(),
+                        types.len()
+                    )));
+                }
+                row.to_datums(&types).map(|_| ())
+            });
+            if let Err(err) = ok {
+                return Err(Error::corrupt(
+                    path,
+                    format!("manifest entry {i}: _PARTITION is not a partition row: {err}"),
+                ));
+            }
+            checked = Some(&e.partition);
+        }
+        Ok(())
     }
 
     pub async fn read_index_manifest(&self, name: &str) -> Result<Vec<IndexManifestEntry>> {
