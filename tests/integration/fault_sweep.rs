@@ -162,10 +162,13 @@ async fn clean_and_recheck(table: &Table, expected: &[(i64, Vec<Value>)], what: 
     }
 }
 
+/// Arms one scenario's fault on the store.
+type Arm = Box<dyn Fn(&FaultyStore)>;
+
 /// Each fault kind at each operation index `0..ops` of a phase, plus a partial listing at
 /// each of its `lists` listings: `(description, arm)` pairs, armed relative to the phase start.
-fn scenarios(ops: usize, lists: usize) -> Vec<(String, Box<dyn Fn(&FaultyStore)>)> {
-    let mut out: Vec<(String, Box<dyn Fn(&FaultyStore)>)> = vec![];
+fn scenarios(ops: usize, lists: usize) -> Vec<(String, Arm)> {
+    let mut out: Vec<(String, Arm)> = vec![];
     for i in 0..ops {
         for f in FAULTS {
             out.push((
