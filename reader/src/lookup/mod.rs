@@ -51,7 +51,7 @@ pub use cache::CacheCounters;
 
 use meta_store::MetadataCacheStore;
 use probe::{Caches, Counters, Found, Probe, ProbeSettings};
-use state::{Mode, SnapshotState};
+use state::{FileIds, SnapshotState};
 use unit::KeyMatcher;
 
 const MIB: usize = 1024 * 1024;
@@ -184,6 +184,7 @@ struct Inner {
     meta_store: Arc<MetadataCacheStore>,
     caches: Caches,
     counters: Counters,
+    file_ids: FileIds,
     current: RwLock<Current>,
     /// Pinned to a snapshot by [`LookupHandle::open_at`]: no interval refresh.
     pinned: Mutex<bool>,
@@ -241,7 +242,8 @@ impl LookupHandle {
         ));
         let mut table = table.clone();
         table.io = FileIO::new(meta_store.clone(), table.io.url.clone());
-        let state = SnapshotState::load(&table, snapshot).await?;
+        let file_ids = FileIds::default();
+        let state = SnapshotState::load(&table, snapshot, &file_ids).await?;
         let matcher = KeyMatcher::new(
             state
                 .ctx
@@ -264,6 +266,7 @@ impl LookupHandle {
                 meta_store,
                 caches,
                 counters: Counters::default(),
+                file_ids,
                 current: RwLock::new(Current {
                     state: Arc::new(state),
                     matcher: Arc::new(matcher),
@@ -375,7 +378,7 @@ impl LookupHandle {
                 *lock(&self.inner.table) = table.clone();
             }
         }
-        let state = SnapshotState::load(&table, target).await?;
+        let state = SnapshotState::load(&table, target, &self.inner.file_ids).await?;
         let matcher = KeyMatcher::new(
             state
                 .ctx
@@ -423,38 +426,33 @@ impl LookupHandle {
             use_bloom_filters: self.inner.options.use_bloom_filters,
             use_page_index: self.inner.options.use_page_index,
         };
-        let merge = match &state.mode {
-            Mode::Merge(m) => Some(m.clone()),
-            Mode::Concat => None,
-        };
         let inner = &self.inner;
-        let make_probe = || Probe {
-            state: &state,
-            caches: &inner.caches,
-            counters: &inner.counters,
-            matcher: &matcher,
-            settings,
-            merge: merge.clone(),
-        };
-        let found: Vec<Found> = if keys.len() <= 1 || inner.options.concurrency <= 1 {
+        let make_probe = || Probe::new(&state, &inner.caches, &inner.counters, &matcher, settings);
+        // Many keys are visited in key order, so neighbours share cached pages; answers keep
+        // the order of `keys`.
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        if keys.len() > 1 {
+            order.sort_by(|a, b| state::cmp_keys(&keys[*a], &keys[*b]));
+        }
+        let mut found: Vec<Found> = vec![Found::Absent; keys.len()];
+        if keys.len() <= 1 || inner.options.concurrency <= 1 {
             let mut probe = make_probe();
-            let mut out = Vec::with_capacity(keys.len());
-            for k in keys {
-                out.push(probe.lookup(k).await?);
+            for i in order {
+                found[i] = probe.lookup(&keys[i]).await?;
             }
-            out
         } else {
-            futures::stream::iter(keys)
-                .map(|k| {
+            let answers: Vec<(usize, Result<Found>)> = futures::stream::iter(order)
+                .map(|i| {
                     let mut probe = make_probe();
-                    async move { probe.lookup(k).await }
+                    async move { (i, probe.lookup(&keys[i]).await) }
                 })
                 .buffered(inner.options.concurrency)
-                .collect::<Vec<Result<Found>>>()
-                .await
-                .into_iter()
-                .collect::<Result<_>>()?
-        };
+                .collect()
+                .await;
+            for (i, f) in answers {
+                found[i] = f?;
+            }
+        }
         let (rows, positions) = probe::assemble(&state.ctx, &found)?;
         Ok(GetResult {
             rows,

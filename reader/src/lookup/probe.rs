@@ -25,21 +25,21 @@ use streamhouse_format::row_kind::RowKind;
 use streamhouse_format::{Error, Result};
 
 use super::cache::SharedLru;
-use super::file_index::{self, bloom_value, FileBlooms, FileIndex};
+use super::file_index::{self, bloom_value, BloomKind, BloomValue, FileBlooms, FileIndex};
 use super::state::{BucketFiles, FileRef, Mode, SnapshotState};
 use super::unit::{self, KeyMatcher, ProbeKey, Unit};
 use crate::dv::{self, DeletionVector};
 use crate::file_reader::ScanContext;
 
 /// Cache key of a decoded unit: file, row group, first row.
-pub(crate) type UnitKey = (Arc<str>, u32, u64);
+pub(crate) type UnitKey = (u64, u32, u64);
 
 /// The byte-bounded caches of a lookup handle (the metadata cache lives in the store).
 pub(crate) struct Caches {
-    pub footers: SharedLru<Arc<str>, Arc<FileIndex>>,
-    pub blooms: SharedLru<Arc<str>, Arc<FileBlooms>>,
+    pub footers: SharedLru<u64, Arc<FileIndex>>,
+    pub blooms: SharedLru<u64, Arc<FileBlooms>>,
     pub units: SharedLru<UnitKey, Arc<Unit>>,
-    pub dvs: SharedLru<Arc<str>, Arc<DeletionVector>>,
+    pub dvs: SharedLru<u64, Arc<DeletionVector>>,
 }
 
 /// Work counters of a handle (totals since it opened).
@@ -105,11 +105,40 @@ pub(crate) struct Probe<'a> {
     pub counters: &'a Counters,
     pub matcher: &'a KeyMatcher,
     pub settings: ProbeSettings,
-    /// A private copy (merging keeps per-call state).
+    /// The snapshot's merge function; copied on first use (merging keeps per-call state).
+    pub merge_template: Option<&'a MergeFunction>,
     pub merge: Option<MergeFunction>,
+    /// Bloom values of the current key for the last bloom kinds seen (files of one table
+    /// usually share them).
+    bloom_kinds: Vec<BloomKind>,
+    bloom_values: Vec<Option<BloomValue>>,
 }
 
-impl Probe<'_> {
+impl<'a> Probe<'a> {
+    pub fn new(
+        state: &'a SnapshotState,
+        caches: &'a Caches,
+        counters: &'a Counters,
+        matcher: &'a KeyMatcher,
+        settings: ProbeSettings,
+    ) -> Self {
+        let merge_template = match &state.mode {
+            Mode::Merge(m) => Some(m),
+            Mode::Concat => None,
+        };
+        Probe {
+            state,
+            caches,
+            counters,
+            matcher,
+            settings,
+            merge_template,
+            merge: None,
+            bloom_kinds: vec![],
+            bloom_values: vec![],
+        }
+    }
+
     fn ctx(&self) -> &Arc<ScanContext> {
         &self.state.ctx
     }
@@ -132,6 +161,7 @@ impl Probe<'_> {
             .map(|i| key[*i].clone())
             .collect();
         let probe_key = self.matcher.key(trimmed)?;
+        self.bloom_kinds.clear();
         let early = self.stops_early();
         let ignore_delete = matches!(&state.mode, Mode::Merge(m) if m.ignore_delete());
         let mut hits: Vec<Hit> = vec![];
@@ -149,7 +179,8 @@ impl Probe<'_> {
                     bump(&self.counters.early_stops, 1);
                     break;
                 }
-                for h in self.probe_file(&bucket, f, &probe_key).await? {
+                let found = self.probe_file(&bucket, f, &probe_key).await?;
+                for h in found {
                     if !(ignore_delete && is_retract(h.kind)) {
                         best = Some(best.map_or(h.seq, |b| b.max(h.seq)));
                     }
@@ -175,7 +206,7 @@ impl Probe<'_> {
         let index = Arc::new(loaded.index);
         self.caches
             .footers
-            .insert(f.id.clone(), index.clone(), index.weight);
+            .insert(f.id, index.clone(), index.weight);
         Ok((index, Some((loaded.tail, loaded.tail_start))))
     }
 
@@ -192,7 +223,7 @@ impl Probe<'_> {
         let blooms = Arc::new(file_index::load_blooms(&index, tail).await?);
         self.caches
             .blooms
-            .insert(f.id.clone(), blooms.clone(), blooms.weight);
+            .insert(f.id, blooms.clone(), blooms.weight);
         Ok((blooms, Some(index)))
     }
 
@@ -202,38 +233,37 @@ impl Probe<'_> {
             return Ok(Some(v));
         }
         let v = Arc::new(dv::load(&self.ctx().table.io, d).await?);
-        self.caches
-            .dvs
-            .insert(f.id.clone(), v.clone(), v.len() * 8 + 64);
+        self.caches.dvs.insert(f.id, v.clone(), v.len() * 8 + 64);
         Ok(Some(v))
     }
 
     /// The key's records in one file (deletion vectors applied).
     async fn probe_file(
-        &self,
+        &mut self,
         bucket: &BucketFiles,
         f: &FileRef,
         key: &ProbeKey,
     ) -> Result<Vec<Hit>> {
         let mut index = None;
-        let mut row_groups: Option<Vec<bool>> = None;
+        let mut blooms = None;
         if self.settings.use_bloom_filters {
-            let (blooms, loaded) = self.blooms(&bucket.dir, f).await?;
+            let (b, loaded) = self.blooms(&bucket.dir, f).await?;
             index = loaded;
-            let values: Vec<_> = blooms
-                .kinds
-                .iter()
-                .zip(&key.values)
-                .map(|(k, v)| bloom_value(*k, v))
-                .collect();
-            let admitted: Vec<bool> = (0..blooms.filters.len())
-                .map(|rg| blooms.admits(rg, &values))
-                .collect();
-            if !admitted.iter().any(|a| *a) {
+            if b.kinds != self.bloom_kinds {
+                self.bloom_values = b
+                    .kinds
+                    .iter()
+                    .zip(&key.values)
+                    .map(|(k, v)| bloom_value(*k, v))
+                    .collect();
+                self.bloom_kinds.clone_from(&b.kinds);
+            }
+            let n = b.filters.len();
+            if n > 0 && !(0..n).any(|rg| b.admits(rg, &self.bloom_values)) {
                 bump(&self.counters.bloom_skips, 1);
                 return Ok(vec![]);
             }
-            row_groups = Some(admitted);
+            blooms = Some(b);
         }
         let index = match index {
             Some(i) => i,
@@ -243,14 +273,14 @@ impl Probe<'_> {
         let dv = self.deletion_vector(f).await?;
         let mut hits = vec![];
         for rg in 0..index.rg_rows.len() {
-            if row_groups
+            if blooms
                 .as_ref()
-                .is_some_and(|a| !a.get(rg).copied().unwrap_or(true))
+                .is_some_and(|b| !b.admits(rg, &self.bloom_values))
             {
                 continue;
             }
             for (start, len) in index.units(rg, &key.values) {
-                let ukey: UnitKey = (f.id.clone(), rg as u32, start);
+                let ukey: UnitKey = (f.id, rg as u32, start);
                 let unit = match self.caches.units.get(&ukey) {
                     Some(u) => {
                         bump(&self.counters.unit_cache_hits, 1);
@@ -298,7 +328,7 @@ impl Probe<'_> {
         if hits.is_empty() {
             return Ok(Found::Absent);
         }
-        let Some(merge) = self.merge.as_mut() else {
+        let Some(template) = self.merge_template else {
             // Deletion-vector tables: the live addition, if any (the newest should several
             // survive, which a consistent table never has).
             return Ok(hits
@@ -307,6 +337,18 @@ impl Probe<'_> {
                 .max_by_key(|h| h.seq)
                 .map_or(Found::Absent, |h| Found::Record(h.unit, h.row)));
         };
+        if template.engine() == MergeEngine::Deduplicate
+            && !template.ignore_delete()
+            && self.state.ctx.sequence_fields.is_empty()
+        {
+            // The greatest record (sequence number, additions after retractions) wins.
+            let best = hits
+                .into_iter()
+                .max_by_key(|h| (h.seq, !is_retract(h.kind)))
+                .filter(|h| !is_retract(h.kind));
+            return Ok(best.map_or(Found::Absent, |h| Found::Record(h.unit, h.row)));
+        }
+        let merge = self.merge.get_or_insert_with(|| template.clone());
         let hits = sort_hits(&self.state.ctx, hits)?;
         let kinds: Vec<RowKind> = hits
             .iter()
@@ -406,6 +448,20 @@ pub(crate) fn assemble(
     if n == 0 {
         return Ok((RecordBatch::new_empty(ctx.output_schema.clone()), positions));
     }
+    let off = ctx.value_offset();
+    let no = ctx.num_output;
+    // One stored record (a single get): its row, without copying.
+    if let [Found::Record(u, row)] = found
+        .iter()
+        .filter(|f| !matches!(f, Found::Absent))
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        let cols = (0..no)
+            .map(|c| u.batch.column(off + c).slice(*row, 1))
+            .collect();
+        return Ok((ctx.output_batch(cols, 1)?, positions));
+    }
     // Distinct source units, by identity.
     let mut unit_index: HashMap<*const Unit, usize> = HashMap::new();
     let mut units: Vec<Arc<Unit>> = vec![];
@@ -421,7 +477,6 @@ pub(crate) fn assemble(
         Null,
         Value(Datum),
     }
-    let no = ctx.num_output;
     let mut cells: Vec<Vec<Src>> = Vec::with_capacity(n);
     for f in found {
         match f {
@@ -441,7 +496,6 @@ pub(crate) fn assemble(
             ),
         }
     }
-    let off = ctx.value_offset();
     let mut cols: Vec<ArrayRef> = Vec::with_capacity(no);
     for c in 0..no {
         let ty = &ctx.value_fields[c].data_type;

@@ -34,11 +34,30 @@ pub(crate) enum Mode {
     Concat,
 }
 
+/// Numbers for data files, stable for the life of a handle: a file's location (names are
+/// unique, contents immutable) gets one number, the key of its cache entries.
+#[derive(Debug, Default)]
+pub(crate) struct FileIds {
+    ids: std::sync::Mutex<HashMap<Arc<str>, u64>>,
+}
+
+impl FileIds {
+    pub fn id(&self, location: &str) -> u64 {
+        let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(id) = ids.get(location) {
+            return *id;
+        }
+        let id = ids.len() as u64;
+        ids.insert(location.into(), id);
+        id
+    }
+}
+
 /// One data file as lookups see it.
 #[derive(Debug)]
 pub(crate) struct FileRef {
-    /// Cache key: the file's location (names are unique, contents immutable).
-    pub id: Arc<str>,
+    /// Cache key (see [`FileIds`]).
+    pub id: u64,
     pub meta: DataFileMeta,
     /// The trimmed primary key of the first and last row, when decodable in the current key
     /// types.
@@ -130,7 +149,6 @@ pub(crate) struct SnapshotState {
     pub num_buckets: Option<i32>,
     /// Buckets by normalized partition row (see [`normalize_partition`]), ascending.
     pub partitions: HashMap<Vec<u8>, Vec<Arc<BucketFiles>>>,
-    pub partition_types: Vec<DataType>,
     /// Files considered by this state (for statistics).
     pub file_count: usize,
 }
@@ -193,7 +211,11 @@ fn decode_key(
 
 impl SnapshotState {
     /// Plans `snapshot` (latest when `None`) and regroups its files for lookups.
-    pub async fn load(table: &Table, snapshot: Option<i64>) -> Result<SnapshotState> {
+    pub async fn load(
+        table: &Table,
+        snapshot: Option<i64>,
+        ids: &FileIds,
+    ) -> Result<SnapshotState> {
         if !table.is_primary_key_table() {
             return Err(Error::invalid(format!(
                 "table {} has no primary key, so it has no keys to look up (use scan)",
@@ -251,9 +273,9 @@ impl SnapshotState {
                 Default::default();
             for meta in split.files {
                 let types = key_types_of.get(&meta.schema_id);
-                let id: Arc<str> = match &meta.external_path {
-                    Some(e) => e.as_str().into(),
-                    None => dir.clone().join(meta.file_name.as_str()).to_string().into(),
+                let id = match &meta.external_path {
+                    Some(e) => ids.id(e),
+                    None => ids.id(dir.clone().join(meta.file_name.as_str()).as_ref()),
                 };
                 let f = Arc::new(FileRef {
                     id,
@@ -321,15 +343,14 @@ impl SnapshotState {
             router,
             num_buckets,
             partitions,
-            partition_types,
             file_count,
         })
     }
 
     /// The buckets that may hold a checked primary-key value.
     pub fn buckets_of(&self, key: &[Datum]) -> Result<Vec<Arc<BucketFiles>>> {
+        // The router encodes with this crate's writer: already the normalized form.
         let part = self.router.partition(key)?;
-        let part = normalize_partition(&part, &self.partition_types);
         let Some(buckets) = self.partitions.get(&part) else {
             return Ok(vec![]);
         };
