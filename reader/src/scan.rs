@@ -31,6 +31,8 @@ use crate::split_reader::{read_split, SplitMode};
 pub const DEFAULT_BATCH_SIZE: usize = 8192;
 /// Default number of splits read at the same time.
 pub const DEFAULT_SPLIT_CONCURRENCY: usize = 2;
+/// Splits read at the same time (at least) when a predicate prunes pages.
+pub const FILTERED_SPLIT_CONCURRENCY: usize = 4;
 
 /// Builds and runs a batch scan of one snapshot of a table.
 ///
@@ -355,12 +357,19 @@ impl ScanBuilder {
         let ctx = Arc::new(ctx);
         let mode = self.mode(&ctx)?;
         let splits: Vec<Arc<Split>> = plan.splits.into_iter().map(Arc::new).collect();
+        // A filtered scan reads a few pages of many files: waiting on storage, not the CPU,
+        // so more splits at once.
+        let concurrency = if ctx.pushdown.as_ref().is_some_and(|p| p.prune.is_some()) {
+            self.concurrency.max(FILTERED_SPLIT_CONCURRENCY)
+        } else {
+            self.concurrency
+        };
         let stream = futures::stream::iter(splits)
             .map(move |split| {
                 let s = read_split(ctx.clone(), split, mode.clone());
                 futures::future::ready(s)
             })
-            .buffered(self.concurrency)
+            .buffered(concurrency)
             .flatten();
         // Primary-key tables: the whole predicate on the merged rows; then the output columns.
         let stream = if (pk && !predicate.is_true()) || names.len() > output.len() {

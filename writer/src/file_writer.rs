@@ -46,7 +46,7 @@ pub const PAGE_BYTES: usize = 64 * 1024;
 /// fetches its dictionary page, so a key range (or a lookup) touching one page per file pays
 /// for the dictionary too: high-cardinality columns fall back to plain encoding at this size
 /// instead of carrying a large dictionary.
-pub const DICTIONARY_PAGE_BYTES: usize = 8 * 1024;
+pub const DICTIONARY_PAGE_BYTES: usize = 4 * 1024;
 /// False-positive rate of the key columns' bloom filters (sized per file after writing).
 pub const KEY_BLOOM_FPP: f64 = 0.01;
 
@@ -157,6 +157,15 @@ impl FileLayout {
                 props = props
                     .set_column_bloom_filter_properties(column.clone(), bloom.clone())
                     .set_column_dictionary_enabled(column, false);
+            }
+        }
+        if primary_key {
+            // Unique within a file, so a dictionary only costs: every range read of the
+            // column would fetch its dictionary page. (Sizing for range scans.)
+            props = props.set_column_dictionary_enabled(ColumnPath::from(SEQUENCE_NUMBER), false);
+            for k in &key_fields {
+                props =
+                    props.set_column_dictionary_enabled(ColumnPath::from(k.name.as_str()), false);
             }
         }
         let props = props.build();
