@@ -78,7 +78,9 @@ impl TableProvider for StreamhouseTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let mut builder = ScanBuilder::new(&self.table);
+        // DataFusion runs one task per partition: each reads its splits one at a time (a
+        // filtered scan still overlaps splits, see `ScanBuilder::concurrency`).
+        let mut builder = ScanBuilder::new(&self.table).concurrency(1);
         let names: Vec<String> = match projection {
             Some(p) => p
                 .iter()
