@@ -6,7 +6,8 @@
 # Needs Rust (cargo), Python >= 3.9 with venv/pip, and access to crates.io and PyPI. Steps:
 #   1. Python venv .venv-tests/ (git-ignored) with tests/python/requirements.txt, pinned by
 #      constraints.txt; rebuilt only when those files change.
-#   2. A moto S3 server on 127.0.0.1:<free port> with bucket `lake`; stopped on exit.
+#   2. A moto S3 server on 127.0.0.1:<free port> with bucket `lake` (through
+#      tests/python/moto_server_atomic.py, which makes conditional puts atomic); stopped on exit.
 #      Exported for the tests: STREAMHOUSE_PYTHON, STREAMHOUSE_S3_ENDPOINT, STREAMHOUSE_S3_BUCKET,
 #      AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ALLOW_HTTP.
 #   3. cargo test --workspace (debug; one build).
@@ -121,7 +122,10 @@ start_moto() {
     for attempt in 1 2 3; do
         port=$(free_port)
         endpoint="http://127.0.0.1:$port"
-        "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" > "$SCRATCH/moto.log" 2>&1 &
+        # moto's own server can let two racing create-only puts of one key both win under
+        # load; this launcher serves the same app with writes made atomic.
+        "$VENV/bin/python" tests/python/moto_server_atomic.py -H 127.0.0.1 -p "$port" \
+            > "$SCRATCH/moto.log" 2>&1 &
         MOTO_PID=$!
         if moto_ready "$endpoint"; then
             echo "moto S3 server (pid $MOTO_PID) at $endpoint, bucket lake"
