@@ -272,7 +272,11 @@ fn binary_columns_store_no_bounds_in_any_mode() {
     );
     for mode in [StatsMode::Full, StatsMode::Truncate(2), StatsMode::Counts] {
         let f = c.finish(mode);
-        assert_eq!((f.min, f.max, f.null_count), (None, None, Some(1)), "{mode}");
+        assert_eq!(
+            (f.min, f.max, f.null_count),
+            (None, None, Some(1)),
+            "{mode}"
+        );
     }
 }
 

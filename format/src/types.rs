@@ -609,7 +609,8 @@ pub fn parse_columns(s: &str) -> Result<Vec<(String, DataType)>> {
             .split_once(char::is_whitespace)
             .ok_or_else(|| Error::schema(format!("column {piece:?} has no type")))?;
         let name = name.trim_matches('`').trim_matches('"');
-        let ty = parse_type(ty).map_err(|e| Error::schema(format!("column {name}: {}", inner(e))))?;
+        let ty =
+            parse_type(ty).map_err(|e| Error::schema(format!("column {name}: {}", inner(e))))?;
         if cols.iter().any(|(n, _): &(String, DataType)| n == name) {
             return Err(Error::schema(format!("column {name} is declared twice")));
         }

@@ -413,14 +413,40 @@ async fn main() {
 
     // Range and SQL phases on the level-0 table (tests/bench/range_phase.rs).
     let sorted = range_phase::sorted_file(&table, work.path()).await;
-    let mut range_ok = range_phase::run(&table, &sorted, expected_rows as i64, "(level 0)", &mut report).await;
+    let mut range_ok = range_phase::run(
+        &table,
+        &sorted,
+        expected_rows as i64,
+        "(level 0)",
+        &mut report,
+    )
+    .await;
 
     // Phase 4: compaction, the read after it, and a long upsert run compacting in the writer.
-    let compact_ok = compact_phase::run(&table, &warehouse, work.path(), expected_rows, expected_sum, &mut report).await;
-    range_ok &= range_phase::run(&table, &sorted, expected_rows as i64, "(compacted)", &mut report).await;
+    let compact_ok = compact_phase::run(
+        &table,
+        &warehouse,
+        work.path(),
+        expected_rows,
+        expected_sum,
+        &mut report,
+    )
+    .await;
+    range_ok &= range_phase::run(
+        &table,
+        &sorted,
+        expected_rows as i64,
+        "(compacted)",
+        &mut report,
+    )
+    .await;
     let long_rows = (20_000.0 * scale) as u64;
     let mut long_batch = || {
-        let ids: Vec<i64> = (0..long_rows).map(|_| gen.rng.below(4 * long_rows * 10) as i64).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        let ids: Vec<i64> = (0..long_rows)
+            .map(|_| gen.rng.below(4 * long_rows * 10) as i64)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
         gen.batch(&arrow_schema, &ids)
     };
     compact_phase::long_upserts(&table, 60, &mut long_batch, &mut report).await;
@@ -465,10 +491,21 @@ async fn main() {
         }
     }
     report.sort_by_key(|r| {
-        ["load", "upsert", "full read", "changes", "latency", "range", "sql", "compact", "read after", "long upsert"]
-            .iter()
-            .position(|p| r.phase.starts_with(p))
-            .unwrap_or(9)
+        [
+            "load",
+            "upsert",
+            "full read",
+            "changes",
+            "latency",
+            "range",
+            "sql",
+            "compact",
+            "read after",
+            "long upsert",
+        ]
+        .iter()
+        .position(|p| r.phase.starts_with(p))
+        .unwrap_or(9)
     });
     print_rows(&report);
     if !ok || !compact_ok || !range_ok || !changes_ok {

@@ -160,7 +160,9 @@ pub async fn write_source(
     // do; the rows are committed already, so a failure here is only a warning.
     match streamhouse_compaction::compact_after_commit(table, &summary).await {
         Ok(ids) => summary.snapshot_ids.extend(ids),
-        Err(e) => eprintln!("warning: the rows are committed, but compacting after them failed: {e}"),
+        Err(e) => {
+            eprintln!("warning: the rows are committed, but compacting after them failed: {e}")
+        }
     }
     Ok(WriteOutcome {
         counts,

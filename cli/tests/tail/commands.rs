@@ -337,7 +337,10 @@ fn write_follow_compacts_so_lookup_changelog_reaches_the_tail() {
         ]
     );
     let before = snapshot_count(&wh, "db.t");
-    wh.ok(&follow, b"{\"id\":1,\"v\":\"a2\"}\n{\"id\":2,\"rowkind\":\"-D\"}\n");
+    wh.ok(
+        &follow,
+        b"{\"id\":1,\"v\":\"a2\"}\n{\"id\":2,\"rowkind\":\"-D\"}\n",
+    );
     assert_eq!(
         wh.tail_json("db.t", &["--from", &format!("snapshot:{}", before + 1)]),
         [
@@ -348,6 +351,9 @@ fn write_follow_compacts_so_lookup_changelog_reaches_the_tail() {
     );
     // Append tables stream too.
     wh.create("db.a", "n INT", &[]);
-    wh.ok(&["write", "db.a", "--format", "json", "--follow"], b"{\"n\":1}\n{\"n\":2}\n");
+    wh.ok(
+        &["write", "db.a", "--format", "json", "--follow"],
+        b"{\"n\":1}\n{\"n\":2}\n",
+    );
     assert_eq!(wh.tail_json("db.a", &["--from", "snapshot:1"]).len(), 2);
 }
