@@ -37,15 +37,15 @@ fn coalesce(ranges: &[Range<u64>], gap: u64) -> Vec<Range<u64>> {
 /// Most bytes fetched from the end of a file in the first footer request.
 const FOOTER_PREFETCH: usize = 64 * 1024;
 /// Fewest bytes fetched from the end of a file in the first footer request.
-const MIN_FOOTER_PREFETCH: usize = 8 * 1024;
+const MIN_FOOTER_PREFETCH: usize = 4 * 1024;
 
-/// The first footer request's size: about 1/128 of the file between the bounds above, so that
+/// The first footer request's size: about 1/256 of the file between the bounds above, so that
 /// one request usually brings the metadata and the page index (kept, see
 /// [`ObjectReader`]'s tail) without reading much more than them — a range scan of a large
 /// table opens many files for a few pages each.
 fn footer_prefetch(file_size: Option<u64>) -> usize {
     match file_size {
-        Some(n) => ((n / 128) as usize).clamp(MIN_FOOTER_PREFETCH, FOOTER_PREFETCH),
+        Some(n) => ((n / 256) as usize).clamp(MIN_FOOTER_PREFETCH, FOOTER_PREFETCH),
         None => FOOTER_PREFETCH,
     }
 }

@@ -46,7 +46,7 @@ pub const PAGE_BYTES: usize = 64 * 1024;
 /// fetches its dictionary page, so a key range (or a lookup) touching one page per file pays
 /// for the dictionary too: high-cardinality columns fall back to plain encoding at this size
 /// instead of carrying a large dictionary.
-pub const DICTIONARY_PAGE_BYTES: usize = 4 * 1024;
+pub const DICTIONARY_PAGE_BYTES: usize = 1024;
 /// False-positive rate of the key columns' bloom filters (sized per file after writing).
 pub const KEY_BLOOM_FPP: f64 = 0.01;
 
