@@ -177,6 +177,12 @@ pub async fn changes(table: &Table, warehouse: &FsPath, report: &mut Vec<Row>) -
             Err(e) => println!("pypaimon stream read: cannot run: {e}"),
         }
     }
+    for r in report.iter().filter(|r| r.phase == "changes") {
+        println!(
+            "changes: {} {:.3}s {} rows; {}",
+            r.what, r.seconds, r.rows, r.note
+        );
+    }
     ok
 }
 
@@ -365,6 +371,7 @@ async fn latency_on(location: &str, store: &str, cli: Option<&FsPath>, report: &
             continue;
         }
         let (p50, p99, max) = percentiles(lat.clone());
+        println!("latency {store} {what}: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms ({} of {} commits delivered)", lat.len(), commits.len());
         report.push(Row {
             phase: format!("latency {store}"),
             what: format!("streamhouse tail --follow, {what}"),

@@ -3,11 +3,12 @@
 //!
 //! Each look is one request (a GET of `snapshot-<next>`). After a snapshot arrives the schedule
 //! expects the next one one average gap later (an exponentially weighted mean of the gaps
-//! between arrivals it observed while waiting): it sleeps until shortly before that moment,
-//! polls at the floor around it, and when the writer is more than a gap late it backs off
-//! exponentially to the ceiling. A writer committing every 200 ms is therefore seen within
-//! about one floor interval of its commit, while an idle table costs one request per ceiling
-//! interval.
+//! between arrivals it observed while waiting): it sleeps until shortly before that moment and
+//! polls at the floor around it. When no commit is due (no cadence known yet, or the writer is
+//! late), the wait grows with the time already waited — an eighth of it, between the floor and
+//! the ceiling — so a commit is seen at most about 1/8 of its gap late, and an idle table costs
+//! one request per ceiling interval. A writer committing every 200 ms is therefore seen within
+//! about one floor interval of its commit.
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,8 @@ pub const DEFAULT_MAX_POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Weight of the newest gap in the mean gap.
 const GAP_WEIGHT: f64 = 0.3;
+/// Without a due commit, the wait is the time waited so far divided by this.
+const RELATIVE_WAIT_DIVISOR: u32 = 8;
 
 /// The polling bounds of a follow-mode tail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,8 +49,8 @@ pub struct PollSchedule {
     last_arrival: Option<Instant>,
     /// Mean gap between such arrivals.
     gap: Option<Duration>,
-    /// Looks in the back-off phase since the last arrival.
-    backoff_misses: u32,
+    /// When the current wait began (right after the last snapshot was found).
+    wait_started: Option<Instant>,
     /// Whether the current wait has had a miss (an arrival right after a miss is a real
     /// arrival; snapshots found while catching up say nothing about the cadence).
     waiting: bool,
@@ -61,7 +64,7 @@ impl PollSchedule {
             ceiling: config.max_interval.max(floor),
             last_arrival: None,
             gap: None,
-            backoff_misses: 0,
+            wait_started: None,
             waiting: false,
         }
     }
@@ -77,7 +80,7 @@ impl PollSchedule {
             return;
         }
         self.waiting = false;
-        self.backoff_misses = 0;
+        self.wait_started = None;
         if let Some(last) = self.last_arrival {
             let observed = now.saturating_duration_since(last);
             self.gap = Some(match self.gap {
@@ -91,6 +94,7 @@ impl PollSchedule {
     /// The next snapshot was not there at `now`: how long to wait before looking again.
     pub fn missed(&mut self, now: Instant) -> Duration {
         self.waiting = true;
+        let started = *self.wait_started.get_or_insert(now);
         if let (Some(last), Some(gap)) = (self.last_arrival, self.gap) {
             let expected = last + gap;
             let margin = (gap / 4).max(self.floor);
@@ -98,17 +102,13 @@ impl PollSchedule {
                 // Well before the next commit is due: sleep until shortly before it.
                 return (expected - margin - now).clamp(self.floor, self.ceiling);
             }
-            if now < expected + gap {
+            if now < expected + gap / 2 {
                 return self.floor;
             }
         }
-        // No cadence known, or the writer is late: back off exponentially.
-        let delay = self
-            .floor
-            .saturating_mul(1u32 << self.backoff_misses.min(20))
-            .min(self.ceiling);
-        self.backoff_misses = self.backoff_misses.saturating_add(1);
-        delay
+        // Nothing due: wait an eighth of the time waited so far.
+        let waited = now.saturating_duration_since(started);
+        (waited / RELATIVE_WAIT_DIVISOR).clamp(self.floor, self.ceiling)
     }
 }
 
@@ -121,14 +121,17 @@ mod tests {
     }
 
     #[test]
-    fn backs_off_to_the_ceiling_without_a_cadence() {
+    fn waits_longer_the_longer_nothing_comes_up_to_the_ceiling() {
         let mut s = PollSchedule::new(PollConfig {
             min_interval: ms(10),
             max_interval: ms(100),
         });
         let t = Instant::now();
-        let delays: Vec<Duration> = (0..6).map(|i| s.missed(t + ms(i * 10))).collect();
-        assert_eq!(delays, [ms(10), ms(20), ms(40), ms(80), ms(100), ms(100)]);
+        let delays: Vec<Duration> = [0, 40, 200, 400, 2000]
+            .iter()
+            .map(|&i| s.missed(t + ms(i)))
+            .collect();
+        assert_eq!(delays, [ms(10), ms(10), ms(25), ms(50), ms(100)]);
     }
 
     #[test]
@@ -151,11 +154,13 @@ mod tests {
         assert!(d >= ms(140) && d <= ms(150), "{d:?}");
         // Around the due time: the floor.
         assert_eq!(s.missed(last + ms(160)), ms(10));
-        assert_eq!(s.missed(last + ms(390)), ms(10));
-        // More than a gap late: back off.
-        assert_eq!(s.missed(last + ms(410)), ms(10));
-        assert_eq!(s.missed(last + ms(420)), ms(20));
-        assert_eq!(s.missed(last + ms(440)), ms(40));
+        assert_eq!(s.missed(last + ms(290)), ms(10));
+        // Half a gap late: an eighth of the time waited.
+        assert_eq!(s.missed(last + ms(401)), ms(50));
+        assert_eq!(s.missed(last + ms(801)), ms(100));
+        // A late commit still resets the schedule.
+        s.found(last + ms(900));
+        assert!(s.missed(last + ms(901)) >= ms(10));
     }
 
     #[test]
