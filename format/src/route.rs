@@ -173,6 +173,29 @@ pub fn bucket_key_names(schema: &TableSchema, options: &TableOptions) -> Vec<Str
     }
 }
 
+/// Whether `d` is a value of type `ty` that a BinaryRow can hold (what
+/// [`BinaryRowWriter::write_datum`] accepts), without encoding it.
+fn fits(d: &Datum, ty: &DataType) -> bool {
+    match (&ty.kind, d) {
+        (TypeKind::Boolean, Datum::Bool(_))
+        | (TypeKind::TinyInt, Datum::TinyInt(_))
+        | (TypeKind::SmallInt, Datum::SmallInt(_))
+        | (TypeKind::Int, Datum::Int(_))
+        | (TypeKind::Date, Datum::Date(_))
+        | (TypeKind::Time(_), Datum::Time(_))
+        | (TypeKind::BigInt, Datum::BigInt(_))
+        | (TypeKind::Float, Datum::Float(_))
+        | (TypeKind::Double, Datum::Double(_))
+        | (TypeKind::Char(_) | TypeKind::VarChar(_), Datum::String(_))
+        | (TypeKind::Binary(_) | TypeKind::VarBinary(_), Datum::Bytes(_)) => true,
+        (TypeKind::Decimal { .. }, Datum::Decimal(_))
+        | (TypeKind::Timestamp(_) | TypeKind::LocalZonedTimestamp(_), Datum::Timestamp { .. }) => {
+            BinaryRowWriter::new(1).write_datum(0, Some(d), ty).is_ok()
+        }
+        _ => false,
+    }
+}
+
 /// Routes a primary-key value — one [`Datum`] per primary-key column, in the order of the
 /// table's `primary_keys` — to its partition and bucket.
 #[derive(Debug, Clone)]
@@ -260,15 +283,13 @@ impl KeyRouter {
                 key.len()
             )));
         }
-        let mut w = BinaryRowWriter::new(1);
         for (f, v) in self.key_fields.iter().zip(key) {
-            w.reset();
-            w.write_datum(0, Some(v), &f.data_type).map_err(|_| {
-                Error::invalid(format!(
+            if !fits(v, &f.data_type) {
+                return Err(Error::invalid(format!(
                     "key column {} is {}: {v:?} is not a value of that type",
                     f.name, f.data_type
-                ))
-            })?;
+                )));
+            }
         }
         Ok(())
     }

@@ -83,7 +83,8 @@ async fn commit_deletion_vectors(
     deleted: &BTreeMap<String, RoaringBitmap>,
     files: &BTreeMap<String, (Vec<u8>, i32, i32)>,
 ) {
-    let mut by_bucket: BTreeMap<(Vec<u8>, i32), Vec<(&String, &RoaringBitmap)>> = BTreeMap::new();
+    type Vectors<'a> = Vec<(&'a String, &'a RoaringBitmap)>;
+    let mut by_bucket: BTreeMap<(Vec<u8>, i32), Vectors> = BTreeMap::new();
     for (f, bm) in deleted {
         let (part, bucket, _) = &files[f];
         by_bucket

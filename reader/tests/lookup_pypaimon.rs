@@ -69,7 +69,7 @@ async fn pypaimon_tables_answer_like_their_scans_and_the_oracle() {
         let found = lookup_support::check_against_scan(&table, &handle, &keys, None).await;
         let got = handle.get_many(&keys).await.unwrap();
         let schema = handle.output_schema();
-        let rows = interop_support::arrow_rows_canonical(&[got.rows.clone()], &schema);
+        let rows = interop_support::arrow_rows_canonical(std::slice::from_ref(&got.rows), &schema);
         let expected = match *scenario {
             // pypaimon truncates nothing here, but merged reads of nanosecond timestamps are
             // compared at microseconds on both sides (see interop_support).

@@ -5,10 +5,38 @@
 //! the whole budget is not stored.
 
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::Mutex;
 
 const NIL: usize = usize::MAX;
+
+/// A fast hasher for the small integer keys of the lookup caches (file numbers, row groups,
+/// row offsets): multiply-rotate mixing of each word, not DoS-resistant (keys are not chosen
+/// by users).
+#[derive(Default, Clone, Copy)]
+pub struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(*b as u64);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(n as u64);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
 struct Node<K, V> {
     key: K,
@@ -20,7 +48,7 @@ struct Node<K, V> {
 
 /// The unsynchronized LRU.
 pub struct Lru<K, V> {
-    map: HashMap<K, usize>,
+    map: FastMap<K, usize>,
     nodes: Vec<Option<Node<K, V>>>,
     free: Vec<usize>,
     head: usize,
@@ -33,7 +61,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Lru<K, V> {
     /// A cache holding at most `capacity` bytes of entries.
     pub fn new(capacity: usize) -> Self {
         Lru {
-            map: HashMap::new(),
+            map: FastMap::default(),
             nodes: vec![],
             free: vec![],
             head: NIL,

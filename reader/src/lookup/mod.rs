@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use streamhouse_format::datum::Datum;
 use streamhouse_format::io::metrics::{MeteredStore, StoreMetrics};
 use streamhouse_format::io::{FileIO, Table};
@@ -435,13 +435,28 @@ impl LookupHandle {
             order.sort_by(|a, b| state::cmp_keys(&keys[*a], &keys[*b]));
         }
         let mut found: Vec<Found> = vec![Found::Absent; keys.len()];
-        if keys.len() <= 1 || inner.options.concurrency <= 1 {
+        // First from the caches alone: a lookup whose data is all cached completes on its
+        // first poll, with no task or I/O machinery. The rest then read what they need,
+        // `concurrency` keys at a time.
+        let mut pending = vec![];
+        {
             let mut probe = make_probe();
+            probe.cached_only = true;
             for i in order {
+                match probe.lookup(&keys[i]).now_or_never() {
+                    Some(Ok(f)) => found[i] = f,
+                    Some(Err(e)) if !probe::is_needs_io(&e) => return Err(e),
+                    _ => pending.push(i),
+                }
+            }
+        }
+        if pending.len() == 1 || inner.options.concurrency <= 1 {
+            let mut probe = make_probe();
+            for i in pending {
                 found[i] = probe.lookup(&keys[i]).await?;
             }
-        } else {
-            let answers: Vec<(usize, Result<Found>)> = futures::stream::iter(order)
+        } else if !pending.is_empty() {
+            let answers: Vec<(usize, Result<Found>)> = futures::stream::iter(pending)
                 .map(|i| {
                     let mut probe = make_probe();
                     async move { (i, probe.lookup(&keys[i]).await) }

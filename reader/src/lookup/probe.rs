@@ -56,8 +56,50 @@ pub(crate) struct Counters {
     pub early_stops: AtomicU64,
 }
 
-fn bump(c: &AtomicU64, n: u64) {
-    c.fetch_add(n, AtomicOrdering::Relaxed);
+/// The counts of one lookup, added to the handle's [`Counters`] when it completes (a lookup
+/// abandoned for lack of cached data counts nothing).
+#[derive(Debug, Default, Clone, Copy)]
+struct Local {
+    keys: u64,
+    files_in_range: u64,
+    bloom_skips: u64,
+    files_searched: u64,
+    files_opened: u64,
+    units_decoded: u64,
+    unit_cache_hits: u64,
+    rows_matched: u64,
+    early_stops: u64,
+}
+
+impl Counters {
+    fn add(&self, l: &Local) {
+        let add = |c: &AtomicU64, n: u64| {
+            if n > 0 {
+                c.fetch_add(n, AtomicOrdering::Relaxed);
+            }
+        };
+        add(&self.keys, l.keys);
+        add(&self.files_in_range, l.files_in_range);
+        add(&self.bloom_skips, l.bloom_skips);
+        add(&self.files_searched, l.files_searched);
+        add(&self.files_opened, l.files_opened);
+        add(&self.units_decoded, l.units_decoded);
+        add(&self.unit_cache_hits, l.unit_cache_hits);
+        add(&self.rows_matched, l.rows_matched);
+        add(&self.early_stops, l.early_stops);
+    }
+}
+
+/// The error of a lookup in cached-only mode that would need I/O (never reaches callers).
+const NEEDS_IO: &str = "lookup needs object-store reads";
+
+fn needs_io() -> Error {
+    Error::Other(NEEDS_IO.to_string())
+}
+
+/// Whether an error is the cached-only mode's "needs I/O".
+pub(crate) fn is_needs_io(e: &Error) -> bool {
+    matches!(e, Error::Other(m) if m == NEEDS_IO)
 }
 
 /// Lookup settings the probe needs.
@@ -112,6 +154,10 @@ pub(crate) struct Probe<'a> {
     /// usually share them).
     bloom_kinds: Vec<BloomKind>,
     bloom_values: Vec<Option<BloomValue>>,
+    /// Answer from the caches only: any miss fails with [`is_needs_io`] before any I/O starts,
+    /// so the lookup future completes on its first poll.
+    pub cached_only: bool,
+    local: Local,
 }
 
 impl<'a> Probe<'a> {
@@ -136,6 +182,8 @@ impl<'a> Probe<'a> {
             merge: None,
             bloom_kinds: vec![],
             bloom_values: vec![],
+            cached_only: false,
+            local: Local::default(),
         }
     }
 
@@ -151,9 +199,18 @@ impl<'a> Probe<'a> {
 
     /// The answer for one primary-key value (one datum per primary-key column).
     pub async fn lookup(&mut self, key: &[Datum]) -> Result<Found> {
+        self.local = Local::default();
+        let r = self.lookup_inner(key).await;
+        if r.is_ok() {
+            self.counters.add(&self.local);
+        }
+        r
+    }
+
+    async fn lookup_inner(&mut self, key: &[Datum]) -> Result<Found> {
         let state = self.state;
         state.router.check(key)?;
-        bump(&self.counters.keys, 1);
+        self.local.keys += 1;
         let trimmed: Vec<Datum> = state
             .router
             .trimmed_positions()
@@ -166,8 +223,9 @@ impl<'a> Probe<'a> {
         let ignore_delete = matches!(&state.mode, Mode::Merge(m) if m.ignore_delete());
         let mut hits: Vec<Hit> = vec![];
         for bucket in state.buckets_of(key)? {
-            let candidates = bucket.candidates(&probe_key.values);
-            bump(&self.counters.files_in_range, candidates.len() as u64);
+            let mut candidates: Vec<&FileRef> = Vec::with_capacity(16);
+            bucket.candidates(&probe_key.values, &mut candidates);
+            self.local.files_in_range += candidates.len() as u64;
             // Highest sequence number of the candidates from position j on.
             let mut newest_after = vec![i64::MIN; candidates.len() + 1];
             for j in (0..candidates.len()).rev() {
@@ -176,33 +234,36 @@ impl<'a> Probe<'a> {
             let mut best: Option<i64> = None;
             for (j, f) in candidates.iter().enumerate() {
                 if early && best.is_some_and(|b| newest_after[j] < b) {
-                    bump(&self.counters.early_stops, 1);
+                    self.local.early_stops += 1;
                     break;
                 }
-                let found = self.probe_file(&bucket, f, &probe_key).await?;
-                for h in found {
+                let before = hits.len();
+                self.probe_file(&bucket, f, &probe_key, &mut hits).await?;
+                for h in &hits[before..] {
                     if !(ignore_delete && is_retract(h.kind)) {
                         best = Some(best.map_or(h.seq, |b| b.max(h.seq)));
                     }
-                    hits.push(h);
                 }
             }
         }
-        bump(&self.counters.rows_matched, hits.len() as u64);
+        self.local.rows_matched += hits.len() as u64;
         self.resolve(hits)
     }
 
     async fn index_with_tail(
-        &self,
+        &mut self,
         dir: &Path,
         f: &FileRef,
     ) -> Result<(Arc<FileIndex>, Option<(Bytes, u64)>)> {
         if let Some(i) = self.caches.footers.get(&f.id) {
             return Ok((i, None));
         }
+        if self.cached_only {
+            return Err(needs_io());
+        }
         let loaded =
             file_index::load(self.ctx(), dir, &f.meta, self.settings.use_page_index).await?;
-        bump(&self.counters.files_opened, 1);
+        self.local.files_opened += 1;
         let index = Arc::new(loaded.index);
         self.caches
             .footers
@@ -211,12 +272,15 @@ impl<'a> Probe<'a> {
     }
 
     async fn blooms(
-        &self,
+        &mut self,
         dir: &Path,
         f: &FileRef,
     ) -> Result<(Arc<FileBlooms>, Option<Arc<FileIndex>>)> {
         if let Some(b) = self.caches.blooms.get(&f.id) {
             return Ok((b, None));
+        }
+        if self.cached_only {
+            return Err(needs_io());
         }
         let (index, tail) = self.index_with_tail(dir, f).await?;
         let tail = tail.as_ref().map(|(b, s)| (b, *s));
@@ -232,18 +296,22 @@ impl<'a> Probe<'a> {
         if let Some(v) = self.caches.dvs.get(&f.id) {
             return Ok(Some(v));
         }
+        if self.cached_only {
+            return Err(needs_io());
+        }
         let v = Arc::new(dv::load(&self.ctx().table.io, d).await?);
         self.caches.dvs.insert(f.id, v.clone(), v.len() * 8 + 64);
         Ok(Some(v))
     }
 
-    /// The key's records in one file (deletion vectors applied).
+    /// Appends the key's records in one file (deletion vectors applied) to `hits`.
     async fn probe_file(
         &mut self,
         bucket: &BucketFiles,
         f: &FileRef,
         key: &ProbeKey,
-    ) -> Result<Vec<Hit>> {
+        hits: &mut Vec<Hit>,
+    ) -> Result<()> {
         let mut index = None;
         let mut blooms = None;
         if self.settings.use_bloom_filters {
@@ -260,8 +328,8 @@ impl<'a> Probe<'a> {
             }
             let n = b.filters.len();
             if n > 0 && !(0..n).any(|rg| b.admits(rg, &self.bloom_values)) {
-                bump(&self.counters.bloom_skips, 1);
-                return Ok(vec![]);
+                self.local.bloom_skips += 1;
+                return Ok(());
             }
             blooms = Some(b);
         }
@@ -269,9 +337,8 @@ impl<'a> Probe<'a> {
             Some(i) => i,
             None => self.index_with_tail(&bucket.dir, f).await?.0,
         };
-        bump(&self.counters.files_searched, 1);
+        self.local.files_searched += 1;
         let dv = self.deletion_vector(f).await?;
-        let mut hits = vec![];
         for rg in 0..index.rg_rows.len() {
             if blooms
                 .as_ref()
@@ -283,13 +350,14 @@ impl<'a> Probe<'a> {
                 let ukey: UnitKey = (f.id, rg as u32, start);
                 let unit = match self.caches.units.get(&ukey) {
                     Some(u) => {
-                        bump(&self.counters.unit_cache_hits, 1);
+                        self.local.unit_cache_hits += 1;
                         u
                     }
+                    None if self.cached_only => return Err(needs_io()),
                     None => {
                         let u =
                             unit::decode(self.ctx(), &index, self.matcher, rg, start, len).await?;
-                        bump(&self.counters.units_decoded, 1);
+                        self.local.units_decoded += 1;
                         self.caches.units.insert(ukey, u.clone(), u.weight);
                         u
                     }
@@ -320,7 +388,7 @@ impl<'a> Probe<'a> {
                 }
             }
         }
-        Ok(hits)
+        Ok(())
     }
 
     /// The row a scan returns for these records.
@@ -471,21 +539,23 @@ pub(crate) fn assemble(
             units.len() - 1
         })
     };
-    // Per found key: per column, (source, row) or a computed value.
+    // Per found key: a whole stored record (source, row), or per column (source, row) or a
+    // computed value.
     enum Src {
         At(usize, usize),
         Null,
         Value(Datum),
     }
-    let mut cells: Vec<Vec<Src>> = Vec::with_capacity(n);
+    enum Pick {
+        Record(usize, usize),
+        Cells(Vec<Src>),
+    }
+    let mut picks: Vec<Pick> = Vec::with_capacity(n);
     for f in found {
         match f {
             Found::Absent => {}
-            Found::Record(u, row) => {
-                let s = source(u);
-                cells.push((0..no).map(|_| Src::At(s, *row)).collect());
-            }
-            Found::Row(cs) => cells.push(
+            Found::Record(u, row) => picks.push(Pick::Record(source(u), *row)),
+            Found::Row(cs) => picks.push(Pick::Cells(
                 cs.iter()
                     .map(|c| match c {
                         OutCell::Null => Src::Null,
@@ -493,9 +563,39 @@ pub(crate) fn assemble(
                         OutCell::Value(d) => Src::Value(d.clone()),
                     })
                     .collect(),
-            ),
+            )),
         }
     }
+    // Only stored records (deduplicate, first-row, deletion vectors): one gather per column
+    // with the same indices.
+    if picks.iter().all(|p| matches!(p, Pick::Record(..))) {
+        let indices: Vec<(usize, usize)> = picks
+            .iter()
+            .map(|p| match p {
+                Pick::Record(s, r) => (*s, *r),
+                Pick::Cells(_) => (0, 0),
+            })
+            .collect();
+        let mut cols: Vec<ArrayRef> = Vec::with_capacity(no);
+        for c in 0..no {
+            let arrays: Vec<&dyn Array> = units
+                .iter()
+                .map(|u| u.batch.column(off + c).as_ref())
+                .collect();
+            cols.push(
+                interleave(&arrays, &indices)
+                    .map_err(|e| Error::arrow("gathering found rows", e))?,
+            );
+        }
+        return Ok((ctx.output_batch(cols, n)?, positions));
+    }
+    let cells: Vec<Vec<Src>> = picks
+        .into_iter()
+        .map(|p| match p {
+            Pick::Record(s, r) => (0..no).map(|_| Src::At(s, r)).collect(),
+            Pick::Cells(c) => c,
+        })
+        .collect();
     let mut cols: Vec<ArrayRef> = Vec::with_capacity(no);
     for c in 0..no {
         let ty = &ctx.value_fields[c].data_type;

@@ -100,14 +100,14 @@ pub(crate) struct BucketFiles {
 }
 
 impl BucketFiles {
-    /// The files that may hold `key`, newest sorted run first.
-    pub fn candidates(&self, key: &[Datum]) -> Vec<Arc<FileRef>> {
-        let mut out: Vec<Arc<FileRef>> = self
-            .level0
-            .iter()
-            .filter(|f| f.may_hold(key))
-            .cloned()
-            .collect();
+    /// The files that may hold `key`, newest sorted run first, appended to `out`.
+    pub fn candidates<'a>(&'a self, key: &[Datum], out: &mut Vec<&'a FileRef>) {
+        out.extend(
+            self.level0
+                .iter()
+                .filter(|f| f.may_hold(key))
+                .map(|f| f.as_ref()),
+        );
         for level in &self.levels {
             if level.sorted {
                 let i = level.files.partition_point(|f| {
@@ -116,13 +116,18 @@ impl BucketFiles {
                         .is_some_and(|m| cmp_keys(m, key) == Ordering::Less)
                 });
                 if let Some(f) = level.files.get(i).filter(|f| f.may_hold(key)) {
-                    out.push(f.clone());
+                    out.push(f.as_ref());
                 }
             } else {
-                out.extend(level.files.iter().filter(|f| f.may_hold(key)).cloned());
+                out.extend(
+                    level
+                        .files
+                        .iter()
+                        .filter(|f| f.may_hold(key))
+                        .map(|f| f.as_ref()),
+                );
             }
         }
-        out
     }
 }
 
@@ -149,6 +154,8 @@ pub(crate) struct SnapshotState {
     pub num_buckets: Option<i32>,
     /// Buckets by normalized partition row (see [`normalize_partition`]), ascending.
     pub partitions: HashMap<Vec<u8>, Vec<Arc<BucketFiles>>>,
+    /// Whether the table has partition columns (else `partitions` has at most one entry).
+    pub partitioned: bool,
     /// Files considered by this state (for statistics).
     pub file_count: usize,
 }
@@ -342,6 +349,7 @@ impl SnapshotState {
             mode,
             router,
             num_buckets,
+            partitioned: !table.schema.partition_keys.is_empty(),
             partitions,
             file_count,
         })
@@ -350,9 +358,13 @@ impl SnapshotState {
     /// The buckets that may hold a checked primary-key value.
     pub fn buckets_of(&self, key: &[Datum]) -> Result<Vec<Arc<BucketFiles>>> {
         // The router encodes with this crate's writer: already the normalized form.
-        let part = self.router.partition(key)?;
-        let Some(buckets) = self.partitions.get(&part) else {
-            return Ok(vec![]);
+        let buckets = match (self.partitioned, self.partitions.values().next()) {
+            (false, Some(b)) => b,
+            (false, None) => return Ok(vec![]),
+            (true, _) => match self.partitions.get(&self.router.partition(key)?) {
+                Some(b) => b,
+                None => return Ok(vec![]),
+            },
         };
         let wanted = match self.num_buckets {
             Some(n) => self.router.bucket(key, n)?,

@@ -6,16 +6,20 @@
 //! vectored read. Decoded units are cached (the "page" cache) together with their keys in a
 //! form that makes matching a scan over integers or encoded row bytes.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, RecordBatch};
 use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType as ArrowType, Int64Type};
 use arrow::row::{RowConverter, Rows, SortField};
-use futures::TryStreamExt;
-use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
-use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::{FutureExt, TryStreamExt};
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, RowSelection, RowSelector};
+use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::arrow::ProjectionMask;
+use parquet::file::metadata::ParquetMetaData;
 use streamhouse_format::datum::Datum;
 use streamhouse_format::merge::datums_to_array;
 use streamhouse_format::types::DataType;
@@ -155,6 +159,96 @@ impl Unit {
     }
 }
 
+/// The byte ranges holding rows `start..start + len` of row group `rg` in every projected
+/// column: the pages overlapping them (page index) plus dictionary pages, or whole column
+/// chunks without a page index.
+fn unit_ranges(index: &FileIndex, rg: usize, start: u64, len: u64) -> Vec<Range<u64>> {
+    let meta = index.meta.metadata();
+    let schema = index.meta.parquet_schema();
+    let end = start + len;
+    let rows = index.rg_rows[rg];
+    let mut out = vec![];
+    for leaf in 0..schema.num_columns() {
+        if index
+            .binding
+            .roots
+            .binary_search(&schema.get_column_root_idx(leaf))
+            .is_err()
+        {
+            continue;
+        }
+        let chunk = meta.row_group(rg).column(leaf);
+        let (chunk_start, chunk_len) = chunk.byte_range();
+        let pages = meta
+            .offset_index()
+            .and_then(|oi| oi.get(rg))
+            .and_then(|cols| cols.get(leaf))
+            .map(|o| o.page_locations())
+            .filter(|p| !p.is_empty());
+        let Some(pages) = pages else {
+            out.push(chunk_start..chunk_start + chunk_len);
+            continue;
+        };
+        let first = pages[0].offset as u64;
+        if chunk_start < first {
+            out.push(chunk_start..first);
+        }
+        for (i, p) in pages.iter().enumerate() {
+            let p_start = p.first_row_index as u64;
+            let p_end = pages.get(i + 1).map_or(rows, |q| q.first_row_index as u64);
+            if p_start < end && p_end > start {
+                let o = p.offset as u64;
+                out.push(o..o + p.compressed_page_size as u64);
+            }
+        }
+    }
+    out
+}
+
+/// An [`AsyncFileReader`] answering from byte ranges read beforehand, going to the store
+/// only for anything else.
+struct Prefetched {
+    inner: ObjectReader,
+    ranges: Vec<(Range<u64>, Bytes)>,
+}
+
+impl Prefetched {
+    fn cached(&self, r: &Range<u64>) -> Option<Bytes> {
+        self.ranges.iter().find_map(|(have, bytes)| {
+            (have.start <= r.start && r.end <= have.end).then(|| {
+                bytes.slice((r.start - have.start) as usize..(r.end - have.start) as usize)
+            })
+        })
+    }
+}
+
+impl AsyncFileReader for Prefetched {
+    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        match self.cached(&range) {
+            Some(b) => futures::future::ready(Ok(b)).boxed(),
+            None => self.inner.get_bytes(range),
+        }
+    }
+
+    fn get_byte_ranges(
+        &mut self,
+        ranges: Vec<Range<u64>>,
+    ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        let hits: Option<Vec<Bytes>> = ranges.iter().map(|r| self.cached(r)).collect();
+        match hits {
+            Some(h) => futures::future::ready(Ok(h)).boxed(),
+            None => self.inner.get_byte_ranges(ranges),
+        }
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        options: Option<&'a ArrowReaderOptions>,
+    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
+        self.inner.get_metadata(options)
+    }
+}
+
 /// Decodes rows `start..start + len` of row group `rg`.
 pub(crate) async fn decode(
     ctx: &ScanContext,
@@ -165,7 +259,27 @@ pub(crate) async fn decode(
     len: u64,
 ) -> Result<Arc<Unit>> {
     let display = &index.display;
-    let reader = ObjectReader::new(index.store.clone(), index.path.clone(), Some(index.size));
+    // Everything the unit needs, in one vectored read (the Parquet reader would otherwise
+    // fetch column by column).
+    let wanted = unit_ranges(index, rg, start, len);
+    let fetched = if wanted.is_empty() {
+        vec![]
+    } else {
+        index
+            .store
+            .get_ranges(&index.path, &wanted)
+            .await
+            .map_err(|e| match e {
+                object_store::Error::NotFound { .. } => {
+                    Error::NotFound(format!("data file {display}"))
+                }
+                e => Error::storage(display, e),
+            })?
+    };
+    let reader = Prefetched {
+        inner: ObjectReader::new(index.store.clone(), index.path.clone(), Some(index.size)),
+        ranges: wanted.into_iter().zip(fetched).collect(),
+    };
     let mask = ProjectionMask::roots(
         index.meta.parquet_schema(),
         index.binding.roots.iter().copied(),
