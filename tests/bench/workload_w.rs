@@ -24,6 +24,7 @@ use streamhouse_reader::ScanBuilder;
 use streamhouse_writer::TableWriter;
 
 mod compact_phase;
+mod get_phase;
 mod range_phase;
 mod tail_phase;
 
@@ -228,6 +229,11 @@ fn peer_binary() -> Option<PathBuf> {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
+    // A cold lookup in a fresh process (the get phase runs this binary again).
+    if let Some(i) = args.iter().position(|a| a == "--get-child") {
+        get_phase::child(&args[i + 1..]).await;
+        return;
+    }
     let arg = |name: &str, default: f64| -> f64 {
         args.iter()
             .position(|a| a == name)
@@ -422,6 +428,16 @@ async fn main() {
     )
     .await;
 
+    // Get phase on the level-0 table (tests/bench/get_phase.rs).
+    let mut get_ok = get_phase::run(
+        &table,
+        &warehouse,
+        expected_rows as i64,
+        "(level 0)",
+        &mut report,
+    )
+    .await;
+
     // Phase 4: compaction, the read after it, and a long upsert run compacting in the writer.
     let compact_ok = compact_phase::run(
         &table,
@@ -440,6 +456,15 @@ async fn main() {
         &mut report,
     )
     .await;
+    get_ok &= get_phase::run(
+        &table,
+        &warehouse,
+        expected_rows as i64,
+        "(compacted)",
+        &mut report,
+    )
+    .await;
+    get_ok &= get_phase::run_s3(total / 10, &mut report).await;
     let long_rows = (20_000.0 * scale) as u64;
     let mut long_batch = || {
         let ids: Vec<i64> = (0..long_rows)
@@ -499,6 +524,7 @@ async fn main() {
             "latency",
             "range",
             "sql",
+            "get",
             "compact",
             "read after",
             "long upsert",
@@ -508,7 +534,7 @@ async fn main() {
         .unwrap_or(9)
     });
     print_rows(&report);
-    if !ok || !compact_ok || !range_ok || !changes_ok {
+    if !ok || !compact_ok || !range_ok || !changes_ok || !get_ok {
         std::process::exit(1);
     }
 }
