@@ -174,7 +174,7 @@ fn main() {
         let t = Instant::now();
         let r = h.get_many(&sample).await.unwrap();
         let s = t.elapsed().as_secs_f64();
-        if args.iter().any(|a| a == "--profile") {
+        if args.iter().any(|a| a == "--profile-multi") {
             for _ in 0..20 {
                 h.get_many(&sample).await.unwrap();
             }
@@ -219,5 +219,33 @@ fn main() {
             d.total_requests() as f64 / 2000.0
         );
         println!("caches: {:?}", h.cache_stats());
+        // Page decoded per key: footers and blooms warm, no page cache.
+        let h = LookupHandle::open(
+            &table,
+            LookupOptions {
+                page_cache_bytes: 0,
+                ..LookupOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        h.get_many(&sample[..500]).await.unwrap();
+        let mut lat = vec![];
+        let m0 = h.metrics().snapshot();
+        let n = if args.iter().any(|a| a == "--profile") { 20_000 } else { 2000 };
+        for _ in 0..n {
+            let k = vec![Datum::BigInt((rng.next() % total as u64) as i64)];
+            let t = Instant::now();
+            h.get(&k).await.unwrap();
+            lat.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        let d = h.metrics().snapshot().since(&m0);
+        println!(
+            "page-decoding single get: p50 {:.1} us p99 {:.1} us; {:.2} requests/key {:.0} KiB/key",
+            pct(&mut lat, 0.5),
+            pct(&mut lat, 0.99),
+            d.total_requests() as f64 / n as f64,
+            d.read_bytes() as f64 / n as f64 / 1024.0
+        );
     });
 }
