@@ -323,3 +323,36 @@ async fn bad_keys_are_errors_naming_the_columns() {
         .to_string();
     assert!(e.contains("no primary key"), "{e}");
 }
+
+#[tokio::test]
+async fn missing_and_corrupt_data_files_are_errors_naming_them() {
+    let g = Gen {
+        keys: 40,
+        deletes: false,
+        nulls: false,
+    };
+    let t = create(&[], &["k"], &[("bucket", "1")]).await;
+    write_commits(&t, &mut Rng(91), g, 1, 40).await;
+    let snap = t.snapshot_or_latest(None).await.unwrap().unwrap();
+    let files = t.all_live_files(&snap).await.unwrap();
+    let path = t.bucket_dir("", 0).join(files[0].file.file_name.as_str());
+    // Truncated: the footer is gone.
+    let bytes = t.io.read(&path).await.unwrap();
+    t.io.write(&path, bytes.slice(..bytes.len() / 2))
+        .await
+        .unwrap();
+    let h = LookupHandle::open(&t, LookupOptions::default())
+        .await
+        .unwrap();
+    let keys: Vec<_> = (0..g.keys).map(|k| full_key(&t, k)).collect();
+    let e = h.get_many(&keys).await.unwrap_err().to_string();
+    assert!(e.contains(&files[0].file.file_name), "{e}");
+    // Missing.
+    t.io.delete(&path).await.unwrap();
+    let h = LookupHandle::open(&t, LookupOptions::default())
+        .await
+        .unwrap();
+    let e = h.get_many(&keys).await.unwrap_err().to_string();
+    assert!(e.contains(&files[0].file.file_name), "{e}");
+    assert!(e.contains("not found"), "{e}");
+}

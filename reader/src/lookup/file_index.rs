@@ -424,9 +424,18 @@ fn build_index(
                 min: mins.into_iter().next().flatten(),
                 max: maxs.into_iter().next().flatten(),
             });
-            let page_dir = match (pmeta.column_index(), pmeta.offset_index()) {
-                (Some(ci), Some(oi)) if !oi[rg][leaf].page_locations().is_empty() => {
-                    let locations = oi[rg][leaf].page_locations();
+            let locations = pmeta
+                .offset_index()
+                .and_then(|oi| oi.get(rg))
+                .and_then(|cols| cols.get(leaf))
+                .map(|o| o.page_locations())
+                .filter(|p| !p.is_empty());
+            let has_column_index = pmeta
+                .column_index()
+                .and_then(|ci| ci.get(rg))
+                .is_some_and(|cols| cols.len() > leaf);
+            let page_dir = match (pmeta.column_index(), pmeta.offset_index(), locations) {
+                (Some(ci), Some(oi), Some(locations)) if has_column_index => {
                     let n = locations.len();
                     let starts: Vec<u64> = locations
                         .iter()

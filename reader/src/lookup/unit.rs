@@ -215,9 +215,9 @@ struct Prefetched {
 impl Prefetched {
     fn cached(&self, r: &Range<u64>) -> Option<Bytes> {
         self.ranges.iter().find_map(|(have, bytes)| {
-            (have.start <= r.start && r.end <= have.end).then(|| {
-                bytes.slice((r.start - have.start) as usize..(r.end - have.start) as usize)
-            })
+            let from = r.start.checked_sub(have.start)? as usize;
+            let to = r.end.checked_sub(have.start)? as usize;
+            (r.end <= have.end && from <= to && to <= bytes.len()).then(|| bytes.slice(from..to))
         })
     }
 }
