@@ -3,19 +3,23 @@
 #
 #   bash tests/run.sh
 #
-# Needs Rust (cargo), Python >= 3.9 with venv/pip, and access to crates.io and PyPI. Steps:
+# Needs Rust (cargo), Python >= 3.9 with venv/pip, Java 17+ with Maven, and access to crates.io,
+# PyPI and Maven Central. Steps:
 #   1. Python venv .venv-tests/ (git-ignored) with tests/python/requirements.txt, pinned by
 #      constraints.txt; rebuilt only when those files change.
 #   2. A moto S3 server on 127.0.0.1:<free port> with bucket `lake` (through
 #      tests/python/moto_server_atomic.py, which makes conditional puts atomic); stopped on exit.
 #      Exported for the tests: STREAMHOUSE_PYTHON, STREAMHOUSE_S3_ENDPOINT, STREAMHOUSE_S3_BUCKET,
 #      AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ALLOW_HTTP.
-#   3. cargo test --workspace (debug; one build).
-#   4. The streamhouse CLI binary (reuses step 3's build).
-#   5. tests/paimon-peer (a separate cargo workspace with its own target dir), then
+#   3. The JVM test bench tests/jvm/ (Maven: Apache Paimon's Java library 1.3.1), exported as
+#      STREAMHOUSE_JVM_BENCH (its jar, whose manifest names the jars in tests/jvm/target/lib/).
+#      Needs Java 17+ and Maven 3.8+ with access to Maven Central (~/.m2 is a cache, not a need).
+#   4. cargo test --workspace (debug; one build).
+#   5. The streamhouse CLI binary (reuses step 4's build).
+#   6. tests/paimon-peer (a separate cargo workspace with its own target dir), then
 #      tests/python/peer_check.py: the `paimon` crate, pypaimon and each table's expected rows must
 #      agree on tables written by pypaimon and by the streamhouse CLI.
-#   6. A bounded cargo-fuzz run of every decoder target in format/fuzz/ (FUZZ_SECONDS per target,
+#   7. A bounded cargo-fuzz run of every decoder target in format/fuzz/ (FUZZ_SECONDS per target,
 #      default 30; installs cargo-fuzz from crates.io if missing; RUSTC_BOOTSTRAP=1 on stable).
 # Every step runs even if an earlier test step failed; the exit status is non-zero if any failed.
 set -euo pipefail
@@ -144,7 +148,24 @@ start_moto() {
     die "could not start the moto S3 server"
 }
 
-# --- 4./5. binaries and the cross-check -------------------------------------------------------
+# --- 3. the JVM bench ----------------------------------------------------------------------------
+JVM_BENCH_JAR="$ROOT/tests/jvm/target/streamhouse-jvm-bench.jar"
+
+# Builds tests/jvm quietly (Maven prints only errors) and exports STREAMHOUSE_JVM_BENCH for the
+# Rust tests (tests/integration/java_support.rs); left unset when the build fails, so those
+# tests fail under CI and skip loudly otherwise.
+build_jvm_bench() {
+    command -v mvn >/dev/null || { echo "mvn not found (apt-get install maven)"; return 1; }
+    command -v java >/dev/null || { echo "java not found (apt-get install openjdk-17-jdk-headless)"; return 1; }
+    rm -rf "$ROOT/tests/jvm/target/lib" # no stale jars when a dependency changes
+    # Debian's Maven prints bare colour resets even in quiet batch mode: strip them.
+    mvn -B -q -f tests/jvm/pom.xml package -DskipTests 2>&1 | sed -e 's/\x1b\[0m//g' || return 1
+    [ -f "$JVM_BENCH_JAR" ] || { echo "no $JVM_BENCH_JAR after the build"; return 1; }
+    export STREAMHOUSE_JVM_BENCH="$JVM_BENCH_JAR"
+    echo "STREAMHOUSE_JVM_BENCH=$STREAMHOUSE_JVM_BENCH"
+}
+
+# --- 5./6. binaries and the cross-check -------------------------------------------------------
 # `cargo test` builds the CLI only as a test harness; this links the real binary from the same
 # dependency builds.
 build_cli() {
@@ -176,6 +197,7 @@ echo "STREAMHOUSE_PYTHON=$STREAMHOUSE_PYTHON ($((SECONDS - started))s)"
 section "moto S3 server"
 start_moto
 
+step "build the JVM bench tests/jvm (Maven, Paimon Java 1.3.1)" build_jvm_bench
 step "cargo test --workspace" cargo test --workspace
 step "build the streamhouse CLI" build_cli
 step "build tests/paimon-peer (the paimon crate)" build_peer
