@@ -9,12 +9,11 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType as A, Field, Int64Type, Int8Type, Schema, SchemaRef};
-use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{
     BloomFilterPosition, BloomFilterProperties, EnabledStatistics, WriterProperties,
 };
-use parquet::schema::types::ColumnPath;
+use parquet::schema::types::{ColumnPath, SchemaDescriptor};
 use streamhouse_format::binary_row::BinaryRow;
 use streamhouse_format::datum::datum_from_arrow;
 use streamhouse_format::manifest::DataFileMeta;
@@ -24,6 +23,8 @@ use streamhouse_format::schema::TableSchema;
 use streamhouse_format::stats::{ColumnStats, SimpleStats, StatsMode};
 use streamhouse_format::types::{arrow_field_with_id, DataField, DataType};
 use streamhouse_format::{Error, Result};
+
+use crate::parquet_file::{java_parquet_schema, DataFileWriter};
 
 /// Field id of `_KEY_<f>` columns: this base plus the field's id.
 pub const KEY_FIELD_ID_START: i32 = i32::MAX / 2;
@@ -80,6 +81,9 @@ impl Default for FileNamer {
 pub struct FileLayout {
     /// Arrow schema of the file (system columns first for primary-key tables).
     pub schema: SchemaRef,
+    /// Its Parquet schema where it differs from arrow-rs's conversion: Java's physical types
+    /// (TIMESTAMP(7..9) as INT96, DECIMAL(1) as INT32; see [`crate::parquet_file`]).
+    pub parquet_schema: Option<SchemaDescriptor>,
     pub key_fields: Vec<DataField>,
     pub value_types: Vec<DataType>,
     pub value_names: Vec<String>,
@@ -169,8 +173,12 @@ impl FileLayout {
             }
         }
         let props = props.build();
+        let arrow_schema = Arc::new(Schema::new(fields));
+        let parquet_schema = java_parquet_schema(&arrow_schema, &props)
+            .map_err(|e| Error::Other(format!("cannot map the table's columns to Parquet: {e}")))?;
         Ok(FileLayout {
-            schema: Arc::new(Schema::new(fields)),
+            schema: arrow_schema,
+            parquet_schema,
             key_fields,
             value_types: schema.fields.iter().map(|f| f.data_type.clone()).collect(),
             value_names: schema.field_names(),
@@ -199,7 +207,7 @@ pub struct FinishedFile {
 }
 
 struct OpenFile {
-    writer: ArrowWriter<Vec<u8>>,
+    writer: DataFileWriter,
     name: String,
     rows: i64,
     delete_rows: i64,
@@ -250,10 +258,11 @@ impl<'a> RollingFileWriter<'a> {
         let layout = self.layout;
         if self.current.is_none() {
             let name = self.namer.next(self.prefix, "parquet");
-            let writer = ArrowWriter::try_new(
+            let writer = DataFileWriter::try_new(
                 Vec::with_capacity(1 << 20),
                 layout.schema.clone(),
-                Some(layout.props.clone()),
+                layout.parquet_schema.clone(),
+                layout.props.clone(),
             )
             .map_err(|e| Error::Other(format!("cannot start data file {name}: {e}")))?;
             self.current = Some(OpenFile {

@@ -11,6 +11,8 @@
 pub mod buffer;
 pub mod conform;
 pub mod file_writer;
+pub mod int96;
+pub mod parquet_file;
 
 use std::collections::HashMap;
 use std::sync::Arc;
