@@ -4,6 +4,8 @@
 //! - `hostile`: a generated corpus of malformed input and damaged table files;
 //! - `pypaimon_reads_ours`: pypaimon reads tables our writer wrote (model = ours = pypaimon);
 //! - `we_read_pypaimon`: we read every table pypaimon writes in `tests/python/pypaimon_write.py`;
+//! - `java_reads_ours`: Apache Paimon's Java library (the JVM bench in `tests/jvm/`, helpers in
+//!   `java_support`) reads every kind of table our writer and compactor write, in one JVM;
 //! - `regressions`: inputs fuzzing found to crash a decoder;
 //! - `s3`: the whole path against the moto S3 server `tests/run.sh` starts;
 //! - `backends`: one conformance body (write, scan, tail, compact, expire, clean orphans) on
@@ -14,10 +16,11 @@
 //! - `fault_sweep`: every fault kind at every storage operation of write + commit, compaction +
 //!   commit and expiration.
 //!
-//! Run them with `bash tests/run.sh` (it provides pypaimon and S3); without that environment the
-//! interop and S3 tests skip loudly, and under `CI` they fail.
+//! Run them with `bash tests/run.sh` (it provides pypaimon, S3 and the JVM bench); without that
+//! environment the interop, Java and S3 tests skip loudly, and under `CI` they fail.
 
 mod interop_support;
+mod java_support;
 mod procs;
 mod support;
 
@@ -28,6 +31,7 @@ mod crash;
 mod fault_sweep;
 mod fuzz_mutations;
 mod hostile;
+mod java_reads_ours;
 mod pypaimon_reads_ours;
 mod regressions;
 mod s3;

@@ -1,0 +1,425 @@
+//! The JVM test bench: Apache Paimon's Java library (1.3.1) reads tables as an oracle.
+//!
+//! `tests/jvm/` is a Maven module; `tests/run.sh` builds it and exports
+//! `STREAMHOUSE_JVM_BENCH`, the class path of the bench (its jar, whose manifest names every
+//! dependency). Without it a test that needs Java skips with a loud note, except under CI (`CI`
+//! set), where it fails. `JAVA_HOME/bin/java` runs it when `JAVA_HOME` is set, else `java`.
+//!
+//! One JVM reads every case of a test (a JVM start and Paimon's class loading cost seconds), so
+//! collect the cases first and read them in one [`java_read`]:
+//!
+//! ```ignore
+//! let Some(bench) = java_support::java_bench() else { return };
+//! let cases = vec![
+//!     ReadCase::new("pk_latest", warehouse, "db.pk"),
+//!     ReadCase::new("pk_at_2", warehouse, "db.pk").snapshot(2),
+//!     ReadCase::new("pk_tagged", warehouse, "db.pk").tag("t1").columns(&["id", "v"]),
+//! ];
+//! let java = java_support::java_read(&bench, &cases);
+//! assert_same_rows(java.rows("pk_latest"), &ours, "Java reads db.pk");
+//! ```
+//!
+//! Rows come back in the canonical form of `interop_support` (see `canonical.rs`), extended to
+//! nested types the same way on both sides ([`canonical_rows`] here, `Canonical.java` there):
+//! ARRAY (and MULTISET) a JSON array of canonical values; MAP a JSON object whose keys are the
+//! canonical key values (a non-string key as its compact JSON); ROW a JSON object by field name.
+#![allow(dead_code)] // each test module uses a different subset
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Schema};
+use serde_json::{json, Map, Value};
+
+use crate::interop_support::{column_values, row_line, sort_rows};
+
+/// How to start the bench: the class path from `STREAMHOUSE_JVM_BENCH` and the `java` binary.
+#[derive(Debug, Clone)]
+pub struct JavaBench {
+    pub classpath: String,
+    pub java: PathBuf,
+}
+
+/// The bench, from `STREAMHOUSE_JVM_BENCH`; when unset `None` plus a loud note, or a panic
+/// under CI (as `interop_support::python()` does).
+pub fn java_bench() -> Option<JavaBench> {
+    const VAR: &str = "STREAMHOUSE_JVM_BENCH";
+    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+    let classpath = match std::env::var(VAR) {
+        Ok(v) if !v.trim().is_empty() => v,
+        _ if in_ci => panic!(
+            "{VAR} is not set, so this test against Paimon's Java library cannot run; under CI \
+             (CI is set) this is a failure, not a skip. Run the tests with `bash tests/run.sh`, \
+             which builds tests/jvm and sets it."
+        ),
+        _ => {
+            eprintln!(
+                "\n*** SKIPPED: {VAR} is not set, so this test against Paimon's Java library \
+                 does not run. `bash tests/run.sh` sets it. ***\n"
+            );
+            return None;
+        }
+    };
+    let java = match std::env::var_os("JAVA_HOME") {
+        Some(home) if !home.is_empty() => Path::new(&home).join("bin").join("java"),
+        _ => PathBuf::from("java"),
+    };
+    Some(JavaBench { classpath, java })
+}
+
+/// One batch read by Paimon's Java reader: table `table` (`db.t`) of the filesystem warehouse
+/// `warehouse`, all splits of one plan, merged as Paimon merges.
+#[derive(Debug, Clone)]
+pub struct ReadCase {
+    /// Unique in one [`java_read`]; letters, digits, `_`, `.`, `-`.
+    pub name: String,
+    pub warehouse: PathBuf,
+    pub table: String,
+    /// `scan.snapshot-id`.
+    pub snapshot: Option<i64>,
+    /// `scan.tag-name`.
+    pub tag: Option<String>,
+    /// Projection, in this order (all columns when `None`).
+    pub columns: Option<Vec<String>>,
+    /// Further dynamic table options (`table.copy(options)`).
+    pub options: BTreeMap<String, String>,
+    /// Adds each row's kind (`"+I"`, `"-U"`, `"+U"`, `"-D"`) as column `rowkind`.
+    pub row_kind: bool,
+}
+
+impl ReadCase {
+    pub fn new(name: &str, warehouse: &Path, table: &str) -> Self {
+        ReadCase {
+            name: name.to_string(),
+            warehouse: warehouse.to_path_buf(),
+            table: table.to_string(),
+            snapshot: None,
+            tag: None,
+            columns: None,
+            options: BTreeMap::new(),
+            row_kind: false,
+        }
+    }
+
+    pub fn snapshot(mut self, id: i64) -> Self {
+        self.snapshot = Some(id);
+        self
+    }
+
+    pub fn tag(mut self, name: &str) -> Self {
+        self.tag = Some(name.to_string());
+        self
+    }
+
+    pub fn columns(mut self, columns: &[&str]) -> Self {
+        self.columns = Some(columns.iter().map(|c| c.to_string()).collect());
+        self
+    }
+
+    pub fn option(mut self, key: &str, value: &str) -> Self {
+        self.options.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    pub fn with_row_kind(mut self) -> Self {
+        self.row_kind = true;
+        self
+    }
+
+    fn to_json(&self) -> Value {
+        let mut case = json!({
+            "name": self.name,
+            "warehouse": self.warehouse.to_str().expect("warehouse paths are UTF-8"),
+            "table": self.table,
+            "options": self.options,
+            "row_kind": self.row_kind,
+        });
+        if let Some(id) = self.snapshot {
+            case["snapshot"] = json!(id);
+        }
+        if let Some(tag) = &self.tag {
+            case["tag"] = json!(tag);
+        }
+        if let Some(columns) = &self.columns {
+            case["columns"] = json!(columns);
+        }
+        case
+    }
+}
+
+/// What one JVM read: per case its canonical rows (sorted) or the Java exception chain.
+#[derive(Debug)]
+pub struct JavaRead {
+    pub results: BTreeMap<String, Result<Vec<Value>, String>>,
+    /// The JVM's wall time (start, class loading and every case).
+    pub elapsed: Duration,
+    /// What the JVM printed on stderr (a line per case with its row count and time).
+    pub stderr: String,
+}
+
+impl JavaRead {
+    /// The rows of case `name`; panics with Java's exception when it failed.
+    pub fn rows(&self, name: &str) -> &[Value] {
+        match self.result(name) {
+            Ok(rows) => rows,
+            Err(error) => panic!("Paimon's Java reader failed on case {name}:\n{error}"),
+        }
+    }
+
+    pub fn result(&self, name: &str) -> &Result<Vec<Value>, String> {
+        self.results
+            .get(name)
+            .unwrap_or_else(|| panic!("no case {name} was read"))
+    }
+}
+
+/// Reads every case in ONE JVM (`Bench read SPEC OUT_DIR`). Panics when the JVM itself fails
+/// (cannot start, bad class path, bad spec) or a case left no output; a case whose read threw
+/// is an `Err` with Java's exception chain.
+pub fn java_read(bench: &JavaBench, cases: &[ReadCase]) -> JavaRead {
+    let mut names = std::collections::BTreeSet::new();
+    for case in cases {
+        assert!(
+            names.insert(case.name.as_str()),
+            "duplicate case {}",
+            case.name
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.json");
+    let out = dir.path().join("out");
+    let cases_json: Vec<Value> = cases.iter().map(ReadCase::to_json).collect();
+    std::fs::write(
+        &spec,
+        serde_json::to_string_pretty(&json!({ "cases": cases_json })).unwrap(),
+    )
+    .unwrap();
+
+    let mut command = Command::new(&bench.java);
+    command
+        .args(["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp"])
+        .arg(&bench.classpath)
+        .arg("dev.streamhouse.bench.Bench")
+        .arg("read")
+        .arg(&spec)
+        .arg(&out);
+    let started = Instant::now();
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bench.java.display()));
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success(),
+        "{command:?} failed ({}):\n{stderr}",
+        output.status
+    );
+
+    let mut results = BTreeMap::new();
+    for case in cases {
+        let rows = out.join(format!("{}.jsonl", case.name));
+        let error = out.join(format!("{}.error", case.name));
+        let result = if let Ok(text) = std::fs::read_to_string(&error) {
+            Err(text)
+        } else {
+            let text = std::fs::read_to_string(&rows).unwrap_or_else(|e| {
+                panic!(
+                    "case {}: neither {} nor its .error ({e}); JVM stderr:\n{stderr}",
+                    case.name,
+                    rows.display()
+                )
+            });
+            let rows = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|line| {
+                    parse_exact(line).unwrap_or_else(|e| {
+                        panic!("case {}: bad JSON line {line:?}: {e}", case.name)
+                    })
+                })
+                .collect::<Vec<_>>();
+            Ok(sort_rows(rows))
+        };
+        results.insert(case.name.clone(), result);
+    }
+    JavaRead {
+        results,
+        elapsed,
+        stderr,
+    }
+}
+
+/// Marks a float's text inside a string while `parse_exact` parses a line.
+const FLOAT_MARK: &str = "\u{fdd0}streamhouse-float:";
+
+/// Parses one JSON line; unlike `serde_json::from_str` (built without `float_roundtrip`, whose
+/// best-effort float parsing can land one ulp off, e.g. on `3.4028234663852886E38`), every
+/// non-integer number becomes the f64 nearest to its text, as Rust's `str::parse` finds it.
+pub fn parse_exact(line: &str) -> Result<Value, String> {
+    let mut marked = String::with_capacity(line.len() + 16);
+    let mut chars = line.char_indices().peekable();
+    let mut in_string = false;
+    while let Some((i, c)) = chars.next() {
+        if in_string {
+            marked.push(c);
+            match c {
+                '\\' => marked.extend(chars.next().map(|(_, e)| e)),
+                '"' => in_string = false,
+                _ => {}
+            }
+        } else if c == '-' || c.is_ascii_digit() {
+            let mut end = i + c.len_utf8();
+            while let Some(&(j, d)) = chars.peek() {
+                if !(d.is_ascii_digit() || matches!(d, '.' | 'e' | 'E' | '+' | '-')) {
+                    break;
+                }
+                end = j + d.len_utf8();
+                chars.next();
+            }
+            let token = &line[i..end];
+            if token.contains(['.', 'e', 'E']) {
+                marked.push_str(&format!("\"{FLOAT_MARK}{token}\""));
+            } else {
+                marked.push_str(token);
+            }
+        } else {
+            in_string = c == '"';
+            marked.push(c);
+        }
+    }
+    fn restore(value: Value) -> Result<Value, String> {
+        Ok(match value {
+            Value::String(s) => match s.strip_prefix(FLOAT_MARK) {
+                Some(token) => {
+                    let x: f64 = token.parse().map_err(|e| format!("number {token}: {e}"))?;
+                    Value::Number(serde_json::Number::from_f64(x).ok_or(format!("number {token}"))?)
+                }
+                None => Value::String(s),
+            },
+            Value::Array(items) => {
+                Value::Array(items.into_iter().map(restore).collect::<Result<_, _>>()?)
+            }
+            Value::Object(map) => Value::Object(
+                map.into_iter()
+                    .map(|(k, v)| Ok((k, restore(v)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
+            other => other,
+        })
+    }
+    restore(serde_json::from_str(&marked).map_err(|e| e.to_string())?)
+}
+
+/// Canonical rows of Arrow batches like `interop_support::arrow_rows_canonical`, also for
+/// nested columns (List, Map, Struct; see the module doc), sorted.
+pub fn canonical_rows(batches: &[RecordBatch], schema: &Schema) -> Vec<Value> {
+    let mut rows = Vec::new();
+    for batch in batches {
+        assert_eq!(batch.num_columns(), schema.fields().len());
+        let columns: Vec<Vec<Value>> = batch.columns().iter().map(nested_values).collect();
+        for row in 0..batch.num_rows() {
+            let object: Map<String, Value> = schema
+                .fields()
+                .iter()
+                .zip(&columns)
+                .map(|(f, c)| (f.name().clone(), c[row].clone()))
+                .collect();
+            rows.push(Value::Object(object));
+        }
+    }
+    sort_rows(rows)
+}
+
+/// Canonical values of one array, one per slot, nested types included.
+pub fn nested_values(array: &ArrayRef) -> Vec<Value> {
+    let present = |i: usize| !array.is_null(i);
+    match array.data_type() {
+        DataType::List(_) => {
+            let list = array.as_list::<i32>();
+            (0..list.len())
+                .map(|i| {
+                    if present(i) {
+                        Value::Array(nested_values(&list.value(i)))
+                    } else {
+                        Value::Null
+                    }
+                })
+                .collect()
+        }
+        DataType::LargeList(_) => {
+            let list = array.as_list::<i64>();
+            (0..list.len())
+                .map(|i| {
+                    if present(i) {
+                        Value::Array(nested_values(&list.value(i)))
+                    } else {
+                        Value::Null
+                    }
+                })
+                .collect()
+        }
+        DataType::Map(_, _) => {
+            let map = array.as_map();
+            (0..map.len())
+                .map(|i| {
+                    if !present(i) {
+                        return Value::Null;
+                    }
+                    let entries = map.value(i);
+                    let keys = nested_values(entries.column(0));
+                    let values = nested_values(entries.column(1));
+                    Value::Object(
+                        keys.into_iter()
+                            .map(|k| match k {
+                                Value::String(s) => s,
+                                other => row_line(&other),
+                            })
+                            .zip(values)
+                            .collect(),
+                    )
+                })
+                .collect()
+        }
+        DataType::Struct(fields) => {
+            let row = array.as_struct();
+            let children: Vec<Vec<Value>> = row.columns().iter().map(nested_values).collect();
+            (0..row.len())
+                .map(|i| {
+                    if !present(i) {
+                        return Value::Null;
+                    }
+                    Value::Object(
+                        fields
+                            .iter()
+                            .zip(&children)
+                            .map(|(f, c)| (f.name().clone(), c[i].clone()))
+                            .collect(),
+                    )
+                })
+                .collect()
+        }
+        _ => column_values(array),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn parse_exact_takes_the_nearest_double_and_leaves_strings_alone() {
+        let line = r#"{"f":3.4028234663852886E38,"s":"x 1.5 \" 2e3 \\","n":-7,"l":[1.0,-0.0,5e-324],"m":{"k":-1.5e-300}}"#;
+        let parsed = parse_exact(line).unwrap();
+        assert_eq!(parsed["f"].as_f64(), Some(f64::from(f32::MAX)));
+        assert_eq!(parsed["s"], json!("x 1.5 \" 2e3 \\"));
+        assert_eq!(parsed["n"], json!(-7));
+        assert_eq!(parsed["l"], json!([1.0, -0.0, 5e-324]));
+        assert_eq!(parsed["m"]["k"].as_f64(), Some(-1.5e-300));
+        assert!(parse_exact("{\"a\":").is_err());
+    }
+}
