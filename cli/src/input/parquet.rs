@@ -5,18 +5,17 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray};
-use arrow::compute::kernels::cmp::distinct;
-use arrow::compute::{cast, cast_with_options, CastOptions};
+use arrow::array::{new_empty_array, Array, ArrayRef, AsArray};
+use arrow::compute::cast;
 use arrow::datatypes::{DataType as ArrowType, Schema};
 use arrow::record_batch::RecordBatch;
-use arrow::util::display::array_value_to_string;
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::reader::ChunkReader;
-use streamhouse_format::types::{DataField, TypeKind, MAX_LENGTH};
+use streamhouse_format::types::DataField;
 use streamhouse_format::Error;
 
+use super::conform::{conform, Rows};
 use super::convert::Raw;
 use super::{parse_kinds, BatchShape, Chunk, Source};
 use crate::error::{CliError, CliResult};
@@ -69,6 +68,13 @@ fn read_from<T: ChunkReader + 'static>(
                 ),
             )
             .into());
+        }
+    }
+    // The file's types against the table's, before any row: nested fields unknown to the table,
+    // missing NOT NULL fields and types that do not convert are found even in an empty file.
+    for f in builder.schema().fields() {
+        if let Some(field) = shape.schema.field(f.name()) {
+            conform_column(&new_empty_array(f.data_type()), field, 1, shape)?;
         }
     }
     let reader = builder
@@ -147,116 +153,30 @@ fn to_chunk(
     })
 }
 
-/// Casts to the column's type and checks what a cast does not: no lost digits, no NULL in a
-/// NOT NULL column, lengths within CHAR(n) / VARCHAR(n) / BINARY(n) / VARBINARY(n).
+/// Converts a column to the table column's type at every depth (see [`conform`]): cast where no
+/// value changes, nested fields matched by name, the table's own Arrow fields on the result.
+/// Errors name the row (counted from `first`) and the column path.
 fn conform_column(
     col: &ArrayRef,
     field: &DataField,
     first: u64,
     shape: &BatchShape,
 ) -> CliResult<ArrayRef> {
-    let src = &shape.source;
-    let ty = &field.data_type;
-    let type_name = ty.with_nullable(true).to_string();
-    let at = |row: usize| format!("{src} row {}, column {}", first + row as u64, field.name);
-    let value = |row: usize| array_value_to_string(col, row).unwrap_or_default();
-    let target = ty.to_arrow();
-    let out = if col.data_type().equals_datatype(&target) {
-        col.clone()
-    } else {
-        let strict = CastOptions {
-            safe: false,
-            ..Default::default()
+    conform(col, &field.data_type, &field.name, Rows::Same).map_err(|e| {
+        let src = &shape.source;
+        let at = match e.row {
+            Some(row) => format!("{src} row {}, column {}", first + row as u64, e.path),
+            None => format!("{src}, column {}", e.path),
         };
-        match cast_with_options(col, &target, &strict) {
-            Ok(out) => out,
-            Err(e) => {
-                let lenient = cast_with_options(col, &target, &CastOptions::default()).ok();
-                if let Some(row) =
-                    lenient.and_then(|l| (0..col.len()).find(|&i| col.is_valid(i) && l.is_null(i)))
-                {
-                    return Err(Error::input_at(
-                        at(row),
-                        format!("{:?} does not fit {type_name}", value(row)),
-                    )
-                    .into());
-                }
-                return Err(Error::input_at(
-                    format!("{src}, column {}", field.name),
-                    format!("cannot convert {} to {type_name}: {e}", col.data_type()),
-                )
-                .into());
-            }
-        }
-    };
-    // Narrowing a decimal's scale or a timestamp's unit must not drop digits.
-    let narrowing = matches!(
-        (col.data_type(), &target),
-        (
-            ArrowType::Decimal128(..) | ArrowType::Decimal256(..),
-            ArrowType::Decimal128(..)
-        ) | (ArrowType::Timestamp(..), ArrowType::Timestamp(..))
-            | (ArrowType::Time64(_), ArrowType::Time32(_))
-            | (
-                ArrowType::Float32 | ArrowType::Float64,
-                ArrowType::Decimal128(..)
+        let detail = if e.null && e.path == field.name {
+            format!(
+                "no value (NULL) for NOT NULL column {}{}",
+                field.name,
+                shape.key_note(&field.name)
             )
-    );
-    if narrowing && !Arc::ptr_eq(&out, col) {
-        if let Ok(back) = cast(&out, col.data_type()) {
-            if let Ok(diff) = distinct(&back, col) {
-                if let Some(row) = (0..diff.len()).find(|&i| diff.is_valid(i) && diff.value(i)) {
-                    return Err(Error::input_at(
-                        at(row),
-                        format!("{} would lose digits in {type_name}", value(row)),
-                    )
-                    .into());
-                }
-            }
-        }
-    }
-    if !ty.nullable && out.null_count() > 0 {
-        if let Some(row) = (0..out.len()).find(|&i| out.is_null(i)) {
-            return Err(Error::input_at(
-                at(row),
-                format!(
-                    "no value (NULL) for NOT NULL column {}{}",
-                    field.name,
-                    shape.key_note(&field.name)
-                ),
-            )
-            .into());
-        }
-    }
-    match ty.kind {
-        TypeKind::Char(n) | TypeKind::VarChar(n) if n != MAX_LENGTH => {
-            let s = out.as_string::<i32>();
-            if let Some(row) =
-                (0..s.len()).find(|&i| s.is_valid(i) && s.value(i).chars().count() > n as usize)
-            {
-                return Err(Error::input_at(
-                    at(row),
-                    format!("{:?} is longer than {type_name} allows ({n})", s.value(row)),
-                )
-                .into());
-            }
-        }
-        TypeKind::Binary(n) | TypeKind::VarBinary(n) if n != MAX_LENGTH => {
-            let b = out.as_binary::<i32>();
-            if let Some(row) =
-                (0..b.len()).find(|&i| b.is_valid(i) && b.value(i).len() > n as usize)
-            {
-                return Err(Error::input_at(
-                    at(row),
-                    format!(
-                        "{} bytes is longer than {type_name} allows ({n})",
-                        b.value(row).len()
-                    ),
-                )
-                .into());
-            }
-        }
-        _ => {}
-    }
-    Ok(out)
+        } else {
+            e.detail
+        };
+        Error::input_at(at, detail).into()
+    })
 }
