@@ -183,6 +183,14 @@ NULL in a NOT NULL column) is an error naming the line and the column.
 
 Prints the rows written, the files written and the new snapshot id.
 
+Compaction: after its commit, `write` compacts the buckets it wrote (COMPACT snapshots), as
+Paimon's writers do. Tables whose reads skip level 0 (merge-engine = first-row, deletion
+vectors) and tables with changelog-producer = lookup get every level-0 file compacted before
+`write` returns, so the rows are visible to scan, get and tail (and their changelog produced)
+as soon as it ends. With the table option write-only = true the writer never compacts: such
+rows stay in level 0 until `streamhouse compact` (or a service) compacts them, and scans of
+first-row tables do not show them until then.
+
 Streaming (--follow): reads newline-delimited JSON from stdin as it arrives and commits what it
 has read every --commit-interval (only when there are new rows), at the end of the input, and on
 Ctrl-C (or SIGTERM), then exits cleanly. A bad line stops the write with an error naming it;

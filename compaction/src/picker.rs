@@ -14,13 +14,14 @@
 //!    runs at level ≤ 1 are absorbed regardless); a pick needs at least two runs;
 //! 4. **run count**: with more than trigger runs, the newest `runs − trigger + 1` runs, extended
 //!    by the same size-ratio rule;
-//! 5. for lookup-based tables (`changelog-producer = lookup`), when nothing else was picked, every
-//!    level-0 file is pushed up ("force up level 0").
+//! 5. for tables that need lookup (`changelog-producer = lookup`, `merge-engine = first-row`,
+//!    deletion vectors, `force-lookup`), when nothing else was picked, every level-0 file is
+//!    pushed up ("force up level 0").
 //!
 //! Output level: the max level when every run is picked, else the level of the first run left
 //! out minus one; never level 0 (the pick then extends to the next run above level 0).
 
-use streamhouse_format::options::{ChangelogProducer, TableOptions};
+use streamhouse_format::options::TableOptions;
 use streamhouse_format::{Error, Result};
 
 use crate::levels::SortedRun;
@@ -34,7 +35,8 @@ pub struct PickerOptions {
     pub max_size_amplification_percent: u64,
     /// `compaction.size-ratio` (default 1).
     pub size_ratio: u64,
-    /// Push every level-0 file up when nothing else is picked (lookup changelog).
+    /// Push every level-0 file up when nothing else is picked (tables that need lookup:
+    /// lookup changelog, first-row, deletion vectors, `force-lookup`).
     pub force_up_level0: bool,
 }
 
@@ -73,7 +75,7 @@ impl PickerOptions {
             compaction_trigger: options.compaction_trigger.max(1) as usize,
             max_size_amplification_percent: amp as u64,
             size_ratio: ratio as u64,
-            force_up_level0: options.changelog_producer == ChangelogProducer::Lookup,
+            force_up_level0: options.needs_lookup(),
         })
     }
 }

@@ -87,6 +87,10 @@ pub struct CompactingWriter {
     full_every: Option<u64>,
     stop_trigger: usize,
     write_only: bool,
+    /// The table needs lookup (first-row, deletion vectors, lookup changelog): each commit
+    /// waits until the level-0 files it wrote are compacted, so reads that skip level 0 see
+    /// them (and lookup changelog is produced) when `commit` returns, as Java's writers do.
+    level0_before_return: bool,
     stats: CompactionStats,
     /// New files per bucket committed while the current task runs.
     added_during_task: BTreeMap<BucketKey, usize>,
@@ -102,6 +106,7 @@ impl CompactingWriter {
                 .stop_trigger
                 .max(table.options.compaction_trigger) as usize,
             write_only: table.options.write_only,
+            level0_before_return: table.is_primary_key_table() && table.options.needs_lookup(),
             compactor: Arc::new(Compactor::new(table)?),
             task: None,
             pending: BTreeSet::new(),
@@ -163,8 +168,9 @@ impl CompactingWriter {
         let task =
             tokio::spawn(async move { compact_round(&compactor, buckets, full, stop).await });
         self.task = Some(task);
-        if over {
-            // Backpressure: accept no more data until the bucket is below the stop trigger.
+        if over || self.level0_before_return {
+            // Backpressure: accept no more data until the bucket is below the stop trigger;
+            // or level 0 must be compacted before the commit counts as done.
             self.join().await?;
         }
         Ok(summary)
@@ -203,8 +209,9 @@ impl CompactingWriter {
 }
 
 /// Compacts the buckets a commit wrote, once (more while a bucket is above the stop
-/// trigger), unless the table is `write-only`: in-writer compaction for one-shot writers such
-/// as the CLI's `write`. Returns the COMPACT snapshots made, in order.
+/// trigger, or still has level-0 files when the table needs lookup), unless the table is
+/// `write-only`: in-writer compaction for one-shot writers such as the CLI's `write`. Returns
+/// the COMPACT snapshots made, in order.
 pub async fn compact_after_commit(table: &Table, summary: &WriteSummary) -> Result<Vec<i64>> {
     if table.options.write_only
         || summary.buckets.is_empty()
@@ -237,14 +244,20 @@ async fn compact_round(
     stop_trigger: usize,
 ) -> Result<Round> {
     let mut round = Round::default();
+    // Tables that need lookup push every level-0 file up: reads of first-row and
+    // deletion-vector tables skip level 0, and lookup changelog comes from these compactions.
+    let table = compactor.table();
+    let level0_up = table.is_primary_key_table() && table.options.needs_lookup();
     for (partition, bucket) in buckets {
         for i in 0..MAX_PICKS_PER_ROUND {
             let levels = compactor.levels_of(&partition, bucket).await?;
             let runs = levels.run_count();
             round.max_runs_seen = round.max_runs_seen.max(runs);
             round.runs.insert((partition.clone(), bucket), runs);
-            // One pick per round, more while the bucket is at or above the stop trigger.
-            if i > 0 && runs < stop_trigger {
+            // One pick per round, more while the bucket is at or above the stop trigger or
+            // (tables that need lookup) still has level-0 files.
+            let level0_left = level0_up && !levels.level0.is_empty();
+            if i > 0 && runs < stop_trigger && !level0_left {
                 break;
             }
             match compactor.compact_levels(levels, full && i == 0, 3).await? {

@@ -63,6 +63,11 @@ pub struct TableOptions {
     pub changelog_file_prefix: String,
     /// `deletion-vectors.enabled` (default false).
     pub deletion_vectors: bool,
+    /// `deletion-vectors.merge-on-read` (default false): batch reads of a deletion-vector
+    /// table merge level 0 as well.
+    pub deletion_vectors_merge_on_read: bool,
+    /// `force-lookup` (default false): compaction looks up older levels as for `needs_lookup`.
+    pub force_lookup: bool,
     /// `write-only` (default false).
     pub write_only: bool,
     /// `num-sorted-run.compaction-trigger` (default 5).
@@ -184,6 +189,8 @@ impl TableOptions {
                 .unwrap_or("changelog-")
                 .to_string(),
             deletion_vectors: boolean("deletion-vectors.enabled", false)?,
+            deletion_vectors_merge_on_read: boolean("deletion-vectors.merge-on-read", false)?,
+            force_lookup: boolean("force-lookup", false)?,
             write_only: boolean("write-only", false)?,
             compaction_trigger,
             stop_trigger: int("num-sorted-run.stop-trigger", compaction_trigger as i64 + 3)? as u32,
@@ -192,6 +199,25 @@ impl TableOptions {
             thin_mode: boolean("data-file.thin-mode", false)?,
             raw: raw.clone(),
         })
+    }
+
+    /// Whether batch reads of a primary-key table with these options ignore level-0 files
+    /// (Java's `batchScanSkipLevel0`): deletion vectors (unless merge-on-read) and the
+    /// first-row engine only see compacted data.
+    pub fn batch_scan_skips_level0(&self) -> bool {
+        (self.deletion_vectors && !self.deletion_vectors_merge_on_read)
+            || self.merge_engine == MergeEngine::FirstRow
+    }
+
+    /// Whether compaction of a primary-key table looks up older levels and pushes every
+    /// level-0 file up (Java's `needLookup`): the lookup changelog producer, the first-row
+    /// engine, deletion vectors and `force-lookup`. A writer of such a table compacts level 0
+    /// before its commit completes, so that what it wrote is visible to reads that skip level 0.
+    pub fn needs_lookup(&self) -> bool {
+        self.changelog_producer == ChangelogProducer::Lookup
+            || self.merge_engine == MergeEngine::FirstRow
+            || self.deletion_vectors
+            || self.force_lookup
     }
 
     /// `fields.<field>.<suffix>`.

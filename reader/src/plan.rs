@@ -9,7 +9,6 @@ use streamhouse_format::binary_row::BinaryRow;
 use streamhouse_format::io::files::fold_entries;
 use streamhouse_format::io::Table;
 use streamhouse_format::manifest::{DataFileMeta, IndexManifestEntry};
-use streamhouse_format::options::MergeEngine;
 use streamhouse_format::partition::partition_path;
 use streamhouse_format::schema::TableSchema;
 use streamhouse_format::snapshot::Snapshot;
@@ -79,20 +78,10 @@ impl Plan {
     }
 }
 
-/// Whether batch reads of this table ignore level-0 files (Java's `batchScanSkipLevel0`):
-/// primary-key tables with deletion vectors (unless `deletion-vectors.merge-on-read`) or the
-/// first-row engine only see compacted data.
+/// Whether batch reads of this table ignore level-0 files (see
+/// [`TableOptions::batch_scan_skips_level0`](streamhouse_format::options::TableOptions)).
 pub fn skips_level0(table: &Table) -> bool {
-    if !table.is_primary_key_table() {
-        return false;
-    }
-    let merge_on_read = table
-        .options
-        .raw
-        .get("deletion-vectors.merge-on-read")
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    (table.options.deletion_vectors && !merge_on_read)
-        || table.options.merge_engine == MergeEngine::FirstRow
+    table.is_primary_key_table() && table.options.batch_scan_skips_level0()
 }
 
 /// Derives the partition directory of a serialized partition row.
