@@ -83,11 +83,17 @@ pub fn datums_to_array(values: &[Option<Datum>], ty: &DataType) -> Result<ArrayR
     let n = values.len();
     let ts = |d: &Datum, unit: TimeUnit| -> Result<i64> {
         match d {
-            Datum::Timestamp { millis, nanos } => Ok(match unit {
-                TimeUnit::Millisecond => *millis,
-                TimeUnit::Microsecond => millis.saturating_mul(1000) + (*nanos as i64) / 1000,
-                _ => millis.saturating_mul(1_000_000) + *nanos as i64,
-            }),
+            Datum::Timestamp { millis, nanos } => {
+                // Saturating, in i128: the first millisecond of the nanosecond range starts
+                // below i64::MIN, so saturating the milliseconds first would miss it.
+                let (per_milli, sub) = match unit {
+                    TimeUnit::Millisecond => (1, 0),
+                    TimeUnit::Microsecond => (1000, i128::from(*nanos) / 1000),
+                    _ => (1_000_000, i128::from(*nanos)),
+                };
+                let v = i128::from(*millis) * per_milli + sub;
+                Ok(v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+            }
             other => Err(mismatch(ty, other)),
         }
     };

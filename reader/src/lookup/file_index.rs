@@ -172,6 +172,11 @@ pub(crate) fn bloom_kind(ty: &DataType, col: &ColumnDescriptor) -> BloomKind {
         }
         (TypeKind::Float, P::FLOAT) => BloomKind::F32,
         (TypeKind::Double, P::DOUBLE) => BloomKind::F64,
+        // INT96 (TIMESTAMP(7..9)): a value before 1970 has two encodings (Java's writer's and
+        // the canonical one), so a filter cannot rule a key out.
+        (TypeKind::Timestamp(_) | TypeKind::LocalZonedTimestamp(_), P::INT96) => {
+            BloomKind::Unusable
+        }
         (TypeKind::Timestamp(_) | TypeKind::LocalZonedTimestamp(_), P::INT64) => {
             match timestamp_unit(col) {
                 Some(TimeUnit::MILLIS) => BloomKind::TimestampMillis,
@@ -402,6 +407,13 @@ fn build_index(
                     .and_then(|l| u64::try_from(l).ok());
                 u64::try_from(o).ok().map(|o| (o, len))
             }));
+            if parquet_schema.column(leaf).physical_type() == PhysicalType::INT96 {
+                // INT96 timestamps have no defined order, so no bounds (as in
+                // `predicate::parquet`): a key is searched in the whole row group, in one unit.
+                bounds.push(Bounds::default());
+                rg_pages.push(None);
+                continue;
+            }
             let root = binding.key_roots[j];
             let field = &meta.schema().fields()[root];
             let conv = StatisticsConverter::from_column_index(leaf, field, parquet_schema)

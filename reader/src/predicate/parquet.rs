@@ -9,10 +9,11 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use arrow::array::{Array, ArrayRef, UInt64Array};
+use arrow::array::{new_null_array, Array, ArrayRef, UInt64Array};
 use arrow::datatypes::Schema;
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
+use parquet::basic::Type as PhysicalType;
 use parquet::file::metadata::ParquetMetaData;
 use streamhouse_format::datum::{datum_from_arrow, Datum};
 use streamhouse_format::types::DataType;
@@ -89,17 +90,29 @@ pub fn prune_file(
             .ok()
             .map(|c| c.with_missing_null_counts_as_zero(false))
     };
+    // INT96 timestamps (TIMESTAMP(7..9) as Java writes them) have no defined sort order:
+    // writers differ in how they order them, if they record bounds at all, and a pre-1970 value
+    // has two encodings (Java's and the canonical one). Their bounds are not used; null counts
+    // are.
+    let int96 = |conv: &StatisticsConverter| {
+        conv.parquet_column_index()
+            .is_some_and(|l| parquet_schema.column(l).physical_type() == PhysicalType::INT96)
+    };
+    let unknown = |a: ArrayRef| new_null_array(a.data_type(), a.len());
     let mut rg_stats: HashMap<String, ColumnStatsRg> = HashMap::new();
     for (name, fc) in &files {
         let Some(fc) = fc else { continue };
         let Some(conv) = converter(fc) else { continue };
-        let (Ok(mins), Ok(maxes), Ok(nulls)) = (
+        let (Ok(mut mins), Ok(mut maxes), Ok(nulls)) = (
             conv.row_group_mins(rgs.iter()),
             conv.row_group_maxes(rgs.iter()),
             conv.row_group_null_counts(rgs.iter()),
         ) else {
             continue;
         };
+        if int96(&conv) {
+            (mins, maxes) = (unknown(mins), unknown(maxes));
+        }
         rg_stats.insert(
             name.clone(),
             ColumnStatsRg {
@@ -153,6 +166,9 @@ pub fn prune_file(
                 let rows = conv
                     .data_page_row_counts(off_index, rgs, idx.iter())
                     .ok()??;
+                if int96(&conv) {
+                    return Some((unknown(mins), unknown(maxes), nulls, rows));
+                }
                 Some((mins, maxes, nulls, rows))
             })();
             match pages {
