@@ -13,8 +13,12 @@ use streamhouse_format::snapshot::CommitKind;
 use streamhouse_reader::ScanBuilder;
 
 use crate::interop_support::assert_same_rows;
-use crate::java_support::{canonical_rows, java_bench, java_read, ReadCase};
-use crate::support::{create_table, inserts, write_commit_in_batches, Agg, Engine, Model};
+use crate::java_support::{
+    canonical_rows, java_bench, java_read, java_write, ReadCase, WriteTable,
+};
+use crate::support::{
+    create_table, inserts, open_table, write_commit_in_batches, Agg, Engine, Model,
+};
 
 /// A case for Java and what we expect of it.
 struct Check {
@@ -762,6 +766,8 @@ async fn all_types(warehouse: &Path, checks: &mut Vec<Check>) {
     ));
 }
 
+const NESTED: &str = "id INT, arr ARRAY<INT>, m MAP<STRING, INT>, r ROW<a INT, b STRING>";
+
 /// Nested columns ARRAY<INT>, MAP<STRING, INT>, ROW<a INT, b STRING>: null and empty
 /// collections, null elements and values, a null row and a row of nulls; updated in a second
 /// commit.
@@ -769,7 +775,7 @@ async fn nested(warehouse: &Path, checks: &mut Vec<Check>) {
     let table = create_table(
         location(warehouse),
         "db.nested",
-        "id INT, arr ARRAY<INT>, m MAP<STRING, INT>, r ROW<a INT, b STRING>",
+        NESTED,
         &[],
         &["id"],
         &[("bucket", "2")],
@@ -849,4 +855,154 @@ fn written_rows_match_the_nested_canonical_form() {
         let back = canonical_rows(&[batch], &schema);
         assert_same_rows(&back, &rows, "nested JSON -> Arrow -> canonical");
     });
+}
+
+/// The other direction, with the same bench: Paimon's Java writer (`BatchWriteBuilder`, one JVM)
+/// creates and fills a partitioned PK table with updates and deletes, the all-types table, the
+/// nested table and an append table; we read every commit's snapshot and must hold the rows the
+/// model says, and so must Java's own read of the same snapshots.
+#[tokio::test]
+async fn we_read_what_java_paimon_writes() {
+    let Some(bench) = java_bench() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = dir.path();
+    let r = |dt: &str, id: i64, name: Option<&str>, amount: Option<f64>| json!({"dt": dt, "id": id, "name": name, "amount": amount});
+    let pk_commits: Vec<Vec<(&str, Value)>> = vec![
+        ["2024-01-01", "2024-01-02", ""]
+            .iter()
+            .flat_map(|d| (1..=40).map(move |id| ("+I", r(d, id, Some("v1"), Some(id as f64)))))
+            .collect(),
+        vec![
+            ("-U", r("2024-01-01", 1, Some("v1"), Some(1.0))),
+            ("+U", r("2024-01-01", 1, Some("v2"), None)),
+            ("+U", r("", 2, None, Some(-2.5))),
+            ("-D", r("2024-01-02", 3, None, None)),
+            ("+I", r("2024-01-03", 1, Some("new partition"), Some(0.1))),
+        ],
+        vec![
+            ("+I", r("2024-01-02", 3, Some("back"), Some(3.0))),
+            ("-D", r("2024-01-03", 1, None, None)),
+            ("+U", r("2024-01-01", 1, Some("v3"), Some(1e300))),
+        ],
+    ];
+    let mut pk = WriteTable::new(
+        "db.java_pk",
+        "dt STRING, id BIGINT, name STRING, amount DOUBLE",
+    )
+    .partition_keys(&["dt"])
+    .primary_keys(&["dt", "id"])
+    .option("bucket", "2");
+    for c in &pk_commits {
+        pk = pk.commit(c);
+    }
+
+    let mut updated = all_types_rows()[1].clone();
+    updated["c_string"] = json!("updated");
+    updated["c_int"] = Value::Null;
+    let types_commits = vec![
+        inserts(all_types_rows()),
+        vec![("+U", updated), ("-D", json!({"id": 5}))],
+    ];
+    let mut types = WriteTable::new("db.java_all_types", ALL_TYPES)
+        .primary_keys(&["id"])
+        .option("bucket", "2");
+    for c in &types_commits {
+        types = types.commit(c);
+    }
+
+    let nested_commits = vec![
+        inserts(vec![
+            json!({"id": 1, "arr": [1, null, 3], "m": {"a": 1, "b": null}, "r": {"a": 1, "b": "one"}}),
+            json!({"id": 2, "arr": [], "m": {}, "r": {"a": null, "b": null}}),
+            json!({"id": 3, "arr": null, "m": null, "r": null}),
+        ]),
+        vec![(
+            "+U",
+            json!({"id": 2, "arr": [2], "m": {"x": 2}, "r": {"a": 2, "b": "two"}}),
+        )],
+    ];
+    let mut nested = WriteTable::new("db.java_nested", NESTED)
+        .primary_keys(&["id"])
+        .option("bucket", "1");
+    for c in &nested_commits {
+        nested = nested.commit(c);
+    }
+
+    let append_commits = vec![
+        inserts(
+            (0..30)
+                .map(|i| json!({"id": i % 7, "v": format!("a{i}")}))
+                .collect(),
+        ),
+        inserts(vec![
+            json!({"id": 1, "v": "a1"}),
+            json!({"id": null, "v": null}),
+        ]),
+    ];
+    let mut append = WriteTable::new("db.java_append", "id INT, v STRING").option("bucket", "-1");
+    for c in &append_commits {
+        append = append.commit(c);
+    }
+
+    let took = java_write(&bench, warehouse, &[pk, types, nested, append]);
+    eprintln!(
+        "Paimon Java wrote 4 tables in one JVM in {:.1}s",
+        took.as_secs_f64()
+    );
+
+    let mut checks = vec![];
+    for (name, engine, commits) in [
+        ("db.java_pk", Engine::Deduplicate, &pk_commits),
+        ("db.java_all_types", Engine::Deduplicate, &types_commits),
+        ("db.java_nested", Engine::Deduplicate, &nested_commits),
+        ("db.java_append", Engine::Append, &append_commits),
+    ] {
+        let table = open_table(location(warehouse), name).await.unwrap();
+        let mut model = Model::new(&table.schema, engine);
+        // Java's APPEND snapshots are our commits, in order; it may add COMPACT ones.
+        let latest = table.latest_snapshot_id().await.unwrap().unwrap();
+        let mut appends = vec![];
+        for id in 1..=latest {
+            if table.snapshot(id).await.unwrap().commit_kind == CommitKind::Append {
+                appends.push(id);
+            }
+        }
+        assert_eq!(appends.len(), commits.len(), "{name}: snapshots {latest}");
+        for (records, id) in commits.iter().zip(appends) {
+            model.apply(records);
+            let case = ReadCase::new(&format!("{name}_{id}"), warehouse, name).snapshot(id);
+            checks.push(check(&table, case, Some(&model.rows())));
+        }
+        let case = ReadCase::new(&format!("{name}_latest"), warehouse, name);
+        checks.push(check(&table, case, Some(&model.rows())));
+    }
+    let cases: Vec<ReadCase> = checks.iter().map(|c| c.case.clone()).collect();
+    let java = java_read(&bench, &cases);
+    let mut failures = vec![];
+    for check in &checks {
+        let name = &check.case.name;
+        let ours = our_rows(&check.table, &check.case).await;
+        let model = check.model.as_ref().unwrap();
+        let outcome =
+            failure_of(|| assert_same_rows(&ours, model, &format!("{name}: ours vs model")))
+                .or_else(|| {
+                    failure_of(|| {
+                        assert_same_rows(java.rows(name), model, &format!("{name}: Java vs model"))
+                    })
+                });
+        match outcome {
+            None => eprintln!("ok      {name} ({} rows)", ours.len()),
+            Some(f) => {
+                eprintln!("FAILED  {name}");
+                failures.push(f);
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} checks failed:\n\n{}",
+        failures.len(),
+        checks.len(),
+        failures.join("\n")
+    );
 }

@@ -198,25 +198,7 @@ pub fn java_read(bench: &JavaBench, cases: &[ReadCase]) -> JavaRead {
     )
     .unwrap();
 
-    let mut command = Command::new(&bench.java);
-    command
-        .args(["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp"])
-        .arg(&bench.classpath)
-        .arg("dev.streamhouse.bench.Bench")
-        .arg("read")
-        .arg(&spec)
-        .arg(&out);
-    let started = Instant::now();
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bench.java.display()));
-    let elapsed = started.elapsed();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(
-        output.status.success(),
-        "{command:?} failed ({}):\n{stderr}",
-        output.status
-    );
+    let (elapsed, stderr) = run_bench(bench, &["read".as_ref(), spec.as_os_str(), out.as_os_str()]);
 
     let mut results = BTreeMap::new();
     for case in cases {
@@ -250,6 +232,132 @@ pub fn java_read(bench: &JavaBench, cases: &[ReadCase]) -> JavaRead {
         elapsed,
         stderr,
     }
+}
+
+/// A table Paimon's Java writer creates and fills ([`java_write`]).
+#[derive(Debug, Clone)]
+pub struct WriteTable {
+    /// `db.t`.
+    pub table: String,
+    /// Columns in our syntax (`support::create_table`'s), e.g. `"id BIGINT, v STRING"`.
+    pub columns: String,
+    pub partition_keys: Vec<String>,
+    pub primary_keys: Vec<String>,
+    pub options: BTreeMap<String, String>,
+    /// Commits in order; each record is a row kind and a canonical row (missing columns null).
+    pub commits: Vec<Vec<(String, Value)>>,
+}
+
+impl WriteTable {
+    pub fn new(table: &str, columns: &str) -> Self {
+        WriteTable {
+            table: table.to_string(),
+            columns: columns.to_string(),
+            partition_keys: vec![],
+            primary_keys: vec![],
+            options: BTreeMap::new(),
+            commits: vec![],
+        }
+    }
+
+    pub fn partition_keys(mut self, keys: &[&str]) -> Self {
+        self.partition_keys = keys.iter().map(|k| k.to_string()).collect();
+        self
+    }
+
+    pub fn primary_keys(mut self, keys: &[&str]) -> Self {
+        self.primary_keys = keys.iter().map(|k| k.to_string()).collect();
+        self
+    }
+
+    pub fn option(mut self, key: &str, value: &str) -> Self {
+        self.options.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    pub fn commit(mut self, records: &[(&str, Value)]) -> Self {
+        self.commits.push(
+            records
+                .iter()
+                .map(|(kind, row)| (kind.to_string(), row.clone()))
+                .collect(),
+        );
+        self
+    }
+
+    fn to_json(&self) -> Value {
+        let fields: Vec<Value> = streamhouse_format::types::parse_columns(&self.columns)
+            .unwrap_or_else(|e| panic!("{}: columns {:?}: {e}", self.table, self.columns))
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, ty))| {
+                streamhouse_format::types::DataField::new(i as i32, name, ty).to_json()
+            })
+            .collect();
+        let commits: Vec<Vec<Value>> = self
+            .commits
+            .iter()
+            .map(|records| {
+                records
+                    .iter()
+                    .map(|(kind, row)| {
+                        let mut row = row.clone();
+                        row.as_object_mut()
+                            .expect("rows are JSON objects")
+                            .insert("rowkind".into(), json!(kind));
+                        row
+                    })
+                    .collect()
+            })
+            .collect();
+        json!({
+            "table": self.table,
+            "fields": fields,
+            "partition_keys": self.partition_keys,
+            "primary_keys": self.primary_keys,
+            "options": self.options,
+            "commits": commits,
+        })
+    }
+}
+
+/// Creates and fills `tables` in the filesystem warehouse `warehouse` with Paimon's Java writer,
+/// in ONE JVM (`Bench write SPEC`): one `BatchWriteBuilder` commit per entry of `commits`
+/// (Java may add compaction commits of its own). Panics with the JVM's stderr when it fails.
+pub fn java_write(bench: &JavaBench, warehouse: &Path, tables: &[WriteTable]) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.json");
+    let tables: Vec<Value> = tables.iter().map(WriteTable::to_json).collect();
+    let warehouse = warehouse.to_str().expect("warehouse paths are UTF-8");
+    std::fs::write(
+        &spec,
+        serde_json::to_string_pretty(&json!({"warehouse": warehouse, "tables": tables})).unwrap(),
+    )
+    .unwrap();
+    let (elapsed, _) = run_bench(bench, &["write".as_ref(), spec.as_os_str()]);
+    elapsed
+}
+
+/// Runs `Bench ARGS…` in a JVM; returns its wall time and stderr. Panics when it fails.
+fn run_bench(bench: &JavaBench, args: &[&std::ffi::OsStr]) -> (Duration, String) {
+    let mut command = Command::new(&bench.java);
+    command
+        .args(["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp"])
+        .arg(&bench.classpath)
+        .arg("dev.streamhouse.bench.Bench")
+        .args(args);
+    let started = Instant::now();
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bench.java.display()));
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success(),
+        "{command:?} failed ({}):\n{stderr}",
+        output.status
+    );
+    (elapsed, stderr)
 }
 
 /// Marks a float's text inside a string while `parse_exact` parses a line.
