@@ -10,6 +10,8 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
+use futures::StreamExt;
+
 use streamhouse_format::io::{CommitMessage, Committer, Table};
 use streamhouse_format::snapshot::Snapshot;
 use streamhouse_format::{Error, Result};
@@ -28,8 +30,10 @@ pub struct CompactOptions {
     pub full: bool,
     /// Only buckets of this partition (serialized BinaryRow).
     pub partition: Option<Vec<u8>>,
-    /// Attempts per bucket when commits conflict.
+    /// Attempts per bucket (per table for `compact_table`) when commits conflict.
     pub max_attempts: u32,
+    /// Buckets `compact_table` rewrites at the same time.
+    pub parallelism: usize,
 }
 
 impl Default for CompactOptions {
@@ -38,6 +42,7 @@ impl Default for CompactOptions {
             full: false,
             partition: None,
             max_attempts: 3,
+            parallelism: 1,
         }
     }
 }
@@ -188,18 +193,90 @@ impl Compactor {
         pick(levels.num_levels, &shapes, &counts, &self.picker)
     }
 
-    /// Compacts every bucket (of one partition, if given) once.
+    /// Compacts every bucket (of one partition, if given) once, in **one** COMPACT commit: the
+    /// table changes atomically or not at all. Buckets are rewritten `opts.parallelism` at a
+    /// time; a commit that loses a race with another compaction deletes what it wrote and
+    /// starts again on fresh state, up to `opts.max_attempts` times, then gives up (every
+    /// picked bucket reports [`BucketOutcome::GaveUp`]). Compacted buckets share one snapshot.
     pub async fn compact_table(&self, opts: &CompactOptions) -> Result<Vec<BucketOutcome>> {
-        let (_, all) = self.bucket_levels(opts.partition.as_deref()).await?;
-        let mut out = vec![];
-        for levels in all {
-            self.ctx.cancel.check()?;
-            out.push(
-                self.compact_levels(levels, opts.full, opts.max_attempts)
-                    .await?,
-            );
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let (_, all) = self.bucket_levels(opts.partition.as_deref()).await?;
+            let picked: Vec<(Levels, Pick)> = all
+                .into_iter()
+                .filter_map(|l| self.pick(&l, opts.full).map(|p| (l, p)))
+                .collect();
+            if picked.is_empty() {
+                return Ok(vec![BucketOutcome::Nothing]);
+            }
+            let rewrites = futures::stream::iter(picked.iter().map(|(levels, pick)| async move {
+                let mut result = CompactResult::default();
+                let work = self.rewrite(levels, *pick, &mut result).await;
+                (work, result)
+            }))
+            .buffered(opts.parallelism.max(1))
+            .collect::<Vec<_>>()
+            .await;
+            let mut results = Vec::with_capacity(rewrites.len());
+            let mut failure = self.ctx.cancel.check().err();
+            for (work, result) in rewrites {
+                if let Err(e) = work {
+                    failure.get_or_insert(e);
+                }
+                results.push(result);
+            }
+            let discard_all = |results: Vec<CompactResult>| async move {
+                for r in &results {
+                    self.discard(r).await;
+                }
+            };
+            if let Some(e) = failure {
+                discard_all(results).await;
+                match e {
+                    // An input file vanished: another compaction and an expiration got
+                    // there first. Start again on fresh state.
+                    Error::NotFound(_) if attempt < opts.max_attempts.max(1) => continue,
+                    Error::NotFound(m) => return Ok(gave_up(&picked, &m, attempt)),
+                    e => return Err(e),
+                }
+            }
+            let work: Vec<(&Levels, Pick, CompactResult)> = picked
+                .iter()
+                .zip(results)
+                .filter(|(_, r)| !r.is_empty())
+                .map(|((l, p), r)| (l, *p, r))
+                .collect();
+            if work.is_empty() {
+                return Ok(vec![BucketOutcome::Nothing]);
+            }
+            let messages: Vec<CommitMessage> =
+                work.iter().map(|(l, _, r)| commit_message(l, r)).collect();
+            let id = self.identifier.fetch_add(1, Ordering::SeqCst);
+            match self.committer.commit(&messages, id).await {
+                Ok(committed) => {
+                    let snapshot_id = committed.last().map_or(0, |c| c.snapshot_id);
+                    return Ok(work
+                        .iter()
+                        .map(|(l, p, r)| {
+                            let mut s = summary(l, *p, r, snapshot_id);
+                            s.attempts = attempt;
+                            BucketOutcome::Compacted(s)
+                        })
+                        .collect());
+                }
+                Err(Error::Conflict(m)) => {
+                    // The conflict check runs before the snapshot is written: nothing landed.
+                    discard_all(work.into_iter().map(|(_, _, r)| r).collect()).await;
+                    if attempt >= opts.max_attempts.max(1) {
+                        return Ok(gave_up(&picked, &m, attempt));
+                    }
+                }
+                // The commit may have landed with its answer lost: keep the files (orphan
+                // cleanup removes them if it did not).
+                Err(e) => return Err(e),
+            }
         }
-        Ok(out)
     }
 
     /// Compacts one bucket, starting from levels already read (re-read on conflict).
@@ -260,33 +337,12 @@ impl Compactor {
             self.discard(&result).await;
             return Ok(None);
         }
-        let message = CommitMessage {
-            partition: levels.partition.clone(),
-            bucket: levels.bucket,
-            total_buckets: levels.total_buckets,
-            compact_before: result.before.clone(),
-            compact_after: result.after.clone(),
-            compact_changelog: result.changelog.clone(),
-            ..Default::default()
-        };
+        let message = commit_message(levels, &result);
         let id = self.identifier.fetch_add(1, Ordering::SeqCst);
         match self.committer.commit(&[message], id).await {
             Ok(committed) => {
                 let snapshot_id = committed.last().map_or(0, |c| c.snapshot_id);
-                Ok(Some(CompactSummary {
-                    snapshot_id,
-                    bucket: levels.bucket,
-                    partition: levels.partition.clone(),
-                    output_level: pick.output_level,
-                    files_before: result.before.len(),
-                    files_after: result.after.len(),
-                    upgraded: result.upgraded,
-                    changelog_files: result.changelog.len(),
-                    bytes_read: result.bytes_read,
-                    bytes_written: result.bytes_written,
-                    runs_before: levels.run_count(),
-                    attempts: 1,
-                }))
+                Ok(Some(summary(levels, pick, &result, snapshot_id)))
             }
             Err(Error::Conflict(m)) => {
                 // The conflict check runs before the snapshot is written: nothing landed.
@@ -333,4 +389,51 @@ impl Compactor {
 enum Retry {
     Again(String),
     Fail(Error),
+}
+
+/// The COMPACT commit message of one bucket's rewrite.
+fn commit_message(levels: &Levels, result: &CompactResult) -> CommitMessage {
+    CommitMessage {
+        partition: levels.partition.clone(),
+        bucket: levels.bucket,
+        total_buckets: levels.total_buckets,
+        compact_before: result.before.clone(),
+        compact_after: result.after.clone(),
+        compact_changelog: result.changelog.clone(),
+        ..Default::default()
+    }
+}
+
+fn summary(
+    levels: &Levels,
+    pick: Pick,
+    result: &CompactResult,
+    snapshot_id: i64,
+) -> CompactSummary {
+    CompactSummary {
+        snapshot_id,
+        bucket: levels.bucket,
+        partition: levels.partition.clone(),
+        output_level: pick.output_level,
+        files_before: result.before.len(),
+        files_after: result.after.len(),
+        upgraded: result.upgraded,
+        changelog_files: result.changelog.len(),
+        bytes_read: result.bytes_read,
+        bytes_written: result.bytes_written,
+        runs_before: levels.run_count(),
+        attempts: 1,
+    }
+}
+
+fn gave_up(picked: &[(Levels, Pick)], why: &str, attempts: u32) -> Vec<BucketOutcome> {
+    picked
+        .iter()
+        .map(|(l, _)| {
+            BucketOutcome::GaveUp(format!(
+                "bucket {} of the table compaction: {why} ({attempts} attempts)",
+                l.bucket
+            ))
+        })
+        .collect()
 }

@@ -118,6 +118,16 @@ impl CompactResult {
     }
 }
 
+/// How progress and reports name a bucket: `bucket 0`, or `dt=2024-01-01 bucket 0`.
+pub fn bucket_label(partition_dir: &str, bucket: i32) -> String {
+    let partition = partition_dir.trim_end_matches('/');
+    if partition.is_empty() {
+        format!("bucket {bucket}")
+    } else {
+        format!("{partition} bucket {bucket}")
+    }
+}
+
 /// Runs one pick over `levels`, appending to `out` (also on failure, so the caller can delete
 /// what was uploaded).
 pub async fn run_pick(
@@ -134,9 +144,10 @@ pub async fn run_pick(
         .collect();
     let output = pick.output_level;
     let drop_delete = output != 0 && output >= levels.non_empty_highest_level();
+    let partition = partition_dir(&ctx.table, &levels.partition)?;
     let progress = ctx.progress.as_ref().map(|p| {
         let total: u64 = picked.iter().map(|f| f.file_size.max(0) as u64).sum();
-        p.start(&format!("bucket {}", levels.bucket), total)
+        p.start(&bucket_label(&partition, levels.bucket), total)
     });
     let task = Task {
         ctx,
@@ -146,10 +157,7 @@ pub async fn run_pick(
         drop_delete,
         min_file_size: ctx.table.options.target_file_size / 10 * 7,
         progress: progress.clone(),
-        dir: ctx.table.bucket_dir(
-            &partition_dir(&ctx.table, &levels.partition)?,
-            levels.bucket,
-        ),
+        dir: ctx.table.bucket_dir(&partition, levels.bucket),
     };
     let scan_ctx = compaction_context(&ctx.table, picked.iter(), ctx.batch_size).await?;
     let mut candidate: Vec<Vec<Vec<DataFileMeta>>> = vec![];

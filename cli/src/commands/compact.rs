@@ -6,12 +6,17 @@ use std::time::Duration;
 
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use streamhouse_compaction::rewrite::bucket_label;
 use streamhouse_compaction::service::{Service, ServiceConfig, ServiceReport};
-use streamhouse_compaction::{Cancel, Compactor, Progress, ProgressTask};
+use streamhouse_compaction::{
+    BucketOutcome, Cancel, CompactOptions, Compactor, Progress, ProgressTask,
+};
 use streamhouse_format::binary_row::BinaryRow;
 use streamhouse_format::io::{Identifier, Table};
 use streamhouse_format::options::parse_duration;
 use streamhouse_format::partition::parse_partition_spec;
+
+use streamhouse_reader::plan::partition_dir;
 
 use crate::commands::{human_bytes, plural};
 use crate::error::{CliError, CliResult};
@@ -22,8 +27,10 @@ Compact a primary-key table: merge the sorted runs of each bucket by Paimon's un
 compaction rules (or fully, with --full) and commit the result as a COMPACT snapshot. Reads
 return the same rows before and after.
 
-Without --service the command makes one pass over the buckets and exits. With --service it
-keeps the table compacted, making a pass every --interval until Ctrl-C. Several compaction
+Without --service the command makes one pass over the buckets (--workers at a time) and commits
+all of them as ONE COMPACT snapshot: the table changes atomically or not at all. With --service
+it keeps the table compacted, making a pass every --interval until Ctrl-C and committing each
+bucket as soon as it is done (one COMPACT snapshot per bucket). Several compaction
 processes (and writers) can work on one table at once: each bucket is taken under a lease, and
 every compaction commit checks that the files it replaces are still live, retrying on fresh
 state when another commit got there first. Ctrl-C stops cleanly: a compaction in progress is
@@ -129,18 +136,10 @@ pub async fn run(warehouse: &Warehouse, args: CompactArgs) -> CliResult<()> {
     let bars = std::io::stderr()
         .is_terminal()
         .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-    let compactor = Compactor::new(table.clone())?
-        .with_cancel(cancel.clone())
-        .with_progress(Arc::new(Bars(bars)));
-    let service = Service::new(
-        Arc::new(compactor),
-        ServiceConfig {
-            workers: args.workers,
-            interval: args.interval,
-            full: args.full,
-            partition,
-            ..Default::default()
-        },
+    let compactor = Arc::new(
+        Compactor::new(table.clone())?
+            .with_cancel(cancel.clone())
+            .with_progress(Arc::new(Bars(bars))),
     );
     let on_signal = cancel.clone();
     let watcher = tokio::spawn(async move {
@@ -151,39 +150,73 @@ pub async fn run(warehouse: &Warehouse, args: CompactArgs) -> CliResult<()> {
             on_signal.cancel();
         }
     });
-    if args.service {
+    let result = if args.service {
         eprintln!(
             "compacting {} every {:?} with {} (Ctrl-C stops)",
             table.name,
             args.interval,
             plural(args.workers as u64, "worker")
         );
-    }
-    let result = if args.service {
+        let service = Service::new(
+            compactor,
+            ServiceConfig {
+                workers: args.workers,
+                interval: args.interval,
+                full: args.full,
+                partition,
+                ..Default::default()
+            },
+        );
         service.run().await
     } else {
-        service.run_once().await
+        once(&compactor, args.full, partition, args.workers).await
     };
     watcher.abort();
+    if cancel.is_cancelled() && !args.service {
+        // A one-shot compaction is one commit: interrupted before it, nothing changed.
+        return Err(CliError::Interrupted);
+    }
     let report = result?;
     print_report(&table, &report);
-    if report.cancelled && !args.service {
-        if report.compacted.is_empty() {
-            return Err(CliError::Interrupted);
-        }
-        eprintln!(
-            "interrupted: the compactions listed above are committed; the rest was abandoned"
-        );
-        std::process::exit(130);
-    }
     Ok(())
+}
+
+/// One pass over the table: every bucket the picker (or --full) selects, rewritten by
+/// `workers` tasks and committed as one COMPACT snapshot.
+async fn once(
+    compactor: &Compactor,
+    full: bool,
+    partition: Option<Vec<u8>>,
+    workers: usize,
+) -> streamhouse_format::Result<ServiceReport> {
+    let outcomes = compactor
+        .compact_table(&CompactOptions {
+            full,
+            partition,
+            parallelism: workers,
+            ..Default::default()
+        })
+        .await?;
+    let mut report = ServiceReport {
+        passes: 1,
+        ..Default::default()
+    };
+    for outcome in outcomes {
+        match outcome {
+            BucketOutcome::Compacted(s) => report.compacted.push(s),
+            BucketOutcome::GaveUp(why) => report.gave_up.push(why),
+            BucketOutcome::Nothing => {}
+        }
+    }
+    Ok(report)
 }
 
 fn print_report(table: &Table, r: &ServiceReport) {
     for s in &r.compacted {
+        let partition = partition_dir(table, &s.partition).unwrap_or_default();
         println!(
-            "bucket {}: {} → {} at level {} ({} upgraded{}), read {}, wrote {}, snapshot {}",
-            s.bucket,
+            "{}: {} → {} at level {} ({} upgraded{}), read {}, wrote {}, snapshot {}",
+            bucket_label(&partition, s.bucket),
             plural(s.files_before as u64, "file"),
             plural(s.files_after as u64, "file"),
             s.output_level,
@@ -204,8 +237,16 @@ fn print_report(table: &Table, r: &ServiceReport) {
     for g in &r.gave_up {
         println!("gave up (another commit kept winning; nothing changed): {g}");
     }
+    let snapshots: std::collections::BTreeSet<i64> =
+        r.compacted.iter().map(|s| s.snapshot_id).collect();
     if r.compacted.is_empty() && r.gave_up.is_empty() {
         println!("{}: nothing to compact", table.name);
+    } else if let (1, Some(id)) = (snapshots.len(), snapshots.first()) {
+        println!(
+            "{}: {} compacted, committed as snapshot {id}",
+            table.name,
+            plural(r.compacted.len() as u64, "bucket")
+        );
     } else {
         println!(
             "{}: {} committed{}",
