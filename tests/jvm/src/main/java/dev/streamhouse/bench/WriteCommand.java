@@ -2,6 +2,8 @@ package dev.streamhouse.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -13,6 +15,7 @@ import org.apache.paimon.catalog.CatalogContext;
 import org.apache.paimon.catalog.CatalogFactory;
 import org.apache.paimon.catalog.Identifier;
 import org.apache.paimon.data.GenericRow;
+import org.apache.paimon.disk.IOManager;
 import org.apache.paimon.options.Options;
 import org.apache.paimon.schema.Schema;
 import org.apache.paimon.table.Table;
@@ -58,14 +61,17 @@ final class WriteCommand {
         JsonNode spec = MAPPER.readTree(Paths.get(specPath).toFile());
         Options options = new Options();
         options.set("warehouse", text(spec, "warehouse"));
-        try (Catalog catalog = CatalogFactory.createCatalog(CatalogContext.create(options))) {
+        // Spill and lookup files (lookup compaction, deletion vectors) go to a temporary directory.
+        Path tmp = Files.createTempDirectory("streamhouse-bench-io");
+        try (Catalog catalog = CatalogFactory.createCatalog(CatalogContext.create(options));
+                IOManager io = IOManager.create(tmp.toString())) {
             for (JsonNode t : spec.path("tables")) {
-                writeTable(catalog, t);
+                writeTable(catalog, io, t);
             }
         }
     }
 
-    private static void writeTable(Catalog catalog, JsonNode t) throws Exception {
+    private static void writeTable(Catalog catalog, IOManager io, JsonNode t) throws Exception {
         Identifier id = Identifier.fromString(text(t, "table"));
         catalog.createDatabase(id.getDatabaseName(), true);
         Schema.Builder schema = Schema.newBuilder();
@@ -90,6 +96,7 @@ final class WriteCommand {
             BatchWriteBuilder builder = table.newBatchWriteBuilder();
             List<CommitMessage> messages;
             try (BatchTableWrite write = builder.newWrite()) {
+                write.withIOManager(io);
                 for (JsonNode row : commit) {
                     write.write(toRow(row, rowType));
                 }
