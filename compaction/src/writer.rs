@@ -8,6 +8,10 @@
 //! returning, so a bucket never holds more runs than the stop trigger (Java lets it reach one
 //! more before blocking) unless a single commit adds several runs to it.
 //! `full-compaction.delta-commits = N` makes every N-th commit compact its buckets fully.
+//!
+//! A compaction round that fails (storage errors, races with other writers' expirations) never
+//! fails a commit — the rows are committed by then: it is counted in
+//! [`CompactionStats::failures`] and its buckets are compacted again after the next commit.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -44,6 +48,12 @@ pub struct CompactionStats {
     pub max_runs_seen: usize,
     /// Times `commit` waited for compaction because of the stop trigger.
     pub stalls: u64,
+    /// Compaction rounds that failed (a storage error, a file another writer's expiration
+    /// removed, …). The rows were committed already; the round's buckets are compacted again
+    /// after the next commit.
+    pub failures: u64,
+    /// Why the last failed round failed.
+    pub last_failure: Option<String>,
 }
 
 impl CompactionStats {
@@ -83,6 +93,8 @@ pub struct CompactingWriter {
     task: Option<JoinHandle<Result<Round>>>,
     /// Buckets written since their last compaction started.
     pending: BTreeSet<BucketKey>,
+    /// The buckets of the running round.
+    running: Vec<BucketKey>,
     commits: u64,
     full_every: Option<u64>,
     stop_trigger: usize,
@@ -110,6 +122,7 @@ impl CompactingWriter {
             compactor: Arc::new(Compactor::new(table)?),
             task: None,
             pending: BTreeSet::new(),
+            running: vec![],
             commits: 0,
             full_every: (full > 0).then_some(full as u64),
             stats: CompactionStats::default(),
@@ -163,6 +176,7 @@ impl CompactingWriter {
             .full_every
             .is_some_and(|n| self.commits.is_multiple_of(n));
         let buckets: Vec<BucketKey> = std::mem::take(&mut self.pending).into_iter().collect();
+        self.running = buckets.clone();
         let compactor = self.compactor.clone();
         let stop = self.stop_trigger;
         let task =
@@ -183,12 +197,23 @@ impl CompactingWriter {
             .any(|b| self.stats.runs.get(b).copied().unwrap_or(0) >= self.stop_trigger)
     }
 
+    /// Waits for the running round. A round that failed does not fail the writer: its rows
+    /// are committed; the failure is counted in the stats and its buckets wait for the next
+    /// round. A panic in the round is an error.
     async fn join(&mut self) -> Result<()> {
         if let Some(task) = self.task.take() {
-            let round = task
+            let buckets = std::mem::take(&mut self.running);
+            let joined = task
                 .await
-                .map_err(|e| Error::Other(format!("compaction task failed: {e}")))??;
-            self.stats.absorb(round);
+                .map_err(|e| Error::Other(format!("compaction task failed: {e}")))?;
+            match joined {
+                Ok(round) => self.stats.absorb(round),
+                Err(e) => {
+                    self.stats.failures += 1;
+                    self.stats.last_failure = Some(e.to_string());
+                    self.pending.extend(buckets);
+                }
+            }
             // Never undercount: files committed while the task ran may postdate its count.
             for (key, files) in std::mem::take(&mut self.added_during_task) {
                 *self.stats.runs.entry(key).or_insert(0) += files;

@@ -630,3 +630,51 @@ async fn a_commit_that_landed_but_reported_failure_is_not_repeated_by_its_retry(
     assert!(again[0].was_already_committed);
     assert_eq!(again[0].snapshot_id, 2);
 }
+
+/// A streaming writer's background compaction that fails (here: every read of a data file
+/// fails) does not fail the writer: each commit is acknowledged and present, the failures are
+/// counted, and once storage recovers the next round compacts the buckets the failed rounds
+/// left.
+#[tokio::test]
+async fn failing_in_writer_compaction_never_fails_the_commits() {
+    let rig = Rig::new(&[("bucket", "1"), ("merge-engine", "first-row")]).await;
+    let mut w = streamhouse_compaction::CompactingWriter::new(rig.table.clone())
+        .await
+        .unwrap();
+    rig.faulty
+        .arm_every(OpFilter::kind(OpKind::Get).path("bucket-"), Fault::Fail);
+    let mut expected = vec![];
+    for round in 0..3i64 {
+        let records = inserts("a", round * 10..round * 10 + 5, "v");
+        expected.extend(records.iter().map(|(_, r)| r.clone()));
+        write_records(w.inner(), &rig.table, &records)
+            .await
+            .unwrap();
+        let summary = w.commit().await.unwrap_or_else(|e| {
+            panic!("commit {round} failed although its rows were committed: {e}")
+        });
+        assert_eq!(summary.snapshot_ids.len(), 1, "round {round}: {summary:?}");
+    }
+    // The first round only moves one file up (no read); the next two must read and fail.
+    assert_eq!(w.stats().failures, 2, "{:?}", w.stats());
+    assert!(w.stats().last_failure.is_some());
+    rig.faulty.disarm();
+    // The rows are committed, but those still in level 0 are not visible (first-row reads
+    // skip level 0).
+    let clean = rig.clean().await;
+    let visible = try_scan_rows(&clean, None, None).await.unwrap();
+    assert!(visible.len() < expected.len(), "{visible:?}");
+    let records = inserts("b", 0..2, "v");
+    expected.extend(records.iter().map(|(_, r)| r.clone()));
+    write_records(w.inner(), &rig.table, &records)
+        .await
+        .unwrap();
+    w.commit().await.unwrap();
+    let stats = w.close().await.unwrap();
+    assert_eq!(stats.failures, 2);
+    assert_same_rows(
+        &try_scan_rows(&clean, None, None).await.unwrap(),
+        &expected,
+        "after storage recovered",
+    );
+}

@@ -4,7 +4,9 @@
 //!
 //! Input errors (a malformed line, a value that does not fit) end the stream: the rows before
 //! the bad line are committed, then the error names the line. Storage or commit failures stop
-//! at once; what was committed before stays.
+//! at once with the cause on stderr; what was committed before stays. A failed background
+//! compaction does not stop the stream: it is a warning, and the buckets are compacted again
+//! after the next commit.
 
 use std::io::{BufReader, Read};
 
@@ -180,6 +182,14 @@ impl Writer {
         }
     }
 
+    /// Failed in-writer compaction rounds so far, and the last one's cause.
+    fn compaction_failures(&self) -> (u64, Option<&str>) {
+        match self {
+            Writer::Plain(_) => (0, None),
+            Writer::Compacting(w) => (w.stats().failures, w.stats().last_failure.as_deref()),
+        }
+    }
+
     /// Waits for a running compaction.
     async fn close(self) -> streamhouse_format::Result<()> {
         match self {
@@ -194,7 +204,16 @@ async fn commit(writer: &mut Writer, pending: &mut Counts, totals: &mut Totals) 
     if pending.rows == 0 {
         return Ok(());
     }
+    let failures_before = writer.compaction_failures().0;
     let summary = writer.commit().await?;
+    if let (n, Some(why)) = writer.compaction_failures() {
+        if n > failures_before {
+            eprintln!(
+                "warning: the rows are committed (snapshot {}), but compacting after them failed; it is retried after the next commit: {why}",
+                summary.snapshot_ids.last().map_or("-".into(), i64::to_string)
+            );
+        }
+    }
     let c = std::mem::take(pending);
     let t = &mut totals.counts;
     t.rows += c.rows;
