@@ -86,7 +86,8 @@ pub struct ReadCase {
     pub columns: Option<Vec<String>>,
     /// Further dynamic table options (`table.copy(options)`).
     pub options: BTreeMap<String, String>,
-    /// Adds each row's kind (`"+I"`, `"-U"`, `"+U"`, `"-D"`) as column `rowkind`.
+    /// Adds each row's kind (`"+I"`, `"-U"`, `"+U"`, `"-D"`) as column `rowkind` (a merged
+    /// batch read gives each key the kind of its winning record: `+I` or `+U`).
     pub row_kind: bool,
 }
 
