@@ -201,8 +201,10 @@ fn fits(d: &Datum, ty: &DataType) -> bool {
 #[derive(Debug, Clone)]
 pub struct KeyRouter {
     key_fields: Vec<DataField>,
-    /// Positions in the key of the partition columns, in partition-key order.
-    partition_pos: Vec<usize>,
+    /// Positions in the key of the partition columns, in partition-key order; `None` when a
+    /// partition column is not part of the primary key (a cross-partition table: a key may
+    /// live in any partition).
+    partition_pos: Option<Vec<usize>>,
     partition_types: Vec<DataType>,
     /// Positions in the key of the trimmed primary key (the `_KEY_*` columns).
     trimmed_pos: Vec<usize>,
@@ -222,19 +224,10 @@ impl KeyRouter {
         }
         let key_fields = schema.fields_named(&schema.primary_keys)?;
         let pos = |name: &String| key_fields.iter().position(|f| &f.name == name);
-        let partition_pos = schema
-            .partition_keys
-            .iter()
-            .map(|p| {
-                pos(p).ok_or_else(|| {
-                    Error::unsupported(format!(
-                        "partition column {p} is not part of the primary key (cross-partition keys)"
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let partition_pos: Option<Vec<usize>> = schema.partition_keys.iter().map(pos).collect();
         let partition_types = partition_pos
             .iter()
+            .flatten()
             .map(|i| key_fields[*i].data_type.clone())
             .collect();
         let trimmed_pos = schema
@@ -294,23 +287,31 @@ impl KeyRouter {
         Ok(())
     }
 
-    /// The partition's values, in partition-key order.
+    /// Whether a key determines its partition: false for cross-partition tables, whose
+    /// partition columns are not all part of the primary key.
+    pub fn routes_partition(&self) -> bool {
+        self.partition_pos.is_some()
+    }
+
+    /// The partition's values, in partition-key order (empty for a cross-partition table).
     pub fn partition_values(&self, key: &[Datum]) -> Vec<Option<Datum>> {
         self.partition_pos
             .iter()
+            .flatten()
             .map(|i| key.get(*i).cloned())
             .collect()
     }
 
     /// The serialized (arity-prefixed) partition BinaryRow of a checked key, as in manifests.
+    /// An error for a cross-partition table (see [`KeyRouter::routes_partition`]).
     pub fn partition(&self, key: &[Datum]) -> Result<Vec<u8>> {
-        let mut w = BinaryRowWriter::new(self.partition_pos.len());
-        for (j, (i, ty)) in self
-            .partition_pos
-            .iter()
-            .zip(&self.partition_types)
-            .enumerate()
-        {
+        let Some(positions) = &self.partition_pos else {
+            return Err(Error::invalid(
+                "a key of a cross-partition table (partition columns outside the primary key) does not determine its partition",
+            ));
+        };
+        let mut w = BinaryRowWriter::new(positions.len());
+        for (j, (i, ty)) in positions.iter().zip(&self.partition_types).enumerate() {
             w.write_datum(j, key.get(*i), ty)?;
         }
         Ok(w.to_row().serialize())
@@ -376,6 +377,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("key column id is BIGINT"), "{e}");
+    }
+
+    #[test]
+    fn a_cross_partition_key_routes_to_no_partition() {
+        // Creating such a table is refused here; Java's writers make them (bucket = -1).
+        let (mut s, o) = schema(&["dt", "id"], &["dt"], &[("bucket", "-1")]);
+        s.primary_keys = vec!["id".into()];
+        let r = KeyRouter::new(&s, &o).unwrap();
+        assert!(!r.routes_partition());
+        let key = [Datum::BigInt(3)];
+        r.check(&key).unwrap();
+        assert!(r.partition_values(&key).is_empty());
+        let e = r.partition(&key).unwrap_err().to_string();
+        assert!(e.contains("cross-partition"), "{e}");
+        assert_eq!(r.trimmed_positions(), &[0]);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! - `bad_metadata`: damaged metadata and data files, a missing table, a failing commit;
 //! - `concurrency`: four writer processes and two compaction services on one S3 table;
 //! - `crash`: kill -9 of CLI writers and compaction services at seeded random moments;
+//! - `cross_partition`: GET, scan, pypaimon and Java on a cross-partition table (bucket = -1);
 //! - `fault_sweep`: every fault kind at every storage operation of write + commit, compaction +
 //!   commit and expiration.
 //!
@@ -28,6 +29,7 @@ mod backends;
 mod bad_metadata;
 mod concurrency;
 mod crash;
+mod cross_partition;
 mod fault_sweep;
 mod fuzz_mutations;
 mod hostile;

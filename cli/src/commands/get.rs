@@ -39,7 +39,9 @@ Keys:
                       commas: --key 'name=\"Smith, J\",id=3'
   --input FILE        many keys: CSV with a header naming the key columns, JSON lines of
                       objects, or a JSON array (of objects, or of values for a one-column key)
-Primary keys include the partition columns. Values are written as for `streamhouse write`
+A key is the table's primary key, which includes the partition columns, except in
+cross-partition tables (bucket = -1, written by Java engines), where a key may live in any
+partition and every partition's files are searched. Values are written as for `streamhouse write`
 (DATE 2024-01-31, TIMESTAMP 2024-01-31T13:45:00, DECIMAL 12.30, BYTES base64).
 
 Output (one result per key, in order):

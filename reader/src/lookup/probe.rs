@@ -221,8 +221,35 @@ impl<'a> Probe<'a> {
         self.bloom_kinds.clear();
         let early = self.stops_early();
         let ignore_delete = matches!(&state.mode, Mode::Merge(m) if m.ignore_delete());
+        // A key of a cross-partition table may be in any partition: each partition's records
+        // are merged on their own (sequence numbers are per bucket), and the first partition
+        // that holds a live row answers; a consistent table has at most one.
+        let groups = state.buckets_of(key)?;
+        let mut answer = Found::Absent;
+        for buckets in groups {
+            let hits = self
+                .probe_buckets(&buckets, &probe_key, early, ignore_delete)
+                .await?;
+            self.local.rows_matched += hits.len() as u64;
+            answer = self.resolve(hits)?;
+            if !matches!(answer, Found::Absent) {
+                break;
+            }
+        }
+        Ok(answer)
+    }
+
+    /// The records of `probe_key` in `buckets`, newest sorted run first (stopping early when
+    /// the newest record decides).
+    async fn probe_buckets(
+        &mut self,
+        buckets: &[Arc<BucketFiles>],
+        probe_key: &ProbeKey,
+        early: bool,
+        ignore_delete: bool,
+    ) -> Result<Vec<Hit>> {
         let mut hits: Vec<Hit> = vec![];
-        for bucket in state.buckets_of(key)? {
+        for bucket in buckets {
             let mut candidates: Vec<&FileRef> = Vec::with_capacity(16);
             bucket.candidates(&probe_key.values, &mut candidates);
             self.local.files_in_range += candidates.len() as u64;
@@ -238,7 +265,7 @@ impl<'a> Probe<'a> {
                     break;
                 }
                 let before = hits.len();
-                self.probe_file(&bucket, f, &probe_key, &mut hits).await?;
+                self.probe_file(bucket, f, probe_key, &mut hits).await?;
                 for h in &hits[before..] {
                     if !(ignore_delete && is_retract(h.kind)) {
                         best = Some(best.map_or(h.seq, |b| b.max(h.seq)));
@@ -246,8 +273,7 @@ impl<'a> Probe<'a> {
                 }
             }
         }
-        self.local.rows_matched += hits.len() as u64;
-        self.resolve(hits)
+        Ok(hits)
     }
 
     async fn index_with_tail(

@@ -154,6 +154,8 @@ pub(crate) struct SnapshotState {
     pub num_buckets: Option<i32>,
     /// Buckets by normalized partition row (see [`normalize_partition`]), ascending.
     pub partitions: HashMap<Vec<u8>, Vec<Arc<BucketFiles>>>,
+    /// The keys of `partitions`, sorted: the order a cross-partition lookup searches them.
+    pub partition_order: Vec<Vec<u8>>,
     /// Whether the table has partition columns (else `partitions` has at most one entry).
     pub partitioned: bool,
     /// Files considered by this state (for statistics).
@@ -336,6 +338,8 @@ impl SnapshotState {
         for buckets in partitions.values_mut() {
             buckets.sort_by_key(|b| b.bucket);
         }
+        let mut partition_order: Vec<Vec<u8>> = partitions.keys().cloned().collect();
+        partition_order.sort();
         let n = table.options.bucket;
         let default_function = table
             .options
@@ -350,13 +354,34 @@ impl SnapshotState {
             router,
             num_buckets,
             partitioned: !table.schema.partition_keys.is_empty(),
+            partition_order,
             partitions,
             file_count,
         })
     }
 
-    /// The buckets that may hold a checked primary-key value.
-    pub fn buckets_of(&self, key: &[Datum]) -> Result<Vec<Arc<BucketFiles>>> {
+    /// The buckets that may hold a checked primary-key value, grouped by partition: one
+    /// group when the key determines its partition, else (a cross-partition table) one per
+    /// partition, in partition order.
+    pub fn buckets_of(&self, key: &[Datum]) -> Result<Vec<Vec<Arc<BucketFiles>>>> {
+        let wanted = match self.num_buckets {
+            Some(n) => self.router.bucket(key, n)?,
+            None => None,
+        };
+        let pick = |buckets: &Vec<Arc<BucketFiles>>| -> Vec<Arc<BucketFiles>> {
+            match wanted {
+                Some(b) => buckets.iter().filter(|x| x.bucket == b).cloned().collect(),
+                None => buckets.clone(),
+            }
+        };
+        if self.partitioned && !self.router.routes_partition() {
+            return Ok(self
+                .partition_order
+                .iter()
+                .filter_map(|p| self.partitions.get(p))
+                .map(pick)
+                .collect());
+        }
         // The router encodes with this crate's writer: already the normalized form.
         let buckets = match (self.partitioned, self.partitions.values().next()) {
             (false, Some(b)) => b,
@@ -366,13 +391,6 @@ impl SnapshotState {
                 None => return Ok(vec![]),
             },
         };
-        let wanted = match self.num_buckets {
-            Some(n) => self.router.bucket(key, n)?,
-            None => None,
-        };
-        Ok(match wanted {
-            Some(b) => buckets.iter().filter(|x| x.bucket == b).cloned().collect(),
-            None => buckets.clone(),
-        })
+        Ok(vec![pick(buckets)])
     }
 }
