@@ -261,6 +261,11 @@ impl WriteTable {
         }
     }
 
+    /// A table that exists (written by us or an earlier [`java_write`]): Java only commits.
+    pub fn existing(table: &str) -> Self {
+        WriteTable::new(table, "")
+    }
+
     pub fn partition_keys(mut self, keys: &[&str]) -> Self {
         self.partition_keys = keys.iter().map(|k| k.to_string()).collect();
         self
@@ -287,14 +292,18 @@ impl WriteTable {
     }
 
     fn to_json(&self) -> Value {
-        let fields: Vec<Value> = streamhouse_format::types::parse_columns(&self.columns)
-            .unwrap_or_else(|e| panic!("{}: columns {:?}: {e}", self.table, self.columns))
-            .into_iter()
-            .enumerate()
-            .map(|(i, (name, ty))| {
-                streamhouse_format::types::DataField::new(i as i32, name, ty).to_json()
-            })
-            .collect();
+        let fields: Vec<Value> = if self.columns.is_empty() {
+            vec![]
+        } else {
+            streamhouse_format::types::parse_columns(&self.columns)
+                .unwrap_or_else(|e| panic!("{}: columns {:?}: {e}", self.table, self.columns))
+                .into_iter()
+                .enumerate()
+                .map(|(i, (name, ty))| {
+                    streamhouse_format::types::DataField::new(i as i32, name, ty).to_json()
+                })
+                .collect()
+        };
         let commits: Vec<Vec<Value>> = self
             .commits
             .iter()
@@ -311,6 +320,9 @@ impl WriteTable {
                     .collect()
             })
             .collect();
+        if self.columns.is_empty() {
+            return json!({"table": self.table, "commits": commits});
+        }
         json!({
             "table": self.table,
             "fields": fields,

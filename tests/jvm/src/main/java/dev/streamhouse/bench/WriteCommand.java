@@ -39,7 +39,8 @@ import org.apache.paimon.types.RowType;
  *   "warehouse": "/tmp/wh",
  *   "tables": [{
  *     "table": "db.t",
- *     "fields": [{"id": 0, "name": "id", "type": "BIGINT NOT NULL"}, ...],  // Paimon schema JSON
+ *     // Paimon schema JSON; without "fields" the table must exist and is written as it is
+ *     "fields": [{"id": 0, "name": "id", "type": "BIGINT NOT NULL"}, ...],
  *     "partition_keys": ["dt"], "primary_keys": ["dt", "id"],
  *     "options": {"bucket": "2"},
  *     "commits": [[{"rowkind": "+I", "id": 1, ...}, ...], ...]   // canonical rows + kind
@@ -73,22 +74,9 @@ final class WriteCommand {
 
     private static void writeTable(Catalog catalog, IOManager io, JsonNode t) throws Exception {
         Identifier id = Identifier.fromString(text(t, "table"));
-        catalog.createDatabase(id.getDatabaseName(), true);
-        Schema.Builder schema = Schema.newBuilder();
-        for (JsonNode f : t.path("fields")) {
-            DataField field = DataTypeJsonParser.parseDataField(PAIMON_JSON.readTree(f.toString()));
-            schema.column(field.name(), field.type());
+        if (t.hasNonNull("fields")) {
+            createTable(catalog, id, t);
         }
-        schema.partitionKeys(strings(t.path("partition_keys")));
-        schema.primaryKey(strings(t.path("primary_keys")));
-        Map<String, String> tableOptions = new LinkedHashMap<>();
-        Iterator<Map.Entry<String, JsonNode>> it = t.path("options").fields();
-        while (it.hasNext()) {
-            Map.Entry<String, JsonNode> e = it.next();
-            tableOptions.put(e.getKey(), e.getValue().asText());
-        }
-        schema.options(tableOptions);
-        catalog.createTable(id, schema.build(), false);
         Table table = catalog.getTable(id);
         RowType rowType = table.rowType();
 
@@ -107,6 +95,25 @@ final class WriteCommand {
             }
         }
         System.err.printf("table %s: %d commits%n", id.getFullName(), t.path("commits").size());
+    }
+
+    private static void createTable(Catalog catalog, Identifier id, JsonNode t) throws Exception {
+        catalog.createDatabase(id.getDatabaseName(), true);
+        Schema.Builder schema = Schema.newBuilder();
+        for (JsonNode f : t.path("fields")) {
+            DataField field = DataTypeJsonParser.parseDataField(PAIMON_JSON.readTree(f.toString()));
+            schema.column(field.name(), field.type());
+        }
+        schema.partitionKeys(strings(t.path("partition_keys")));
+        schema.primaryKey(strings(t.path("primary_keys")));
+        Map<String, String> tableOptions = new LinkedHashMap<>();
+        Iterator<Map.Entry<String, JsonNode>> it = t.path("options").fields();
+        while (it.hasNext()) {
+            Map.Entry<String, JsonNode> e = it.next();
+            tableOptions.put(e.getKey(), e.getValue().asText());
+        }
+        schema.options(tableOptions);
+        catalog.createTable(id, schema.build(), false);
     }
 
     private static GenericRow toRow(JsonNode row, RowType rowType) {
