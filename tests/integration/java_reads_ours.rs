@@ -2,6 +2,10 @@
 //! `TableWriter` and `Compactor` wrote. Every kind of table goes into one warehouse, one JVM
 //! reads every case, and for each case Java's merged rows must equal our `ScanBuilder`'s; where
 //! a model of the writes exists, ours must also equal the model.
+//!
+//! Also the other way round with the same bench: we read every snapshot of tables Java's
+//! writer wrote (`we_read_what_java_paimon_writes`), and both writers take turns on the same
+//! tables (`java_and_we_write_the_same_tables`).
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -5,7 +5,8 @@
 //! - `pypaimon_reads_ours`: pypaimon reads tables our writer wrote (model = ours = pypaimon);
 //! - `we_read_pypaimon`: we read every table pypaimon writes in `tests/python/pypaimon_write.py`;
 //! - `java_reads_ours`: Apache Paimon's Java library (the JVM bench in `tests/jvm/`, helpers in
-//!   `java_support`) reads every kind of table our writer and compactor write, in one JVM;
+//!   `java_support`) reads every kind of table our writer and compactor write, in one JVM; we
+//!   read what its writer writes; both writers update the same tables;
 //! - `regressions`: inputs fuzzing found to crash a decoder;
 //! - `s3`: the whole path against the moto S3 server `tests/run.sh` starts;
 //! - `backends`: one conformance body (write, scan, tail, compact, expire, clean orphans) on
