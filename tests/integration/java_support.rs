@@ -351,25 +351,44 @@ pub fn java_write(bench: &JavaBench, warehouse: &Path, tables: &[WriteTable]) ->
     elapsed
 }
 
-/// Runs `Bench ARGS…` in a JVM; returns its wall time and stderr. Panics when it fails.
+/// How long one JVM may run before it is killed (a hung reader must not hang the test run).
+const JVM_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Runs `Bench ARGS…` in a JVM; returns its wall time and stderr. Panics when it fails or runs
+/// longer than [`JVM_TIMEOUT`].
 fn run_bench(bench: &JavaBench, args: &[&std::ffi::OsStr]) -> (Duration, String) {
+    let logs = tempfile::tempdir().unwrap();
+    let stderr_path = logs.path().join("stderr");
     let mut command = Command::new(&bench.java);
     command
         .args(["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp"])
         .arg(&bench.classpath)
         .arg("dev.streamhouse.bench.Bench")
-        .args(args);
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap());
     let started = Instant::now();
-    let output = command
-        .output()
+    let mut child = command
+        .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", bench.java.display()));
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > JVM_TIMEOUT {
+            child.kill().ok();
+            child.wait().ok();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     let elapsed = started.elapsed();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(
-        output.status.success(),
-        "{command:?} failed ({}):\n{stderr}",
-        output.status
-    );
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    match status {
+        Some(status) => assert!(status.success(), "{command:?} failed ({status}):\n{stderr}"),
+        None => panic!("{command:?} ran longer than {JVM_TIMEOUT:?} and was killed:\n{stderr}"),
+    }
     (elapsed, stderr)
 }
 
