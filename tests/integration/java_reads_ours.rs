@@ -80,7 +80,12 @@ async fn java_paimon_reads_every_kind_of_table() {
     all_types(warehouse, &mut checks).await;
     nested(warehouse, &mut checks).await;
 
-    let cases: Vec<ReadCase> = checks.iter().map(|c| c.case.clone()).collect();
+    // A failing case (its table does not exist) in the middle: the others still run.
+    let mut cases: Vec<ReadCase> = checks.iter().map(|c| c.case.clone()).collect();
+    cases.insert(
+        cases.len() / 2,
+        ReadCase::new("no_such_table", warehouse, "db.no_such_table"),
+    );
     let java = java_read(&bench, &cases);
     eprintln!(
         "Paimon Java read {} cases in one JVM in {:.1}s:\n{}",
@@ -88,6 +93,10 @@ async fn java_paimon_reads_every_kind_of_table() {
         java.elapsed.as_secs_f64(),
         java.stderr.trim_end()
     );
+    match java.result("no_such_table") {
+        Err(error) => assert!(error.contains("does not exist"), "{error}"),
+        Ok(rows) => panic!("a missing table read as {} rows", rows.len()),
+    }
 
     verify(&checks, &java).await;
 }
