@@ -17,9 +17,6 @@ use std::sync::Arc;
 
 use arrow::array::{Array, Int8Array, RecordBatch};
 use arrow::compute::concat_batches;
-use arrow::row::{OwnedRow, RowConverter, Rows, SortField};
-use futures::stream::BoxStream;
-use futures::StreamExt;
 use object_store::path::Path;
 use streamhouse_format::manifest::DataFileMeta;
 use streamhouse_format::row_kind::RowKind;
@@ -27,69 +24,9 @@ use streamhouse_format::{Error, Result};
 use streamhouse_reader::compact_read::{merge_runs, BucketRuns};
 use streamhouse_writer::file_writer::RollingFileWriter;
 
+use crate::key_cursor::{key_converter, Cursor};
 use crate::levels::Levels;
 use crate::rewrite::{CompactResult, RewriteContext};
-
-/// A merged stream with its current row and encoded keys.
-struct Cursor {
-    stream: BoxStream<'static, Result<RecordBatch>>,
-    batch: Option<(RecordBatch, Rows)>,
-    pos: usize,
-}
-
-impl Cursor {
-    fn new(stream: BoxStream<'static, Result<RecordBatch>>) -> Self {
-        Cursor {
-            stream,
-            batch: None,
-            pos: 0,
-        }
-    }
-
-    /// Makes the current row valid; false when the stream is exhausted.
-    async fn fill(&mut self, conv: &RowConverter, nk: usize) -> Result<bool> {
-        loop {
-            if let Some((b, _)) = &self.batch {
-                if self.pos < b.num_rows() {
-                    return Ok(true);
-                }
-            }
-            match self.stream.next().await {
-                None => {
-                    self.batch = None;
-                    return Ok(false);
-                }
-                Some(b) => {
-                    let b = b?;
-                    let cols: Vec<_> = b.columns()[..nk].to_vec();
-                    let rows = conv
-                        .convert_columns(&cols)
-                        .map_err(|e| Error::arrow("encoding changelog keys", e))?;
-                    self.batch = Some((b, rows));
-                    self.pos = 0;
-                }
-            }
-        }
-    }
-
-    /// Advances to the first row whose key is ≥ `key`; returns that row if its key equals it.
-    async fn seek(
-        &mut self,
-        conv: &RowConverter,
-        nk: usize,
-        key: &OwnedRow,
-    ) -> Result<Option<RecordBatch>> {
-        while self.fill(conv, nk).await? {
-            let (b, rows) = self.batch.as_ref().expect("filled");
-            match rows.row(self.pos).cmp(&key.row()) {
-                std::cmp::Ordering::Less => self.pos += 1,
-                std::cmp::Ordering::Equal => return Ok(Some(b.slice(self.pos, 1))),
-                std::cmp::Ordering::Greater => return Ok(None),
-            }
-        }
-        Ok(None)
-    }
-}
 
 fn is_add(row: &RecordBatch, kind_col: usize) -> bool {
     row.column(kind_col)
@@ -157,14 +94,7 @@ async fn diff_changelog(
     let layout = &ctx.layout;
     let nk = layout.key_fields.len();
     let kind_col = nk + 1;
-    let conv = RowConverter::new(
-        layout
-            .key_fields
-            .iter()
-            .map(|f| SortField::new(f.data_type.to_arrow()))
-            .collect(),
-    )
-    .map_err(|e| Error::arrow("changelog key comparator", e))?;
+    let conv = key_converter(layout)?;
     let mut writer = RollingFileWriter::new(
         layout,
         &ctx.namer,

@@ -18,6 +18,7 @@
 
 pub mod changelog;
 pub mod compactor;
+mod key_cursor;
 pub mod levels;
 pub mod picker;
 pub mod rewrite;

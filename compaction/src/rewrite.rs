@@ -20,12 +20,15 @@ use futures::TryStreamExt;
 use object_store::path::Path;
 use streamhouse_format::io::Table;
 use streamhouse_format::manifest::DataFileMeta;
+use streamhouse_format::options::MergeEngine;
 use streamhouse_format::{Error, Result};
 use streamhouse_reader::compact_read::{compaction_context, merge_runs, BucketRuns};
 use streamhouse_reader::plan::partition_dir;
 use streamhouse_reader::sections::sections;
 use streamhouse_writer::file_writer::{FileLayout, FileNamer, FinishedFile, RollingFileWriter};
+use tokio::sync::Mutex;
 
+use crate::key_cursor::ExistingKeys;
 use crate::levels::Levels;
 use crate::picker::Pick;
 
@@ -149,9 +152,33 @@ pub async fn run_pick(
         let total: u64 = picked.iter().map(|f| f.file_size.max(0) as u64).sum();
         p.start(&bucket_label(&partition, levels.bucket), total)
     });
+    // First-row tables: what the untouched higher runs hold already keeps its first version.
+    let higher: Vec<Vec<DataFileMeta>> = runs
+        .iter()
+        .skip(pick.run_count)
+        .map(|r| r.files.clone())
+        .collect();
+    let existing = if ctx.table.options.merge_engine == MergeEngine::FirstRow && !higher.is_empty()
+    {
+        let stream = merge_runs(
+            &ctx.table,
+            BucketRuns {
+                partition: levels.partition.clone(),
+                bucket: levels.bucket,
+                runs: higher,
+            },
+            false,
+            ctx.batch_size,
+        )
+        .await?;
+        Some(Mutex::new(ExistingKeys::new(stream, &ctx.layout)?))
+    } else {
+        None
+    };
     let task = Task {
         ctx,
         levels,
+        existing,
         output,
         max_level: levels.max_level(),
         drop_delete,
@@ -188,6 +215,9 @@ pub async fn run_pick(
 struct Task<'a> {
     ctx: &'a RewriteContext,
     levels: &'a Levels,
+    /// First-row tables with runs left above the output: their keys are dropped from the
+    /// output (the sections are rewritten in key order, so one forward cursor serves all).
+    existing: Option<Mutex<ExistingKeys>>,
     output: i32,
     max_level: i32,
     drop_delete: bool,
@@ -205,6 +235,10 @@ impl Task<'_> {
         }
         if file.level == self.output {
             return Ok(());
+        }
+        if self.existing.is_some() && file.level == 0 {
+            // A level-0 file may hold keys the higher runs hold: it must be filtered.
+            return self.rewrite_sections(vec![vec![vec![file]]], out).await;
         }
         if self.output != self.max_level || file.delete_row_count == Some(0) {
             let mut up = file.clone();
@@ -282,6 +316,10 @@ impl Task<'_> {
             let mut reported = 0u64;
             while let Some(batch) = stream.try_next().await? {
                 ctx.cancel.check()?;
+                let batch = match &self.existing {
+                    Some(existing) => existing.lock().await.retain_new(batch).await?,
+                    None => batch,
+                };
                 writer.write(&self.physical(&batch)?, 0)?;
                 self.upload(&mut writer.finished, out).await?;
                 if let Some(p) = &self.progress {

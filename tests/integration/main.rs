@@ -13,6 +13,7 @@
 //!   local disk, `memory://` and S3;
 //! - `bad_metadata`: damaged metadata and data files, a missing table, a failing commit;
 //! - `concurrency`: four writer processes and two compaction services on one S3 table;
+//! - `cli_writes_java_reads`: Java, pypaimon and our scan read first-row and nested tables the CLI wrote;
 //! - `crash`: kill -9 of CLI writers and compaction services at seeded random moments;
 //! - `cross_partition`: GET, scan, pypaimon and Java on a cross-partition table (bucket = -1);
 //! - `fault_sweep`: every fault kind at every storage operation of write + commit, compaction +
@@ -29,6 +30,7 @@ mod support;
 mod backends;
 mod bad_metadata;
 mod concurrency;
+mod cli_writes_java_reads;
 mod crash;
 mod cross_partition;
 mod fault_sweep;
