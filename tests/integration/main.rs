@@ -37,6 +37,7 @@ mod fault_sweep;
 mod fuzz_mutations;
 mod hostile;
 mod java_reads_ours;
+mod java_timestamps;
 mod pypaimon_reads_ours;
 mod regressions;
 mod s3;

@@ -6,13 +6,15 @@
 //! Every reader (Java Paimon's `TimestampColumnReader`, parquet-mr, Spark, Hive, pyarrow,
 //! arrow-rs) takes the instant as `(julian_day − 2 440 588) × 86 400 s + nanos_of_day`.
 //!
-//! We write the canonical form: the day is floored, so `nanos_of_day` is always in
-//! `0..86 400 × 10⁹`. For instants at or after 1970-01-01 and for whole-day instants before it
-//! these are exactly the bytes Java's `ParquetRowDataWriter.timestampToInt96` writes. Before
-//! 1970 Java divides toward zero and can write a negative `nanos_of_day` (for
-//! `1969-12-31T23:59:59.999999999`: day 2 440 588, nanos −1), which Java's own reader turns into
-//! a negative nano-of-millisecond and rejects; the canonical form reads back correctly
-//! everywhere. [`to_epoch_nanos`] accepts both forms.
+//! We write the conventional form (Impala's, Hive's, Spark's): the day is floored, so
+//! `nanos_of_day` is always in `0..86 400 × 10⁹`. For instants at or after 1970-01-01 and for
+//! whole-day instants before it these are exactly the bytes Java's
+//! `ParquetRowDataWriter.timestampToInt96` writes. Before 1970 Java divides toward zero and
+//! writes a negative `nanos_of_day` (for `1969-12-31T23:59:59.999999999`: day 2 440 588, nanos
+//! −1). Java's vectorized reader corrects a negative nano-of-millisecond, so it reads both
+//! forms (`tests/integration/java_timestamps.rs`); a reader that divides the nanoseconds toward
+//! zero (Paimon's older `TimestampColumnReader`) rejects Java's form, never ours.
+//! [`to_epoch_nanos`] accepts both.
 
 use parquet::data_type::Int96;
 
@@ -156,7 +158,7 @@ mod tests {
             assert_eq!(to_epoch_nanos(&java), Some(t), "Java's bytes of {t}");
             let ours = from_epoch_nanos(t);
             assert_eq!(to_epoch_nanos(&ours), Some(t), "our bytes of {t}");
-            // Ours keeps nanos-of-day within a day (Java's reader needs it non-negative).
+            // Ours keeps nanos-of-day within a day.
             let d = ours.data();
             let nod = (u64::from(d[1]) << 32) | u64::from(d[0]);
             assert!(nod < NANOS_PER_DAY as u64, "{t}: {nod}");
