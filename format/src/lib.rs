@@ -5,7 +5,8 @@
 //! Two layers, kept apart:
 //! - **pure codecs** (sync, no I/O): [`types`] (data types), [`schema`] (schema JSON),
 //!   [`snapshot`] (snapshot JSON), [`manifest`] (Avro manifest lists, manifests, index
-//!   manifests), [`binary_row`] (Java's BinaryRow bytes), [`stats`] (SimpleStats),
+//!   manifests), [`binary_row`] (Java's BinaryRow bytes), [`stats`] (SimpleStats), [`int96`]
+//!   (Parquet INT96 timestamps),
 //!   [`bucket`] (Murmur3 bucket function), [`partition`] (Hive-style partition paths),
 //!   [`options`] (typed table options with Paimon's names and defaults), [`route`] (rows and
 //!   keys to partition and bucket);
@@ -17,6 +18,7 @@ pub mod binary_row;
 pub mod bucket;
 pub mod datum;
 pub mod error;
+pub mod int96;
 pub mod io;
 pub mod manifest;
 pub mod merge;

@@ -11,7 +11,6 @@
 pub mod buffer;
 pub mod conform;
 pub mod file_writer;
-pub mod int96;
 pub mod parquet_file;
 
 use std::collections::HashMap;

@@ -34,7 +34,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{SchemaDescriptor, Type, TypePtr};
 
-use crate::int96;
+use streamhouse_format::int96;
 
 /// The Parquet schema Java Paimon writes for these Arrow columns, or `None` when it is the one
 /// arrow-rs derives by itself.
@@ -384,6 +384,14 @@ impl MixedWriter {
     }
 }
 
+/// The parquet crate's INT96 of an instant in nanoseconds (see [`int96`]).
+pub fn parquet_int96(nanos: i64) -> Int96 {
+    let [a, b, c] = int96::from_epoch_nanos(nanos);
+    let mut v = Int96::new();
+    v.set_data(a, b, c);
+    v
+}
+
 /// Appends a nanosecond timestamp column (any time zone) to INT96 buffers.
 fn push_int96(buf: &mut Int96Values, array: &ArrayRef, nullable: bool) -> Result<()> {
     if !matches!(
@@ -405,7 +413,7 @@ fn push_int96(buf: &mut Int96Values, array: &ArrayRef, nullable: bool) -> Result
     for v in ts.iter() {
         match v {
             Some(v) => {
-                buf.values.push(int96::from_epoch_nanos(v));
+                buf.values.push(parquet_int96(v));
                 if nullable {
                     buf.def_levels.push(1);
                 }
@@ -502,6 +510,32 @@ mod tests {
         let got: Vec<RecordBatch> = reader.build().unwrap().map(|b| b.unwrap()).collect();
         let got = arrow::compute::concat_batches(&got[0].schema(), &got).unwrap();
         assert_eq!(got, batch(&schema, 0, 145));
+    }
+
+    #[test]
+    fn the_parquet_crate_reads_our_and_javas_int96_as_the_same_instant() {
+        for t in [
+            -1,
+            0,
+            1,
+            -1_500_000_000,
+            1_732_603_136_021_000_021,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            assert_eq!(parquet_int96(t).to_nanos(), t);
+            // Java's form before 1970: the day and the nanoseconds divided toward zero.
+            let (ms, nano) = (t.div_euclid(1_000_000), t.rem_euclid(1_000_000));
+            let day = (ms / 86_400_000 + int96::JULIAN_DAY_OF_EPOCH) as i32 as u32;
+            let nanos = ((ms % 86_400_000) * 1_000_000 + nano) as u64;
+            let mut java = Int96::new();
+            java.set_data(nanos as u32, (nanos >> 32) as u32, day);
+            assert_eq!(java.to_nanos(), t, "Java's form of {t}");
+            assert_eq!(
+                int96::to_epoch_nanos(*java.data().first_chunk().unwrap()),
+                Some(t)
+            );
+        }
     }
 
     #[test]

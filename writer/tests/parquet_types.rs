@@ -16,11 +16,13 @@ use parquet::data_type::Int96Type;
 use parquet::file::properties::ReaderProperties;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::file::serialized_reader::ReadOptionsBuilder;
+use streamhouse_format::int96;
 use streamhouse_format::io::{open_warehouse, table_root, Identifier, Table};
 use streamhouse_format::schema::TableSchema;
 use streamhouse_format::types::parse_columns;
 use streamhouse_writer::file_writer::PAGE_ROWS;
-use streamhouse_writer::{int96, TableWriter};
+use streamhouse_writer::parquet_file::parquet_int96;
+use streamhouse_writer::TableWriter;
 
 async fn create(cols: &str, pk: &[&str], opts: &[(&str, &str)]) -> Table {
     let n = std::time::SystemTime::now()
@@ -246,15 +248,12 @@ async fn data_and_changelog_files_use_javas_physical_types() {
                 defs,
                 INSTANTS.iter().flat_map(|_| [1, 0]).collect::<Vec<i16>>()
             );
-            let want: Vec<_> = INSTANTS
-                .iter()
-                .map(|t| int96::from_epoch_nanos(*t))
-                .collect();
+            let want: Vec<_> = INSTANTS.iter().map(|t| parquet_int96(*t)).collect();
             assert_eq!(values, want, "{name} {col}");
             // 1969-12-31T23:59:59.999999999 with a non-negative nanos-of-day (Java's reader
             // rejects a negative one).
             assert_eq!(
-                int96::to_le_bytes(&values[0]),
+                int96::to_le_bytes(*values[0].data().first_chunk().unwrap()),
                 [0xff, 0xff, 0x4e, 0x91, 0x94, 0x4e, 0, 0, 0x8b, 0x3d, 0x25, 0],
             );
         }
@@ -347,7 +346,7 @@ async fn an_int96_key_column_keeps_bloom_filter_and_page_index() {
         // The key bloom filter holds the INT96 values; the key column has no dictionary.
         let bloom = rg_reader.get_column_bloom_filter(0).unwrap();
         for k in &keys {
-            assert!(bloom.check(&int96::from_epoch_nanos(*k)));
+            assert!(bloom.check(&parquet_int96(*k)));
         }
         assert!(meta
             .row_group(rg)
