@@ -19,12 +19,13 @@
 //! assert_same_rows(java.rows("pk_latest"), &ours, "Java reads db.pk");
 //! ```
 //!
-//! Known Paimon Java 1.3.1 quirk, visible only because one JVM reads many tables: generated
-//! record comparators are cached without their sort order, so a table with
+//! Known Paimon Java 1.3.1 quirk, visible only because one JVM reads many tables: a table with
 //! `sequence.field.sort-order = descending` read in the same JVM after an ascending
-//! `sequence.field` table of the same field types merges in ascending order (and the other way
-//! round). Reproduced with Java alone (its own writer and reader, two tables, two read orders).
-//! Give such tables distinct sequence-field types, or read them in a JVM of their own.
+//! `sequence.field` table of the same field types merges in ascending order, and the other way
+//! round (whichever is read first sets the order for both, as if the generated comparator were
+//! cached without its sort order). Reproduced with Java alone: its own writer and reader, two
+//! tables, both read orders. Give such tables distinct sequence-field types, or read them in a
+//! JVM of their own.
 //!
 //! Rows come back in the canonical form of `interop_support` (see `canonical.rs`), extended to
 //! nested types the same way on both sides ([`canonical_rows`] here, `Canonical.java` there):
