@@ -16,6 +16,7 @@
 //! - `cli_writes_java_reads`: Java, pypaimon and our scan read first-row and nested tables the CLI wrote;
 //! - `crash`: kill -9 of CLI writers and compaction services at seeded random moments;
 //! - `cross_partition`: GET, scan, pypaimon and Java on a cross-partition table (bucket = -1);
+//! - `follow_soak`: `write --follow` next to Java and CLI writers of the same table;
 //! - `fault_sweep`: every fault kind at every storage operation of write + commit, compaction +
 //!   commit and expiration.
 //!
@@ -34,6 +35,7 @@ mod cli_writes_java_reads;
 mod crash;
 mod cross_partition;
 mod fault_sweep;
+mod follow_soak;
 mod fuzz_mutations;
 mod hostile;
 mod java_reads_ours;

@@ -39,7 +39,8 @@ import org.apache.paimon.types.RowType;
  *   "warehouse": "/tmp/wh",
  *   "tables": [{
  *     "table": "db.t",
- *     // Paimon schema JSON; without "fields" the table must exist and is written as it is
+ *     // Paimon schema JSON; without "fields" the table must exist and is written as it is,
+ *     // with "options" as dynamic options of the write
  *     "fields": [{"id": 0, "name": "id", "type": "BIGINT NOT NULL"}, ...],
  *     "partition_keys": ["dt"], "primary_keys": ["dt", "id"],
  *     "options": {"bucket": "2"},
@@ -74,10 +75,14 @@ final class WriteCommand {
 
     private static void writeTable(Catalog catalog, IOManager io, JsonNode t) throws Exception {
         Identifier id = Identifier.fromString(text(t, "table"));
+        Table table;
         if (t.hasNonNull("fields")) {
             createTable(catalog, id, t);
+            table = catalog.getTable(id);
+        } else {
+            // An existing table: "options" are dynamic options of this write (e.g. write-only).
+            table = catalog.getTable(id).copy(options(t));
         }
-        Table table = catalog.getTable(id);
         RowType rowType = table.rowType();
 
         for (JsonNode commit : t.path("commits")) {
@@ -106,14 +111,18 @@ final class WriteCommand {
         }
         schema.partitionKeys(strings(t.path("partition_keys")));
         schema.primaryKey(strings(t.path("primary_keys")));
-        Map<String, String> tableOptions = new LinkedHashMap<>();
+        schema.options(options(t));
+        catalog.createTable(id, schema.build(), false);
+    }
+
+    private static Map<String, String> options(JsonNode t) {
+        Map<String, String> options = new LinkedHashMap<>();
         Iterator<Map.Entry<String, JsonNode>> it = t.path("options").fields();
         while (it.hasNext()) {
             Map.Entry<String, JsonNode> e = it.next();
-            tableOptions.put(e.getKey(), e.getValue().asText());
+            options.put(e.getKey(), e.getValue().asText());
         }
-        schema.options(tableOptions);
-        catalog.createTable(id, schema.build(), false);
+        return options;
     }
 
     private static GenericRow toRow(JsonNode row, RowType rowType) {
