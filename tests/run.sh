@@ -14,7 +14,7 @@
 #   3. The JVM test bench tests/jvm/ (Maven: Apache Paimon's Java library 1.3.1), exported as
 #      STREAMHOUSE_JVM_BENCH (its jar, whose manifest names the jars in tests/jvm/target/lib/).
 #      Needs Java 17+ and Maven 3.8+ with access to Maven Central (~/.m2 is a cache, not a need).
-#   4. cargo test --workspace (debug; one build).
+#   4. cargo test --workspace --locked (debug; one build; a stale Cargo.lock is an error).
 #   5. The streamhouse CLI binary (reuses step 4's build).
 #   6. tests/paimon-peer (a separate cargo workspace with its own target dir), then
 #      tests/python/peer_check.py: the `paimon` crate, pypaimon and each table's expected rows must
@@ -169,7 +169,7 @@ build_jvm_bench() {
 # `cargo test` builds the CLI only as a test harness; this links the real binary from the same
 # dependency builds.
 build_cli() {
-    cargo build --workspace --bins
+    cargo build --locked --workspace --bins
 }
 
 build_peer() {
@@ -198,7 +198,7 @@ section "moto S3 server"
 start_moto
 
 step "build the JVM bench tests/jvm (Maven, Paimon Java 1.3.1)" build_jvm_bench
-step "cargo test --workspace" cargo test --workspace
+step "cargo test --workspace --locked" cargo test --workspace --locked
 step "build the streamhouse CLI" build_cli
 step "build tests/paimon-peer (the paimon crate)" build_peer
 if [ -x "$PEER_DIR/target/debug/paimon-peer" ]; then
