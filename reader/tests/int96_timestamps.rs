@@ -27,6 +27,7 @@ use streamhouse_format::route::KeyRouter;
 use streamhouse_format::schema::TableSchema;
 use streamhouse_format::types::parse_columns;
 use streamhouse_reader::lookup::{LookupHandle, LookupOptions};
+use streamhouse_reader::scan_stats::ScanMetrics;
 use streamhouse_reader::ScanBuilder;
 use streamhouse_writer::file_writer::{physical_batch, FileLayout, FileNamer, RollingFileWriter};
 use streamhouse_writer::TableWriter;
@@ -357,4 +358,108 @@ fn nanosecond_columns_are_the_int96_ones() {
             "{ty}"
         );
     }
+}
+
+#[tokio::test]
+async fn gets_in_our_int96_key_files_use_page_bounds_and_bloom_filters() {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let (io, root) = open_warehouse(&format!("memory://int96-keys-{n}")).unwrap();
+    let schema = TableSchema::new(
+        parse_columns("k TIMESTAMP(9) NOT NULL, v STRING").unwrap(),
+        vec![],
+        vec!["k".to_string()],
+        [("bucket".to_string(), "1".to_string())]
+            .into_iter()
+            .collect(),
+        0,
+    )
+    .unwrap();
+    let id = Identifier::parse("db.keys").unwrap();
+    let table = Table::create(io, table_root(&root, &id), "db.keys", schema)
+        .await
+        .unwrap();
+    // 5000 keys 3 ns apart around 1970-01-01 (before and after): one file, ~20 pages.
+    let key = |i: i64| (i - 2500) * 3;
+    let batch = RecordBatch::try_new(
+        Arc::new(Schema::new(
+            table
+                .schema
+                .fields
+                .iter()
+                .map(|f| f.to_arrow_field())
+                .collect::<Vec<_>>(),
+        )),
+        vec![
+            Arc::new(TimestampNanosecondArray::from_iter_values(
+                (0..5000).map(key),
+            )),
+            Arc::new(arrow::array::StringArray::from_iter_values(
+                (0..5000).map(|i| format!("v{i}")),
+            )),
+        ],
+    )
+    .unwrap();
+    let mut w = TableWriter::new(table.clone()).await.unwrap();
+    w.write(&batch).await.unwrap();
+    w.commit().await.unwrap();
+    assert_eq!(ts_key_encodings(&table).await, [PhysicalType::INT96]);
+
+    let handle = LookupHandle::open(&table, LookupOptions::default())
+        .await
+        .unwrap();
+    // Ten keys 500 rows apart: each in its own page, so ten units (a whole-row-group unit
+    // would be decoded once).
+    for i in (0..5000).step_by(500) {
+        let got = handle.get(&datum_key(key(i))).await.unwrap().unwrap();
+        let v = got.column(1).as_string::<i32>().value(0).to_string();
+        assert_eq!(v, format!("v{i}"));
+    }
+    let c = handle.counters();
+    assert_eq!(c.units_decoded, 10, "{c:?}");
+    // Absent keys between the stored ones: the bloom filter rules out nearly all.
+    let before = handle.counters();
+    for i in 0..200 {
+        assert!(handle.get(&datum_key(key(i) + 1)).await.unwrap().is_none());
+    }
+    let c = handle.counters().since(&before);
+    assert!(c.bloom_skips >= 180, "{c:?}");
+
+    // A narrow range of the INT96 key reads a page or two (page bounds of our file).
+    let m = Arc::new(ScanMetrics::default());
+    let rows = ScanBuilder::new(&table)
+        .filter_text(
+            "k BETWEEN TIMESTAMP '1969-12-31 23:59:59.999999997' \
+             AND TIMESTAMP '1970-01-01 00:00:00.000000003'",
+        )
+        .metrics(m.clone())
+        .to_batches()
+        .await
+        .unwrap();
+    assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 3);
+    let st = m.snapshot();
+    assert!(st.pages_read * 4 < st.pages_total, "{st}");
+}
+
+/// Physical type of column `_KEY_k` in every data file of the table.
+async fn ts_key_encodings(table: &Table) -> Vec<PhysicalType> {
+    let snapshot = table.snapshot_or_latest(None).await.unwrap().unwrap();
+    let mut out = vec![];
+    for f in table.all_live_files(&snapshot).await.unwrap() {
+        let path = table
+            .bucket_dir("", f.bucket)
+            .join(f.file.file_name.as_str());
+        let bytes: Bytes = table.io.read(&path).await.unwrap();
+        let reader = SerializedFileReader::new(bytes).unwrap();
+        let schema = reader.metadata().file_metadata().schema_descr();
+        let c = schema
+            .columns()
+            .iter()
+            .find(|c| c.name() == "_KEY_k")
+            .unwrap();
+        out.push(c.physical_type());
+    }
+    out
 }

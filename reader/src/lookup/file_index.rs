@@ -20,10 +20,12 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use parquet::basic::{ConvertedType, LogicalType, TimeUnit, Type as PhysicalType};
 use parquet::bloom_filter::Sbbf;
+use parquet::data_type::Int96;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
 use parquet::schema::types::ColumnDescriptor;
 use streamhouse_format::datum::{datum_from_arrow, Datum};
+use streamhouse_format::int96;
 use streamhouse_format::manifest::DataFileMeta;
 use streamhouse_format::types::{DataType, TypeKind};
 use streamhouse_format::{Error, Result};
@@ -31,6 +33,7 @@ use streamhouse_format::{Error, Result};
 use crate::cast::cast_column;
 use crate::file_reader::{bind, locate, Binding, ScanContext};
 use crate::parquet_io::ObjectReader;
+use crate::predicate::parquet::{int96_bounds_trusted, int96_page_bounds, int96_row_group_bounds};
 
 /// Bytes read from the end of a file in its first request.
 pub(crate) const TAIL_BYTES: u64 = 64 * 1024;
@@ -111,6 +114,8 @@ pub(crate) enum BloomKind {
     TimestampMillis,
     TimestampMicros,
     TimestampNanos,
+    /// TIMESTAMP as INT96 in the day-floored form (files we wrote).
+    Int96,
     /// Not checked (bloom says "maybe").
     Unusable,
 }
@@ -123,6 +128,7 @@ pub(crate) enum BloomValue {
     F32(f32),
     F64(f64),
     Bytes(Vec<u8>),
+    Int96(int96::Words),
 }
 
 impl BloomValue {
@@ -133,6 +139,11 @@ impl BloomValue {
             BloomValue::F32(v) => filter.check(v),
             BloomValue::F64(v) => filter.check(v),
             BloomValue::Bytes(v) => filter.check(v.as_slice()),
+            BloomValue::Int96([a, b, c]) => {
+                let mut v = Int96::new();
+                v.set_data(*a, *b, *c);
+                filter.check(&v)
+            }
         }
     }
 }
@@ -149,8 +160,10 @@ fn timestamp_unit(col: &ColumnDescriptor) -> Option<TimeUnit> {
     }
 }
 
-/// How values of key type `ty` are found in the bloom filter of Parquet column `col`.
-pub(crate) fn bloom_kind(ty: &DataType, col: &ColumnDescriptor) -> BloomKind {
+/// How values of key type `ty` are found in the bloom filter of Parquet column `col`;
+/// `int96_trusted`: the file's INT96 values have the day-floored form (files we wrote, see
+/// `predicate::parquet::int96_bounds_trusted`).
+pub(crate) fn bloom_kind(ty: &DataType, col: &ColumnDescriptor, int96_trusted: bool) -> BloomKind {
     use PhysicalType as P;
     match (&ty.kind, col.physical_type()) {
         (TypeKind::TinyInt | TypeKind::SmallInt | TypeKind::Int | TypeKind::Date, P::INT32) => {
@@ -172,10 +185,10 @@ pub(crate) fn bloom_kind(ty: &DataType, col: &ColumnDescriptor) -> BloomKind {
         }
         (TypeKind::Float, P::FLOAT) => BloomKind::F32,
         (TypeKind::Double, P::DOUBLE) => BloomKind::F64,
-        // INT96 (TIMESTAMP(7..9)): a value before 1970 has two encodings (Java's writer's and
-        // the canonical one), so a filter cannot rule a key out.
-        (TypeKind::Timestamp(_) | TypeKind::LocalZonedTimestamp(_), P::INT96) => {
-            BloomKind::Unusable
+        // INT96 (TIMESTAMP(7..9)): a value before 1970 has two forms (Java's writer's and the
+        // day-floored one), so only a filter of a file we wrote can rule a key out.
+        (TypeKind::Timestamp(_) | TypeKind::LocalZonedTimestamp(_), P::INT96) if int96_trusted => {
+            BloomKind::Int96
         }
         (TypeKind::Timestamp(_) | TypeKind::LocalZonedTimestamp(_), P::INT64) => {
             match timestamp_unit(col) {
@@ -221,6 +234,10 @@ pub(crate) fn bloom_value(kind: BloomKind, d: &Datum) -> Option<BloomValue> {
                     .checked_mul(1000)?
                     .checked_add(*nanos as i64 / 1000)?,
             )
+        }
+        (BloomKind::Int96, Datum::Timestamp { millis, nanos }) => {
+            let n = i128::from(*millis) * 1_000_000 + i128::from(*nanos);
+            BloomValue::Int96(int96::from_epoch_nanos(i64::try_from(n).ok()?))
         }
         (BloomKind::TimestampNanos, Datum::Timestamp { millis, nanos }) => {
             BloomValue::I64(millis.checked_mul(1_000_000)?.checked_add(*nanos as i64)?)
@@ -374,13 +391,14 @@ fn build_index(
         .map(|r| leaf_of(&meta, *r))
         .collect();
     let parquet_schema = meta.parquet_schema();
+    let int96_trusted = int96_bounds_trusted(&pmeta);
     let bloom_kinds: Vec<BloomKind> = leaves
         .iter()
         .zip(&key_types)
         .zip(&file_types)
         .map(|((leaf, ty), file_ty)| match (leaf, file_ty) {
             (Some(l), Some(f)) if f.kind == ty.kind => {
-                bloom_kind(ty, parquet_schema.column(*l).as_ref())
+                bloom_kind(ty, parquet_schema.column(*l).as_ref(), int96_trusted)
             }
             _ => BloomKind::Unusable,
         })
@@ -407,9 +425,10 @@ fn build_index(
                     .and_then(|l| u64::try_from(l).ok());
                 u64::try_from(o).ok().map(|o| (o, len))
             }));
-            if parquet_schema.column(leaf).physical_type() == PhysicalType::INT96 {
-                // INT96 timestamps have no defined order, so no bounds (as in
-                // `predicate::parquet`): a key is searched in the whole row group, in one unit.
+            let int96 = parquet_schema.column(leaf).physical_type() == PhysicalType::INT96;
+            if int96 && !int96_trusted {
+                // INT96 bounds of other writers are not used (as in `predicate::parquet`): a key
+                // is searched in the whole row group, in one unit.
                 bounds.push(Bounds::default());
                 rg_pages.push(None);
                 continue;
@@ -420,18 +439,17 @@ fn build_index(
                 .map_err(|e| Error::corrupt(display, e))?;
             let ty = key_types[j];
             let file_ty = file_types[j].as_ref();
-            let mins = stat_datums(
-                conv.row_group_mins([&pmeta.row_groups()[rg]]),
-                file_ty,
-                ty,
-                1,
-            );
-            let maxs = stat_datums(
-                conv.row_group_maxes([&pmeta.row_groups()[rg]]),
-                file_ty,
-                ty,
-                1,
-            );
+            let (rg_mins, rg_maxs) = if int96 {
+                let (mins, maxs) = int96_row_group_bounds(&pmeta, leaf);
+                (Ok(mins.slice(rg, 1)), Ok(maxs.slice(rg, 1)))
+            } else {
+                (
+                    conv.row_group_mins([&pmeta.row_groups()[rg]]),
+                    conv.row_group_maxes([&pmeta.row_groups()[rg]]),
+                )
+            };
+            let mins = stat_datums(rg_mins, file_ty, ty, 1);
+            let maxs = stat_datums(rg_maxs, file_ty, ty, 1);
             bounds.push(Bounds {
                 min: mins.into_iter().next().flatten(),
                 max: maxs.into_iter().next().flatten(),
@@ -453,8 +471,22 @@ fn build_index(
                         .iter()
                         .map(|p| u64::try_from(p.first_row_index).unwrap_or(0))
                         .collect();
-                    let mins = stat_datums(conv.data_page_mins(ci, oi, [&rg]), file_ty, ty, n);
-                    let maxs = stat_datums(conv.data_page_maxes(ci, oi, [&rg]), file_ty, ty, n);
+                    let (page_mins, page_maxs) = if int96 {
+                        match int96_page_bounds(&pmeta, rg, leaf) {
+                            Some((mins, maxs)) => (Ok(mins), Ok(maxs)),
+                            None => {
+                                let none = || Err(ParquetError::General("no INT96 bounds".into()));
+                                (none(), none())
+                            }
+                        }
+                    } else {
+                        (
+                            conv.data_page_mins(ci, oi, [&rg]),
+                            conv.data_page_maxes(ci, oi, [&rg]),
+                        )
+                    };
+                    let mins = stat_datums(page_mins, file_ty, ty, n);
+                    let maxs = stat_datums(page_maxs, file_ty, ty, n);
                     weight += n * 96;
                     Some(ColumnPages {
                         starts,
@@ -673,6 +705,41 @@ mod tests {
             None
         );
         assert_eq!(bloom_value(BloomKind::I64, &Datum::Int(1)), None);
+    }
+
+    #[test]
+    fn int96_keys_use_bloom_filters_of_our_files_only() {
+        use parquet::schema::types::{ColumnPath, Type};
+        let leaf = Type::primitive_type_builder("k", PhysicalType::INT96)
+            .build()
+            .unwrap();
+        let col = ColumnDescriptor::new(Arc::new(leaf), 1, 0, ColumnPath::from("k"));
+        let ts9 = streamhouse_format::types::parse_type("TIMESTAMP(9)").unwrap();
+        assert_eq!(bloom_kind(&ts9, &col, true), BloomKind::Int96);
+        assert_eq!(bloom_kind(&ts9, &col, false), BloomKind::Unusable);
+        // 1969-12-31T23:59:59.999999999 and 1677-09-21T00:12:43.145224192, day floored.
+        let before_epoch = Datum::Timestamp {
+            millis: -1,
+            nanos: 999_999,
+        };
+        assert_eq!(
+            bloom_value(BloomKind::Int96, &before_epoch),
+            Some(BloomValue::Int96(int96::from_epoch_nanos(-1)))
+        );
+        let first = Datum::Timestamp {
+            millis: i64::MIN.div_euclid(1_000_000),
+            nanos: i64::MIN.rem_euclid(1_000_000) as i32,
+        };
+        assert_eq!(
+            bloom_value(BloomKind::Int96, &first),
+            Some(BloomValue::Int96(int96::from_epoch_nanos(i64::MIN)))
+        );
+        // Beyond the nanosecond range: not checked.
+        let year_1 = Datum::Timestamp {
+            millis: -62_135_596_800_000,
+            nanos: 0,
+        };
+        assert_eq!(bloom_value(BloomKind::Int96, &year_1), None);
     }
 
     #[test]

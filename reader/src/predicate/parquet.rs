@@ -8,14 +8,19 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::Arc;
 
-use arrow::array::{new_null_array, Array, ArrayRef, UInt64Array};
+use arrow::array::{new_null_array, Array, ArrayRef, TimestampNanosecondArray, UInt64Array};
 use arrow::datatypes::Schema;
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
 use parquet::basic::Type as PhysicalType;
+use parquet::data_type::Int96;
 use parquet::file::metadata::ParquetMetaData;
+use parquet::file::page_index::column_index::ColumnIndexMetaData;
+use parquet::file::statistics::Statistics;
 use streamhouse_format::datum::{datum_from_arrow, Datum};
+use streamhouse_format::int96;
 use streamhouse_format::types::DataType;
 
 use super::{ColumnRange, Leaf, Predicate};
@@ -90,15 +95,13 @@ pub fn prune_file(
             .ok()
             .map(|c| c.with_missing_null_counts_as_zero(false))
     };
-    // INT96 timestamps (TIMESTAMP(7..9) as Java writes them) have no defined sort order:
-    // writers differ in how they order them, if they record bounds at all, and a pre-1970 value
-    // has two encodings (Java's and the canonical one). Their bounds are not used; null counts
-    // are.
-    let int96 = |conv: &StatisticsConverter| {
+    // INT96 timestamps (TIMESTAMP(7..9) as Java writes them): the leaf, when the column is
+    // one. Their bounds are used only in files we wrote (see `int96_bounds_trusted`).
+    let int96_leaf = |conv: &StatisticsConverter| {
         conv.parquet_column_index()
-            .is_some_and(|l| parquet_schema.column(l).physical_type() == PhysicalType::INT96)
+            .filter(|l| parquet_schema.column(*l).physical_type() == PhysicalType::INT96)
     };
-    let unknown = |a: ArrayRef| new_null_array(a.data_type(), a.len());
+    let trusted = int96_bounds_trusted(meta);
     let mut rg_stats: HashMap<String, ColumnStatsRg> = HashMap::new();
     for (name, fc) in &files {
         let Some(fc) = fc else { continue };
@@ -110,8 +113,12 @@ pub fn prune_file(
         ) else {
             continue;
         };
-        if int96(&conv) {
-            (mins, maxes) = (unknown(mins), unknown(maxes));
+        if let Some(leaf) = int96_leaf(&conv) {
+            (mins, maxes) = if trusted {
+                int96_row_group_bounds(meta, leaf)
+            } else {
+                (unknown(&mins), unknown(&maxes))
+            };
         }
         rg_stats.insert(
             name.clone(),
@@ -166,8 +173,12 @@ pub fn prune_file(
                 let rows = conv
                     .data_page_row_counts(off_index, rgs, idx.iter())
                     .ok()??;
-                if int96(&conv) {
-                    return Some((unknown(mins), unknown(maxes), nulls, rows));
+                if let Some(leaf) = int96_leaf(&conv) {
+                    let (mins, maxes) = match trusted {
+                        true => int96_page_bounds(meta, rg, leaf)?,
+                        false => (unknown(&mins), unknown(&maxes)),
+                    };
+                    return Some((mins, maxes, nulls, rows));
                 }
                 Some((mins, maxes, nulls, rows))
             })();
@@ -204,6 +215,65 @@ pub fn prune_file(
     }
     out.selection = selection;
     out
+}
+
+/// Whether the bounds of a file's INT96 columns can be used: in files we wrote, where every
+/// value has the day-floored form and the parquet crate orders them by day, then nanoseconds.
+/// Other writers order INT96 differently or not at all (it has no defined sort order), and
+/// Java writes a value before 1970 in another form (`streamhouse_format::int96`).
+pub(crate) fn int96_bounds_trusted(meta: &ParquetMetaData) -> bool {
+    meta.file_metadata()
+        .created_by()
+        .is_some_and(|c| c.starts_with("streamhouse version "))
+}
+
+fn unknown(a: &ArrayRef) -> ArrayRef {
+    new_null_array(a.data_type(), a.len())
+}
+
+fn int96_nanos(v: Option<&Int96>) -> Option<i64> {
+    int96::to_epoch_nanos(*v?.data().first_chunk()?)
+}
+
+/// Minimum and maximum of INT96 leaf column `leaf` in every row group, as nanosecond
+/// timestamps (null where unknown).
+pub(crate) fn int96_row_group_bounds(meta: &ParquetMetaData, leaf: usize) -> (ArrayRef, ArrayRef) {
+    let (mut mins, mut maxes) = (vec![], vec![]);
+    for rg in meta.row_groups() {
+        let stats = rg.columns().get(leaf).and_then(|c| c.statistics());
+        let (min, max) = match stats {
+            Some(Statistics::Int96(s)) => (int96_nanos(s.min_opt()), int96_nanos(s.max_opt())),
+            _ => (None, None),
+        };
+        mins.push(min);
+        maxes.push(max);
+    }
+    (
+        Arc::new(TimestampNanosecondArray::from(mins)),
+        Arc::new(TimestampNanosecondArray::from(maxes)),
+    )
+}
+
+/// Minimum and maximum of INT96 leaf column `leaf` in every page of row group `rg` (null for
+/// unknown and all-null pages); `None` without a column index.
+pub(crate) fn int96_page_bounds(
+    meta: &ParquetMetaData,
+    rg: usize,
+    leaf: usize,
+) -> Option<(ArrayRef, ArrayRef)> {
+    let ColumnIndexMetaData::INT96(index) = meta.column_index()?.get(rg)?.get(leaf)? else {
+        return None;
+    };
+    let pages = 0..index.num_pages() as usize;
+    let mins: Vec<Option<i64>> = pages
+        .clone()
+        .map(|p| int96_nanos(index.min_value(p)))
+        .collect();
+    let maxes: Vec<Option<i64>> = pages.map(|p| int96_nanos(index.max_value(p))).collect();
+    Some((
+        Arc::new(TimestampNanosecondArray::from(mins)),
+        Arc::new(TimestampNanosecondArray::from(maxes)),
+    ))
 }
 
 /// Appends `n` rows to a selector list, merging with the last run of the same kind.
