@@ -5,7 +5,7 @@
 //! (see `spec/data-files.md`), which [`java_parquet_schema`] corrects:
 //!
 //! * TIMESTAMP(7..9) / TIMESTAMP_LTZ(7..9) (Arrow nanoseconds) are **INT96** in Java (arrow-rs:
-//!   INT64 nanoseconds, which Java 1.x reads as milliseconds);
+//!   INT64 nanoseconds, which Java 1.3 misreads as milliseconds or fails on);
 //! * DECIMAL(1, s) is INT32 in Java (arrow-rs: INT64).
 //!
 //! `ArrowWriter` cannot encode Arrow arrays as INT96, so a file with INT96 columns is written
