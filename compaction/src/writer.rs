@@ -54,6 +54,8 @@ pub struct CompactionStats {
     pub failures: u64,
     /// Why the last failed round failed.
     pub last_failure: Option<String>,
+    /// The COMPACT snapshots the writer's compactions made, in order.
+    pub snapshots: Vec<i64>,
 }
 
 impl CompactionStats {
@@ -72,6 +74,7 @@ impl CompactionStats {
         self.gave_up += round.gave_up;
         self.max_runs_seen = self.max_runs_seen.max(round.max_runs_seen);
         self.runs.extend(round.runs);
+        self.snapshots.extend(round.snapshots);
     }
 }
 

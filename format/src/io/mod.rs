@@ -14,5 +14,5 @@ pub mod table;
 pub mod tags;
 
 pub use commit::{CommitMessage, Committed, Committer};
-pub use storage::{open_warehouse, Created, FileIO};
+pub use storage::{open_warehouse, open_warehouse_with, Created, FileIO};
 pub use table::{list_tables, table_root, Identifier, Table};

@@ -42,6 +42,20 @@ fn memory_stores() -> &'static Mutex<HashMap<String, Arc<InMemory>>> {
 ///   environment variables (`AWS_ENDPOINT_URL`/`AWS_ENDPOINT`, `AWS_REGION`,
 ///   `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_ALLOW_HTTP`).
 pub fn open_warehouse(location: &str) -> Result<(FileIO, Path)> {
+    open_warehouse_with(location, &[])
+}
+
+/// [`open_warehouse`] with storage options as `object_store`'s builders name them (for S3:
+/// `aws_endpoint`, `aws_region`, `aws_access_key_id`, `aws_secret_access_key`,
+/// `aws_session_token`, `aws_allow_http`, …). Options override the environment; local and
+/// in-memory warehouses take none.
+pub fn open_warehouse_with(location: &str, options: &[(String, String)]) -> Result<(FileIO, Path)> {
+    let is_s3 = location.starts_with("s3://") || location.starts_with("s3a://");
+    if let (false, Some((key, _))) = (is_s3, options.first()) {
+        return Err(Error::invalid(format!(
+            "storage option {key:?}: warehouse {location:?} takes no storage options (only s3:// does)"
+        )));
+    }
     if let Some(rest) = location.strip_prefix("memory://") {
         let store = memory_stores()
             .lock()
@@ -70,6 +84,12 @@ pub fn open_warehouse(location: &str) -> Result<(FileIO, Path)> {
             if std::env::var("AWS_REGION").is_err() {
                 builder = builder.with_region(r);
             }
+        }
+        for (key, value) in options {
+            let k: object_store::aws::AmazonS3ConfigKey = key.parse().map_err(|e| {
+                Error::invalid(format!("storage option {key:?} for {location:?}: {e}"))
+            })?;
+            builder = builder.with_config(k, value);
         }
         let store = builder
             .build()

@@ -1,0 +1,193 @@
+//! [`Scan`]: a batch read of one snapshot, filtered, projected and limited, as a stream of
+//! Arrow record batches. Wraps the reader's `ScanBuilder` (merge-on-read and pruning: see
+//! `spec/scan.md`).
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use streamhouse_reader::predicate::Expr;
+use streamhouse_reader::scan::TimeTravel;
+use streamhouse_reader::scan_stats::{ScanMetrics, ScanStats};
+use streamhouse_reader::{Plan, ScanBuilder};
+
+use crate::table::Table;
+use crate::Result;
+
+/// A stream of record batches.
+pub type RecordBatchStream = BoxStream<'static, Result<RecordBatch>>;
+
+/// A scan being set up: [`Table::scan`], then options, then [`plan`](Self::plan) or
+/// [`stream`](Self::stream).
+#[derive(Debug, Clone)]
+pub struct Scan {
+    table: Table,
+    travel: TimeTravel,
+    columns: Option<Vec<String>>,
+    filter_text: Option<String>,
+    filter_expr: Option<Expr>,
+    limit: Option<usize>,
+    metrics: Arc<ScanMetrics>,
+}
+
+/// A planned scan: the snapshot it reads and the splits left after pruning.
+pub struct ScanPlan {
+    builder: ScanBuilder,
+    plan: Plan,
+    limit: Option<usize>,
+}
+
+impl Scan {
+    pub(crate) fn new(table: &Table) -> Scan {
+        Scan {
+            table: table.clone(),
+            travel: TimeTravel::Latest,
+            columns: None,
+            filter_text: None,
+            filter_expr: None,
+            limit: None,
+            metrics: Arc::new(ScanMetrics::default()),
+        }
+    }
+
+    /// Only these columns, in this order.
+    pub fn columns<I: IntoIterator<Item = S>, S: Into<String>>(mut self, columns: I) -> Self {
+        self.columns = Some(columns.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// A predicate in the `--where` syntax: `id BETWEEN 1 AND 9 AND c = 'x'`.
+    pub fn filter(mut self, text: impl Into<String>) -> Self {
+        self.filter_text = Some(text.into());
+        self
+    }
+
+    /// A predicate built in code.
+    pub fn filter_expr(mut self, expr: Expr) -> Self {
+        self.filter_expr = Some(expr);
+        self
+    }
+
+    /// Reads snapshot `id` instead of the latest.
+    pub fn snapshot(mut self, id: i64) -> Self {
+        self.travel = TimeTravel::Snapshot(id);
+        self
+    }
+
+    /// Reads the latest snapshot committed at or before `millis` (epoch milliseconds).
+    pub fn as_of(mut self, millis: i64) -> Self {
+        self.travel = TimeTravel::AsOf(millis);
+        self
+    }
+
+    /// Reads the snapshot tag `name` pins.
+    pub fn tag(mut self, name: impl Into<String>) -> Self {
+        self.travel = TimeTravel::Tag(name.into());
+        self
+    }
+
+    /// At most `n` rows.
+    pub fn limit(mut self, n: usize) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    fn builder(&self) -> ScanBuilder {
+        let mut b = ScanBuilder::new(self.table.raw())
+            .time_travel(self.travel.clone())
+            .metrics(self.metrics.clone());
+        if let Some(cols) = &self.columns {
+            b = b.projection(cols.clone());
+        }
+        if let Some(n) = self.limit {
+            b = b.limit(n);
+        }
+        if let Some(f) = &self.filter_text {
+            b = b.filter_text(f.clone());
+        }
+        if let Some(e) = &self.filter_expr {
+            b = b.filter_expr(e.clone());
+        }
+        b
+    }
+
+    /// The schema of the batches: the projected columns as Arrow fields. Checks the columns
+    /// and the predicate, so their errors surface before anything is read.
+    pub fn output_schema(&self) -> Result<SchemaRef> {
+        if let Some(cols) = &self.columns {
+            self.table.check_columns(cols)?;
+        }
+        let b = self.builder();
+        b.predicate()?;
+        b.output_schema()
+    }
+
+    /// Picks the snapshot (a missing snapshot id names those there are) and the splits.
+    pub async fn plan(&self) -> Result<ScanPlan> {
+        self.output_schema()?;
+        if let TimeTravel::Snapshot(id) = self.travel {
+            self.table.snapshot(id).await?;
+        }
+        let builder = self.builder();
+        let plan = builder.plan().await?;
+        Ok(ScanPlan {
+            builder,
+            plan,
+            limit: self.limit,
+        })
+    }
+
+    /// Plans and reads: batches of [`output_schema`](Self::output_schema).
+    pub async fn stream(&self) -> Result<RecordBatchStream> {
+        self.plan().await?.execute().await
+    }
+
+    /// Every batch of the scan.
+    pub async fn collect(&self) -> Result<Vec<RecordBatch>> {
+        self.stream().await?.try_collect().await
+    }
+
+    /// What the scan read and pruned so far, level by level.
+    pub fn stats(&self) -> ScanStats {
+        self.metrics.snapshot()
+    }
+}
+
+impl ScanPlan {
+    /// The snapshot read; `None` for a table without commits.
+    pub fn snapshot_id(&self) -> Option<i64> {
+        self.plan.snapshot.as_ref().map(|s| s.id)
+    }
+
+    /// Reads the planned splits; the stream ends after the limit.
+    pub async fn execute(self) -> Result<RecordBatchStream> {
+        if self.plan.snapshot.is_none() {
+            return Ok(futures::stream::empty().boxed());
+        }
+        let stream = self.builder.execute_plan(self.plan).await?;
+        let Some(limit) = self.limit else {
+            return Ok(stream);
+        };
+        let limited = stream
+            .scan(limit, |remaining, batch| {
+                let out = match batch {
+                    _ if *remaining == 0 => None,
+                    Err(e) => Some(Err(e)),
+                    Ok(b) => {
+                        let b = if b.num_rows() > *remaining {
+                            b.slice(0, *remaining)
+                        } else {
+                            b
+                        };
+                        *remaining -= b.num_rows();
+                        Some(Ok(b))
+                    }
+                };
+                futures::future::ready(out)
+            })
+            .try_filter(|b| futures::future::ready(b.num_rows() > 0));
+        Ok(limited.boxed())
+    }
+}

@@ -1,0 +1,239 @@
+//! The API end to end on `memory://` warehouses (one name per test).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::{Array, Int64Array, RecordBatch, StringArray};
+
+use crate::*;
+
+fn catalog(name: &str) -> Catalog {
+    Catalog::open(
+        &format!("memory://api-{name}"),
+        Vec::<(String, String)>::new(),
+    )
+    .unwrap()
+}
+
+fn id(s: &str) -> Identifier {
+    Identifier::parse(s).unwrap()
+}
+
+async fn orders(c: &Catalog, options: &[(&str, &str)]) -> Table {
+    let mut spec = TableSpec::parse("id BIGINT NOT NULL, item STRING")
+        .unwrap()
+        .primary_key(["id"]);
+    for (k, v) in options {
+        spec = spec.option(*k, *v);
+    }
+    c.create_table(&id("shop.orders"), spec, false)
+        .await
+        .unwrap()
+        .into_table()
+}
+
+fn batch(t: &Table, ids: &[i64], item: &str) -> RecordBatch {
+    let items: Vec<String> = ids.iter().map(|i| format!("{item}{i}")).collect();
+    RecordBatch::try_new(
+        t.arrow_schema(),
+        vec![
+            Arc::new(Int64Array::from(ids.to_vec())),
+            Arc::new(StringArray::from(items)),
+        ],
+    )
+    .unwrap()
+}
+
+async fn write(t: &Table, ids: &[i64], item: &str) -> Commit {
+    let mut w = t.writer().await.unwrap();
+    w.write(&batch(t, ids, item)).await.unwrap();
+    let c = w.commit().await.unwrap();
+    w.close().await.unwrap();
+    c
+}
+
+fn rows(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(RecordBatch::num_rows).sum()
+}
+
+#[tokio::test]
+async fn catalog_lists_creates_and_drops() {
+    let c = catalog("catalog");
+    assert!(c.all_tables().await.unwrap().is_empty());
+    let t = orders(&c, &[]).await;
+    assert_eq!(t.name(), "shop.orders");
+    assert_eq!(t.options().bucket, 1, "a primary-key table gets one bucket");
+    let spec = TableSpec::parse("x INT").unwrap();
+    let log = c.create_table(&id("shop.log"), spec.clone(), false).await;
+    assert_eq!(log.unwrap().table().options().bucket, -1);
+    assert_eq!(c.databases().await.unwrap(), vec!["shop".to_string()]);
+    assert_eq!(c.tables("shop").await.unwrap().len(), 2);
+    assert!(c.tables("other").await.unwrap().is_empty());
+
+    let again = c.create_table(&id("shop.log"), spec.clone(), false).await;
+    assert!(matches!(again, Err(Error::AlreadyExists(_))));
+    let kept = c.create_table(&id("shop.log"), spec, true).await.unwrap();
+    assert!(matches!(kept, CreateOutcome::AlreadyExisted(_)));
+
+    assert!(c.drop_table(&id("shop.log")).await.unwrap() > 0);
+    match c.table(&id("shop.log")).await {
+        Err(Error::NotFound(m)) => {
+            assert!(m.contains("table shop.log does not exist"), "{m}");
+            assert!(m.contains("create"), "{m}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn write_scan_get_and_time_travel() {
+    let c = catalog("rw");
+    let t = orders(&c, &[]).await;
+    assert_eq!(write(&t, &[1, 2, 3], "a").await.snapshot_ids[0], 1);
+    write(&t, &[2], "b").await;
+
+    let all = t.scan().collect().await.unwrap();
+    assert_eq!(rows(&all), 3);
+    let some = t.scan().filter("id >= 2").columns(["item"]).collect().await;
+    let some = some.unwrap();
+    assert_eq!(rows(&some), 2);
+    assert_eq!(some[0].num_columns(), 1);
+    assert_eq!(rows(&t.scan().limit(2).collect().await.unwrap()), 2);
+    assert_eq!(rows(&t.scan().snapshot(1).collect().await.unwrap()), 3);
+    match t.scan().snapshot(99).plan().await {
+        Err(Error::NotFound(m)) => assert!(m.contains("snapshot 99 of table shop.orders"), "{m}"),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("snapshot 99 exists?"),
+    }
+    assert!(t.scan().columns(["nope"]).output_schema().is_err());
+    assert!(t.scan().filter("id >>> 1").output_schema().is_err());
+
+    let row = t.get(&[Datum::BigInt(2)]).await.unwrap().unwrap();
+    let items = row
+        .column(1)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    assert_eq!(items.value(0), "b2");
+    let many = t
+        .get_many(&[vec![Datum::BigInt(1)], vec![Datum::BigInt(7)]])
+        .await
+        .unwrap();
+    assert_eq!(many.positions.len(), 2);
+    assert!(many.found(0) && !many.found(1));
+    let old = t.lookup(Some(1)).await.unwrap();
+    assert_eq!(old.snapshot_id(), Some(1));
+}
+
+#[tokio::test]
+async fn tail_with_consumer_resumes() {
+    let c = catalog("tail");
+    let t = orders(&c, &[]).await;
+    write(&t, &[1, 2], "a").await;
+    let mut changes = 0;
+    let mut tail = t.tail().consumer("app").open().await.unwrap();
+    while let Some(e) = tail.next().await.unwrap() {
+        if let TailEvent::Changes(b) = e {
+            changes += b.num_rows();
+        }
+    }
+    tail.checkpoint().await.unwrap();
+    assert_eq!(changes, 2);
+    write(&t, &[3], "a").await;
+    let mut tail = t.tail().consumer("app").open().await.unwrap();
+    let mut kinds = vec![];
+    while let Some(e) = tail.next().await.unwrap() {
+        if let TailEvent::Changes(b) = e {
+            kinds.extend((0..b.num_rows()).map(|i| b.kind(i)));
+        }
+    }
+    assert_eq!(kinds, vec![RowKind::Insert]);
+}
+
+#[tokio::test]
+async fn compaction_policy_and_maintenance() {
+    let c = catalog("maintain");
+    let t = orders(&c, &[("num-sorted-run.compaction-trigger", "2")]).await;
+    assert_eq!(CompactionPolicy::of(&t), CompactionPolicy::AfterCommit);
+    write(&t, &[1], "a").await;
+    let second = write(&t, &[2], "a").await;
+    write(&t, &[3], "a").await;
+    let compacted = t
+        .snapshots()
+        .await
+        .unwrap()
+        .iter()
+        .any(|s| s.commit_kind == CommitKind::Compact);
+    assert!(compacted, "in-writer compaction ran ({second:?})");
+
+    let report = t.compact().full(true).run_once().await.unwrap();
+    let committed: std::collections::BTreeSet<i64> =
+        report.compacted.iter().map(|s| s.snapshot_id).collect();
+    assert!(committed.len() <= 1, "one atomic commit");
+    assert_eq!(rows(&t.scan().collect().await.unwrap()), 3);
+    let latest = t.latest_snapshot_id().await.unwrap().unwrap();
+    let files = t.files(latest).await.unwrap();
+    assert!(!files.is_empty() && files.iter().all(|f| f.partition == "-"));
+    assert_eq!(t.totals(latest).await.unwrap().files, files.len() as u64);
+
+    let tag = t.create_tag("v1", None, None).await.unwrap();
+    assert_eq!(tag.snapshot.id, latest);
+    assert_eq!(t.tags().await.unwrap().len(), 1);
+    assert_eq!(rows(&t.scan().tag("v1").collect().await.unwrap()), 3);
+    t.delete_tag("v1").await.unwrap();
+
+    let expire = t.expire().unwrap().retain_min(1).older_than(Duration::ZERO);
+    let r = expire.run().await.unwrap();
+    assert!(!r.expired.is_empty());
+    assert_eq!(rows(&t.scan().collect().await.unwrap()), 3);
+    let orphans = t.clean_orphans(Duration::ZERO, true).await.unwrap();
+    assert!(orphans.deleted.is_empty(), "{:?}", orphans.deleted);
+
+    let write_only = TableSpec::parse("id BIGINT NOT NULL")
+        .unwrap()
+        .primary_key(["id"])
+        .option("write-only", "true");
+    let wo = c.create_table(&id("shop.wo"), write_only, false).await;
+    let wo = wo.unwrap().into_table();
+    assert_eq!(CompactionPolicy::of(&wo), CompactionPolicy::WriteOnly);
+    let log = TableSpec::parse("x INT").unwrap();
+    let log = c.create_table(&id("shop.log"), log, false).await.unwrap();
+    assert_eq!(
+        CompactionPolicy::of(log.table()),
+        CompactionPolicy::WriteOnly
+    );
+}
+
+#[tokio::test]
+async fn partitions_and_metering() {
+    let c = Catalog::builder("memory://api-metered")
+        .metered(true)
+        .open()
+        .unwrap();
+    let spec = TableSpec::parse("dt STRING NOT NULL, id BIGINT NOT NULL")
+        .unwrap()
+        .primary_key(["dt", "id"])
+        .partition_by(["dt"]);
+    let t = c.create_table(&id("db.p"), spec, false).await.unwrap();
+    let t = t.into_table();
+    assert!(t.partition_row("dt=2024-01-01").is_ok());
+    assert!(t.partition_row("nope=1").is_err());
+    assert!(t.compact().partition("nope=1").is_err());
+    let requests = c.request_metrics().unwrap().total_requests();
+    assert!(requests > 0);
+    let plain = catalog("plain");
+    assert!(plain.request_metrics().is_none());
+}
+
+#[test]
+fn storage_options_are_checked() {
+    let e = Catalog::open("memory://api-opts", [("aws_region", "x")]).unwrap_err();
+    assert!(e.to_string().contains("aws_region"), "{e}");
+    let e = Catalog::open("s3://bucket/p", [("no_such_option", "x")]).unwrap_err();
+    assert!(e.to_string().contains("no_such_option"), "{e}");
+    let ok = Catalog::builder("s3://bucket/p")
+        .option("aws_endpoint", "http://localhost:1")
+        .option("aws_allow_http", "true")
+        .open();
+    assert!(ok.is_ok());
+}
