@@ -11,8 +11,9 @@
 #      tests/python/moto_server_atomic.py, which makes conditional puts atomic); stopped on exit.
 #      Exported for the tests: STREAMHOUSE_PYTHON, STREAMHOUSE_S3_ENDPOINT, STREAMHOUSE_S3_BUCKET,
 #      AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ALLOW_HTTP.
-#   3. The JVM test bench tests/jvm/ (Maven: Apache Paimon's Java library 1.3.1), exported as
-#      STREAMHOUSE_JVM_BENCH (its jar, whose manifest names the jars in tests/jvm/target/lib/).
+#   3. The JVM test bench tests/jvm/ (Maven: Apache Paimon's Java library 1.3.1 and Flink 1.20.3
+#      with Paimon's Flink connector), exported as STREAMHOUSE_JVM_BENCH (its jar, whose
+#      manifest names the jars in tests/jvm/target/lib/).
 #      Needs Java 17+ and Maven 3.8+ with access to Maven Central (~/.m2 is a cache, not a need).
 #   4. cargo test --workspace --locked (debug; one build; a stale Cargo.lock is an error).
 #   5. The streamhouse CLI binary (reuses step 4's build).
@@ -197,7 +198,7 @@ echo "STREAMHOUSE_PYTHON=$STREAMHOUSE_PYTHON ($((SECONDS - started))s)"
 section "moto S3 server"
 start_moto
 
-step "build the JVM bench tests/jvm (Maven, Paimon Java 1.3.1)" build_jvm_bench
+step "build the JVM bench tests/jvm (Maven, Paimon Java 1.3.1, Flink 1.20.3)" build_jvm_bench
 step "cargo test --workspace --locked" cargo test --workspace --locked
 step "build the streamhouse CLI" build_cli
 step "build tests/paimon-peer (the paimon crate)" build_peer

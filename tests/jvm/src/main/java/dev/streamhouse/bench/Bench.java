@@ -11,6 +11,8 @@ import java.util.Arrays;
  *                            (see {@link ReadCommand}); OUT_DIR/&lt;name&gt;.jsonl per case,
  *                            or OUT_DIR/&lt;name&gt;.error when the case failed
  *   write SPEC.json          write tables with Paimon's Java writer (see {@link WriteCommand})
+ *   flink SPEC.json OUT_DIR  Flink SQL statements and queries on a local mini-cluster (see
+ *                            {@link FlinkCommand}); the same output files as read
  * </pre>
  *
  * Exit status: 0 when the command ran (failed cases are reported in their .error files), 1 when
@@ -38,6 +40,12 @@ public final class Bench {
                     }
                     WriteCommand.run(rest[0]);
                     break;
+                case "flink":
+                    if (rest.length != 2) {
+                        usage("flink takes SPEC.json OUT_DIR");
+                    }
+                    FlinkCommand.run(rest[0], rest[1]);
+                    break;
                 default:
                     usage("unknown subcommand " + args[0]);
             }
@@ -52,7 +60,7 @@ public final class Bench {
 
     private static void usage(String problem) {
         System.err.println("bench: " + problem);
-        System.err.println("usage: Bench read SPEC.json OUT_DIR | Bench write SPEC.json");
+        System.err.println("usage: Bench read SPEC.json OUT_DIR | Bench write SPEC.json | Bench flink SPEC.json OUT_DIR");
         System.exit(2);
     }
 }
