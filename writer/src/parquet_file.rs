@@ -11,26 +11,33 @@
 //! `ArrowWriter` cannot encode Arrow arrays as INT96, so a file with INT96 columns is written
 //! with the parts `ArrowWriter` is made of: one [`ArrowColumnWriter`] per leaf column for every
 //! other column (the same encoders, statistics, page index and bloom filters as `ArrowWriter`),
-//! and a typed INT96 column writer for each INT96 column, its values buffered per row group
-//! and written in column order when the row group closes. Files without INT96 columns go
-//! through a plain `ArrowWriter`.
+//! and a typed INT96 column writer for each INT96 leaf, its values buffered per row group and
+//! written in column order when the row group closes. Files without INT96 columns go through a
+//! plain `ArrowWriter`.
 //!
-//! INT96 is used for top-level columns (where every table column and every `_KEY_` column is);
-//! a TIMESTAMP(7..9) nested in an ARRAY, MAP or ROW stays INT64 nanoseconds.
+//! A TIMESTAMP(7..9) inside an ARRAY, MAP or ROW is INT96 too. Its repetition and definition
+//! levels are arrow-rs's: the row group's arrays of that column are encoded once more by a
+//! plain `ArrowWriter` (INT64 nanoseconds) into a scratch file, whose levels and values the
+//! INT96 writer then takes over.
 
 use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use arrow::datatypes::{DataType as ArrowType, SchemaRef, TimeUnit, TimestampNanosecondType};
+use arrow::datatypes::{
+    DataType as ArrowType, FieldRef, Schema, SchemaRef, TimeUnit, TimestampNanosecondType,
+};
+use bytes::Bytes;
 use parquet::arrow::arrow_writer::{
     compute_leaves, ArrowColumnWriter, ArrowRowGroupWriterFactory, ArrowWriterOptions,
 };
 use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
 use parquet::basic::{LogicalType, TimeUnit as ParquetTimeUnit, Type as PhysicalType};
-use parquet::data_type::{Int96, Int96Type};
+use parquet::column::reader::get_typed_column_reader;
+use parquet::data_type::{Int64Type, Int96, Int96Type};
 use parquet::errors::{ParquetError, Result};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{SchemaDescriptor, Type, TypePtr};
 
@@ -49,11 +56,7 @@ pub fn java_parquet_schema(
     let mut changed = false;
     let mut fields: Vec<TypePtr> = Vec::with_capacity(root.get_fields().len());
     for f in root.get_fields() {
-        let java = if is_nanosecond_timestamp(f) {
-            Some(int96_of(f)?)
-        } else {
-            javaize(f)?
-        };
+        let java = javaize(f)?;
         changed |= java.is_some();
         fields.push(java.map(Arc::new).unwrap_or_else(|| f.clone()));
     }
@@ -84,10 +87,14 @@ fn int96_of(t: &Type) -> Result<Type> {
         .build()
 }
 
-/// `t` with Java's physical types below it (DECIMAL(1) as INT32), or `None` if unchanged.
+/// `t` with Java's physical types in it (TIMESTAMP(7..9) as INT96, DECIMAL(1) as INT32), or
+/// `None` if unchanged.
 fn javaize(t: &Type) -> Result<Option<Type>> {
     let info = t.get_basic_info();
     let id = info.has_id().then(|| info.id());
+    if is_nanosecond_timestamp(t) {
+        return int96_of(t).map(Some);
+    }
     if t.is_primitive() {
         let decimal_1 = t.get_physical_type() == PhysicalType::INT64
             && matches!(
@@ -145,21 +152,17 @@ impl DataFileWriter {
         parquet_schema: Option<SchemaDescriptor>,
         props: WriterProperties,
     ) -> Result<Self> {
-        let int96_roots: Vec<bool> = match &parquet_schema {
-            None => vec![],
-            Some(s) => s
-                .root_schema()
-                .get_fields()
+        let int96_leaves = parquet_schema.as_ref().is_some_and(|s| {
+            s.columns()
                 .iter()
-                .map(|f| f.is_primitive() && f.get_physical_type() == PhysicalType::INT96)
-                .collect(),
-        };
+                .any(|c| c.physical_type() == PhysicalType::INT96)
+        });
         let mut options = ArrowWriterOptions::new().with_properties(props);
         if let Some(s) = parquet_schema.clone() {
             options = options.with_parquet_schema(s);
         }
         let writer = ArrowWriter::try_new_with_options(buf, arrow_schema.clone(), options)?;
-        if !int96_roots.contains(&true) {
+        if !int96_leaves {
             return Ok(DataFileWriter {
                 inner: Inner::Arrow(Box::new(writer)),
             });
@@ -167,17 +170,26 @@ impl DataFileWriter {
         let schema = parquet_schema.expect("INT96 columns come from a Parquet schema");
         let (file, factory) = writer.into_serialized_writer()?;
         let max_row_group_rows = file.properties().max_row_group_row_count();
-        let mut columns = Vec::with_capacity(int96_roots.len());
+        let roots = schema.root_schema().get_fields();
+        let mut columns = Vec::with_capacity(roots.len());
         let mut leaf = 0;
-        for (root, is_int96) in int96_roots.iter().enumerate() {
+        for (root, field) in roots.iter().enumerate() {
             let start = leaf;
             while leaf < schema.num_columns() && schema.get_column_root_idx(leaf) == root {
                 leaf += 1;
             }
-            columns.push(if *is_int96 {
+            let int96: Vec<bool> = (start..leaf)
+                .map(|l| schema.column(l).physical_type() == PhysicalType::INT96)
+                .collect();
+            columns.push(if field.is_primitive() && int96 == [true] {
                 Column::Int96 {
                     leaf: start,
                     nullable: schema.column(start).max_def_level() > 0,
+                }
+            } else if int96.contains(&true) {
+                Column::Nested {
+                    leaves: start..leaf,
+                    int96,
                 }
             } else {
                 Column::Arrow(start..leaf)
@@ -237,6 +249,12 @@ enum Column {
     Arrow(Range<usize>),
     /// As INT96, into this leaf column.
     Int96 { leaf: usize, nullable: bool },
+    /// A nested column with INT96 leaves (flags per leaf): the others by arrow-rs, the INT96
+    /// ones from the buffered arrays when the row group closes.
+    Nested {
+        leaves: Range<usize>,
+        int96: Vec<bool>,
+    },
 }
 
 struct MixedWriter {
@@ -249,10 +267,12 @@ struct MixedWriter {
 }
 
 /// The open row group: encoders of the arrow-rs columns (one per leaf; `None` at INT96
-/// leaves) and the buffered INT96 values (one buffer per top-level column; empty for others).
+/// leaves), the buffered values of top-level INT96 columns and the arrays of nested columns
+/// with INT96 leaves (one entry per top-level column; empty for others).
 struct RowGroup {
     writers: Vec<Option<ArrowColumnWriter>>,
     int96: Vec<Int96Values>,
+    nested: Vec<Vec<ArrayRef>>,
     rows: usize,
 }
 
@@ -270,12 +290,14 @@ impl RowGroup {
             .flatten()
             .map(ArrowColumnWriter::get_estimated_total_bytes)
             .sum();
-        arrow
-            + self
-                .int96
-                .iter()
-                .map(|b| b.values.len() * 12)
-                .sum::<usize>()
+        let int96: usize = self.int96.iter().map(|b| b.values.len() * 12).sum();
+        let nested: usize = self
+            .nested
+            .iter()
+            .flatten()
+            .map(|a| a.get_array_memory_size())
+            .sum();
+        arrow + int96 + nested
     }
 }
 
@@ -288,10 +310,16 @@ impl MixedWriter {
             .into_iter()
             .map(Some)
             .collect();
+        // arrow-rs made INT96 writers it cannot feed; those values go in at flush.
         for c in &self.columns {
-            if let Column::Int96 { leaf, .. } = c {
-                // arrow-rs made an INT96 writer it cannot feed; the values go in at flush.
-                writers[*leaf] = None;
+            match c {
+                Column::Arrow(_) => {}
+                Column::Int96 { leaf, .. } => writers[*leaf] = None,
+                Column::Nested { leaves, int96 } => {
+                    for (leaf, _) in leaves.clone().zip(int96).filter(|(_, is)| **is) {
+                        writers[leaf] = None;
+                    }
+                }
             }
         }
         Ok(RowGroup {
@@ -301,6 +329,7 @@ impl MixedWriter {
                 .iter()
                 .map(|_| Int96Values::default())
                 .collect(),
+            nested: self.columns.iter().map(|_| vec![]).collect(),
             rows: 0,
         })
     }
@@ -342,6 +371,24 @@ impl MixedWriter {
                 Column::Int96 { nullable, .. } => {
                     push_int96(&mut rg.int96[i], array, *nullable)?;
                 }
+                Column::Nested { leaves, int96 } => {
+                    let field = &self.arrow_schema.fields()[i];
+                    let computed = compute_leaves(field, array)?;
+                    if computed.len() != int96.len() {
+                        return Err(ParquetError::General(format!(
+                            "column {} has {} leaves, its schema {}",
+                            field.name(),
+                            computed.len(),
+                            int96.len()
+                        )));
+                    }
+                    for ((leaf, is_int96), column) in leaves.clone().zip(int96).zip(computed) {
+                        if let (false, Some(w)) = (is_int96, &mut rg.writers[leaf]) {
+                            w.write(&column)?;
+                        }
+                    }
+                    rg.nested[i].push(array.clone());
+                }
             }
         }
         rg.rows += n;
@@ -377,11 +424,100 @@ impl MixedWriter {
                         .write_batch(&b.values, levels, None)?;
                     w.close()?;
                 }
+                Column::Nested { leaves, int96 } => {
+                    let field = &self.arrow_schema.fields()[i];
+                    let mut recovered = nested_int96_leaves(field, &rg.nested[i], int96)?;
+                    for (j, leaf) in leaves.clone().enumerate() {
+                        match recovered[j].take() {
+                            None => {
+                                let writer = rg.writers[leaf].take().ok_or_else(|| {
+                                    ParquetError::General(format!("no writer for leaf {leaf}"))
+                                })?;
+                                writer.close()?.append_to_row_group(&mut out)?;
+                            }
+                            Some(l) => {
+                                let mut w = out.next_column()?.ok_or_else(|| {
+                                    ParquetError::General(format!("no leaf column {leaf}"))
+                                })?;
+                                w.typed::<Int96Type>().write_batch(
+                                    &l.values,
+                                    l.def_levels.as_deref(),
+                                    l.rep_levels.as_deref(),
+                                )?;
+                                w.close()?;
+                            }
+                        }
+                    }
+                }
             }
         }
         out.close()?;
         Ok(())
     }
+}
+
+/// An INT96 leaf of a nested column: its values and levels.
+struct LeafValues {
+    values: Vec<Int96>,
+    def_levels: Option<Vec<i16>>,
+    rep_levels: Option<Vec<i16>>,
+}
+
+/// The levels and INT96 values of the INT96 leaves (`int96` flags the leaves of `field`) of a
+/// nested column holding `arrays`: arrow-rs writes them into a scratch file with nanosecond
+/// timestamps as INT64, which is read back leaf by leaf.
+fn nested_int96_leaves(
+    field: &FieldRef,
+    arrays: &[ArrayRef],
+    int96: &[bool],
+) -> Result<Vec<Option<LeafValues>>> {
+    let parts: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
+    let array = arrow::compute::concat(&parts)?;
+    let schema = Arc::new(Schema::new(vec![field.clone()]));
+    let batch = RecordBatch::try_new(schema.clone(), vec![array])?;
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(None)
+        .set_dictionary_enabled(false)
+        .set_statistics_enabled(EnabledStatistics::None)
+        .build();
+    let mut scratch = ArrowWriter::try_new(Vec::new(), schema, Some(props))?;
+    scratch.write(&batch)?;
+    let reader = SerializedFileReader::new(Bytes::from(scratch.into_inner()?))?;
+    let mut out = Vec::with_capacity(int96.len());
+    for (leaf, is_int96) in int96.iter().enumerate() {
+        if !is_int96 {
+            out.push(None);
+            continue;
+        }
+        let descr = reader
+            .metadata()
+            .file_metadata()
+            .schema_descr()
+            .column(leaf);
+        let (has_def, has_rep) = (descr.max_def_level() > 0, descr.max_rep_level() > 0);
+        let (mut values, mut def, mut rep) = (Vec::<i64>::new(), vec![], vec![]);
+        for rg in 0..reader.num_row_groups() {
+            let column = reader.get_row_group(rg)?.get_column_reader(leaf)?;
+            let mut r = get_typed_column_reader::<Int64Type>(column);
+            loop {
+                let (records, _, _) = r.read_records(
+                    usize::MAX,
+                    has_def.then_some(&mut def),
+                    has_rep.then_some(&mut rep),
+                    &mut values,
+                )?;
+                if records == 0 {
+                    break;
+                }
+            }
+        }
+        out.push(Some(LeafValues {
+            values: values.into_iter().map(parquet_int96).collect(),
+            def_levels: has_def.then_some(def),
+            rep_levels: has_rep.then_some(rep),
+        }));
+    }
+    Ok(out)
 }
 
 /// The parquet crate's INT96 of an instant in nanoseconds (see [`int96`]).
@@ -536,6 +672,98 @@ mod tests {
                 Some(t)
             );
         }
+    }
+
+    #[test]
+    fn nested_nanosecond_timestamps_are_int96_with_arrow_rs_levels() {
+        let ts = || ArrowType::Timestamp(TimeUnit::Nanosecond, None);
+        let entries = Field::new(
+            "key_value",
+            ArrowType::Struct(
+                vec![
+                    Field::new("key", ArrowType::Utf8, false),
+                    Field::new("value", ts(), true),
+                ]
+                .into(),
+            ),
+            false,
+        );
+        let row = ArrowType::Struct(
+            vec![
+                Field::new("a", ArrowType::Int32, true),
+                Field::new("t", ts(), true),
+            ]
+            .into(),
+        );
+        let schema: SchemaRef = Arc::new(Schema::new(vec![
+            Field::new("id", ArrowType::Int64, false),
+            Field::new(
+                "arr",
+                ArrowType::List(Arc::new(Field::new("element", ts(), true))),
+                true,
+            ),
+            Field::new("m", ArrowType::Map(Arc::new(entries), false), true),
+            Field::new("r", row.clone(), true),
+            Field::new(
+                "rows",
+                ArrowType::List(Arc::new(Field::new("element", row, true))),
+                true,
+            ),
+        ]));
+        let lines: Vec<String> = (0..300)
+            .map(|i: i64| {
+                let t = |k: i64| (i * 1_000_000_007 + k) * if i % 2 == 0 { 1 } else { -1 };
+                match i % 5 {
+                    0 => format!(r#"{{"id": {i}}}"#),
+                    1 => format!(
+                        r#"{{"id": {i}, "arr": [], "m": {{}}, "r": {{"a": null, "t": null}}, "rows": [null]}}"#
+                    ),
+                    _ => format!(
+                        r#"{{"id": {i}, "arr": [{}, null, {}], "m": {{"x": {}, "y": null}},
+                            "r": {{"a": {i}, "t": {}}}, "rows": [{{"a": 1, "t": {}}}, null, {{"t": null}}]}}"#,
+                        t(1), t(2), t(3), t(4), t(5)
+                    ),
+                }
+            })
+            .collect();
+        let mut decoder = arrow::json::ReaderBuilder::new(schema.clone())
+            .build_decoder()
+            .unwrap();
+        decoder.decode(lines.join("\n").as_bytes()).unwrap();
+        let all = decoder.flush().unwrap().unwrap();
+        assert_eq!(all.num_rows(), 300);
+
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(128))
+            .set_data_page_row_count_limit(16)
+            .set_write_batch_size(16)
+            .build();
+        let ps = java_parquet_schema(&schema, &props).unwrap().unwrap();
+        let int96: Vec<String> = ps
+            .columns()
+            .iter()
+            .filter(|c| c.physical_type() == PhysicalType::INT96)
+            .map(|c| c.path().string())
+            .collect();
+        assert_eq!(
+            int96,
+            [
+                "arr.list.element",
+                "m.key_value.value",
+                "r.t",
+                "rows.list.element.t"
+            ]
+        );
+        let mut w = DataFileWriter::try_new(vec![], schema.clone(), Some(ps), props).unwrap();
+        for start in (0..300).step_by(70) {
+            w.write(&all.slice(start, 70.min(300 - start))).unwrap();
+        }
+        let bytes = w.into_inner().unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).unwrap();
+        assert_eq!(reader.metadata().num_row_groups(), 3);
+        let got: Vec<RecordBatch> = reader.build().unwrap().map(|b| b.unwrap()).collect();
+        let got = arrow::compute::concat_batches(&got[0].schema(), &got).unwrap();
+        assert_eq!(got, all);
     }
 
     #[test]
