@@ -283,3 +283,46 @@ async fn partial_update_and_aggregation_fold_to_one_row_per_key() {
         );
     }
 }
+
+/// The library's writer runs the same conform step as the CLI: a ROW field is matched by name,
+/// so `{a, c}` written to `ROW<a, b>` is an error naming `c`, and nothing is committed.
+#[tokio::test]
+async fn nested_fields_are_matched_by_name_in_the_library_writer() {
+    use arrow::array::{Int32Array, StructArray};
+    use arrow::datatypes::Fields;
+    let dir = tempfile::tempdir().unwrap();
+    let table = create(
+        dir.path().to_str().unwrap(),
+        "db.nested",
+        "id BIGINT, r ROW<a INT, b STRING>",
+        &["id"],
+        &[],
+        &[("bucket", "1")],
+    )
+    .await;
+    let fields = Fields::from(vec![
+        Field::new("a", A::Int32, true),
+        Field::new("c", A::Utf8, true),
+    ]);
+    let r = StructArray::new(
+        fields.clone(),
+        vec![
+            Arc::new(Int32Array::from(vec![1])),
+            Arc::new(StringArray::from(vec!["x"])),
+        ],
+        None,
+    );
+    let bad = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("id", A::Int64, false),
+            Field::new("r", A::Struct(fields), true),
+        ])),
+        vec![Arc::new(Int64Array::from(vec![1])), Arc::new(r)],
+    )
+    .unwrap();
+    let mut w = TableWriter::new(table.clone()).await.unwrap();
+    let e = w.write(&bad).await.unwrap_err().to_string();
+    assert!(e.contains("unknown field \"c\" in r"), "{e}");
+    w.abort().await.unwrap();
+    assert_eq!(table.latest_snapshot_id().await.unwrap(), None);
+}

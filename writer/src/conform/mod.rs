@@ -1,24 +1,34 @@
-//! Fitting input batches to the table: match columns by name, cast to the table's types, and
-//! report the first value that does not fit, with its column and row.
+//! The one conform step: fitting an input batch to the table. Every write path uses it — the
+//! library's [`crate::TableWriter`] on every batch, the CLI on CSV, JSON and Parquet input —
+//! so a library user gets the same validation as a CLI user.
+//!
+//! Columns are matched by name at every depth (top-level columns and ROW fields inside ROW,
+//! ARRAY and MAP), cast to the table's types where no value changes, and checked: NULL in a
+//! NOT NULL column or field (primary keys included), integers and decimals out of range,
+//! decimals that would lose digits, text and bytes longer than CHAR/VARCHAR/BINARY(n). The
+//! first value that does not fit is an error naming the column (a path for nested fields:
+//! `r.a`, `l[].x`, `m.key`, `m.value.v`) and the row.
 
-use arrow::array::{new_null_array, Array, ArrayRef, AsArray, RecordBatch};
-use arrow::compute::{cast_with_options, CastOptions};
-use arrow::datatypes::DataType as A;
+mod column;
+
+use arrow::array::{new_null_array, ArrayRef, RecordBatch};
 use streamhouse_format::schema::TableSchema;
-use streamhouse_format::types::{DataType, TypeKind, MAX_LENGTH};
+use streamhouse_format::types::DataField;
 use streamhouse_format::{Error, Result};
 
-/// Matches a batch's columns to the table's by name and casts them to the table's types.
-/// Unknown columns and missing non-nullable columns are errors naming the column; missing
-/// nullable columns are filled with nulls. Errors about a value say `<source>: row <n>` with
-/// `n` counted from 1 within this batch.
+pub use column::{conform, ConformError, Rows};
+
+/// Matches a batch's columns to the table's by name and casts them to the table's types (see
+/// the module docs). Unknown columns and missing NOT NULL columns are errors naming the column;
+/// missing nullable columns are filled with nulls. Errors about a value say
+/// `<source>: row <n>, column <path>` with `n` counted from 1 within this batch.
 pub fn conform_batch(
     schema: &TableSchema,
     batch: &RecordBatch,
     source: &str,
 ) -> Result<RecordBatch> {
     let input = batch.schema();
-    for f in input.fields() {
+    for (i, f) in input.fields().iter().enumerate() {
         if schema.field(f.name()).is_none() {
             return Err(Error::input_at(
                 source,
@@ -29,131 +39,75 @@ pub fn conform_batch(
                 ),
             ));
         }
+        if input.fields()[..i].iter().any(|g| g.name() == f.name()) {
+            return Err(Error::input_at(
+                source,
+                format!("column {:?} appears twice", f.name()),
+            ));
+        }
     }
-    let target = schema.arrow_schema();
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields.len());
     for field in &schema.fields {
         let ty = &field.data_type;
-        let arrow_ty = ty.to_arrow();
         let col = match input.index_of(&field.name) {
-            Err(_) if ty.nullable => new_null_array(&arrow_ty, batch.num_rows()),
+            Err(_) if ty.nullable => new_null_array(&ty.to_arrow(), batch.num_rows()),
             Err(_) => {
                 return Err(Error::input_at(
                     source,
                     format!(
-                        "column {:?} ({ty}) is missing and cannot be null",
-                        field.name
+                        "column {:?} ({ty}) is missing and cannot be null{}",
+                        field.name,
+                        key_note(schema, field)
                     ),
                 ))
             }
-            Ok(i) => cast_column(batch.column(i), &field.name, ty, &arrow_ty, source)?,
+            Ok(i) => conform_column(schema, field, batch.column(i), source)?,
         };
-        if !ty.nullable && col.null_count() > 0 {
-            let row = (0..col.len()).find(|r| col.is_null(*r)).unwrap_or(0);
-            let what = if schema.primary_keys.contains(&field.name) {
-                "primary key column"
-            } else {
-                "column"
-            };
-            return Err(Error::input_at(
-                format!("{source}: row {}", row + 1),
-                format!("null in {what} {:?}, which is NOT NULL", field.name),
-            ));
-        }
-        check_lengths(&col, &field.name, ty, source)?;
         columns.push(col);
     }
-    RecordBatch::try_new(target, columns).map_err(|e| Error::arrow(source, e))
+    RecordBatch::try_new(schema.arrow_schema(), columns).map_err(|e| Error::arrow(source, e))
 }
 
-fn cast_column(
+/// One top-level column through [`conform`], its error located as `<source>: row <n>, column
+/// <path>` (or `<source>, column <path>` when the column as a whole does not fit).
+fn conform_column(
+    schema: &TableSchema,
+    field: &DataField,
     col: &ArrayRef,
-    name: &str,
-    ty: &DataType,
-    arrow_ty: &A,
     source: &str,
 ) -> Result<ArrayRef> {
-    if col.data_type() == arrow_ty {
-        return Ok(col.clone());
-    }
-    // Timestamps with a different zone annotation are the same instants.
-    if let (A::Timestamp(u1, _), A::Timestamp(u2, _)) = (col.data_type(), arrow_ty) {
-        if u1 == u2 {
-            return Ok(cast_with_options(col, arrow_ty, &CastOptions::default())?);
-        }
-    }
-    let safe = CastOptions {
-        safe: true,
-        ..Default::default()
-    };
-    let out = cast_with_options(col, arrow_ty, &safe).map_err(|e| {
-        Error::input_at(
-            source,
+    conform(col, &field.data_type, &field.name, Rows::Same).map_err(|e| {
+        let at = match e.row {
+            Some(row) => format!("{source}: row {}, column {}", row + 1, e.path),
+            None => format!("{source}, column {}", e.path),
+        };
+        let detail = if e.null && e.path == field.name {
             format!(
-                "column {name:?}: cannot convert {} to {ty}: {e}",
-                col.data_type()
-            ),
-        )
-    })?;
-    // A safe cast turns values that do not fit into nulls: find the first one.
-    if out.null_count() > col.null_count() {
-        if let Some(row) = (0..col.len()).find(|r| out.is_null(*r) && !col.is_null(*r)) {
-            let shown = arrow::util::display::array_value_to_string(col, row).unwrap_or_default();
-            return Err(Error::input_at(
-                format!("{source}: row {}", row + 1),
-                format!("value {shown:?} of column {name:?} does not fit {ty}"),
-            ));
-        }
-    }
-    Ok(out)
+                "no value (NULL) for NOT NULL column {}{}",
+                field.name,
+                key_note(schema, field)
+            )
+        } else {
+            e.detail
+        };
+        Error::input_at(at, detail)
+    })
 }
 
-/// CHAR(n) / VARCHAR(n) / BINARY(n) / VARBINARY(n) values longer than n are rejected.
-fn check_lengths(col: &ArrayRef, name: &str, ty: &DataType, source: &str) -> Result<()> {
-    let limit = match ty.kind {
-        TypeKind::Char(n) | TypeKind::VarChar(n) | TypeKind::Binary(n) | TypeKind::VarBinary(n)
-            if n < MAX_LENGTH =>
-        {
-            n as usize
-        }
-        _ => return Ok(()),
-    };
-    let too_long = |row: usize, len: usize| {
-        Error::input_at(
-            format!("{source}: row {}", row + 1),
-            format!("value of column {name:?} has length {len}, more than {ty} allows"),
-        )
-    };
-    match col.data_type() {
-        A::Utf8 => {
-            for (row, v) in col.as_string::<i32>().iter().enumerate() {
-                if let Some(v) = v {
-                    let n = v.chars().count();
-                    if n > limit {
-                        return Err(too_long(row, n));
-                    }
-                }
-            }
-        }
-        A::Binary => {
-            for (row, v) in col.as_binary::<i32>().iter().enumerate() {
-                if let Some(v) = v {
-                    if v.len() > limit {
-                        return Err(too_long(row, v.len()));
-                    }
-                }
-            }
-        }
-        _ => {}
+fn key_note(schema: &TableSchema, field: &DataField) -> &'static str {
+    if schema.primary_keys.contains(&field.name) {
+        " (primary key)"
+    } else {
+        ""
     }
-    Ok(())
 }
 
-/// Makes a batch whose schema is exactly `schema`'s Arrow schema (same types, field ids).
+/// Makes a batch whose schema is exactly `schema`'s Arrow schema (same types, field ids),
+/// validated by [`conform_batch`] even when the batch already has that schema: Arrow types do
+/// not carry NOT NULL fields inside nested values, decimal precision or CHAR/VARCHAR lengths.
 pub fn with_table_schema(schema: &TableSchema, batch: &RecordBatch) -> Result<RecordBatch> {
-    let target = schema.arrow_schema();
-    if batch.schema() == target {
-        return Ok(batch.clone());
-    }
     conform_batch(schema, batch, "batch")
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,234 @@
+//! The batch-level conform step as a library user meets it: the same checks the CLI's Parquet
+//! input has (nested fields by name, NOT NULL at every depth, decimal range, lengths), with
+//! errors naming the column path and the row.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, Decimal128Array, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType as A, Field, Fields, Schema};
+use arrow::json::ReaderBuilder;
+use streamhouse_format::schema::TableSchema;
+use streamhouse_format::types::parse_columns;
+
+use super::*;
+
+fn table(columns: &str, pk: &[&str]) -> TableSchema {
+    TableSchema::new(
+        parse_columns(columns).unwrap(),
+        vec![],
+        pk.iter().map(|s| s.to_string()).collect(),
+        Default::default(),
+        0,
+    )
+    .unwrap()
+}
+
+/// A batch of the given Arrow fields from JSON lines.
+fn batch(fields: Vec<Field>, lines: &str) -> RecordBatch {
+    let mut reader = ReaderBuilder::new(Arc::new(Schema::new(fields)))
+        .build(std::io::Cursor::new(lines.to_string()))
+        .unwrap();
+    let b = reader.next().unwrap().unwrap();
+    assert!(reader.next().is_none());
+    b
+}
+
+fn err(schema: &TableSchema, b: &RecordBatch) -> String {
+    conform_batch(schema, b, "batch").unwrap_err().to_string()
+}
+
+fn row_of(fields: Vec<Field>) -> A {
+    A::Struct(Fields::from(fields))
+}
+
+#[test]
+fn struct_fields_match_by_name_not_position() {
+    let schema = table("id BIGINT NOT NULL, r ROW<a INT, b STRING>", &["id"]);
+    // {b, a}: reordered, matched by name.
+    let t = row_of(vec![
+        Field::new("b", A::Utf8, true),
+        Field::new("a", A::Int64, true),
+    ]);
+    let b = batch(
+        vec![Field::new("id", A::Int64, false), Field::new("r", t, true)],
+        "{\"id\": 1, \"r\": {\"a\": 7, \"b\": \"x\"}}\n",
+    );
+    let out = conform_batch(&schema, &b, "batch").unwrap();
+    assert_eq!(out.schema(), schema.arrow_schema());
+    let r = out.column(1).as_struct();
+    assert_eq!(
+        r.column(0)
+            .as_primitive::<arrow::datatypes::Int32Type>()
+            .value(0),
+        7
+    );
+    assert_eq!(r.column(1).as_string::<i32>().value(0), "x");
+    // {a, c}: `c` is not a field of ROW<a, b>; an error naming it, never positional.
+    let t = row_of(vec![
+        Field::new("a", A::Int32, true),
+        Field::new("c", A::Utf8, true),
+    ]);
+    let b = batch(
+        vec![Field::new("id", A::Int64, false), Field::new("r", t, true)],
+        "{\"id\": 1, \"r\": {\"a\": 7, \"c\": \"x\"}}\n",
+    );
+    let e = err(&schema, &b);
+    assert!(e.contains("unknown field \"c\" in r"), "{e}");
+    assert!(e.contains("column r"), "{e}");
+}
+
+#[test]
+fn null_in_not_null_nested_field_names_path_and_row() {
+    let schema = table(
+        "id BIGINT NOT NULL, l ARRAY<ROW<x BIGINT NOT NULL>>",
+        &["id"],
+    );
+    let t = A::List(Arc::new(Field::new(
+        "element",
+        row_of(vec![Field::new("x", A::Int64, true)]),
+        true,
+    )));
+    let b = batch(
+        vec![Field::new("id", A::Int64, false), Field::new("l", t, true)],
+        "{\"id\": 1, \"l\": [{\"x\": 1}]}\n{\"id\": 2, \"l\": [{\"x\": 2}, {\"x\": null}]}\n",
+    );
+    let e = err(&schema, &b);
+    assert!(e.contains("row 2, column l[].x"), "{e}");
+    assert!(e.contains("NOT NULL field l[].x"), "{e}");
+}
+
+#[test]
+fn null_primary_key_names_column_and_row() {
+    let schema = table("id BIGINT NOT NULL, v STRING", &["id"]);
+    let b = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new("id", A::Int64, true)])),
+        vec![Arc::new(Int64Array::from(vec![Some(1), None]))],
+    )
+    .unwrap();
+    let e = err(&schema, &b);
+    assert!(e.contains("row 2, column id"), "{e}");
+    assert!(e.contains("NOT NULL column id (primary key)"), "{e}");
+}
+
+#[test]
+fn decimal_beyond_precision_is_an_error_even_with_the_tables_arrow_type() {
+    let schema = table("d DECIMAL(5, 2)", &[]);
+    // The Arrow type is the table's own, but 1234.56 has 6 digits.
+    let d = Decimal128Array::from(vec![Some(12_345), Some(123_456)])
+        .with_precision_and_scale(5, 2)
+        .unwrap();
+    let b = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new(
+            "d",
+            d.data_type().clone(),
+            true,
+        )])),
+        vec![Arc::new(d)],
+    )
+    .unwrap();
+    let e = err(&schema, &b);
+    assert!(e.contains("row 2, column d"), "{e}");
+    assert!(e.contains("does not fit DECIMAL(5, 2)"), "{e}");
+    // Narrowing the scale must not drop digits.
+    let d = Decimal128Array::from(vec![Some(1_250), Some(1_255)])
+        .with_precision_and_scale(10, 3)
+        .unwrap();
+    let b = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new(
+            "d",
+            d.data_type().clone(),
+            true,
+        )])),
+        vec![Arc::new(d)],
+    )
+    .unwrap();
+    let e = err(&schema, &b);
+    assert!(
+        e.contains("row 2, column d") && e.contains("would lose digits"),
+        "{e}"
+    );
+}
+
+#[test]
+fn too_long_text_top_level_and_nested() {
+    let schema = table("s VARCHAR(3), r ROW<t CHAR(2)>", &[]);
+    let b = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new("s", A::Utf8, true)])),
+        vec![Arc::new(StringArray::from(vec!["abc", "abcd"]))],
+    )
+    .unwrap();
+    let e = err(&schema, &b);
+    assert!(
+        e.contains("row 2, column s") && e.contains("longer than VARCHAR(3)"),
+        "{e}"
+    );
+    let t = row_of(vec![Field::new("t", A::Utf8, true)]);
+    let b = batch(
+        vec![Field::new("r", t, true)],
+        "{\"r\": {\"t\": \"ab\"}}\n{\"r\": null}\n{\"r\": {\"t\": \"abc\"}}\n",
+    );
+    let e = err(&schema, &b);
+    assert!(
+        e.contains("row 3, column r.t") && e.contains("longer than CHAR(2)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn integers_out_of_range_and_unknown_or_missing_columns() {
+    let schema = table("id BIGINT NOT NULL, i INT, v STRING", &["id"]);
+    let b = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("id", A::Int64, false),
+            Field::new("i", A::Int64, true),
+        ])),
+        vec![
+            Arc::new(Int64Array::from(vec![1, 2])),
+            Arc::new(Int64Array::from(vec![1, 3_000_000_000])),
+        ],
+    )
+    .unwrap();
+    let e = err(&schema, &b);
+    assert!(
+        e.contains("row 2, column i") && e.contains("does not fit INT"),
+        "{e}"
+    );
+    let b = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new("zz", A::Int64, true)])),
+        vec![Arc::new(Int64Array::from(vec![1]))],
+    )
+    .unwrap();
+    assert!(err(&schema, &b).contains("unknown column \"zz\""));
+    let b = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new("v", A::Utf8, true)])),
+        vec![Arc::new(StringArray::from(vec!["x"]))],
+    )
+    .unwrap();
+    let e = err(&schema, &b);
+    assert!(e.contains("\"id\"") && e.contains("missing"), "{e}");
+}
+
+#[test]
+fn a_batch_with_the_tables_schema_is_still_checked() {
+    // NOT NULL inside a ROW is not part of Arrow's batch validation.
+    let schema = table("r ROW<a INT NOT NULL>", &[]);
+    let target = schema.arrow_schema();
+    let A::Struct(fields) = target.field(0).data_type().clone() else {
+        panic!()
+    };
+    let a: arrow::array::ArrayRef = Arc::new(arrow::array::Int32Array::from(vec![Some(1), None]));
+    // Build the struct without validation of the child's declared nullability.
+    let relaxed = Fields::from(vec![fields[0].as_ref().clone().with_nullable(true)]);
+    let r = arrow::array::StructArray::new(relaxed, vec![a], None);
+    let b = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new(
+            "r",
+            r.data_type().clone(),
+            true,
+        )])),
+        vec![Arc::new(r)],
+    )
+    .unwrap();
+    let e = with_table_schema(&schema, &b).unwrap_err().to_string();
+    assert!(e.contains("row 2, column r.a"), "{e}");
+}
