@@ -64,9 +64,7 @@ impl Datum {
     pub fn display(&self, ty: &DataType) -> String {
         match (self, &ty.kind) {
             (Datum::Decimal(u), TypeKind::Decimal { scale, .. }) => format_decimal(*u, *scale),
-            (Datum::Date(d), _) => chrono::DateTime::from_timestamp(*d as i64 * 86_400, 0)
-                .map(|t| t.format("%Y-%m-%d").to_string())
-                .unwrap_or_else(|| d.to_string()),
+            (Datum::Date(d), _) => crate::value_text::render_date(*d),
             _ => self.to_string(),
         }
     }

@@ -18,6 +18,8 @@
 use crate::datum::{format_decimal, Datum};
 use crate::error::{Error, Result};
 use crate::types::{DataType, TypeKind};
+use crate::value_text::temporal::civil_from_days;
+use crate::value_text::{self, ValueError};
 
 /// Paimon's default `partition.default-name`.
 pub const DEFAULT_PARTITION_NAME: &str = "__DEFAULT_PARTITION__";
@@ -245,27 +247,12 @@ fn java_local_date_time(millis: i64, nanos_of_milli: i32) -> String {
     out
 }
 
-/// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
 /// Parses a CLI partition spec `k1=v1,k2=v2` into one value per partition key, in key order.
 /// Every key must be given exactly once. A value equal to `default_name` is null. Values are
-/// taken verbatim for strings; other types ignore surrounding spaces and accept:
-/// BOOLEAN `true/false/1/0/yes/no`, integers, floats, decimals (`12.5`, rounded half-up to the
-/// column scale), DATE `yyyy-mm-dd` or days since epoch (as in legacy paths), TIME `hh:mm[:ss[.fff]]`
-/// or millis of day, TIMESTAMP `yyyy-mm-dd[( |T)hh:mm[:ss[.fffffffff]]]` (UTC for LTZ columns),
-/// BINARY the string's UTF-8 bytes.
+/// taken verbatim for strings and binary (the bytes of the text, as directory names hold
+/// them); other types ignore surrounding spaces and take the text forms of
+/// [`crate::value_text`] (decimals exact: `1.005` does not fit DECIMAL(5, 2)), and DATE and
+/// TIME also the legacy path forms: days since epoch and millis of the day.
 pub fn parse_partition_spec(
     spec: &str,
     names: &[String],
@@ -295,7 +282,10 @@ pub fn parse_partition_spec(
                 None
             } else {
                 Some(parse_value(value, &types[idx]).map_err(|e| {
-                    Error::invalid(format!("partition key {key}: bad value {value:?}: {e}"))
+                    Error::invalid(format!(
+                        "partition key {key}: bad value {value:?}: {}",
+                        e.reason
+                    ))
                 })?)
             };
             out[idx] = Some(v);
@@ -316,145 +306,31 @@ pub fn parse_partition_spec(
     Ok(out.into_iter().map(Option::flatten).collect())
 }
 
-fn parse_value(raw: &str, ty: &DataType) -> std::result::Result<Datum, String> {
+/// One value of a partition spec: the codec's text form ([`value_text::parse`]), except that
+/// strings and bytes are taken verbatim (as directory names hold them) and DATE and TIME also
+/// take the legacy path forms (days since epoch, millis of the day).
+fn parse_value(raw: &str, ty: &DataType) -> std::result::Result<Datum, ValueError> {
     let t = raw.trim();
-    let num_err = |e: &dyn std::fmt::Display| format!("not a valid {ty}: {e}");
     Ok(match &ty.kind {
         TypeKind::Char(_) | TypeKind::VarChar(_) => Datum::String(raw.to_string()),
         TypeKind::Binary(_) | TypeKind::VarBinary(_) => Datum::Bytes(raw.as_bytes().to_vec()),
-        TypeKind::Boolean => match t.to_ascii_lowercase().as_str() {
-            "true" | "t" | "yes" | "y" | "1" => Datum::Bool(true),
-            "false" | "f" | "no" | "n" | "0" => Datum::Bool(false),
-            _ => return Err("expected true or false".into()),
-        },
-        TypeKind::TinyInt => Datum::TinyInt(t.parse().map_err(|e| num_err(&e))?),
-        TypeKind::SmallInt => Datum::SmallInt(t.parse().map_err(|e| num_err(&e))?),
-        TypeKind::Int => Datum::Int(t.parse().map_err(|e| num_err(&e))?),
-        TypeKind::BigInt => Datum::BigInt(t.parse().map_err(|e| num_err(&e))?),
-        TypeKind::Float => Datum::Float(t.parse().map_err(|e| num_err(&e))?),
-        TypeKind::Double => Datum::Double(t.parse().map_err(|e| num_err(&e))?),
-        TypeKind::Decimal { precision, scale } => {
-            Datum::Decimal(parse_decimal(t, *precision, *scale)?)
+        TypeKind::Date if is_integer(t) => {
+            Datum::Date(value_text::parse_integer(t, &DataType::new(TypeKind::Int))? as i32)
         }
-        TypeKind::Date => match t.parse::<i32>() {
-            Ok(days) => Datum::Date(days),
-            Err(_) => Datum::Date(parse_date(t)?),
-        },
-        TypeKind::Time(_) => match t.parse::<i32>() {
-            Ok(ms) if (0..86_400_000).contains(&ms) => Datum::Time(ms),
-            Ok(ms) => return Err(format!("{ms} is not a millisecond of the day")),
-            Err(_) => {
-                let (ms, nanos) = parse_time(t)?;
-                let _ = nanos;
-                Datum::Time(ms as i32)
+        TypeKind::Time(_) if is_integer(t) => {
+            let ms = value_text::parse_integer(t, &DataType::new(TypeKind::Int))?;
+            if !(0..86_400_000).contains(&ms) {
+                return Err(ValueError::range(t, "is not a millisecond of the day"));
             }
-        },
-        TypeKind::Timestamp(_) | TypeKind::LocalZonedTimestamp(_) => {
-            let (date, time) = match t.find([' ', 'T']) {
-                Some(i) => (&t[..i], Some(t[i + 1..].trim())),
-                None => (t, None),
-            };
-            let days = parse_date(date)? as i64;
-            let (ms, nanos) = match time {
-                Some(tm) => parse_time(tm)?,
-                None => (0, 0),
-            };
-            Datum::Timestamp {
-                millis: days * 86_400_000 + ms,
-                nanos,
-            }
+            Datum::Time(ms as i32)
         }
-        _ => return Err(format!("{ty} cannot be a partition key")),
+        _ => value_text::parse(raw, ty)?,
     })
 }
 
-/// `yyyy-mm-dd` → days since epoch.
-fn parse_date(s: &str) -> std::result::Result<i32, String> {
-    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|e| format!("expected a date yyyy-mm-dd: {e}"))?;
-    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).ok_or("epoch")?;
-    i32::try_from((d - epoch).num_days()).map_err(|_| "date out of range".to_string())
-}
-
-/// `hh:mm[:ss[.f…]]` → (millis of day, nanos within the millisecond).
-fn parse_time(s: &str) -> std::result::Result<(i64, i32), String> {
-    let bad = || format!("expected a time hh:mm[:ss[.fffffffff]], got {s:?}");
-    let (hms, frac) = match s.split_once('.') {
-        Some((a, f)) => (a, f),
-        None => (s, ""),
-    };
-    let parts: Vec<&str> = hms.split(':').collect();
-    if !(2..=3).contains(&parts.len())
-        || frac.len() > 9
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-        || (!frac.is_empty() && parts.len() != 3)
-    {
-        return Err(bad());
-    }
-    let num = |p: &str, max: i64| -> std::result::Result<i64, String> {
-        if p.is_empty() || p.len() > 2 || !p.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        let v: i64 = p.parse().map_err(|_| bad())?;
-        if v > max {
-            return Err(bad());
-        }
-        Ok(v)
-    };
-    let h = num(parts[0], 23)?;
-    let m = num(parts[1], 59)?;
-    let sec = if parts.len() == 3 {
-        num(parts[2], 59)?
-    } else {
-        0
-    };
-    let frac_nanos: i64 = if frac.is_empty() {
-        0
-    } else {
-        format!("{frac:0<9}").parse().map_err(|_| bad())?
-    };
-    let ms = ((h * 60 + m) * 60 + sec) * 1000 + frac_nanos / 1_000_000;
-    Ok((ms, (frac_nanos % 1_000_000) as i32))
-}
-
-/// A plain decimal string → unscaled value at `scale`, rounded half-up, within `precision`.
-fn parse_decimal(s: &str, precision: u32, scale: u32) -> std::result::Result<i128, String> {
-    let bad = || format!("expected a decimal number like -12.34, got {s:?}");
-    let (neg, body) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
-    if (int.is_empty() && frac.is_empty())
-        || !int.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return Err(bad());
-    }
-    let scale = scale as usize;
-    let (kept, dropped) = if frac.len() > scale {
-        frac.split_at(scale)
-    } else {
-        (frac, "")
-    };
-    let digits = format!("{}{kept:0<scale$}", int.trim_start_matches('0'));
-    let digits = digits.trim_start_matches('0');
-    if digits.len() > precision as usize {
-        return Err(format!("does not fit DECIMAL({precision}, {scale})"));
-    }
-    let mut v: i128 = if digits.is_empty() {
-        0
-    } else {
-        digits.parse().map_err(|_| bad())?
-    };
-    if dropped.as_bytes().first().is_some_and(|d| *d >= b'5') {
-        v += 1;
-        if v >= 10i128.pow(precision) {
-            return Err(format!("does not fit DECIMAL({precision}, {scale})"));
-        }
-    }
-    Ok(if neg { -v } else { v })
+fn is_integer(t: &str) -> bool {
+    let body = t.strip_prefix('-').unwrap_or(t);
+    !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -577,7 +453,7 @@ mod tests {
             ty("TIMESTAMP(6)"),
         ];
         let v = parse_partition_spec(
-            "dt=2024-01-01, hr=7,d=2024-01-02,p=1.005,ts=2024-01-01 00:00:01.5",
+            "dt=2024-01-01, hr=7,d=2024-01-02,p=1.010,ts=2024-01-01 00:00:01.5",
             &n,
             &t,
             DEFAULT_PARTITION_NAME,
@@ -638,6 +514,21 @@ mod tests {
         assert!(e.unwrap_err().to_string().contains("does not fit"));
         let e = parse_partition_spec("t=25:00", &names(&["t"]), &[ty("TIMESTAMP(3)")], "x");
         assert!(e.is_err());
+        // Decimals are exact (this was once rounded half-up to 1.01).
+        let e = parse_partition_spec("p=1.005", &names(&["p"]), &[ty("DECIMAL(5, 2)")], "x");
+        let e = e.unwrap_err().to_string();
+        assert!(
+            e.contains("more than 2 digits after the decimal point"),
+            "{e}"
+        );
+        // TIME keeps milliseconds: more digits are an error, not dropped.
+        let e = parse_partition_spec("t=00:00:00.0001", &names(&["t"]), &[ty("TIME(6)")], "x");
+        assert!(e.is_err());
+        let e = parse_partition_spec("t=86400000", &names(&["t"]), &[ty("TIME(3)")], "x");
+        assert!(e
+            .unwrap_err()
+            .to_string()
+            .contains("millisecond of the day"));
     }
 
     #[test]
