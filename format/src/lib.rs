@@ -30,5 +30,6 @@ pub mod schema;
 pub mod snapshot;
 pub mod stats;
 pub mod types;
+pub mod value_text;
 
 pub use error::{Error, Result};
