@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use streamhouse_format::io::Identifier;
+use streamhouse::Identifier;
 
 const ABOUT: &str = "Streamhouse: Apache Paimon tables on a local disk or object storage";
 
@@ -359,7 +359,7 @@ pub struct DemoArgs {}
 
 fn parse_identifier(s: &str) -> Result<Identifier, String> {
     Identifier::parse(s).map_err(|e| match e {
-        streamhouse_format::Error::Invalid(m) => m,
+        streamhouse::Error::Invalid(m) => m,
         e => e.to_string(),
     })
 }

@@ -8,7 +8,7 @@ pub type CliResult<T> = Result<T, CliError>;
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error(transparent)]
-    Table(#[from] streamhouse_format::Error),
+    Table(#[from] streamhouse::Error),
     /// Reading or writing a local file or a standard stream failed.
     #[error("{what}: {source}")]
     Io {

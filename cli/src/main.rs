@@ -1,4 +1,4 @@
-//! `streamhouse`: the command-line tool over the Streamhouse libraries.
+//! `streamhouse`: the command-line tool over the `streamhouse` library crate.
 //!
 //! `args` defines the command line, `commands` runs each command, `input` turns CSV / JSON
 //! lines / Parquet into Arrow batches of a table's types, `output` renders batches and
@@ -12,7 +12,6 @@ mod input;
 mod output;
 mod progress;
 mod temporal;
-mod warehouse;
 
 use clap::Parser;
 

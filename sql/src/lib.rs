@@ -7,15 +7,15 @@
 //!   and limit pushdown into [`streamhouse_reader::ScanBuilder`] (filters DataFusion can
 //!   express as Streamhouse predicates are applied exactly by the scan — pruning partitions,
 //!   buckets, files, row groups and pages — the rest DataFusion applies itself);
-//! * [`register_warehouse`] — every table of a warehouse, as `database.table`, in a
-//!   `SessionContext`;
+//! * [`register_catalog`] — every table of a [`streamhouse::Catalog`], as `database.table`,
+//!   in a `SessionContext` ([`register_warehouse`]: the same from a storage location);
 //! * [`filters`] — the translation of DataFusion expressions into predicates.
 //!
 //! ```no_run
 //! # async fn f() -> datafusion::error::Result<()> {
-//! let (io, root) = streamhouse_format::io::open_warehouse("./warehouse").unwrap();
+//! let catalog = streamhouse::Catalog::builder("./warehouse").open().unwrap();
 //! let ctx = datafusion::prelude::SessionContext::new();
-//! streamhouse_sql::register_warehouse(&ctx, &io, &root).await?;
+//! streamhouse_sql::register_catalog(&ctx, &catalog).await?;
 //! ctx.sql("SELECT category, sum(amount) FROM db.t WHERE id < 1000 GROUP BY 1").await?.show().await?;
 //! # Ok(()) }
 //! ```
@@ -29,7 +29,7 @@ use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
 use object_store::path::Path;
-use streamhouse_format::io::{list_tables, table_root, FileIO, Table};
+use streamhouse_format::io::{list_tables, table_root, FileIO, Identifier, Table};
 
 pub use provider::{StreamhouseScanExec, StreamhouseTable};
 
@@ -38,9 +38,33 @@ pub fn df_err(e: streamhouse_format::Error) -> DataFusionError {
     DataFusionError::External(Box::new(e))
 }
 
-/// Registers every table of the warehouse in `ctx`'s default catalog: database `db` becomes a
+/// Registers every table of `catalog` in `ctx`'s default catalog: database `db` becomes a
 /// schema, so tables are queried as `db.table`. Returns how many tables were registered.
+pub async fn register_catalog(
+    ctx: &SessionContext,
+    catalog: &streamhouse::Catalog,
+) -> Result<usize> {
+    let mut tables = vec![];
+    for id in catalog.all_tables().await.map_err(df_err)? {
+        let table = catalog.table(&id).await.map_err(df_err)?;
+        tables.push((id, table.as_format_table().clone()));
+    }
+    register(ctx, tables)
+}
+
+/// [`register_catalog`] for the warehouse at `root` in `io`.
 pub async fn register_warehouse(ctx: &SessionContext, io: &FileIO, root: &Path) -> Result<usize> {
+    let mut tables = vec![];
+    for id in list_tables(io, root).await.map_err(df_err)? {
+        let table = Table::open(io.clone(), table_root(root, &id), id.to_string())
+            .await
+            .map_err(df_err)?;
+        tables.push((id, table));
+    }
+    register(ctx, tables)
+}
+
+fn register(ctx: &SessionContext, tables: Vec<(Identifier, Table)>) -> Result<usize> {
     let catalog_name = ctx
         .state()
         .config()
@@ -51,11 +75,8 @@ pub async fn register_warehouse(ctx: &SessionContext, io: &FileIO, root: &Path) 
     let catalog = ctx.catalog(&catalog_name).ok_or_else(|| {
         DataFusionError::Plan(format!("the default catalog {catalog_name} is missing"))
     })?;
-    let mut n = 0;
-    for id in list_tables(io, root).await.map_err(df_err)? {
-        let table = Table::open(io.clone(), table_root(root, &id), id.to_string())
-            .await
-            .map_err(df_err)?;
+    let n = tables.len();
+    for (id, table) in tables {
         let schema: Arc<dyn SchemaProvider> = match catalog.schema(&id.database) {
             Some(s) => s,
             None => {
@@ -65,7 +86,6 @@ pub async fn register_warehouse(ctx: &SessionContext, io: &FileIO, root: &Path) 
             }
         };
         schema.register_table(id.table.clone(), Arc::new(StreamhouseTable::new(table)))?;
-        n += 1;
     }
     Ok(n)
 }

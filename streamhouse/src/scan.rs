@@ -29,7 +29,7 @@ pub struct Scan {
     filter_text: Option<String>,
     filter_expr: Option<Expr>,
     limit: Option<usize>,
-    metrics: Arc<ScanMetrics>,
+    metrics: Option<Arc<ScanMetrics>>,
 }
 
 /// A planned scan: the snapshot it reads and the splits left after pruning.
@@ -48,7 +48,7 @@ impl Scan {
             filter_text: None,
             filter_expr: None,
             limit: None,
-            metrics: Arc::new(ScanMetrics::default()),
+            metrics: None,
         }
     }
 
@@ -94,10 +94,18 @@ impl Scan {
         self
     }
 
+    /// Counts what the scan reads and prunes, level by level (see [`stats`](Self::stats)).
+    /// Page counts need the Parquet page indexes, which are then read too.
+    pub fn with_stats(mut self) -> Self {
+        self.metrics = Some(Arc::new(ScanMetrics::default()));
+        self
+    }
+
     fn builder(&self) -> ScanBuilder {
-        let mut b = ScanBuilder::new(self.table.raw())
-            .time_travel(self.travel.clone())
-            .metrics(self.metrics.clone());
+        let mut b = ScanBuilder::new(self.table.raw()).time_travel(self.travel.clone());
+        if let Some(m) = &self.metrics {
+            b = b.metrics(m.clone());
+        }
         if let Some(cols) = &self.columns {
             b = b.projection(cols.clone());
         }
@@ -149,9 +157,9 @@ impl Scan {
         self.stream().await?.try_collect().await
     }
 
-    /// What the scan read and pruned so far, level by level.
-    pub fn stats(&self) -> ScanStats {
-        self.metrics.snapshot()
+    /// What the scan read and pruned so far, level by level (with [`with_stats`](Self::with_stats)).
+    pub fn stats(&self) -> Option<ScanStats> {
+        self.metrics.as_ref().map(|m| m.snapshot())
     }
 }
 

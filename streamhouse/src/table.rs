@@ -60,6 +60,13 @@ impl Table {
         &self.inner
     }
 
+    /// The table as the internal crates take it, for integrations that drive them directly
+    /// (the SQL crate's DataFusion provider plans and executes splits itself).
+    #[doc(hidden)]
+    pub fn as_format_table(&self) -> &io::Table {
+        &self.inner
+    }
+
     /// The same table read through storage that is not metered.
     pub(crate) fn unmetered(&self) -> io::Table {
         let mut t = self.inner.clone();
@@ -83,6 +90,11 @@ impl Table {
 
     pub fn schema(&self) -> &TableSchema {
         &self.inner.schema
+    }
+
+    /// The schema, shared.
+    pub fn shared_schema(&self) -> Arc<TableSchema> {
+        self.inner.schema.clone()
     }
 
     pub fn options(&self) -> &TableOptions {

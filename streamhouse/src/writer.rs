@@ -41,9 +41,11 @@ pub struct Commit {
     pub rows: u64,
     pub files: usize,
     pub bytes: u64,
-    /// The snapshots made: the APPEND snapshot of the rows (none when nothing was written),
-    /// then any COMPACT snapshots compaction made before the commit returned.
+    /// The snapshot of the rows (none when nothing was written).
     pub snapshot_ids: Vec<i64>,
+    /// COMPACT snapshots in-writer compaction made since the previous commit returned, up to
+    /// this one's return (compaction runs in the background: see [`Writer::close`]).
+    pub compaction_snapshot_ids: Vec<i64>,
     /// Why compaction after this commit failed, if it did. The rows are committed anyway;
     /// the buckets are compacted again after the next commit.
     pub compaction_failure: Option<String>,
@@ -119,14 +121,13 @@ impl Writer {
             Inner::Plain(w) => w.commit().await?,
             Inner::Compacting(w) => w.commit().await?,
         };
-        let (snapshots, failure) = self.new_compactions();
-        let mut snapshot_ids = summary.snapshot_ids;
-        snapshot_ids.extend(snapshots);
+        let (compaction_snapshot_ids, failure) = self.new_compactions();
         Ok(Commit {
             rows: summary.rows,
             files: summary.files,
             bytes: summary.bytes,
-            snapshot_ids,
+            snapshot_ids: summary.snapshot_ids,
+            compaction_snapshot_ids,
             compaction_failure: failure,
         })
     }

@@ -6,21 +6,13 @@ use std::time::Duration;
 
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use streamhouse_compaction::rewrite::bucket_label;
-use streamhouse_compaction::service::{Service, ServiceConfig, ServiceReport};
-use streamhouse_compaction::{
-    BucketOutcome, Cancel, CompactOptions, Compactor, Progress, ProgressTask,
+use streamhouse::{
+    parse_duration, Cancel, Catalog, CompactReport, Error, Identifier, Progress, ProgressTask,
+    Table,
 };
-use streamhouse_format::binary_row::BinaryRow;
-use streamhouse_format::io::{Identifier, Table};
-use streamhouse_format::options::parse_duration;
-use streamhouse_format::partition::parse_partition_spec;
-
-use streamhouse_reader::plan::partition_dir;
 
 use crate::commands::{human_bytes, plural};
 use crate::error::{CliError, CliResult};
-use crate::warehouse::Warehouse;
 
 pub const COMPACT_ABOUT: &str = "\
 Compact a primary-key table: merge the sorted runs of each bucket by Paimon's universal
@@ -73,26 +65,6 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
     parse_duration(s).map_err(|e| e.to_string())
 }
 
-/// The serialized partition row of a `k=v,...` spec.
-pub fn partition_row(table: &Table, spec: &str) -> CliResult<Vec<u8>> {
-    let names = &table.schema.partition_keys;
-    if names.is_empty() {
-        return Err(CliError::Usage(format!(
-            "--partition: table {} is not partitioned",
-            table.name
-        )));
-    }
-    let types: Vec<_> = table
-        .schema
-        .fields_named(names)?
-        .into_iter()
-        .map(|f| f.data_type)
-        .collect();
-    let values = parse_partition_spec(spec, names, &types, &table.options.partition_default_name)
-        .map_err(|e| CliError::Usage(format!("--partition {spec:?}: {e}")))?;
-    Ok(BinaryRow::from_datums(&values, &types).serialize())
-}
-
 /// Progress bars (one per running compaction) on a terminal, nothing otherwise.
 struct Bars(Option<MultiProgress>);
 
@@ -123,24 +95,27 @@ impl Progress for Bars {
     }
 }
 
-pub async fn run(warehouse: &Warehouse, args: CompactArgs) -> CliResult<()> {
-    let table = warehouse.open_table(&args.table).await?;
+pub async fn run(catalog: &Catalog, args: CompactArgs) -> CliResult<()> {
+    let table = catalog.table(&args.table).await?;
     if args.workers == 0 {
         return Err(CliError::Usage("--workers must be at least 1".into()));
     }
-    let partition = match &args.partition {
-        Some(spec) => Some(partition_row(&table, spec)?),
-        None => None,
-    };
     let cancel = Cancel::new();
     let bars = std::io::stderr()
         .is_terminal()
         .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-    let compactor = Arc::new(
-        Compactor::new(table.clone())?
-            .with_cancel(cancel.clone())
-            .with_progress(Arc::new(Bars(bars))),
-    );
+    let mut compaction = table
+        .compact()
+        .full(args.full)
+        .workers(args.workers)
+        .cancel(cancel.clone())
+        .progress(Arc::new(Bars(bars)));
+    if let Some(spec) = &args.partition {
+        compaction = compaction.partition(spec).map_err(|e| match e {
+            Error::Invalid(m) => CliError::Usage(format!("--partition: {m}")),
+            e => e.into(),
+        })?;
+    }
     let on_signal = cancel.clone();
     let watcher = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -153,23 +128,13 @@ pub async fn run(warehouse: &Warehouse, args: CompactArgs) -> CliResult<()> {
     let result = if args.service {
         eprintln!(
             "compacting {} every {:?} with {} (Ctrl-C stops)",
-            table.name,
+            table.name(),
             args.interval,
             plural(args.workers as u64, "worker")
         );
-        let service = Service::new(
-            compactor,
-            ServiceConfig {
-                workers: args.workers,
-                interval: args.interval,
-                full: args.full,
-                partition,
-                ..Default::default()
-            },
-        );
-        service.run().await
+        compaction.run_service(args.interval).await
     } else {
-        once(&compactor, args.full, partition, args.workers).await
+        compaction.run_once().await
     };
     watcher.abort();
     if cancel.is_cancelled() && !args.service {
@@ -181,42 +146,11 @@ pub async fn run(warehouse: &Warehouse, args: CompactArgs) -> CliResult<()> {
     Ok(())
 }
 
-/// One pass over the table: every bucket the picker (or --full) selects, rewritten by
-/// `workers` tasks and committed as one COMPACT snapshot.
-async fn once(
-    compactor: &Compactor,
-    full: bool,
-    partition: Option<Vec<u8>>,
-    workers: usize,
-) -> streamhouse_format::Result<ServiceReport> {
-    let outcomes = compactor
-        .compact_table(&CompactOptions {
-            full,
-            partition,
-            parallelism: workers,
-            ..Default::default()
-        })
-        .await?;
-    let mut report = ServiceReport {
-        passes: 1,
-        ..Default::default()
-    };
-    for outcome in outcomes {
-        match outcome {
-            BucketOutcome::Compacted(s) => report.compacted.push(s),
-            BucketOutcome::GaveUp(why) => report.gave_up.push(why),
-            BucketOutcome::Nothing => {}
-        }
-    }
-    Ok(report)
-}
-
-fn print_report(table: &Table, r: &ServiceReport) {
+fn print_report(table: &Table, r: &CompactReport) {
     for s in &r.compacted {
-        let partition = partition_dir(table, &s.partition).unwrap_or_default();
         println!(
             "{}: {} → {} at level {} ({} upgraded{}), read {}, wrote {}, snapshot {}",
-            bucket_label(&partition, s.bucket),
+            table.bucket_label(&s.partition, s.bucket),
             plural(s.files_before as u64, "file"),
             plural(s.files_after as u64, "file"),
             s.output_level,
@@ -240,17 +174,17 @@ fn print_report(table: &Table, r: &ServiceReport) {
     let snapshots: std::collections::BTreeSet<i64> =
         r.compacted.iter().map(|s| s.snapshot_id).collect();
     if r.compacted.is_empty() && r.gave_up.is_empty() {
-        println!("{}: nothing to compact", table.name);
+        println!("{}: nothing to compact", table.name());
     } else if let (1, Some(id)) = (snapshots.len(), snapshots.first()) {
         println!(
             "{}: {} compacted, committed as snapshot {id}",
-            table.name,
+            table.name(),
             plural(r.compacted.len() as u64, "bucket")
         );
     } else {
         println!(
             "{}: {} committed{}",
-            table.name,
+            table.name(),
             plural(r.compacted.len() as u64, "compaction"),
             if r.leased_elsewhere > 0 {
                 format!(

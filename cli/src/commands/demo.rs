@@ -1,10 +1,10 @@
 //! `streamhouse demo`: a guided tour on `demo.orders` that uses the same code paths as the
 //! commands it shows (create, write from JSON lines, scan, snapshots, files).
 
-use streamhouse_format::io::{Identifier, Table};
+use streamhouse::{Catalog, Identifier, Table};
 
-use super::create::schema_for;
-use super::inspect::{all_snapshots, file_records, schema_view, snapshot_records};
+use super::create::spec_for;
+use super::inspect::{file_records, schema_view, snapshot_records};
 use super::plural;
 use super::scan::{scan_to, ScanRequest};
 use super::write::write_source;
@@ -13,7 +13,6 @@ use crate::error::CliResult;
 use crate::input::Source;
 use crate::output::records::print_text;
 use crate::output::Dest;
-use crate::warehouse::Warehouse;
 
 const TABLE: &str = "demo.orders";
 const COLUMNS: &str =
@@ -32,7 +31,7 @@ const UPDATES: &[&str] = &[
 const DELETES: &[&str] = &[r#"{"order_id": 3, "rowkind": "-D"}"#];
 
 struct Demo<'a> {
-    wh: &'a Warehouse,
+    catalog: &'a Catalog,
     /// `streamhouse`, plus `--warehouse URL` when it is not the default.
     cmd: String,
 }
@@ -47,15 +46,6 @@ impl Demo<'_> {
             "\n== Step {n}: {title} ==\n{explain}\n\n  $ {} {command}\n",
             self.cmd
         ))
-    }
-
-    /// Deletes every file of the demo table left by an earlier run.
-    async fn drop_previous(&self, id: &Identifier) -> CliResult<usize> {
-        let files = self.wh.io.list_recursive(&self.wh.table_root(id)).await?;
-        for f in &files {
-            self.wh.io.delete(&f.location).await?;
-        }
-        Ok(files.len())
     }
 
     /// Writes JSON lines through the same path as `streamhouse write --format json`.
@@ -99,27 +89,29 @@ impl Demo<'_> {
             format: ScanOutput::Table,
             ..Default::default()
         };
-        scan_to(self.wh, table, &request, &Dest::Stdout)
+        let stats = self.catalog.request_metrics().is_some();
+        scan_to(table, &request, &Dest::Stdout, stats)
             .await
             .map(|_| ())
     }
 }
 
-pub async fn run(wh: &Warehouse) -> CliResult<()> {
+pub async fn run(catalog: &Catalog) -> CliResult<()> {
     let id = Identifier::parse(TABLE)?;
-    let cmd = match wh.url.as_str() {
+    let cmd = match catalog.url() {
         "./warehouse" => "streamhouse".to_string(),
         url => format!("streamhouse --warehouse {url}"),
     };
-    let demo = Demo { wh, cmd };
+    let demo = Demo { catalog, cmd };
     say(&format!(
         "Streamhouse demo, in warehouse {}\n\n\
          A Streamhouse table is an Apache Paimon table: a change log, sorted Parquet files,\n\
          a primary-key index and an LSM tree in one. Each write is one atomic commit that\n\
          creates a new snapshot; each read sees one snapshot.",
-        wh.url
+        catalog.url()
     ))?;
-    let removed = demo.drop_previous(&id).await?;
+    // The demo table of an earlier run goes, so the tour starts over.
+    let removed = catalog.drop_table(&id).await?;
     if removed > 0 {
         say(&format!(
             "(Removed the {TABLE} table of an earlier demo run: {removed} files.)"
@@ -141,8 +133,10 @@ pub async fn run(wh: &Warehouse) -> CliResult<()> {
         options: vec![],
         if_not_exists: false,
     };
-    let schema = schema_for(&args, chrono::Utc::now().timestamp_millis())?;
-    let table = Table::create(wh.io.clone(), wh.table_root(&id), TABLE, schema).await?;
+    let table = catalog
+        .create_table(&id, spec_for(&args)?, false)
+        .await?
+        .into_table();
     say(&schema_view(&table))?;
 
     say("== Step 2: insert four orders ==\n\
@@ -184,7 +178,7 @@ pub async fn run(wh: &Warehouse) -> CliResult<()> {
          old versions and deletes included, until compaction merges them away.",
         &format!("snapshots {TABLE}"),
     )?;
-    let snaps = all_snapshots(&table).await?;
+    let snaps = table.snapshots().await?;
     print_text(&snapshot_records(&snaps).render(InfoOutput::Table))?;
 
     demo.step(
@@ -195,11 +189,8 @@ pub async fn run(wh: &Warehouse) -> CliResult<()> {
         &format!("files {TABLE}"),
     )?;
     if let Some(latest) = snaps.last() {
-        print_text(
-            &file_records(&table, latest)
-                .await?
-                .render(InfoOutput::Table),
-        )?;
+        let files = table.files(latest.id).await?;
+        print_text(&file_records(&files).render(InfoOutput::Table))?;
     }
 
     say(&format!(

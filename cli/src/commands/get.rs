@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use arrow::array::{Array, ArrayRef, RecordBatch};
 use clap::{Args, ValueEnum};
 use serde_json::Value;
-use streamhouse_format::datum::{datum_from_arrow, Datum};
-use streamhouse_format::io::metrics::MetricsSnapshot;
-use streamhouse_format::io::{Identifier, Table};
-use streamhouse_format::types::DataField;
-use streamhouse_reader::lookup::{GetResult, LookupCounters, LookupHandle, LookupOptions};
+use streamhouse::metrics::MetricsSnapshot;
+use streamhouse::{
+    datum_from_arrow, Catalog, DataField, Datum, GetResult, Identifier, Lookup, LookupCounters,
+    Table,
+};
 
 use crate::args::InputFormat;
 use crate::error::{CliError, CliResult};
@@ -25,7 +25,6 @@ use crate::input::convert::{build_array, Raw};
 use crate::input::csv::CsvRecords;
 use crate::output::value::{json_row, Renderer};
 use crate::output::{csv_field, table};
-use crate::warehouse::Warehouse;
 
 pub const GET_ABOUT: &str = "\
 Look rows up by primary key, straight from the table's data files: the key's bucket, the
@@ -94,7 +93,7 @@ pub enum GetOutput {
 
 fn parse_table(s: &str) -> Result<Identifier, String> {
     Identifier::parse(s).map_err(|e| match e {
-        streamhouse_format::Error::Invalid(m) => m,
+        streamhouse::Error::Invalid(m) => m,
         e => e.to_string(),
     })
 }
@@ -353,7 +352,7 @@ fn collect_keys(table: &Table, fields: &[DataField], args: &GetArgs) -> CliResul
     if !args.keys.is_empty() && fields.len() != 1 {
         return Err(CliError::Usage(format!(
             "table {} has a composite primary key ({}): give keys with --key '{}'",
-            table.name,
+            table.name(),
             key_list(fields),
             fields
                 .iter()
@@ -435,37 +434,32 @@ struct KeyCost {
     time: Duration,
 }
 
-pub async fn run(wh: &Warehouse, args: GetArgs) -> CliResult<()> {
-    let table = wh.open_table(&args.table).await?;
+pub async fn run(catalog: &Catalog, args: GetArgs) -> CliResult<()> {
+    let table = catalog.table(&args.table).await?;
     if !table.is_primary_key_table() {
         return Err(CliError::Failed(format!(
             "table {} has no primary key, so it has no rows to look up by key (use `streamhouse scan --where`)",
-            table.name
+            table.name()
         )));
     }
-    let fields = table.schema.fields_named(&table.schema.primary_keys)?;
+    let fields = table.key_fields()?;
     let keys = collect_keys(&table, &fields, &args)?;
-    let snapshot = wh.resolve_snapshot(&table, args.snapshot).await?;
     let started = Instant::now();
-    let options = LookupOptions::default();
-    let handle = match snapshot {
-        Some(id) => LookupHandle::open_at(&table, id, options).await?,
-        None => LookupHandle::open(&table, options).await?,
-    };
-    let load = (handle.metrics().snapshot(), started.elapsed());
-    let (result, costs) = if wh.stats_enabled() {
+    let handle = table.lookup(args.snapshot).await?;
+    let load = (handle.request_metrics().snapshot(), started.elapsed());
+    let (result, costs) = if catalog.request_metrics().is_some() {
         // One by one, so that each key's cost is its own.
         let mut costs = vec![];
         let mut results = vec![];
         for key in &keys.datums {
             let (io0, w0, t0) = (
-                handle.metrics().snapshot(),
+                handle.request_metrics().snapshot(),
                 handle.counters(),
                 Instant::now(),
             );
             results.push(handle.get_many(std::slice::from_ref(key)).await?);
             costs.push(KeyCost {
-                io: handle.metrics().snapshot().since(&io0),
+                io: handle.request_metrics().snapshot().since(&io0),
                 work: handle.counters().since(&w0),
                 time: t0.elapsed(),
             });
@@ -474,7 +468,7 @@ pub async fn run(wh: &Warehouse, args: GetArgs) -> CliResult<()> {
     } else {
         (handle.get_many(&keys.datums).await?, None)
     };
-    print_results(&table.schema.fields, &fields, &keys, &result, args.output)?;
+    print_results(&table.schema().fields, &fields, &keys, &result, args.output)?;
     if let Some(costs) = costs {
         eprintln!(
             "{}",
@@ -485,7 +479,7 @@ pub async fn run(wh: &Warehouse, args: GetArgs) -> CliResult<()> {
 }
 
 /// Joins per-key answers into one.
-fn merge_results(handle: &LookupHandle, parts: Vec<GetResult>) -> CliResult<GetResult> {
+fn merge_results(handle: &Lookup, parts: Vec<GetResult>) -> CliResult<GetResult> {
     let schema = handle.output_schema();
     let mut batches: Vec<RecordBatch> = vec![];
     let mut positions = vec![];
@@ -638,7 +632,7 @@ const STATS_KEYS_LISTED: usize = 20;
 
 /// The `--stats` report of a get: table loading, each lookup, totals.
 fn stats_text(
-    handle: &LookupHandle,
+    handle: &Lookup,
     key_fields: &[DataField],
     keys: &Keys,
     result: &GetResult,

@@ -1,43 +1,18 @@
 //! Inspection: `snapshots`, `schema`, `files` and `tables`.
 
-use futures::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
-use streamhouse_format::binary_row::BinaryRow;
-use streamhouse_format::io::{list_tables, Table};
-use streamhouse_format::manifest::ManifestEntry;
-use streamhouse_format::partition::partition_path;
-use streamhouse_format::snapshot::Snapshot;
-use streamhouse_format::Error;
+use streamhouse::{Catalog, DataFile, Snapshot, Table};
 
 use super::{human_bytes, plural};
 use crate::args::{FilesArgs, InfoOutput, InspectArgs, TablesArgs};
 use crate::error::CliResult;
 use crate::output::records::{print_text, Records};
-use crate::warehouse::Warehouse;
 
 /// `2026-11-25T08:16:31.123Z`.
 pub fn format_millis(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
         .unwrap_or_else(|| ms.to_string())
-}
-
-/// Every snapshot still present, oldest first.
-pub async fn all_snapshots(table: &Table) -> CliResult<Vec<Snapshot>> {
-    let ids = table.list_snapshot_ids().await?;
-    let found: Vec<Option<Snapshot>> = futures::stream::iter(ids)
-        .map(|id| async move {
-            match table.snapshot(id).await {
-                Ok(s) => Ok(Some(s)),
-                // Expired between listing and reading.
-                Err(Error::NotFound(_)) => Ok(None),
-                Err(e) => Err(e),
-            }
-        })
-        .buffered(16)
-        .try_collect()
-        .await?;
-    Ok(found.into_iter().flatten().collect())
 }
 
 pub fn snapshot_records(snapshots: &[Snapshot]) -> Records {
@@ -66,20 +41,20 @@ pub fn snapshot_records(snapshots: &[Snapshot]) -> Records {
     r
 }
 
-pub async fn snapshots(wh: &Warehouse, args: InspectArgs) -> CliResult<()> {
-    let table = wh.open_table(&args.table).await?;
-    let snaps = all_snapshots(&table).await?;
+pub async fn snapshots(catalog: &Catalog, args: InspectArgs) -> CliResult<()> {
+    let table = catalog.table(&args.table).await?;
+    let snaps = table.snapshots().await?;
     if snaps.is_empty() && args.output == InfoOutput::Table {
         return print_text(&format!(
             "table {} has no snapshots yet (nothing was written)\n",
-            table.name
+            table.name()
         ));
     }
     snapshot_records(&snaps).print(args.output)
 }
 
 fn key_roles(table: &Table, column: &str) -> String {
-    let s = &table.schema;
+    let s = table.schema();
     let mut roles = vec![];
     if s.primary_keys.iter().any(|k| k == column) {
         roles.push("primary key");
@@ -92,7 +67,7 @@ fn key_roles(table: &Table, column: &str) -> String {
 
 fn column_records(table: &Table) -> Records {
     let mut r = Records::new(vec!["id", "name", "type", "key"]);
-    for f in &table.schema.fields {
+    for f in &table.schema().fields {
         r.push(vec![
             json!(f.id),
             json!(f.name),
@@ -105,7 +80,7 @@ fn column_records(table: &Table) -> Records {
 
 /// A table's schema for people: columns, keys, options.
 pub fn schema_view(table: &Table) -> String {
-    let s = &table.schema;
+    let s = table.schema();
     let list = |v: &[String]| {
         if v.is_empty() {
             "-".to_string()
@@ -113,7 +88,7 @@ pub fn schema_view(table: &Table) -> String {
             v.join(", ")
         }
     };
-    let mut out = format!("table {} (schema {})\n", table.name, s.id);
+    let mut out = format!("table {} (schema {})\n", table.name(), s.id);
     out.push_str(&column_records(table).render(InfoOutput::Table));
     out.push_str(&format!("primary key:    {}\n", list(&s.primary_keys)));
     out.push_str(&format!("partitioned by: {}\n", list(&s.partition_keys)));
@@ -124,54 +99,21 @@ pub fn schema_view(table: &Table) -> String {
     out
 }
 
-pub async fn schema(wh: &Warehouse, args: InspectArgs) -> CliResult<()> {
-    let table = wh.open_table(&args.table).await?;
+pub async fn schema(catalog: &Catalog, args: InspectArgs) -> CliResult<()> {
+    let table = catalog.table(&args.table).await?;
     match args.output {
         InfoOutput::Table => print_text(&schema_view(&table)),
         InfoOutput::Csv => column_records(&table).print(InfoOutput::Csv),
         // The schema exactly as Paimon stores it, on one line.
         InfoOutput::Json => {
-            let v = serde_json::to_value(&*table.schema).unwrap_or(Value::Null);
+            let v = serde_json::to_value(table.schema()).unwrap_or(Value::Null);
             print_text(&format!("{v}\n"))
         }
     }
 }
 
-/// `dt=2024-01-01/region=eu`, or `-` for an unpartitioned table.
-fn partition_text(table: &Table, e: &ManifestEntry) -> String {
-    let s = &table.schema;
-    if s.partition_keys.is_empty() {
-        return "-".into();
-    }
-    let types: Vec<_> = match s.fields_named(&s.partition_keys) {
-        Ok(fields) => fields.into_iter().map(|f| f.data_type).collect(),
-        Err(_) => return "?".into(),
-    };
-    match BinaryRow::deserialize(&e.partition).and_then(|row| row.to_datums(&types)) {
-        Ok(values) => partition_path(
-            &s.partition_keys,
-            &types,
-            &values,
-            &table.options.partition_default_name,
-        )
-        .trim_end_matches('/')
-        .to_string(),
-        Err(_) => "?".into(),
-    }
-}
-
-/// The live data files of `snapshot`, by partition, bucket, level and sequence.
-pub async fn file_records(table: &Table, snapshot: &Snapshot) -> CliResult<Records> {
-    let mut entries: Vec<(String, ManifestEntry)> = table
-        .all_live_files(snapshot)
-        .await?
-        .into_iter()
-        .map(|e| (partition_text(table, &e), e))
-        .collect();
-    entries.sort_by(|(pa, a), (pb, b)| {
-        let key = |p, e: &ManifestEntry| (p, e.bucket, e.file.level, e.file.min_sequence_number);
-        key(pa, a).cmp(&key(pb, b))
-    });
+/// The live data files of a snapshot, by partition, bucket, level and sequence.
+pub fn file_records(files: &[DataFile]) -> Records {
     let mut r = Records::new(vec![
         "partition",
         "bucket",
@@ -182,32 +124,31 @@ pub async fn file_records(table: &Table, snapshot: &Snapshot) -> CliResult<Recor
         "min_seq",
         "max_seq",
     ]);
-    for (p, e) in &entries {
+    for f in files {
         r.push(vec![
-            json!(p),
-            json!(e.bucket),
-            json!(e.file.level),
-            json!(e.file.file_name),
-            json!(e.file.row_count),
-            json!(e.file.file_size),
-            json!(e.file.min_sequence_number),
-            json!(e.file.max_sequence_number),
+            json!(f.partition),
+            json!(f.bucket),
+            json!(f.level),
+            json!(f.file_name),
+            json!(f.rows),
+            json!(f.size),
+            json!(f.min_sequence),
+            json!(f.max_sequence),
         ]);
     }
-    Ok(r)
+    r
 }
 
-pub async fn files(wh: &Warehouse, args: FilesArgs) -> CliResult<()> {
-    let table = wh.open_table(&args.table).await?;
-    let Some(id) = wh.resolve_snapshot(&table, args.snapshot).await? else {
+pub async fn files(catalog: &Catalog, args: FilesArgs) -> CliResult<()> {
+    let table = catalog.table(&args.table).await?;
+    let Some(id) = table.resolve_snapshot(args.snapshot).await? else {
         if args.output == InfoOutput::Table {
-            let text = format!("table {} has no snapshots yet, so no files\n", table.name);
+            let text = format!("table {} has no snapshots yet, so no files\n", table.name());
             return print_text(&text);
         }
         return Ok(());
     };
-    let snapshot = table.snapshot(id).await?;
-    let r = file_records(&table, &snapshot).await?;
+    let r = file_records(&table.files(id).await?);
     r.print(args.output)?;
     if args.output == InfoOutput::Table {
         let sum = |col: usize| {
@@ -226,12 +167,12 @@ pub async fn files(wh: &Warehouse, args: FilesArgs) -> CliResult<()> {
     Ok(())
 }
 
-pub async fn tables(wh: &Warehouse, args: TablesArgs) -> CliResult<()> {
-    let ids = list_tables(&wh.io, &wh.root).await?;
+pub async fn tables(catalog: &Catalog, args: TablesArgs) -> CliResult<()> {
+    let ids = catalog.all_tables().await?;
     if ids.is_empty() && args.output == InfoOutput::Table {
         return print_text(&format!(
             "no tables in {} yet (make one with `streamhouse create` or `streamhouse demo`)\n",
-            wh.url
+            catalog.url()
         ));
     }
     let mut r = Records::new(vec!["name", "database", "table"]);

@@ -4,14 +4,10 @@
 use std::time::Duration;
 
 use clap::Args;
-use streamhouse_format::io::expire::{expire_snapshots, ExpireConfig};
-use streamhouse_format::io::orphans::clean_orphans;
-use streamhouse_format::io::Identifier;
-use streamhouse_format::options::parse_duration;
+use streamhouse::{parse_duration, Catalog, Identifier};
 
 use crate::commands::{human_bytes, plural};
 use crate::error::{CliError, CliResult};
-use crate::warehouse::Warehouse;
 
 pub const EXPIRE_ABOUT: &str = "\
 Delete old snapshots and the files only they use.
@@ -73,38 +69,36 @@ fn parse_age(s: &str) -> Result<Duration, String> {
     parse_duration(s).map_err(|e| e.to_string())
 }
 
-pub async fn expire(warehouse: &Warehouse, args: ExpireArgs) -> CliResult<()> {
-    let table = warehouse.open_table(&args.table).await?;
-    let mut cfg = ExpireConfig::from_options(&table.options)?;
+pub async fn expire(catalog: &Catalog, args: ExpireArgs) -> CliResult<()> {
+    let table = catalog.table(&args.table).await?;
+    let mut expire = table.expire()?;
     if let Some(n) = args.retain_min {
         if n == 0 {
             return Err(CliError::Usage("--retain-min must be at least 1".into()));
         }
-        cfg.retain_min = n;
-        cfg.retain_max = cfg.retain_max.max(n);
+        expire = expire.retain_min(n);
     }
     if let Some(n) = args.retain_max {
         if n == 0 {
             return Err(CliError::Usage("--retain-max must be at least 1".into()));
         }
-        cfg.retain_max = n;
-        if args.retain_min.is_none() {
-            cfg.retain_min = cfg.retain_min.min(n);
-        }
+        expire = expire.retain_max(n);
     }
     if let Some(d) = args.older_than {
-        cfg.time_retained = d;
+        expire = expire.older_than(d);
     }
     if let Some(n) = args.limit {
-        cfg.limit = n.max(1);
+        expire = expire.limit(n);
     }
-    cfg.validate()
+    expire
+        .validate()
         .map_err(|e| CliError::Usage(format!("{e}")))?;
-    let r = expire_snapshots(&table, &cfg).await?;
+    let cfg = expire.config();
+    let r = expire.run().await?;
     match (r.expired.first(), r.expired.last()) {
         (Some(a), Some(b)) => println!(
             "{}: expired {} ({a}..{b}); deleted {}, {}, {}, {}; earliest snapshot is now {}",
-            table.name,
+            table.name(),
             plural(r.expired.len() as u64, "snapshot"),
             plural(r.data_files_deleted as u64, "data file"),
             plural(r.changelog_files_deleted as u64, "changelog file"),
@@ -114,7 +108,7 @@ pub async fn expire(warehouse: &Warehouse, args: ExpireArgs) -> CliResult<()> {
         ),
         _ => println!(
             "{}: nothing to expire (keeping at least {}, those newer than {:?}, and those consumers need)",
-            table.name,
+            table.name(),
             plural(cfg.retain_min, "snapshot"),
             cfg.time_retained
         ),
@@ -122,9 +116,9 @@ pub async fn expire(warehouse: &Warehouse, args: ExpireArgs) -> CliResult<()> {
     Ok(())
 }
 
-pub async fn clean_orphan_files(warehouse: &Warehouse, args: CleanOrphansArgs) -> CliResult<()> {
-    let table = warehouse.open_table(&args.table).await?;
-    let r = clean_orphans(&table, args.older_than, args.dry_run).await?;
+pub async fn clean_orphan_files(catalog: &Catalog, args: CleanOrphansArgs) -> CliResult<()> {
+    let table = catalog.table(&args.table).await?;
+    let r = table.clean_orphans(args.older_than, args.dry_run).await?;
     for p in &r.deleted {
         println!(
             "{}{p}",
@@ -137,7 +131,7 @@ pub async fn clean_orphan_files(warehouse: &Warehouse, args: CleanOrphansArgs) -
     }
     println!(
         "{}: {} {} ({}){}",
-        table.name,
+        table.name(),
         if args.dry_run {
             "would delete"
         } else {

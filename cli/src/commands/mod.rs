@@ -1,4 +1,5 @@
-//! One module per command; each takes the warehouse and its parsed arguments.
+//! One module per command; each takes the catalog and its parsed arguments, calls the
+//! `streamhouse` API and prints the result.
 
 pub mod compact;
 mod create;
@@ -12,42 +13,67 @@ pub mod tag;
 pub mod tail;
 mod write;
 
+use streamhouse::metrics::{MetricsSnapshot, RequestKind};
+use streamhouse::Catalog;
+
 use crate::args::{Cli, Command};
 use crate::error::CliResult;
-use crate::warehouse::Warehouse;
 
 pub async fn run(cli: Cli) -> CliResult<()> {
-    let warehouse = if cli.stats {
-        Warehouse::open_metered(&cli.warehouse)?
-    } else {
-        Warehouse::open(&cli.warehouse)?
-    };
-    let result = run_command(&warehouse, cli.command).await;
+    let catalog = Catalog::builder(&cli.warehouse).metered(cli.stats).open()?;
+    let result = run_command(&catalog, cli.command).await;
     // Printed whether the command succeeded or not: a failure costs requests too.
-    if let Some(cost) = warehouse.cost() {
-        eprintln!("{}", crate::warehouse::stats_report(&cost));
+    if let Some(cost) = catalog.request_metrics() {
+        eprintln!("{}", stats_report(&cost));
     }
     result
 }
 
-async fn run_command(warehouse: &Warehouse, command: Command) -> CliResult<()> {
+async fn run_command(catalog: &Catalog, command: Command) -> CliResult<()> {
     match command {
-        Command::Create(a) => create::run(warehouse, a).await,
-        Command::Write(a) => write::run(warehouse, a).await,
-        Command::Scan(a) => scan::run(warehouse, a).await,
-        Command::Snapshots(a) => inspect::snapshots(warehouse, a).await,
-        Command::Schema(a) => inspect::schema(warehouse, a).await,
-        Command::Files(a) => inspect::files(warehouse, a).await,
-        Command::Tables(a) => inspect::tables(warehouse, a).await,
-        Command::Demo(_) => demo::run(warehouse).await,
-        Command::Compact(a) => compact::run(warehouse, a).await,
-        Command::Expire(a) => maintenance::expire(warehouse, a).await,
-        Command::CleanOrphans(a) => maintenance::clean_orphan_files(warehouse, a).await,
-        Command::Get(a) => get::run(warehouse, a).await,
-        Command::Tail(a) => tail::run(warehouse, a).await,
-        Command::Tag(a) => tag::run(warehouse, a).await,
-        Command::Sql(a) => sql::run(warehouse, a).await,
+        Command::Create(a) => create::run(catalog, a).await,
+        Command::Write(a) => write::run(catalog, a).await,
+        Command::Scan(a) => scan::run(catalog, a).await,
+        Command::Snapshots(a) => inspect::snapshots(catalog, a).await,
+        Command::Schema(a) => inspect::schema(catalog, a).await,
+        Command::Files(a) => inspect::files(catalog, a).await,
+        Command::Tables(a) => inspect::tables(catalog, a).await,
+        Command::Demo(_) => demo::run(catalog).await,
+        Command::Compact(a) => compact::run(catalog, a).await,
+        Command::Expire(a) => maintenance::expire(catalog, a).await,
+        Command::CleanOrphans(a) => maintenance::clean_orphan_files(catalog, a).await,
+        Command::Get(a) => get::run(catalog, a).await,
+        Command::Tail(a) => tail::run(catalog, a).await,
+        Command::Tag(a) => tag::run(catalog, a).await,
+        Command::Sql(a) => sql::run(catalog, a).await,
     }
+}
+
+/// The `--stats` report: a total line, then one line per request kind that was used.
+///
+/// ```text
+/// stats: 7 object-store requests, 12.4 KiB
+///   GET                    3     2.1 KiB
+///   conditional PUT        1     1.2 KiB
+/// ```
+pub fn stats_report(cost: &MetricsSnapshot) -> String {
+    let n = cost.total_requests();
+    let mut out = format!(
+        "stats: {n} object-store request{}, {}",
+        if n == 1 { "" } else { "s" },
+        human_bytes(cost.total_bytes())
+    );
+    for kind in RequestKind::ALL {
+        let r = cost.requests(kind);
+        if r > 0 {
+            out.push_str(&format!(
+                "\n  {:<18} {r:>6} {:>11}",
+                kind.name(),
+                human_bytes(cost.bytes(kind))
+            ));
+        }
+    }
+    out
 }
 
 /// `1536` → `1.5 KiB`.

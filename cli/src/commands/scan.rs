@@ -1,20 +1,15 @@
 //! `streamhouse scan`: a snapshot's rows (optionally filtered, at a snapshot, time or tag),
 //! streamed batch by batch into the chosen output; with `--stats`, what was pruned.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow::datatypes::Schema;
 use futures::StreamExt;
-use streamhouse_format::io::Table;
-use streamhouse_reader::scan::TimeTravel;
-use streamhouse_reader::scan_stats::{ScanMetrics, ScanStats};
-use streamhouse_reader::ScanBuilder;
+use streamhouse::{Catalog, Scan, ScanStats, Table, TableTotals};
 
 use crate::args::{ScanArgs, ScanOutput};
 use crate::error::{CliError, CliResult};
 use crate::output::{open_sink, Dest};
-use crate::warehouse::Warehouse;
 
 #[derive(Debug, Clone)]
 pub struct ScanRequest {
@@ -74,17 +69,15 @@ pub fn parse_as_of(s: &str) -> CliResult<i64> {
     )))
 }
 
-pub async fn run(wh: &Warehouse, args: ScanArgs) -> CliResult<()> {
-    let table = wh.open_table(&args.table).await?;
+pub async fn run(catalog: &Catalog, args: ScanArgs) -> CliResult<()> {
+    let table = catalog.table(&args.table).await?;
     let columns: Vec<String> = args
         .columns
         .iter()
         .map(|c| c.trim().to_string())
         .filter(|c| !c.is_empty())
         .collect();
-    for c in &columns {
-        table.schema.field_index(c)?;
-    }
+    table.check_columns(&columns)?;
     let request = ScanRequest {
         snapshot: args.snapshot,
         columns: (!columns.is_empty()).then_some(columns),
@@ -95,7 +88,8 @@ pub async fn run(wh: &Warehouse, args: ScanArgs) -> CliResult<()> {
         filter: args.filter,
     };
     let dest = args.out.map(Dest::File).unwrap_or(Dest::Stdout);
-    let result = scan_to(wh, &table, &request, &dest).await;
+    let stats = catalog.request_metrics().is_some();
+    let result = scan_to(&table, &request, &dest, stats).await;
     if result.is_err() {
         if let Dest::File(p) = &dest {
             let _ = std::fs::remove_file(p);
@@ -104,103 +98,69 @@ pub async fn run(wh: &Warehouse, args: ScanArgs) -> CliResult<()> {
     result.map(|_| ())
 }
 
-fn builder(table: &Table, request: &ScanRequest) -> ScanBuilder {
-    let travel = match (&request.tag, request.as_of, request.snapshot) {
-        (Some(t), _, _) => TimeTravel::Tag(t.clone()),
-        (_, Some(ms), _) => TimeTravel::AsOf(ms),
-        (_, _, Some(id)) => TimeTravel::Snapshot(id),
-        _ => TimeTravel::Latest,
-    };
-    let mut b = ScanBuilder::new(table).time_travel(travel);
+fn scan_of(table: &Table, request: &ScanRequest) -> Scan {
+    let mut scan = table.scan();
+    match (&request.tag, request.as_of, request.snapshot) {
+        (Some(t), _, _) => scan = scan.tag(t.clone()),
+        (_, Some(ms), _) => scan = scan.as_of(ms),
+        (_, _, Some(id)) => scan = scan.snapshot(id),
+        _ => {}
+    }
     if let Some(cols) = &request.columns {
-        b = b.projection(cols.clone());
+        scan = scan.columns(cols.clone());
     }
     if let Some(n) = request.limit {
-        b = b.limit(n);
+        scan = scan.limit(n);
     }
     if let Some(f) = &request.filter {
-        b = b.filter_text(f.clone());
+        scan = scan.filter(f.clone());
     }
-    b
+    scan
 }
 
-/// Writes the rows `request` asks for to `dest`; returns how many.
+/// Writes the rows `request` asks for to `dest`; returns how many. With `stats`, prints what
+/// the scan read and pruned to stderr.
 pub async fn scan_to(
-    wh: &Warehouse,
     table: &Table,
     request: &ScanRequest,
     dest: &Dest,
+    stats: bool,
 ) -> CliResult<u64> {
-    let type_of = |name: &str| table.schema.field(name).map(|f| f.data_type.clone());
-    if let Some(id) = request.snapshot {
-        // A clear message naming the snapshots that do exist.
-        wh.resolve_snapshot(table, Some(id)).await?;
+    let mut scan = scan_of(table, request);
+    if stats {
+        scan = scan.with_stats();
     }
-    let metrics = Arc::new(ScanMetrics::default());
-    let mut b = builder(table, request);
-    if wh.stats_enabled() {
-        b = b.metrics(metrics.clone());
-    }
-    // Errors in --where surface before anything is read.
-    b.predicate()?;
-    let schema = b.output_schema()?;
-    let plan = b.plan().await?;
-    let snapshot = plan.snapshot.clone();
-    let types = schema.fields().iter().map(|f| type_of(f.name())).collect();
+    // Errors in the columns or --where surface before anything is read.
+    let schema = scan.output_schema()?;
+    let plan = scan.plan().await?;
+    let snapshot = plan.snapshot_id();
+    let types = schema
+        .fields()
+        .iter()
+        .map(|f| table.schema().field(f.name()).map(|f| f.data_type.clone()))
+        .collect();
     let mut sink = open_sink(
         request.format,
         dest,
         Arc::new(Schema::clone(&schema)),
         types,
     )?;
-    if snapshot.is_some() {
-        let mut stream = b.execute_plan(plan).await?;
-        let mut remaining = request.limit;
-        while remaining != Some(0) {
-            let Some(batch) = stream.next().await else {
-                break;
-            };
-            let mut batch = batch?;
-            if let Some(r) = remaining {
-                if batch.num_rows() > r {
-                    batch = batch.slice(0, r);
-                }
-                remaining = Some(r - batch.num_rows());
-            }
-            if batch.num_rows() > 0 {
-                sink.write(&batch)?;
-            }
+    let mut stream = plan.execute().await?;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        if batch.num_rows() > 0 {
+            sink.write(&batch)?;
         }
     }
     let rows = sink.finish()?;
-    if wh.stats_enabled() {
-        let stats = metrics.snapshot();
-        let totals = match &snapshot {
-            Some(s) => Some(table_totals(wh, table, s).await?),
+    if let Some(s) = scan.stats() {
+        let totals = match snapshot {
+            Some(id) => Some(table.totals(id).await?),
             None => None,
         };
-        eprintln!(
-            "{}",
-            scan_report(&stats, totals, rows, snapshot.as_ref().map(|s| s.id))
-        );
+        eprintln!("{}", scan_report(&s, totals, rows, snapshot));
     }
     Ok(rows)
-}
-
-/// Partitions, files and bytes of every live file of a snapshot, read through an unmetered
-/// handle so that the scan's request counts stay its own.
-async fn table_totals(
-    wh: &Warehouse,
-    table: &Table,
-    snapshot: &streamhouse_format::snapshot::Snapshot,
-) -> CliResult<(u64, u64, u64)> {
-    let plain = Warehouse::open(&wh.url)?;
-    let mut t = table.clone();
-    t.io = plain.io;
-    let files = t.all_live_files(snapshot).await?;
-    let partitions: HashSet<&[u8]> = files.iter().map(|e| e.partition.as_slice()).collect();
-    let bytes: i64 = files.iter().map(|e| e.file.file_size.max(0)).sum();
-    Ok((partitions.len() as u64, files.len() as u64, bytes as u64))
 }
 
 fn pct(part: u64, total: u64) -> String {
@@ -214,11 +174,12 @@ fn pct(part: u64, total: u64) -> String {
 /// The `--stats` lines of a scan: each level read versus total.
 pub fn scan_report(
     s: &ScanStats,
-    totals: Option<(u64, u64, u64)>,
+    totals: Option<TableTotals>,
     rows: u64,
     snapshot: Option<i64>,
 ) -> String {
-    let (parts, files, bytes) = totals.unwrap_or((0, 0, 0));
+    let t = totals.unwrap_or_default();
+    let (parts, files, bytes) = (t.partitions, t.files, t.bytes);
     let h = super::human_bytes;
     let mut out = format!(
         "scan: snapshot {}, {rows} rows out\n",

@@ -6,12 +6,11 @@ use std::path::PathBuf;
 use clap::Args;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
-use streamhouse_format::types::{DataType, TypeKind, MAX_LENGTH};
+use streamhouse::{Catalog, DataType, TypeKind, MAX_LENGTH};
 
 use crate::args::ScanOutput;
 use crate::error::{CliError, CliResult};
 use crate::output::{open_sink, Dest};
-use crate::warehouse::Warehouse;
 
 pub const SQL_ABOUT: &str = "\
 Run one SQL query over the tables of the warehouse, each known as DATABASE.TABLE and read at its
@@ -76,10 +75,10 @@ fn df(e: datafusion::error::DataFusionError) -> CliError {
     CliError::Failed(format!("sql: {e}"))
 }
 
-pub async fn run(wh: &Warehouse, args: SqlArgs) -> CliResult<()> {
+pub async fn run(catalog: &Catalog, args: SqlArgs) -> CliResult<()> {
     let config = SessionConfig::new().with_information_schema(true);
     let ctx = SessionContext::new_with_config(config);
-    streamhouse_sql::register_warehouse(&ctx, &wh.io, &wh.root)
+    streamhouse_sql::register_catalog(&ctx, catalog)
         .await
         .map_err(df)?;
     let frame = ctx.sql(&args.query).await.map_err(df)?;

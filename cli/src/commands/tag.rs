@@ -2,13 +2,11 @@
 //! readable by Java Paimon and pypaimon (`table.copy({'scan.tag-name': name})`).
 
 use clap::{Args, Subcommand};
-use streamhouse_format::io::Identifier;
-use streamhouse_format::options::parse_duration;
+use streamhouse::{parse_duration, Catalog, Identifier};
 
 use crate::args::InfoOutput;
 use crate::error::CliResult;
 use crate::output::records::Records;
-use crate::warehouse::Warehouse;
 
 pub const TAG_EXAMPLES: &str = "\
 Examples:
@@ -68,10 +66,10 @@ fn parse_identifier(s: &str) -> Result<Identifier, String> {
     Identifier::parse(s).map_err(|e| e.to_string())
 }
 
-pub async fn run(wh: &Warehouse, cmd: TagCommand) -> CliResult<()> {
+pub async fn run(catalog: &Catalog, cmd: TagCommand) -> CliResult<()> {
     match cmd {
         TagCommand::Create(a) => {
-            let table = wh.open_table(&a.table).await?;
+            let table = catalog.table(&a.table).await?;
             let retain = a.retain.as_deref().map(parse_duration).transpose()?;
             let tag = table.create_tag(&a.name, a.snapshot, retain).await?;
             println!(
@@ -80,8 +78,8 @@ pub async fn run(wh: &Warehouse, cmd: TagCommand) -> CliResult<()> {
             );
         }
         TagCommand::List(a) => {
-            let table = wh.open_table(&a.table).await?;
-            let tags = table.list_tags().await?;
+            let table = catalog.table(&a.table).await?;
+            let tags = table.tags().await?;
             let mut r = Records::new(vec![
                 "tag",
                 "snapshot",
@@ -104,7 +102,7 @@ pub async fn run(wh: &Warehouse, cmd: TagCommand) -> CliResult<()> {
             r.print(a.output)?;
         }
         TagCommand::Delete(a) => {
-            let table = wh.open_table(&a.table).await?;
+            let table = catalog.table(&a.table).await?;
             let tag = table.delete_tag(&a.name).await?;
             println!(
                 "deleted tag {} (snapshot {}) of {}",

@@ -1,5 +1,5 @@
 //! `streamhouse tail`: a table's changes with their row kinds, snapshot by snapshot, from a
-//! start position, optionally following new commits (`streamhouse_reader::incremental`).
+//! start position, optionally following new commits (`streamhouse::Table::tail`).
 //!
 //! Output is flushed after each snapshot's changes; only then does a consumer record that it
 //! handled the snapshot (when the tail asks for the next one). Ctrl-C (or SIGTERM) between
@@ -12,22 +12,18 @@ use std::time::Duration;
 use arrow::array::{Array, ArrayRef};
 use arrow::compute::cast;
 use arrow::datatypes::SchemaRef;
-use streamhouse_format::options::parse_duration;
-use streamhouse_format::types::DataType;
-use streamhouse_reader::incremental::{
-    ChangeBatch, SnapshotInfo, StartPosition, TailBuilder, TailEvent,
+use clap::Args;
+use streamhouse::{
+    parse_duration, Catalog, ChangeBatch, DataType, Identifier, SnapshotInfo, StartPosition,
+    TailEvent,
 };
 use tokio::sync::watch;
-
-use clap::Args;
-use streamhouse_format::io::Identifier;
 
 use super::plural;
 use crate::args::InfoOutput;
 use crate::error::{CliError, CliResult};
 use crate::output::value::{json_row, Renderer};
 use crate::output::{csv_field, table};
-use crate::warehouse::Warehouse;
 
 pub const TAIL_ABOUT: &str = "\
 Print a table's changes with their kinds, snapshot by snapshot: +I insert, -U / +U the old and
@@ -98,13 +94,13 @@ pub struct TailArgs {
 
 fn parse_table(s: &str) -> Result<Identifier, String> {
     Identifier::parse(s).map_err(|e| match e {
-        streamhouse_format::Error::Invalid(m) => m,
+        streamhouse::Error::Invalid(m) => m,
         e => e.to_string(),
     })
 }
 
-pub async fn run(wh: &Warehouse, args: TailArgs) -> CliResult<()> {
-    let table = wh.open_table(&args.table).await?;
+pub async fn run(catalog: &Catalog, args: TailArgs) -> CliResult<()> {
+    let table = catalog.table(&args.table).await?;
     let start = parse_start(&args.from)?;
     let columns: Vec<String> = args
         .columns
@@ -112,31 +108,29 @@ pub async fn run(wh: &Warehouse, args: TailArgs) -> CliResult<()> {
         .map(|c| c.trim().to_string())
         .filter(|c| !c.is_empty())
         .collect();
-    for c in &columns {
-        table.schema.field_index(c)?;
-    }
+    table.check_columns(&columns)?;
     let floor = duration_arg("--poll-interval", &args.poll_interval)?;
     let ceiling = duration_arg("--max-poll-interval", &args.max_poll_interval)?;
-    let mut builder = TailBuilder::new(&table)
-        .start(start)
+    let mut builder = table
+        .tail()
+        .from(start)
         .follow(args.follow)
-        .poll_interval(floor)
-        .max_poll_interval(ceiling)
+        .poll_interval(floor, ceiling)
         .ignore_consumer_progress(args.ignore_progress);
     if let Some(id) = &args.consumer {
         builder = builder.consumer(id.clone());
     }
     if !columns.is_empty() {
-        builder = builder.projection(columns);
+        builder = builder.columns(columns);
     }
-    let mut tail = builder.build().await?;
+    let mut tail = builder.open().await?;
     let schema = tail.output_schema();
     let types = schema
         .fields()
         .iter()
-        .map(|f| table.schema.field(f.name()).map(|t| t.data_type.clone()))
+        .map(|f| table.schema().field(f.name()).map(|t| t.data_type.clone()))
         .collect();
-    let taken = |name: &str| table.schema.field(name).is_some();
+    let taken = |name: &str| table.schema().field(name).is_some();
     let kind_name = if taken("rowkind") {
         "_rowkind"
     } else {
@@ -152,7 +146,7 @@ pub async fn run(wh: &Warehouse, args: TailArgs) -> CliResult<()> {
     if args.follow && std::io::stderr().is_terminal() {
         eprintln!(
             "following {} from snapshot {} (Ctrl-C to stop)",
-            table.name,
+            table.name(),
             tail.position()
         );
     }

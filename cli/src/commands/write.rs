@@ -1,10 +1,8 @@
-//! `streamhouse write`: input → batches of the table's types → `TableWriter` → one commit.
+//! `streamhouse write`: input → batches of the table's types → the table's `Writer` → one commit.
 //! Any failure before the commit aborts the writer, so nothing becomes visible.
 
 use indicatif::ProgressBar;
-use streamhouse_format::io::Table;
-use streamhouse_format::row_kind::RowKind;
-use streamhouse_writer::{conform_batch, TableWriter, WriteSummary};
+use streamhouse::{Catalog, Commit, RowKind, Table, Writer};
 use tokio::sync::mpsc;
 
 use super::{human_bytes, plural};
@@ -13,7 +11,6 @@ use crate::error::{CliError, CliResult};
 use crate::input::{self, BatchShape, Chunk, Source};
 use crate::output::records::print_text;
 use crate::progress;
-use crate::warehouse::Warehouse;
 
 #[path = "write_follow.rs"]
 mod follow;
@@ -65,7 +62,7 @@ impl Counts {
 pub struct WriteOutcome {
     pub counts: Counts,
     /// `None` when the input held no rows (nothing is committed then).
-    pub summary: Option<WriteSummary>,
+    pub summary: Option<Commit>,
 }
 
 impl WriteOutcome {
@@ -95,8 +92,8 @@ impl WriteOutcome {
     }
 }
 
-pub async fn run(wh: &Warehouse, args: WriteArgs) -> CliResult<()> {
-    let table = wh.open_table(&args.table).await?;
+pub async fn run(catalog: &Catalog, args: WriteArgs) -> CliResult<()> {
+    let table = catalog.table(&args.table).await?;
     let source = Source::from_arg(args.input);
     if args.follow {
         return follow::run(
@@ -119,7 +116,7 @@ pub async fn run(wh: &Warehouse, args: WriteArgs) -> CliResult<()> {
     }
     let name = source.name();
     let outcome = write_source(&table, source, format, args.batch_rows as usize).await?;
-    print_text(&outcome.report(&table.name, &name))
+    print_text(&outcome.report(table.name(), &name))
 }
 
 /// Writes everything `source` holds in one commit.
@@ -129,10 +126,10 @@ pub async fn write_source(
     format: InputFormat,
     batch_rows: usize,
 ) -> CliResult<WriteOutcome> {
-    let shape = BatchShape::new(table.schema.clone(), source.name(), batch_rows);
-    let mut writer = TableWriter::new(table.clone()).await?;
+    let shape = BatchShape::new(table.shared_schema(), source.name(), batch_rows);
+    let mut writer = table.writer().await?;
     let mut chunks = input::spawn(source, format, shape)?;
-    let progress = progress::spinner(format!("writing to {}", table.name));
+    let progress = progress::spinner(format!("writing to {}", table.name()));
     let pumped = tokio::select! {
         r = pump(&mut writer, &mut chunks, table, &progress) => r,
         _ = interrupted() => Err(CliError::Interrupted),
@@ -155,23 +152,32 @@ pub async fn write_source(
         });
     }
     // From here on Ctrl-C no longer stops the process: the commit completes or fails on its own.
-    let mut summary = writer.commit().await?;
-    // In-writer compaction of the buckets just written (unless write-only), as Paimon's writers
-    // do; the rows are committed already, so a failure here is only a warning.
-    match streamhouse_compaction::compact_after_commit(table, &summary).await {
-        Ok(ids) => summary.snapshot_ids.extend(ids),
-        Err(e) => {
-            eprintln!("warning: the rows are committed, but compacting after them failed: {e}")
+    let mut commit = writer.commit().await?;
+    // The table's compaction policy ran after the commit (in-writer compaction of the buckets
+    // just written, unless write-only); the rows are committed already, so a failure here is
+    // only a warning.
+    commit
+        .snapshot_ids
+        .append(&mut commit.compaction_snapshot_ids);
+    let mut failure = commit.compaction_failure.take();
+    match writer.close().await {
+        Ok(closed) => {
+            commit.snapshot_ids.extend(closed.snapshot_ids);
+            failure = failure.or(closed.compaction_failure);
         }
+        Err(e) => failure = Some(e.to_string()),
+    }
+    if let Some(why) = failure {
+        eprintln!("warning: the rows are committed, but compacting after them failed: {why}");
     }
     Ok(WriteOutcome {
         counts,
-        summary: Some(summary),
+        summary: Some(commit),
     })
 }
 
 async fn pump(
-    writer: &mut TableWriter,
+    writer: &mut Writer,
     chunks: &mut mpsc::Receiver<CliResult<Chunk>>,
     table: &Table,
     progress: &ProgressBar,
@@ -179,13 +185,13 @@ async fn pump(
     let mut counts = Counts::default();
     while let Some(chunk) = chunks.recv().await {
         let chunk = chunk?;
-        let batch = conform_batch(&table.schema, &chunk.batch, &chunk.label)?;
+        let batch = table.conform(&chunk.batch, &chunk.label)?;
         match &chunk.kinds {
             Some(kinds) => writer.write_with_kinds(&batch, kinds).await?,
             None => writer.write(&batch).await?,
         }
         counts.add(batch.num_rows(), chunk.kinds.as_deref());
-        progress.set_message(format!("writing to {}: {} rows", table.name, counts.rows));
+        progress.set_message(format!("writing to {}: {} rows", table.name(), counts.rows));
     }
     Ok(counts)
 }

@@ -1,5 +1,5 @@
 //! `streamhouse write --follow`: newline-delimited JSON streamed from stdin (or a file, e.g. a
-//! named pipe) into one `CompactingWriter`, committed every `--commit-interval` when rows arrived,
+//! named pipe) into one table `Writer`, committed every `--commit-interval` when rows arrived,
 //! at the end of the input, and on Ctrl-C / SIGTERM (then the command exits cleanly).
 //!
 //! Input errors (a malformed line, a value that does not fit) end the stream: the rows before
@@ -10,10 +10,7 @@
 
 use std::io::{BufReader, Read};
 
-use streamhouse_compaction::CompactingWriter;
-use streamhouse_format::io::Table;
-use streamhouse_format::options::parse_duration;
-use streamhouse_writer::{conform_batch, TableWriter, WriteSummary};
+use streamhouse::{parse_duration, Table, Writer};
 use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
 
@@ -56,14 +53,14 @@ pub async fn run(
         ));
     }
     let name = source.name();
-    let shape = BatchShape::new(table.schema.clone(), name.clone(), batch_rows as usize);
+    let shape = BatchShape::new(table.shared_schema(), name.clone(), batch_rows as usize);
     let mut chunks = spawn(source, shape)?;
-    let mut writer = Writer::open(table).await?;
+    let mut writer = table.writer().await?;
     let mut signals = shutdown_signals();
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     ticker.tick().await;
-    let progress = progress::spinner(format!("streaming into {}", table.name));
+    let progress = progress::spinner(format!("streaming into {}", table.name()));
     let mut pending = Counts::default();
     let mut totals = Totals::default();
     let mut input_error = None;
@@ -79,7 +76,7 @@ pub async fn run(
                 commit(&mut writer, &mut pending, &mut totals).await?;
                 progress.set_message(format!(
                     "streaming into {}: {} committed, last snapshot {}",
-                    table.name,
+                    table.name(),
                     plural(totals.counts.rows, "row"),
                     totals.snapshots.last().map_or("-".into(), i64::to_string)
                 ));
@@ -91,7 +88,7 @@ pub async fn run(
                     break;
                 }
                 Some(Ok(chunk)) => {
-                    let batch = match conform_batch(&table.schema, &chunk.batch, &chunk.label) {
+                    let batch = match table.conform(&chunk.batch, &chunk.label) {
                         Ok(b) => b,
                         Err(e) => {
                             input_error = Some(e.into());
@@ -103,7 +100,7 @@ pub async fn run(
                         None => writer.write(&batch).await,
                     };
                     if let Err(e) = written {
-                        if !matches!(e, streamhouse_format::Error::Input { .. }) {
+                        if !matches!(e, streamhouse::Error::Input { .. }) {
                             progress.finish_and_clear();
                             let _ = writer.abort().await;
                             return Err(e.into());
@@ -119,83 +116,24 @@ pub async fn run(
     drop(chunks);
     // What was read is committed, whatever ended the stream.
     commit(&mut writer, &mut pending, &mut totals).await?;
-    if let Err(e) = writer.close().await {
-        eprintln!("warning: the rows are committed, but compacting after them failed: {e}");
+    match writer.close().await {
+        Ok(closed) => {
+            if let Some(why) = closed.compaction_failure {
+                eprintln!(
+                    "warning: the rows are committed, but compacting after them failed: {why}"
+                );
+            }
+        }
+        Err(e) => {
+            eprintln!("warning: the rows are committed, but compacting after them failed: {e}")
+        }
     }
     progress.finish_and_clear();
     let what = if interrupted { "interrupted: " } else { "" };
-    print_text(&format!("{what}{}", report(&totals, &table.name, &name)))?;
+    print_text(&format!("{what}{}", report(&totals, table.name(), &name)))?;
     match input_error {
         None => Ok(()),
         Some(e) => Err(e),
-    }
-}
-
-/// The stream's writer. Primary-key tables with fixed buckets compact the buckets they wrote in
-/// the background after commits, as Paimon's writers do (unless `write-only`): that is also what
-/// produces `lookup` changelog. Other tables are only written.
-enum Writer {
-    Plain(TableWriter),
-    Compacting(CompactingWriter),
-}
-
-impl Writer {
-    async fn open(table: &Table) -> streamhouse_format::Result<Writer> {
-        if table.is_primary_key_table() && table.options.bucket > 0 && !table.options.write_only {
-            Ok(Writer::Compacting(
-                CompactingWriter::new(table.clone()).await?,
-            ))
-        } else {
-            Ok(Writer::Plain(TableWriter::new(table.clone()).await?))
-        }
-    }
-
-    async fn write(&mut self, batch: &arrow::array::RecordBatch) -> streamhouse_format::Result<()> {
-        match self {
-            Writer::Plain(w) => w.write(batch).await,
-            Writer::Compacting(w) => w.write(batch).await,
-        }
-    }
-
-    async fn write_with_kinds(
-        &mut self,
-        batch: &arrow::array::RecordBatch,
-        kinds: &[streamhouse_format::row_kind::RowKind],
-    ) -> streamhouse_format::Result<()> {
-        match self {
-            Writer::Plain(w) => w.write_with_kinds(batch, kinds).await,
-            Writer::Compacting(w) => w.write_with_kinds(batch, kinds).await,
-        }
-    }
-
-    async fn commit(&mut self) -> streamhouse_format::Result<WriteSummary> {
-        match self {
-            Writer::Plain(w) => w.commit().await,
-            Writer::Compacting(w) => w.commit().await,
-        }
-    }
-
-    async fn abort(&mut self) -> streamhouse_format::Result<()> {
-        match self {
-            Writer::Plain(w) => w.abort().await,
-            Writer::Compacting(w) => w.inner().abort().await,
-        }
-    }
-
-    /// Failed in-writer compaction rounds so far, and the last one's cause.
-    fn compaction_failures(&self) -> (u64, Option<&str>) {
-        match self {
-            Writer::Plain(_) => (0, None),
-            Writer::Compacting(w) => (w.stats().failures, w.stats().last_failure.as_deref()),
-        }
-    }
-
-    /// Waits for a running compaction.
-    async fn close(self) -> streamhouse_format::Result<()> {
-        match self {
-            Writer::Plain(_) => Ok(()),
-            Writer::Compacting(w) => w.close().await.map(|_| ()),
-        }
     }
 }
 
@@ -204,15 +142,12 @@ async fn commit(writer: &mut Writer, pending: &mut Counts, totals: &mut Totals) 
     if pending.rows == 0 {
         return Ok(());
     }
-    let failures_before = writer.compaction_failures().0;
     let summary = writer.commit().await?;
-    if let (n, Some(why)) = writer.compaction_failures() {
-        if n > failures_before {
-            eprintln!(
-                "warning: the rows are committed (snapshot {}), but compacting after them failed; it is retried after the next commit: {why}",
-                summary.snapshot_ids.last().map_or("-".into(), i64::to_string)
-            );
-        }
+    if let Some(why) = &summary.compaction_failure {
+        eprintln!(
+            "warning: the rows are committed (snapshot {}), but compacting after them failed; it is retried after the next commit: {why}",
+            summary.snapshot_ids.last().map_or("-".into(), i64::to_string)
+        );
     }
     let c = std::mem::take(pending);
     let t = &mut totals.counts;
