@@ -60,8 +60,8 @@ pub struct Closed {
 }
 
 enum Inner {
-    Plain(TableWriter),
-    Compacting(CompactingWriter),
+    Plain(Box<TableWriter>),
+    Compacting(Box<CompactingWriter>),
 }
 
 /// Writes Arrow batches (optionally with row kinds) into a table. Each [`commit`](Self::commit)
@@ -81,8 +81,10 @@ impl Writer {
         let policy = CompactionPolicy::of(table);
         let raw = table.raw().clone();
         let inner = match policy {
-            CompactionPolicy::AfterCommit => Inner::Compacting(CompactingWriter::new(raw).await?),
-            CompactionPolicy::WriteOnly => Inner::Plain(TableWriter::new(raw).await?),
+            CompactionPolicy::AfterCommit => {
+                Inner::Compacting(Box::new(CompactingWriter::new(raw).await?))
+            }
+            CompactionPolicy::WriteOnly => Inner::Plain(Box::new(TableWriter::new(raw).await?)),
         };
         Ok(Writer {
             inner,
