@@ -1,4 +1,2 @@
-//! Base64 for BINARY / BYTES values: the format crate's value codec
-//! ([`streamhouse_format::value_text::base64`]).
-
-pub use streamhouse_format::value_text::base64::{decode, encode};
+//! Base64 for BINARY / BYTES values lives in the format crate's value codec
+//! (`streamhouse_format::value_text::base64`); nothing is left here (the module can go).

@@ -1,6 +1,8 @@
-//! Cells of CSV text or JSON values → Arrow arrays of a column's Paimon type. Strict: a value
-//! that does not fit (out of range, too many decimals or fraction digits, too long, NULL in a
-//! NOT NULL type) is an error saying why, never a silent change.
+//! Cells of CSV text or JSON values → Arrow arrays of a column's Paimon type. Text goes
+//! through the format crate's value codec ([`streamhouse_format::value_text`]), which says
+//! which forms each type accepts. Strict: a value that does not fit (out of range, too many
+//! decimals or fraction digits, too long, NULL in a NOT NULL type) is an error saying why,
+//! never a silent change.
 
 use std::sync::Arc;
 
@@ -14,11 +16,10 @@ use arrow::datatypes::{
     TimestampNanosecondType, TimestampSecondType,
 };
 use serde_json::Value;
-use streamhouse_format::types::{DataType, TypeKind, MAX_LENGTH};
+use streamhouse_format::types::{DataType, TypeKind};
+use streamhouse_format::value_text::{self, ValueError};
 
-use super::decimal::parse_decimal;
 use super::nested::{list, map, row};
-use crate::base64;
 use crate::temporal;
 
 /// One input value before conversion.
@@ -93,30 +94,27 @@ pub fn build_array(ty: &DataType, cells: &[Raw], rows: &[usize]) -> CellResult<A
             boolean(r, &name)
         })?)),
         TypeKind::TinyInt => Arc::new(Int8Array::from(collect(cells, rows, |r| {
-            integer(r, &name, i8::MIN.into(), i8::MAX.into()).map(|v| v as i8)
+            integer(r, ty).map(|v| v as i8)
         })?)),
         TypeKind::SmallInt => Arc::new(Int16Array::from(collect(cells, rows, |r| {
-            integer(r, &name, i16::MIN.into(), i16::MAX.into()).map(|v| v as i16)
+            integer(r, ty).map(|v| v as i16)
         })?)),
         TypeKind::Int => Arc::new(Int32Array::from(collect(cells, rows, |r| {
-            integer(r, &name, i32::MIN.into(), i32::MAX.into()).map(|v| v as i32)
+            integer(r, ty).map(|v| v as i32)
         })?)),
-        TypeKind::BigInt => Arc::new(Int64Array::from(collect(cells, rows, |r| {
-            integer(r, &name, i64::MIN, i64::MAX)
-        })?)),
+        TypeKind::BigInt => Arc::new(Int64Array::from(collect(cells, rows, |r| integer(r, ty))?)),
         TypeKind::Float => Arc::new(Float32Array::from(collect(cells, rows, |r| {
-            let v = float(r, &name)?;
-            let f = v as f32;
-            if v.is_finite() && f.is_infinite() {
-                return Err(format!("{} is out of range for FLOAT", show(r)));
-            }
-            Ok(f)
+            number_text(r, &name, |t| value_text::parse_float(t))
         })?)),
         TypeKind::Double => Arc::new(Float64Array::from(collect(cells, rows, |r| {
-            float(r, &name)
+            number_text(r, &name, |t| value_text::parse_double(t))
         })?)),
         TypeKind::Decimal { precision, scale } => {
-            let values = collect(cells, rows, |r| decimal(r, *precision, *scale))?;
+            let values = collect(cells, rows, |r| {
+                number_text(r, &name, |t| {
+                    value_text::parse_decimal(t, *precision, *scale)
+                })
+            })?;
             Arc::new(
                 Decimal128Array::from(values)
                     .with_precision_and_scale(*precision as u8, *scale as i8)
@@ -128,22 +126,18 @@ pub fn build_array(ty: &DataType, cells: &[Raw], rows: &[usize]) -> CellResult<A
         }
         TypeKind::Char(n) | TypeKind::VarChar(n) => {
             Arc::new(StringArray::from(collect(cells, rows, |r| {
-                string(r, *n, &name)
+                string(r, *n, ty, &name)
             })?))
         }
-        TypeKind::Binary(n) | TypeKind::VarBinary(n) => {
-            let values = collect(cells, rows, |r| binary(r, *n, &name))?;
-            Arc::new(values.iter().map(|v| v.as_deref()).collect::<BinaryArray>())
-        }
-        TypeKind::Variant | TypeKind::Blob => {
-            let values = collect(cells, rows, |r| binary(r, MAX_LENGTH, &name))?;
+        TypeKind::Binary(_) | TypeKind::VarBinary(_) | TypeKind::Variant | TypeKind::Blob => {
+            let values = collect(cells, rows, |r| binary(r, ty, &name))?;
             Arc::new(values.iter().map(|v| v.as_deref()).collect::<BinaryArray>())
         }
         TypeKind::Date => Arc::new(Date32Array::from(collect(cells, rows, |r| {
-            temporal::parse_date(text(r, &name)?)
+            value_text::parse_date(text(r, &name)?).map_err(|e| why(r, e))
         })?)),
         TypeKind::Time(p) => Arc::new(Time32MillisecondArray::from(collect(cells, rows, |r| {
-            temporal::parse_time(text(r, &name)?, *p)
+            value_text::parse_time(text(r, &name)?, *p).map_err(|e| why(r, e))
         })?)),
         TypeKind::Timestamp(p) | TypeKind::LocalZonedTimestamp(p) => {
             timestamps(ty, *p, cells, rows, &name)?
@@ -195,56 +189,48 @@ fn text<'a>(r: &Raw<'a>, name: &str) -> Result<&'a str, String> {
     }
 }
 
+/// A codec error as `<value as shown> <why>`.
+fn why(r: &Raw, e: ValueError) -> String {
+    format!("{} {}", show(r), e.reason)
+}
+
 fn boolean(r: &Raw, name: &str) -> Result<bool, String> {
     match r {
         Raw::Json(Value::Bool(b)) => Ok(*b),
-        Raw::Text(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" => Ok(true),
-            "false" | "0" => Ok(false),
-            _ => Err(format!("{} is not a valid {name} (true or false)", show(r))),
-        },
+        Raw::Text(s) => value_text::parse_bool(s).map_err(|e| why(r, e)),
         _ => Err(format!("{} is not a valid {name} (true or false)", show(r))),
     }
 }
 
-fn integer(r: &Raw, name: &str, min: i64, max: i64) -> Result<i64, String> {
-    let v: Option<i128> = match r {
-        Raw::Text(s) => s.trim().parse::<i128>().ok(),
-        Raw::Json(Value::Number(n)) => n
-            .as_i64()
-            .map(i128::from)
-            .or_else(|| n.as_u64().map(i128::from))
-            .or_else(|| {
-                n.as_f64()
-                    .filter(|f| f.fract() == 0.0 && f.abs() < 1e30)
-                    .map(|f| f as i128)
-            }),
-        _ => None,
+/// An integer from text (the codec's form) or a JSON number (a whole number, also written
+/// `1.0` or `1e3`), range-checked for `ty`.
+fn integer(r: &Raw, ty: &DataType) -> Result<i64, String> {
+    let n = match r {
+        Raw::Text(s) => return value_text::parse_integer(s, ty).map_err(|e| why(r, e)),
+        Raw::Json(Value::Number(n)) => n,
+        _ => return Err(format!("{} is not a valid {}", show(r), type_name(ty))),
     };
-    match v {
-        None => Err(format!("{} is not a valid {name}", show(r))),
-        Some(v) if v < i128::from(min) || v > i128::from(max) => Err(format!(
-            "{} is out of range for {name} ({min} to {max})",
-            show(r)
-        )),
-        Some(v) => Ok(v as i64),
+    let whole = n
+        .as_i64()
+        .map(i128::from)
+        .or_else(|| n.as_u64().map(i128::from))
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 1e30)
+                .map(|f| f as i128)
+        });
+    match whole {
+        Some(v) => value_text::parse_integer(&v.to_string(), ty).map_err(|e| why(r, e)),
+        None => Err(format!("{} is not a valid {}", show(r), type_name(ty))),
     }
 }
 
-fn float(r: &Raw, name: &str) -> Result<f64, String> {
-    match r {
-        Raw::Text(s) => s
-            .trim()
-            .parse::<f64>()
-            .map_err(|_| format!("{} is not a valid {name}", show(r))),
-        Raw::Json(Value::Number(n)) => n
-            .as_f64()
-            .ok_or_else(|| format!("{} is not a valid {name}", show(r))),
-        _ => Err(format!("{} is not a valid {name}", show(r))),
-    }
-}
-
-fn decimal(r: &Raw, precision: u32, scale: u32) -> Result<i128, String> {
+/// A number from text or a JSON number (its exact text), parsed by the codec.
+fn number_text<T>(
+    r: &Raw,
+    name: &str,
+    parse: impl Fn(&str) -> Result<T, ValueError>,
+) -> Result<T, String> {
     let owned;
     let t = match r {
         Raw::Text(s) => *s,
@@ -252,17 +238,12 @@ fn decimal(r: &Raw, precision: u32, scale: u32) -> Result<i128, String> {
             owned = n.to_string();
             &owned
         }
-        _ => {
-            return Err(format!(
-                "{} is not a valid DECIMAL({precision}, {scale})",
-                show(r)
-            ))
-        }
+        _ => return Err(format!("{} is not a valid {name}", show(r))),
     };
-    parse_decimal(t, precision, scale).map_err(|why| format!("{} {why}", show(r)))
+    parse(t).map_err(|e| why(r, e))
 }
 
-fn string(r: &Raw, max_chars: u32, name: &str) -> Result<String, String> {
+fn string(r: &Raw, max_chars: u32, ty: &DataType, name: &str) -> Result<String, String> {
     let s = match r {
         Raw::Text(s) => s.to_string(),
         Raw::Json(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
@@ -275,30 +256,13 @@ fn string(r: &Raw, max_chars: u32, name: &str) -> Result<String, String> {
         }
         Raw::Null | Raw::Absent => return Err("NULL".into()),
     };
-    if max_chars != MAX_LENGTH {
-        let n = s.chars().count();
-        if n > max_chars as usize {
-            return Err(format!(
-                "{} has {n} characters, more than {name} holds ({max_chars})",
-                show(r)
-            ));
-        }
-    }
+    value_text::check_chars(&s, max_chars, ty).map_err(|e| why(r, e))?;
     Ok(s)
 }
 
-fn binary(r: &Raw, max_len: u32, name: &str) -> Result<Vec<u8>, String> {
+fn binary(r: &Raw, ty: &DataType, name: &str) -> Result<Vec<u8>, String> {
     let t = text(r, name).map_err(|_| format!("{} is not a base64 string for {name}", show(r)))?;
-    let bytes = base64::decode(t.trim())
-        .map_err(|why| format!("{} is not valid base64 for {name}: {why}", show(r)))?;
-    if max_len != MAX_LENGTH && bytes.len() > max_len as usize {
-        return Err(format!(
-            "{} decodes to {} bytes, more than {name} holds ({max_len})",
-            show(r),
-            bytes.len()
-        ));
-    }
-    Ok(bytes)
+    value_text::parse_bytes(t, ty).map_err(|e| why(r, e))
 }
 
 fn timestamps(
@@ -319,7 +283,7 @@ fn timestamps(
     };
     let with_zone = matches!(ty.kind, TypeKind::LocalZonedTimestamp(_));
     let values = collect(cells, rows, |r| {
-        temporal::parse_timestamp(text(r, name)?, precision, unit, with_zone)
+        temporal::parse_timestamp(text(r, name)?, precision, unit, with_zone).map_err(|e| why(r, e))
     })?;
     Ok(match unit {
         TimeUnit::Second => {

@@ -8,7 +8,6 @@
 pub mod conform;
 pub mod convert;
 pub mod csv;
-pub mod decimal;
 pub mod json;
 pub mod nested;
 pub mod parquet;

@@ -1,6 +1,7 @@
 //! One value of a column as JSON or as text, in the forms `streamhouse write` reads back
-//! (see `streamhouse write --help`): decimals as exact strings, bytes as base64, temporal
-//! values as ISO 8601, nested values as JSON.
+//! (see `streamhouse write --help`): scalars as the format crate's value codec renders them
+//! ([`streamhouse_format::value_text`]: decimals as exact strings, bytes as base64, temporal
+//! values as ISO 8601), nested values as JSON.
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{
@@ -9,10 +10,9 @@ use arrow::datatypes::{
     TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
 };
 use arrow::util::display::array_value_to_string;
-use streamhouse_format::datum::format_decimal;
 use streamhouse_format::types::{DataType, TypeKind};
+use streamhouse_format::value_text::{self, base64};
 
-use crate::base64;
 use crate::temporal;
 
 /// Renders column values of one Paimon type (or, for a column that is not a table column, by
@@ -67,20 +67,6 @@ pub fn push_json_string(out: &mut String, s: &str) {
     }
 }
 
-fn float_text(v: f64, shortest: String) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "Infinity".into()
-        } else {
-            "-Infinity".into()
-        }
-    } else {
-        shortest
-    }
-}
-
 fn timestamp_parts(arr: &dyn Array, i: usize) -> (i64, TimeUnit) {
     match arr.data_type() {
         ArrowType::Timestamp(TimeUnit::Second, _) => (
@@ -110,24 +96,18 @@ fn text_value(arr: &dyn Array, i: usize, ty: &DataType) -> String {
         TypeKind::SmallInt => arr.as_primitive::<Int16Type>().value(i).to_string(),
         TypeKind::Int => arr.as_primitive::<Int32Type>().value(i).to_string(),
         TypeKind::BigInt => arr.as_primitive::<Int64Type>().value(i).to_string(),
-        TypeKind::Float => {
-            let v = arr.as_primitive::<Float32Type>().value(i);
-            float_text(f64::from(v), format!("{v:?}"))
-        }
-        TypeKind::Double => {
-            let v = arr.as_primitive::<Float64Type>().value(i);
-            float_text(v, format!("{v:?}"))
-        }
+        TypeKind::Float => value_text::render_f32(arr.as_primitive::<Float32Type>().value(i)),
+        TypeKind::Double => value_text::render_double(arr.as_primitive::<Float64Type>().value(i)),
         TypeKind::Decimal { scale, .. } => {
-            format_decimal(arr.as_primitive::<Decimal128Type>().value(i), *scale)
+            value_text::render_decimal(arr.as_primitive::<Decimal128Type>().value(i), *scale)
         }
         TypeKind::Char(_) | TypeKind::VarChar(_) => arr.as_string::<i32>().value(i).to_string(),
         TypeKind::Binary(_) | TypeKind::VarBinary(_) | TypeKind::Variant | TypeKind::Blob => {
             base64::encode(arr.as_binary::<i32>().value(i))
         }
-        TypeKind::Date => temporal::format_date(arr.as_primitive::<Date32Type>().value(i)),
+        TypeKind::Date => value_text::render_date(arr.as_primitive::<Date32Type>().value(i)),
         TypeKind::Time(p) => {
-            temporal::format_time(arr.as_primitive::<Time32MillisecondType>().value(i), *p)
+            value_text::render_time(arr.as_primitive::<Time32MillisecondType>().value(i), *p)
         }
         TypeKind::Timestamp(p) | TypeKind::LocalZonedTimestamp(p) => {
             let (v, unit) = timestamp_parts(arr, i);

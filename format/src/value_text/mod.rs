@@ -58,7 +58,7 @@ pub struct ValueError {
 }
 
 impl ValueError {
-    fn new(kind: ValueErrorKind, text: &str, reason: impl Into<String>) -> Self {
+    pub fn new(kind: ValueErrorKind, text: &str, reason: impl Into<String>) -> Self {
         let text = if text.chars().count() > 40 {
             format!("{}…", text.chars().take(40).collect::<String>())
         } else {
