@@ -401,3 +401,75 @@ async fn we_read_the_int96_timestamps_java_writes() {
         assert_same_rows(&got, std::slice::from_ref(row), "get of Java's row");
     }
 }
+
+/// TIMESTAMP(9) inside ARRAY, MAP and ROW (INT96 leaves with arrow-rs's levels): Java reads
+/// them as we do.
+#[tokio::test]
+async fn java_reads_nested_int96_timestamps() {
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = dir.path();
+    let table = create_table(
+        warehouse.to_str().unwrap(),
+        "db.nested_timestamps",
+        "id INT NOT NULL, arr ARRAY<TIMESTAMP(9)>, m MAP<STRING, TIMESTAMP(9)>, \
+         r ROW<a INT, t TIMESTAMP(9)>, l ARRAY<TIMESTAMP(9) WITH LOCAL TIME ZONE>",
+        &[],
+        &["id"],
+        &[("bucket", "1")],
+    )
+    .await;
+    let rows = vec![
+        json!({"id": 1, "arr": ["2024-02-29T12:34:56.789012345", null, "1969-12-31T23:59:59.999999999"],
+               "m": {"a": "1677-09-21T00:12:43.145224192", "b": null},
+               "r": {"a": 1, "t": "2262-04-11T23:47:16.854775807"},
+               "l": ["1969-12-31T23:59:59.999999999Z"]}),
+        json!({"id": 2, "arr": [], "m": {}, "r": {"a": null, "t": null}, "l": [null]}),
+        json!({"id": 3, "arr": null, "m": null, "r": null, "l": null}),
+        json!({"id": 4, "arr": ["1900-01-01T00:00:00.000000001"], "m": {"": "1970-01-01T00:00:00.000000"},
+               "r": {"a": -4, "t": "1969-07-20T20:17:40.000000001"},
+               "l": ["2001-09-09T01:46:40.000000005Z", "1950-05-05T05:05:05.050505050Z"]}),
+    ];
+    let schema = table.schema.arrow_schema();
+    let mut decoder = arrow::json::ReaderBuilder::new(schema.clone())
+        .build_decoder()
+        .unwrap();
+    decoder.serialize(&rows).unwrap();
+    let batch = decoder.flush().unwrap().expect("one batch");
+    let mut writer = streamhouse_writer::TableWriter::new(table.clone())
+        .await
+        .unwrap();
+    writer.write(&batch).await.unwrap();
+    writer.commit().await.unwrap();
+    for column in [
+        "arr.list.element",
+        "m.key_value.value",
+        "r.t",
+        "l.list.element",
+    ] {
+        let snapshot = table.snapshot_or_latest(None).await.unwrap().unwrap();
+        let files = table.all_live_files(&snapshot).await.unwrap();
+        let path = table_dir(warehouse, "db", "nested_timestamps")
+            .join("bucket-0")
+            .join(&files[0].file.file_name);
+        let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+        let schema = reader.metadata().file_metadata().schema_descr();
+        let c = schema
+            .columns()
+            .iter()
+            .find(|c| c.path().string() == column)
+            .unwrap();
+        assert_eq!(c.physical_type(), PhysicalType::INT96, "{column}");
+    }
+    let scan = streamhouse_reader::ScanBuilder::new(&table);
+    let out_schema = scan.output_schema().unwrap();
+    let ours = crate::java_support::canonical_rows(&scan.to_batches().await.unwrap(), &out_schema);
+    assert_same_rows(&ours, &rows, "ours");
+
+    let Some(bench) = java_bench() else { return };
+    let case = ReadCase::new("nested_timestamps", warehouse, "db.nested_timestamps");
+    let java = java_read(&bench, std::slice::from_ref(&case));
+    match java.result(&case.name) {
+        Ok(got) => assert_same_rows(got, &rows, "Java"),
+        Err(e) => panic!("Paimon's Java reader failed:\n{e}"),
+    }
+}
