@@ -17,6 +17,9 @@
 //! - `crash`: kill -9 of CLI writers and compaction services at seeded random moments;
 //! - `cross_partition`: GET, scan, pypaimon and Java on a cross-partition table (bucket = -1);
 //! - `follow_soak`: `write --follow` next to Java and CLI writers of the same table;
+//! - `flink_reads_ours`: Flink 1.20 SQL (Paimon's Flink connector, the JVM bench's `flink`
+//!   subcommand, helpers in `flink_support`) batch-reads every kind of table we write, with
+//!   time travel, tags and system tables;
 //! - `fault_sweep`: every fault kind at every storage operation of write + commit, compaction +
 //!   commit and expiration.
 //!
@@ -24,6 +27,7 @@
 //! environment the interop, Java and S3 tests skip loudly, and under `CI` they fail.
 
 mod interop_support;
+mod flink_support;
 mod java_support;
 mod procs;
 mod support;
@@ -35,6 +39,7 @@ mod cli_writes_java_reads;
 mod crash;
 mod cross_partition;
 mod fault_sweep;
+mod flink_reads_ours;
 mod follow_soak;
 mod fuzz_mutations;
 mod hostile;

@@ -1,0 +1,657 @@
+//! Flink 1.20 SQL (Paimon's Flink connector 1.3.1, the JVM bench's `flink` subcommand) batch-reads
+//! tables our `TableWriter` and `Compactor` wrote: primary-key (fixed buckets, partitioned),
+//! append, partial-update, aggregation and first-row tables, compacted levels, tags
+//! (`scan.tag-name`), time travel (`scan.snapshot-id`), projections, and the `$snapshots`,
+//! `$files`, `$options`, `$tags` and `$consumers` system tables. One JVM runs every query;
+//! Flink's rows must equal our `ScanBuilder`'s (and the library's snapshots, files, options,
+//! tags and consumers).
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+use streamhouse_compaction::{CompactOptions, Compactor};
+use streamhouse_format::io::Table;
+use streamhouse_format::snapshot::CommitKind;
+use streamhouse_reader::ScanBuilder;
+
+use crate::flink_support::{flink_run, hints, FlinkCase, FlinkRun};
+use crate::interop_support::{assert_same_rows, sort_rows};
+use crate::java_support::{canonical_rows, java_bench};
+use crate::support::{create_table, inserts, write_commit_in_batches};
+
+/// A Flink query and the rows it must give.
+struct Check {
+    case: FlinkCase,
+    expected: Vec<Value>,
+}
+
+/// Our merged read at `snapshot` or `tag`, optionally projected.
+async fn ours(
+    table: &Table,
+    snapshot: Option<i64>,
+    tag: Option<&str>,
+    columns: Option<&[&str]>,
+) -> Vec<Value> {
+    let mut scan = ScanBuilder::new(table);
+    if let Some(id) = snapshot {
+        scan = scan.snapshot(id);
+    }
+    if let Some(tag) = tag {
+        scan = scan.tag(tag.to_string());
+    }
+    if let Some(columns) = columns {
+        scan = scan.projection(columns.iter().map(|c| c.to_string()).collect());
+    }
+    let schema = scan.output_schema().unwrap();
+    let batches = scan
+        .to_batches()
+        .await
+        .unwrap_or_else(|e| panic!("our scan of {}: {e}", table.name));
+    canonical_rows(&batches, &schema)
+}
+
+/// `SELECT cols FROM table hints` and our rows for it.
+async fn read_check(
+    name: &str,
+    table: &Table,
+    snapshot: Option<i64>,
+    tag: Option<&str>,
+    columns: Option<&[&str]>,
+) -> Check {
+    let mut options = vec![];
+    let id_text;
+    if let Some(id) = snapshot {
+        id_text = id.to_string();
+        options.push(("scan.snapshot-id", id_text.as_str()));
+    }
+    if let Some(tag) = tag {
+        options.push(("scan.tag-name", tag));
+    }
+    let select = columns.map_or("*".to_string(), |c| {
+        c.iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    let hint = if options.is_empty() {
+        String::new()
+    } else {
+        hints(&options)
+    };
+    let query = format!("SELECT {select} FROM {} {hint}", table.name);
+    let expected = ours(table, snapshot, tag, columns).await;
+    assert!(!expected.is_empty(), "{name}: we read no rows");
+    Check {
+        case: FlinkCase::batch(name, &query),
+        expected,
+    }
+}
+
+fn location(warehouse: &Path) -> &str {
+    warehouse.to_str().unwrap()
+}
+
+fn r3(id: i64, v: Option<&str>, n: Option<i64>) -> Value {
+    json!({"id": id, "v": v, "n": n})
+}
+
+/// PK table, 3 buckets, small write buffer; inserts, -U/+U pairs, bare +U, deletes,
+/// delete-then-reinsert; a tag on snapshot 2; a consumer.
+async fn pk_fixed(warehouse: &Path, checks: &mut Vec<Check>) -> Table {
+    let table = create_table(
+        location(warehouse),
+        "db.pk_fixed",
+        "id BIGINT, name STRING, amount DOUBLE, qty INT, price DECIMAL(12, 3), day DATE, ts TIMESTAMP(6)",
+        &[],
+        &["id"],
+        &[("bucket", "3"), ("write-buffer-size", "8 kb")],
+    )
+    .await;
+    let row = |id: i64, name: Option<&str>, v: Option<i64>| {
+        json!({
+            "id": id, "name": name,
+            "amount": v.map(|v| v as f64 * 0.25),
+            "qty": v.map(|v| (v % 1000) as i32),
+            "price": v.map(|v| format!("{}.{:03}", v, (v * 7).rem_euclid(1000))),
+            "day": v.map(|v| format!("2024-{:02}-{:02}", v.rem_euclid(12) + 1, v.rem_euclid(28) + 1)),
+            "ts": v.map(|v| format!("2024-03-01T12:{:02}:{:02}.{:06}", v.rem_euclid(60), (v * 7).rem_euclid(60), v.rem_euclid(1_000_000))),
+        })
+    };
+    let c1 = inserts(
+        (1..=300)
+            .map(|i| row(i, (i % 9 != 0).then_some("first"), Some(i)))
+            .collect(),
+    );
+    let mut c2: Vec<(&str, Value)> = vec![];
+    for id in 1..=20 {
+        c2.push(("-U", row(id, Some("first"), Some(id))));
+        c2.push(("+U", row(id, Some("updated"), Some(-id))));
+    }
+    for id in 31..=40 {
+        c2.push(("-D", row(id, None, None)));
+    }
+    c2.push(("+I", row(400, Some("new"), None)));
+    let c3 = vec![
+        ("+I", row(31, Some("re-inserted"), Some(31))),
+        ("-D", row(400, None, None)),
+        ("+U", row(50, Some("bare +U"), None)),
+    ];
+    for (i, c) in [c1, c2, c3].iter().enumerate() {
+        assert_eq!(write_commit_in_batches(&table, c, 25).await, i as i64 + 1);
+    }
+    table.create_tag("t2", Some(2), None).await.unwrap();
+    table.set_consumer("flink-check", 2).await.unwrap();
+
+    checks.push(read_check("pk_fixed_latest", &table, None, None, None).await);
+    checks.push(read_check("pk_fixed_snapshot_1", &table, Some(1), None, None).await);
+    checks.push(read_check("pk_fixed_snapshot_2", &table, Some(2), None, None).await);
+    checks.push(read_check("pk_fixed_tag_t2", &table, None, Some("t2"), None).await);
+    checks.push(
+        read_check(
+            "pk_fixed_projected",
+            &table,
+            None,
+            None,
+            Some(&["qty", "id", "ts"]),
+        )
+        .await,
+    );
+    // A filter Flink pushes into the scan: the same rows as our filtered read.
+    let all = ours(&table, None, None, None).await;
+    let filtered: Vec<Value> = all
+        .into_iter()
+        .filter(|r| {
+            let id = r["id"].as_i64().unwrap();
+            (100..=120).contains(&id) || r["name"] == json!("updated")
+        })
+        .collect();
+    checks.push(Check {
+        case: FlinkCase::batch(
+            "pk_fixed_filtered",
+            "SELECT * FROM db.pk_fixed WHERE id BETWEEN 100 AND 120 OR name = 'updated'",
+        ),
+        expected: filtered,
+    });
+    table
+}
+
+/// PK (dt, id) partitioned by dt including the empty string (Paimon's default partition), 2
+/// buckets.
+async fn pk_partitioned(warehouse: &Path, checks: &mut Vec<Check>) {
+    let table = create_table(
+        location(warehouse),
+        "db.pk_partitioned",
+        "dt STRING, id BIGINT, v STRING, n INT",
+        &["dt"],
+        &["dt", "id"],
+        &[("bucket", "2"), ("write-buffer-size", "8 kb")],
+    )
+    .await;
+    let r = |dt: Option<&str>, id: i64, v: Option<&str>, n: Option<i32>| json!({"dt": dt, "id": id, "v": v, "n": n});
+    let days = [Some("2024-01-01"), Some("2024-01-02"), Some("")];
+    let c1 = inserts(
+        days.iter()
+            .flat_map(|d| (1..=60).map(move |id| r(*d, id, Some("v1"), Some(id as i32))))
+            .collect(),
+    );
+    let c2 = vec![
+        ("+U", r(Some(""), 1, Some("default partition updated"), None)),
+        ("-D", r(Some(""), 2, None, None)),
+        ("+U", r(Some("2024-01-01"), 3, Some("v2"), Some(-3))),
+        (
+            "+I",
+            r(Some("2024-01-03"), 1, Some("new partition"), Some(1)),
+        ),
+        ("-D", r(Some("2024-01-02"), 60, None, None)),
+    ];
+    write_commit_in_batches(&table, &c1, 20).await;
+    write_commit_in_batches(&table, &c2, 20).await;
+    checks.push(read_check("pk_partitioned_latest", &table, None, None, None).await);
+    checks.push(read_check("pk_partitioned_snapshot_1", &table, Some(1), None, None).await);
+    let expected: Vec<Value> = ours(&table, None, None, None)
+        .await
+        .into_iter()
+        .filter(|r| r["dt"] == json!("2024-01-01"))
+        .collect();
+    checks.push(Check {
+        case: FlinkCase::batch(
+            "pk_partitioned_one_partition",
+            "SELECT * FROM db.pk_partitioned WHERE dt = '2024-01-01'",
+        ),
+        expected,
+    });
+}
+
+/// Append tables: unaware-bucket with duplicates and nulls, and 2 buckets by `bucket-key`.
+async fn append(warehouse: &Path, checks: &mut Vec<Check>) {
+    let table = create_table(
+        location(warehouse),
+        "db.append_unaware",
+        "id INT, category STRING, value DOUBLE, flag BOOLEAN",
+        &[],
+        &[],
+        &[("bucket", "-1")],
+    )
+    .await;
+    let row = |id: i32, c: Option<&str>, v: Option<f64>, f: Option<bool>| json!({"id": id, "category": c, "value": v, "flag": f});
+    write_commit_in_batches(
+        &table,
+        &inserts(
+            (0..50)
+                .map(|i| {
+                    row(
+                        i,
+                        Some(["a", "b", "c"][i as usize % 3]),
+                        Some(i as f64 / 8.0),
+                        Some(i % 2 == 0),
+                    )
+                })
+                .collect(),
+        ),
+        1000,
+    )
+    .await;
+    write_commit_in_batches(
+        &table,
+        &inserts(vec![
+            row(3, Some("a"), Some(0.375), None),
+            row(3, Some("a"), Some(0.375), None),
+            row(100, None, None, None),
+        ]),
+        1000,
+    )
+    .await;
+    checks.push(read_check("append_unaware_latest", &table, None, None, None).await);
+    checks.push(read_check("append_unaware_snapshot_1", &table, Some(1), None, None).await);
+
+    let table = create_table(
+        location(warehouse),
+        "db.append_bucket_key",
+        "region STRING, id BIGINT NOT NULL, amount BIGINT",
+        &["region"],
+        &[],
+        &[("bucket", "2"), ("bucket-key", "id")],
+    )
+    .await;
+    let row = |region: Option<&str>, id: i64, amount: Option<i64>| json!({"region": region, "id": id, "amount": amount});
+    write_commit_in_batches(
+        &table,
+        &inserts(
+            (0..30)
+                .map(|i| row(Some(["eu", "us"][i as usize % 2]), i, Some(i * 100)))
+                .chain([row(None, 7, Some(i64::MIN)), row(None, 8, Some(i64::MAX))])
+                .collect(),
+        ),
+        1000,
+    )
+    .await;
+    checks.push(read_check("append_bucket_key_latest", &table, None, None, None).await);
+}
+
+/// Partial-update, aggregation and first-row engines.
+async fn engines(warehouse: &Path, checks: &mut Vec<Check>) {
+    let table = create_table(
+        location(warehouse),
+        "db.partial_update",
+        "id BIGINT, a INT, b STRING, c DOUBLE",
+        &[],
+        &["id"],
+        &[("bucket", "2"), ("merge-engine", "partial-update")],
+    )
+    .await;
+    let r = |id: i64, a: Option<i32>, b: Option<&str>, c: Option<f64>| json!({"id": id, "a": a, "b": b, "c": c});
+    for commit in [
+        inserts(vec![
+            r(1, Some(10), None, None),
+            r(2, None, Some("x"), Some(1.0)),
+            r(1, None, None, Some(0.5)),
+        ]),
+        inserts(vec![
+            r(1, None, Some("y"), None),
+            r(3, Some(1), Some("z"), None),
+            r(2, Some(5), None, Some(2.5)),
+        ]),
+    ] {
+        write_commit_in_batches(&table, &commit, 1000).await;
+    }
+    checks.push(read_check("partial_update_latest", &table, None, None, None).await);
+    checks.push(read_check("partial_update_snapshot_1", &table, Some(1), None, None).await);
+
+    let table = create_table(
+        location(warehouse),
+        "db.aggregation",
+        "id BIGINT, s BIGINT, mx DOUBLE, mn INT, lnn STRING, la STRING, bor BOOLEAN",
+        &[],
+        &["id"],
+        &[
+            ("bucket", "2"),
+            ("merge-engine", "aggregation"),
+            ("fields.s.aggregate-function", "sum"),
+            ("fields.mx.aggregate-function", "max"),
+            ("fields.mn.aggregate-function", "min"),
+            ("fields.lnn.aggregate-function", "last_non_null_value"),
+            ("fields.la.aggregate-function", "listagg"),
+            ("fields.bor.aggregate-function", "bool_or"),
+        ],
+    )
+    .await;
+    let r = |id: i64,
+             s: Option<i64>,
+             mx: Option<f64>,
+             mn: Option<i32>,
+             lnn: Option<&str>,
+             la: Option<&str>,
+             bor: Option<bool>| {
+        json!({"id": id, "s": s, "mx": mx, "mn": mn, "lnn": lnn, "la": la, "bor": bor})
+    };
+    for commit in [
+        inserts(vec![
+            r(
+                1,
+                Some(10),
+                Some(1.5),
+                Some(5),
+                Some("a"),
+                Some("x"),
+                Some(false),
+            ),
+            r(2, None, None, None, None, None, None),
+            r(1, Some(5), Some(0.5), Some(3), None, Some("y"), Some(false)),
+        ]),
+        inserts(vec![
+            r(
+                2,
+                Some(7),
+                Some(-2.0),
+                Some(9),
+                Some("l"),
+                Some("p"),
+                Some(true),
+            ),
+            r(1, Some(-1), Some(4.0), Some(8), Some("c"), None, Some(true)),
+            r(
+                3,
+                Some(1),
+                Some(1.0),
+                Some(1),
+                Some("only"),
+                Some("only"),
+                Some(false),
+            ),
+        ]),
+    ] {
+        write_commit_in_batches(&table, &commit, 1000).await;
+    }
+    checks.push(read_check("aggregation_latest", &table, None, None, None).await);
+    checks.push(read_check("aggregation_snapshot_1", &table, Some(1), None, None).await);
+
+    let table = create_table(
+        location(warehouse),
+        "db.first_row",
+        "id BIGINT, v STRING",
+        &[],
+        &["id"],
+        &[("bucket", "2"), ("merge-engine", "first-row")],
+    )
+    .await;
+    write_commit_in_batches(
+        &table,
+        &inserts((0..40).map(|i| json!({"id": i, "v": "first"})).collect()),
+        1000,
+    )
+    .await;
+    write_commit_in_batches(
+        &table,
+        &inserts((20..60).map(|i| json!({"id": i, "v": "second"})).collect()),
+        1000,
+    )
+    .await;
+    // Paimon's batch read of a first-row table skips level 0 (it reads what compaction made):
+    // compact first so both readers see every key.
+    Compactor::new(table.clone())
+        .unwrap()
+        .compact_table(&CompactOptions {
+            full: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    checks.push(read_check("first_row_latest", &table, None, None, None).await);
+}
+
+/// Three commits, a full compaction (every level-0 file rewritten above level 0), a tag on the
+/// compacted snapshot.
+async fn compacted(warehouse: &Path, checks: &mut Vec<Check>) -> Table {
+    let table = create_table(
+        location(warehouse),
+        "db.compacted",
+        "id BIGINT, v STRING, n BIGINT",
+        &[],
+        &["id"],
+        &[("bucket", "2"), ("write-buffer-size", "8 kb")],
+    )
+    .await;
+    let commits = [
+        inserts((0..200).map(|i| r3(i, Some("v1"), Some(i))).collect()),
+        (0..200)
+            .step_by(3)
+            .map(|i| ("+U", r3(i, Some("v2"), Some(-i))))
+            .collect::<Vec<_>>(),
+        (0..200)
+            .step_by(7)
+            .map(|i| ("-D", r3(i, None, None)))
+            .collect(),
+    ];
+    for c in &commits {
+        write_commit_in_batches(&table, c, 40).await;
+    }
+    Compactor::new(table.clone())
+        .unwrap()
+        .compact_table(&CompactOptions {
+            full: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let latest = table.latest_snapshot_id().await.unwrap().unwrap();
+    assert_eq!(
+        table.snapshot(latest).await.unwrap().commit_kind,
+        CommitKind::Compact
+    );
+    table
+        .create_tag("after_compaction", None, None)
+        .await
+        .unwrap();
+    checks.push(read_check("compacted_latest", &table, None, None, None).await);
+    checks.push(read_check("compacted_snapshot_3", &table, Some(3), None, None).await);
+    checks.push(read_check("compacted_snapshot_1", &table, Some(1), None, None).await);
+    checks.push(
+        read_check(
+            "compacted_tag",
+            &table,
+            None,
+            Some("after_compaction"),
+            None,
+        )
+        .await,
+    );
+    table
+}
+
+/// `$snapshots`, `$files`, `$options`, `$tags`, `$consumers` of `table` against the library.
+async fn system_tables(table: &Table, checks: &mut Vec<Check>) {
+    let short = table.name.replace("db.", "");
+    let name = |what: &str| format!("{short}_sys_{what}");
+
+    let mut snapshots = vec![];
+    for id in table.list_snapshot_ids().await.unwrap() {
+        let s = table.snapshot(id).await.unwrap();
+        snapshots.push(json!({
+            "snapshot_id": s.id,
+            "schema_id": s.schema_id,
+            "commit_user": s.commit_user,
+            "commit_identifier": s.commit_identifier,
+            "commit_kind": s.commit_kind.to_string(),
+            "total_record_count": s.total_record_count,
+            "delta_record_count": s.delta_record_count,
+            "changelog_record_count": s.changelog_record_count,
+        }));
+    }
+    checks.push(Check {
+        case: FlinkCase::batch(
+            &name("snapshots"),
+            &format!(
+                "SELECT snapshot_id, schema_id, commit_user, commit_identifier, commit_kind, \
+                 total_record_count, delta_record_count, changelog_record_count \
+                 FROM db.`{short}$snapshots`"
+            ),
+        ),
+        expected: snapshots,
+    });
+
+    let latest = table.snapshot_or_latest(None).await.unwrap().unwrap();
+    let files: Vec<Value> = table
+        .all_live_files(&latest)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| {
+            json!({
+                "file": e.file.file_name,
+                "bucket": e.bucket,
+                "level": e.file.level,
+                "record_count": e.file.row_count,
+                "file_size_in_bytes": e.file.file_size,
+                "min_sequence_number": e.file.min_sequence_number,
+                "max_sequence_number": e.file.max_sequence_number,
+            })
+        })
+        .collect();
+    checks.push(Check {
+        case: FlinkCase::batch(
+            &name("files"),
+            &format!(
+                "SELECT REGEXP_EXTRACT(file_path, '[^/]+$', 0) AS file, bucket, level, \
+                 record_count, file_size_in_bytes, min_sequence_number, max_sequence_number \
+                 FROM db.`{short}$files`"
+            ),
+        ),
+        expected: files,
+    });
+
+    let options: Vec<Value> = table
+        .schema
+        .options
+        .iter()
+        .map(|(k, v)| json!({"key": k, "value": v}))
+        .collect();
+    checks.push(Check {
+        case: FlinkCase::batch(
+            &name("options"),
+            &format!("SELECT `key`, `value` FROM db.`{short}$options`"),
+        ),
+        expected: options,
+    });
+
+    let tags: Vec<Value> = table
+        .list_tags()
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| {
+            json!({
+                "tag_name": t.name,
+                "snapshot_id": t.snapshot.id,
+                "schema_id": t.snapshot.schema_id,
+                "record_count": t.snapshot.total_record_count,
+            })
+        })
+        .collect();
+    checks.push(Check {
+        case: FlinkCase::batch(
+            &name("tags"),
+            &format!(
+                "SELECT tag_name, snapshot_id, schema_id, record_count FROM db.`{short}$tags`"
+            ),
+        ),
+        expected: tags,
+    });
+
+    let consumers: Vec<Value> = table
+        .consumers()
+        .await
+        .unwrap()
+        .iter()
+        .map(|(id, next)| json!({"consumer_id": id, "next_snapshot_id": next}))
+        .collect();
+    checks.push(Check {
+        case: FlinkCase::batch(
+            &name("consumers"),
+            &format!("SELECT consumer_id, next_snapshot_id FROM db.`{short}$consumers`"),
+        ),
+        expected: consumers,
+    });
+}
+
+/// Compares every check; reports all failures at once.
+fn verify(checks: &[Check], flink: &FlinkRun) {
+    let mut failures = vec![];
+    for check in checks {
+        let name = &check.case.name;
+        let outcome = match flink.result(name) {
+            Ok(rows) => std::panic::catch_unwind(|| {
+                assert_same_rows(
+                    &sort_rows(rows.clone()),
+                    &check.expected,
+                    &format!("{name}: Flink vs ours"),
+                )
+            })
+            .err()
+            .map(|e| {
+                e.downcast_ref::<String>()
+                    .cloned()
+                    .unwrap_or_else(|| "panic".into())
+            }),
+            Err(error) => Some(format!("{name}: Flink failed:\n{error}")),
+        };
+        match outcome {
+            None => eprintln!("ok      {name} ({} rows)", check.expected.len()),
+            Some(f) => {
+                eprintln!("FAILED  {name}");
+                failures.push(f);
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} checks failed:\n\n{}",
+        failures.len(),
+        checks.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn flink_batch_reads_every_kind_of_table() {
+    let Some(bench) = java_bench() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = dir.path();
+    let mut checks = vec![];
+    let pk = pk_fixed(warehouse, &mut checks).await;
+    pk_partitioned(warehouse, &mut checks).await;
+    append(warehouse, &mut checks).await;
+    engines(warehouse, &mut checks).await;
+    let compacted = compacted(warehouse, &mut checks).await;
+    system_tables(&pk, &mut checks).await;
+    system_tables(&compacted, &mut checks).await;
+
+    let cases: Vec<FlinkCase> = checks.iter().map(|c| c.case.clone()).collect();
+    let flink = flink_run(&bench, warehouse, &cases);
+    eprintln!(
+        "Flink ran {} batch queries in one JVM in {:.1}s:\n{}",
+        cases.len(),
+        flink.elapsed.as_secs_f64(),
+        flink.stderr.trim_end()
+    );
+    verify(&checks, &flink);
+}
