@@ -1,10 +1,11 @@
-//! Binding: resolving columns and converting literals to the columns' types (strictly: a
-//! value that does not fit its column is an error, never silently rounded).
+//! Binding: resolving columns and converting literals to the columns' types through the format
+//! crate's value codec ([`streamhouse_format::value_text`]), strictly: a value that does not fit
+//! its column is an error, never silently rounded.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
-use streamhouse_format::datum::{format_decimal, Datum};
+use streamhouse_format::datum::Datum;
 use streamhouse_format::schema::TableSchema;
 use streamhouse_format::types::{DataField, DataType, TypeKind};
+use streamhouse_format::value_text;
 
 use super::{CmpOp, Expr, ExprKind, Leaf, Lit, Literal, PosError, Predicate, Test, TypedKeyword};
 
@@ -269,158 +270,36 @@ fn digits(u: i128) -> u32 {
 
 /// A number literal as a value of `ty`.
 fn number(n: &str, ty: &DataType) -> Result<Datum, String> {
-    let int = || -> Result<i128, String> {
-        if n.contains(['.', 'e', 'E']) {
-            return Err("the column holds whole numbers".into());
-        }
-        n.trim_start_matches('+')
-            .parse::<i128>()
-            .map_err(|_| "out of range".into())
-    };
-    let range = |_| "out of range".to_string();
+    let reason = |e: value_text::ValueError| e.reason;
     Ok(match ty.kind {
-        TypeKind::TinyInt => Datum::TinyInt(i8::try_from(int()?).map_err(range)?),
-        TypeKind::SmallInt => Datum::SmallInt(i16::try_from(int()?).map_err(range)?),
-        TypeKind::Int => Datum::Int(i32::try_from(int()?).map_err(range)?),
-        TypeKind::BigInt => Datum::BigInt(i64::try_from(int()?).map_err(range)?),
-        TypeKind::Float | TypeKind::Double => {
-            let v: f64 = n.parse().map_err(|_| "not a number".to_string())?;
-            if !v.is_finite() {
-                return Err("out of range".into());
+        TypeKind::TinyInt | TypeKind::SmallInt | TypeKind::Int | TypeKind::BigInt => {
+            if n.contains(['.', 'e', 'E']) {
+                return Err("the column holds whole numbers".into());
             }
-            if ty.kind == TypeKind::Float {
-                Datum::Float(v as f32)
-            } else {
-                Datum::Double(v)
-            }
+            value_text::parse(n, ty).map_err(reason)?
         }
-        TypeKind::Decimal { precision, scale } => Datum::Decimal(decimal(n, precision, scale)?),
+        TypeKind::Float | TypeKind::Double | TypeKind::Decimal { .. } => {
+            value_text::parse(n, ty).map_err(reason)?
+        }
         _ => return Err(format!("a number is not a value of this type{}", hint(ty))),
     })
 }
 
-/// `12.5` as the unscaled value of DECIMAL(p, s); at most `s` fraction digits.
-fn decimal(n: &str, precision: u32, scale: u32) -> Result<i128, String> {
-    if n.contains(['e', 'E']) {
-        return Err("write decimals without an exponent".into());
-    }
-    let (neg, body) = match n.strip_prefix('-') {
-        Some(b) => (true, b),
-        None => (false, n.trim_start_matches('+')),
-    };
-    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
-    let frac_trim = frac.trim_end_matches('0');
-    if frac_trim.len() > scale as usize {
-        return Err(format!("more than {scale} digits after the decimal point"));
-    }
-    let digits_text = format!("{int}{frac_trim:0<width$}", width = scale as usize);
-    let digits_text = digits_text.trim_start_matches('0');
-    if digits_text.len() > precision as usize {
-        return Err(format!("more than {precision} digits"));
-    }
-    let v: i128 = if digits_text.is_empty() {
-        0
-    } else {
-        digits_text
-            .parse()
-            .map_err(|_| "not a decimal number".to_string())?
-    };
-    Ok(if neg { -v } else { v })
-}
-
 /// Quoted text as a value of `ty`.
 fn text(s: &str, ty: &DataType) -> Result<Datum, String> {
-    let t = s.trim();
-    Ok(match ty.kind {
-        TypeKind::Char(_) | TypeKind::VarChar(_) => Datum::String(s.to_string()),
-        TypeKind::Float | TypeKind::Double => {
-            let v: f64 = match t.to_ascii_lowercase().as_str() {
-                "nan" => f64::NAN,
-                "infinity" | "inf" | "+infinity" => f64::INFINITY,
-                "-infinity" | "-inf" => f64::NEG_INFINITY,
-                _ => return Err("quote only NaN, Infinity or -Infinity; write numbers bare".into()),
-            };
-            if ty.kind == TypeKind::Float {
-                Datum::Float(v as f32)
-            } else {
-                Datum::Double(v)
-            }
-        }
-        TypeKind::Date => Datum::Date(date(t)?),
-        TypeKind::Time(p) => {
-            let tm = NaiveTime::parse_from_str(t, "%H:%M:%S%.f")
-                .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M"))
-                .map_err(|_| "not a time like 13:45:00 or 13:45:00.250".to_string())?;
-            check_fraction(t, p.min(3))?;
-            Datum::Time(
-                (tm.num_seconds_from_midnight() * 1000 + tm.nanosecond() / 1_000_000) as i32,
-            )
-        }
-        TypeKind::Timestamp(p) => {
-            let dt = naive_timestamp(t)?;
-            check_fraction(t, p)?;
-            split(dt.and_utc().timestamp_nanos_opt(), dt)?
-        }
-        TypeKind::LocalZonedTimestamp(p) => {
-            let (dt, frac_text) = match DateTime::parse_from_rfc3339(&t.replacen(' ', "T", 1)) {
-                Ok(z) => (z.naive_utc(), t.to_string()),
-                Err(_) => (naive_timestamp(t)?, t.to_string()),
-            };
-            check_fraction(frac_text.trim_end_matches('Z'), p)?;
-            split(dt.and_utc().timestamp_nanos_opt(), dt)?
-        }
-        _ => return Err(format!("text is not a value of this type{}", hint(ty))),
-    })
-}
-
-fn date(t: &str) -> Result<i32, String> {
-    let d = NaiveDate::parse_from_str(t, "%Y-%m-%d")
-        .map_err(|_| "not a date like 2024-01-31".to_string())?;
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).ok_or("bad epoch")?;
-    Ok((d - epoch).num_days() as i32)
-}
-
-fn naive_timestamp(t: &str) -> Result<NaiveDateTime, String> {
-    for f in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M",
-    ] {
-        if let Ok(dt) = NaiveDateTime::parse_from_str(t, f) {
-            return Ok(dt);
-        }
+    match ty.kind {
+        TypeKind::Char(_) | TypeKind::VarChar(_) => Ok(Datum::String(s.to_string())),
+        TypeKind::Float | TypeKind::Double => match value_text::parse(s, ty) {
+            Ok(Datum::Float(v)) if !v.is_finite() => Ok(Datum::Float(v)),
+            Ok(Datum::Double(v)) if !v.is_finite() => Ok(Datum::Double(v)),
+            _ => Err("quote only NaN, Infinity or -Infinity; write numbers bare".into()),
+        },
+        TypeKind::Date
+        | TypeKind::Time(_)
+        | TypeKind::Timestamp(_)
+        | TypeKind::LocalZonedTimestamp(_) => value_text::parse(s, ty).map_err(|e| e.reason),
+        _ => Err(format!("text is not a value of this type{}", hint(ty))),
     }
-    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        return d
-            .and_hms_opt(0, 0, 0)
-            .ok_or_else(|| "not a timestamp".to_string());
-    }
-    Err("not a timestamp like 2024-01-31 13:45:00[.123456]".into())
-}
-
-/// Fails when the text has more fraction digits than `precision`.
-fn check_fraction(t: &str, precision: u32) -> Result<(), String> {
-    let frac = t
-        .rsplit_once('.')
-        .filter(|(head, _)| head.contains(':'))
-        .map(|(_, f)| f.chars().take_while(|c| c.is_ascii_digit()).count())
-        .unwrap_or(0);
-    if frac > precision as usize {
-        return Err(format!(
-            "{frac} fraction digits but the column keeps {precision}"
-        ));
-    }
-    Ok(())
-}
-
-fn split(nanos: Option<i64>, dt: NaiveDateTime) -> Result<Datum, String> {
-    let millis = dt.and_utc().timestamp_millis();
-    let _ = nanos;
-    Ok(Datum::Timestamp {
-        millis,
-        nanos: (dt.nanosecond() % 1_000_000) as i32,
-    })
 }
 
 /// A value as a literal of the `--where` syntax (for `Display`).
@@ -432,50 +311,98 @@ pub(super) fn sql(d: &Datum, ty: &DataType) -> String {
             "X'{}'",
             b.iter().map(|x| format!("{x:02x}")).collect::<String>()
         ),
-        (Datum::Decimal(u), TypeKind::Decimal { scale, .. }) => format_decimal(*u, *scale),
-        (Datum::Float(v), _) if !v.is_finite() => format!("'{v}'").replace("inf", "Infinity"),
-        (Datum::Double(v), _) if !v.is_finite() => format!("'{v}'").replace("inf", "Infinity"),
-        (Datum::Float(v), _) => format!("{v:?}"),
-        (Datum::Double(v), _) => format!("{v:?}"),
-        (Datum::Date(_), _) => format!("DATE '{}'", d.display(ty)),
-        (Datum::Time(ms), _) => format!(
-            "TIME '{}'",
-            trim_fraction(&format!(
-                "{:02}:{:02}:{:02}.{:03}",
-                ms / 3_600_000,
-                ms / 60_000 % 60,
-                ms / 1000 % 60,
-                ms % 1000
-            ))
-        ),
-        (Datum::Timestamp { millis, nanos }, _) => {
-            let secs = millis.div_euclid(1000);
-            let sub = millis.rem_euclid(1000) as u32 * 1_000_000 + *nanos as u32;
-            let text = DateTime::from_timestamp(secs, sub)
-                .map(|t| t.naive_utc().format("%Y-%m-%d %H:%M:%S%.9f").to_string())
-                .unwrap_or_default();
-            let z = if matches!(ty.kind, TypeKind::LocalZonedTimestamp(_)) {
-                "Z"
-            } else {
-                ""
-            };
-            format!("TIMESTAMP '{}{z}'", trim_fraction(&text))
-        }
+        (Datum::Decimal(_), TypeKind::Decimal { .. }) => value_text::render(d, ty),
+        (Datum::Float(v), _) if !v.is_finite() => format!("'{}'", value_text::render_f32(*v)),
+        (Datum::Double(v), _) if !v.is_finite() => format!("'{}'", value_text::render_double(*v)),
+        (Datum::Float(v), _) => value_text::render_f32(*v),
+        (Datum::Double(v), _) => value_text::render_double(*v),
+        (Datum::Date(_), _) => format!("DATE '{}'", value_text::render(d, ty)),
+        (Datum::Time(_), _) => format!("TIME '{}'", value_text::render(d, ty)),
+        (Datum::Timestamp { .. }, _) => format!("TIMESTAMP '{}'", value_text::render(d, ty)),
         _ => d.to_string(),
     }
 }
 
-/// `12:00:00.500000000` → `12:00:00.5`; `12:00:00.000` → `12:00:00`.
-fn trim_fraction(t: &str) -> String {
-    match t.rsplit_once('.') {
-        Some((head, frac)) => {
-            let f = frac.trim_end_matches('0');
-            if f.is_empty() {
-                head.to_string()
-            } else {
-                format!("{head}.{f}")
-            }
+#[cfg(test)]
+mod tests {
+    use super::super::parse_predicate;
+    use super::*;
+    use streamhouse_format::types::parse_columns;
+
+    fn schema() -> TableSchema {
+        TableSchema::new(
+            parse_columns(
+                "p DECIMAL(10, 2), d DATE, tm TIME(3), ts TIMESTAMP(3), \
+                 z TIMESTAMP(3) WITH LOCAL TIME ZONE, x DOUBLE",
+            )
+            .unwrap(),
+            vec![],
+            vec![],
+            Default::default(),
+            0,
+        )
+        .unwrap()
+    }
+
+    fn value(text: &str) -> Result<Datum, String> {
+        let s = schema();
+        let pred = parse_predicate(text, &s).map_err(|e| e.to_string())?;
+        match pred {
+            Predicate::Leaf(Leaf {
+                test: Test::Cmp(_, v),
+                ..
+            }) => Ok(v),
+            other => Err(format!("not one comparison: {other:?}")),
         }
-        None => t.to_string(),
+    }
+
+    /// The codec's forms, as literals: exponents in decimals are exact, fraction digits beyond
+    /// the precision are an error, timestamps take `T` or a space, LTZ takes offsets.
+    #[test]
+    fn literals_use_the_value_codec() {
+        assert_eq!(value("p = 1.5e1"), Ok(Datum::Decimal(1500)));
+        assert_eq!(value("p = 1.2300"), Ok(Datum::Decimal(123)));
+        assert!(value("p = 1.234")
+            .unwrap_err()
+            .contains("more than 2 digits"));
+        assert!(value("p = 1e9").unwrap_err().contains("does not fit"));
+        assert_eq!(value("d = DATE '2024-02-29'"), Ok(Datum::Date(19782)));
+        assert_eq!(value("d = '-0001-01-01'"), Ok(Datum::Date(-719_893)));
+        assert!(value("d = '2023-02-29'").is_err());
+        assert_eq!(value("tm = TIME '13:45'"), Ok(Datum::Time(49_500_000)));
+        assert!(value("tm = '13:45:00.1234'")
+            .unwrap_err()
+            .contains("fraction digits"));
+        let ts = Datum::Timestamp {
+            millis: 1_706_708_700_500,
+            nanos: 0,
+        };
+        assert_eq!(value("ts = '2024-01-31 13:45:00.5'"), Ok(ts.clone()));
+        assert_eq!(value("ts = '2024-01-31T13:45:00.500000'"), Ok(ts.clone()));
+        assert!(value("ts = '2024-01-31T13:45:00Z'")
+            .unwrap_err()
+            .contains("time zone"));
+        assert_eq!(value("z = '2024-01-31T15:45:00.5+02:00'"), Ok(ts));
+        assert!(value("x = '1.5'")
+            .unwrap_err()
+            .contains("write numbers bare"));
+        assert!(matches!(value("x = 'NaN'"), Ok(Datum::Double(v)) if v.is_nan()));
+    }
+
+    #[test]
+    fn display_renders_with_the_codec_and_parses_back() {
+        let s = schema();
+        for text in [
+            "p = 12.30",
+            "d = DATE '+10000-01-01'",
+            "tm = TIME '13:45:00.250'",
+            "ts = TIMESTAMP '1969-12-31T23:59:59.999'",
+            "z = TIMESTAMP '2024-01-31T13:45:00.000Z'",
+            "x = '-Infinity'",
+        ] {
+            let a = parse_predicate(text, &s).unwrap();
+            assert_eq!(a.to_string(), text);
+            assert_eq!(parse_predicate(&a.to_string(), &s).unwrap(), a);
+        }
     }
 }
