@@ -30,4 +30,4 @@ pub use levels::{Levels, SortedRun};
 pub use picker::{Pick, PickerOptions};
 pub use rewrite::{Cancel, Progress, ProgressTask};
 pub use service::{Service, ServiceConfig};
-pub use writer::{compact_after_commit, CompactingWriter, CompactionStats};
+pub use writer::{CompactingWriter, CompactionStats};

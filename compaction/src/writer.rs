@@ -236,35 +236,6 @@ impl CompactingWriter {
     }
 }
 
-/// Compacts the buckets a commit wrote, once (more while a bucket is above the stop
-/// trigger, or still has level-0 files when the table needs lookup), unless the table is
-/// `write-only`: in-writer compaction for one-shot writers such as the CLI's `write`. Returns
-/// the COMPACT snapshots made, in order.
-pub async fn compact_after_commit(table: &Table, summary: &WriteSummary) -> Result<Vec<i64>> {
-    if table.options.write_only
-        || summary.buckets.is_empty()
-        || !table.is_primary_key_table()
-        || table.options.bucket <= 0
-    {
-        return Ok(vec![]);
-    }
-    let compactor = Compactor::new(table.clone())?;
-    let stop = table
-        .options
-        .stop_trigger
-        .max(table.options.compaction_trigger) as usize;
-    let buckets = summary
-        .buckets
-        .iter()
-        .map(|(p, b, _)| (p.clone(), *b))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    Ok(compact_round(&compactor, buckets, false, stop)
-        .await?
-        .snapshots)
-}
-
 async fn compact_round(
     compactor: &Compactor,
     buckets: Vec<BucketKey>,
