@@ -20,6 +20,8 @@
 //! - `flink_reads_ours`: Flink 1.20 SQL (Paimon's Flink connector, the JVM bench's `flink`
 //!   subcommand, helpers in `flink_support`) batch-reads every kind of table we write, with
 //!   time travel, tags and system tables;
+//! - `flink_streams_ours`: Flink's streaming read of our tables gives our tail's changes, for
+//!   every changelog producer; a live read sees our commits (and the delay is reported);
 //! - `fault_sweep`: every fault kind at every storage operation of write + commit, compaction +
 //!   commit and expiration.
 //!
@@ -40,6 +42,7 @@ mod crash;
 mod cross_partition;
 mod fault_sweep;
 mod flink_reads_ours;
+mod flink_streams_ours;
 mod follow_soak;
 mod fuzz_mutations;
 mod hostile;
