@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use streamhouse_reader::incremental::{self, StartPosition, Tail};
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use streamhouse_reader::incremental::{self, ChangeBatch, StartPosition, Tail, TailEvent};
 
 use crate::table::Table;
 use crate::Result;
@@ -75,5 +77,29 @@ impl TailBuilder {
     pub async fn open(self) -> Result<Tail> {
         self.table.check_columns(&self.columns)?;
         self.inner.build().await
+    }
+
+    /// Opens the tail as a stream of change batches (rows with their kinds, each tagged with
+    /// its snapshot id). A consumer's position advances as the stream moves past a snapshot;
+    /// with [`follow`](Self::follow) the stream does not end by itself.
+    pub async fn changes(self) -> Result<BoxStream<'static, Result<ChangeBatch>>> {
+        let tail = self.open().await?;
+        let stream = futures::stream::unfold(Some(tail), |tail| async move {
+            let mut tail = tail?;
+            loop {
+                match tail.next().await {
+                    Ok(Some(TailEvent::Changes(batch))) => return Some((Ok(batch), Some(tail))),
+                    Ok(Some(TailEvent::SnapshotEnd(_))) => continue,
+                    Ok(None) => {
+                        return match tail.checkpoint().await {
+                            Ok(()) => None,
+                            Err(e) => Some((Err(e), None)),
+                        }
+                    }
+                    Err(e) => return Some((Err(e), None)),
+                }
+            }
+        });
+        Ok(stream.boxed())
     }
 }

@@ -148,6 +148,16 @@ async fn tail_with_consumer_resumes() {
         }
     }
     assert_eq!(kinds, vec![RowKind::Insert]);
+
+    use futures::TryStreamExt;
+    let from_two = t
+        .tail()
+        .from(StartPosition::FromSnapshot(2))
+        .changes()
+        .await;
+    let batches: Vec<ChangeBatch> = from_two.unwrap().try_collect().await.unwrap();
+    assert_eq!(batches.iter().map(ChangeBatch::num_rows).sum::<usize>(), 1);
+    assert_eq!(batches[0].snapshot_id, 2);
 }
 
 #[tokio::test]
