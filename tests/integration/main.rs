@@ -22,6 +22,8 @@
 //!   time travel, tags and system tables;
 //! - `flink_streams_ours`: Flink's streaming read of our tables gives our tail's changes, for
 //!   every changelog producer; a live read sees our commits (and the delay is reported);
+//! - `flink_writes_we_read`: tables Flink SQL writes (streaming and batch) read by our scan, get
+//!   and tail as Flink reads them;
 //! - `fault_sweep`: every fault kind at every storage operation of write + commit, compaction +
 //!   commit and expiration.
 //!
@@ -43,6 +45,7 @@ mod cross_partition;
 mod fault_sweep;
 mod flink_reads_ours;
 mod flink_streams_ours;
+mod flink_writes_we_read;
 mod follow_soak;
 mod fuzz_mutations;
 mod hostile;

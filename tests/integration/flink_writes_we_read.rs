@@ -1,0 +1,414 @@
+//! Flink 1.20 SQL writes Paimon tables (Paimon's Flink connector 1.3.1: streaming `INSERT`s with
+//! a checkpoint every second, batch `DELETE`, `INSERT OVERWRITE` and `CALL sys.compact`) and we
+//! read them: for fixed-bucket, dynamic-bucket (`bucket = -1`), `changelog-producer = lookup`,
+//! partial-update, aggregation and partitioned tables our scan and get give Flink's own batch
+//! read, and our tail of the lookup table gives Flink's streaming read. Tables with ORC data
+//! files are refused with a clear error (our reader reads Parquet); Avro data files too.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use arrow::array::RecordBatch;
+use serde_json::Value;
+use streamhouse_format::datum::Datum;
+use streamhouse_format::io::Table;
+use streamhouse_reader::incremental::{StartPosition, TailBuilder, TailEvent};
+use streamhouse_reader::{lookup, ScanBuilder};
+
+use crate::flink_support::{flink_run, hints, FlinkCase, FlinkRun};
+use crate::interop_support::assert_same_rows;
+use crate::java_support::{canonical_rows, java_bench};
+use crate::support::open_table;
+
+const COLUMNS: &str =
+    "id BIGINT NOT NULL, v STRING, n INT, price DECIMAL(10, 2), d DATE, ts TIMESTAMP(3)";
+
+/// One Flink-written table: its DDL options and the statements that fill it.
+struct Written {
+    table: &'static str,
+    options: &'static str,
+    partitioned: bool,
+    primary_key: bool,
+    /// (streaming?, statement), in order.
+    writes: Vec<(bool, String)>,
+}
+
+/// `VALUES` rows `(id, v, n, price, d, ts)` for ids in `ids`, tagged with `v`.
+fn values(ids: impl IntoIterator<Item = i64>, v: &str) -> String {
+    ids.into_iter()
+        .map(|i| {
+            format!(
+                "(CAST({i} AS BIGINT), '{v}', CAST({} AS INT), CAST({i}.{:02} AS DECIMAL(10, 2)), \
+                 DATE '2024-{:02}-{:02}', TIMESTAMP '2024-05-06 07:{:02}:{:02}.{:03}')",
+                i * 3,
+                i % 100,
+                i % 12 + 1,
+                i % 28 + 1,
+                i % 60,
+                (i * 7) % 60,
+                i % 1000
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn tables() -> Vec<Written> {
+    let insert = |t: &str, rows: String| format!("INSERT INTO {t} VALUES {rows}");
+    vec![
+        Written {
+            table: "db.fw_fixed",
+            options: "'bucket' = '2'",
+            partitioned: false,
+            primary_key: true,
+            writes: vec![
+                (true, insert("db.fw_fixed", values(1..=60, "first"))),
+                (
+                    true,
+                    insert("db.fw_fixed", values((1..=60).step_by(4), "second")),
+                ),
+                (false, "DELETE FROM db.fw_fixed WHERE id > 50".into()),
+                (false, "CALL sys.compact(`table` => 'db.fw_fixed')".into()),
+                (
+                    true,
+                    insert("db.fw_fixed", values(55..=57, "after compaction")),
+                ),
+            ],
+        },
+        Written {
+            table: "db.fw_dynamic",
+            options: "'bucket' = '-1', 'dynamic-bucket.target-row-num' = '20'",
+            partitioned: false,
+            primary_key: true,
+            writes: vec![
+                (true, insert("db.fw_dynamic", values(1..=70, "first"))),
+                (
+                    true,
+                    insert("db.fw_dynamic", values((1..=80).step_by(3), "second")),
+                ),
+            ],
+        },
+        Written {
+            table: "db.fw_lookup",
+            options: "'bucket' = '2', 'changelog-producer' = 'lookup'",
+            partitioned: false,
+            primary_key: true,
+            writes: vec![
+                (true, insert("db.fw_lookup", values(1..=30, "first"))),
+                (
+                    true,
+                    insert("db.fw_lookup", values((1..=40).step_by(2), "second")),
+                ),
+                (false, "DELETE FROM db.fw_lookup WHERE id < 5".into()),
+            ],
+        },
+        Written {
+            table: "db.fw_partial",
+            options: "'bucket' = '2', 'merge-engine' = 'partial-update'",
+            partitioned: false,
+            primary_key: true,
+            writes: vec![
+                (true, insert("db.fw_partial", values(1..=20, "first"))),
+                (
+                    true,
+                    "INSERT INTO db.fw_partial (id, v, n) VALUES \
+                     (CAST(1 AS BIGINT), CAST(NULL AS STRING), CAST(100 AS INT)), \
+                     (CAST(2 AS BIGINT), 'only v', CAST(NULL AS INT)), \
+                     (CAST(30 AS BIGINT), 'new key', CAST(NULL AS INT))"
+                        .into(),
+                ),
+            ],
+        },
+        Written {
+            table: "db.fw_aggregation",
+            options: "'bucket' = '2', 'merge-engine' = 'aggregation', \
+                      'fields.n.aggregate-function' = 'sum', \
+                      'fields.price.aggregate-function' = 'max', \
+                      'fields.v.aggregate-function' = 'listagg'",
+            partitioned: false,
+            primary_key: true,
+            writes: vec![
+                (true, insert("db.fw_aggregation", values(1..=20, "a"))),
+                (true, insert("db.fw_aggregation", values(10..=25, "b"))),
+            ],
+        },
+        Written {
+            table: "db.fw_partitioned",
+            options: "'bucket' = '2'",
+            partitioned: true,
+            primary_key: true,
+            writes: vec![
+                (
+                    true,
+                    format!(
+                        "INSERT INTO db.fw_partitioned SELECT *, IF(id % 2 = 0, 'even', 'odd') \
+                         FROM (VALUES {}) AS t(id, v, n, price, d, ts)",
+                        values(1..=30, "first")
+                    ),
+                ),
+                (
+                    false,
+                    format!(
+                        "INSERT OVERWRITE db.fw_partitioned PARTITION (part = 'even') \
+                         SELECT * FROM (VALUES {}) AS t(id, v, n, price, d, ts)",
+                        values((100..=104).step_by(2), "overwritten")
+                    ),
+                ),
+            ],
+        },
+        Written {
+            table: "db.fw_append",
+            options: "'bucket' = '-1'",
+            partitioned: false,
+            primary_key: false,
+            writes: vec![
+                (true, insert("db.fw_append", values(1..=20, "first"))),
+                (true, insert("db.fw_append", values(1..=5, "duplicate ids"))),
+            ],
+        },
+        Written {
+            table: "db.fw_orc",
+            options: "'bucket' = '2', 'file.format' = 'orc'",
+            partitioned: false,
+            primary_key: true,
+            writes: vec![(true, insert("db.fw_orc", values(1..=10, "orc")))],
+        },
+        Written {
+            table: "db.fw_avro",
+            options: "'bucket' = '2', 'file.format' = 'avro'",
+            partitioned: false,
+            primary_key: true,
+            writes: vec![(true, insert("db.fw_avro", values(1..=10, "avro")))],
+        },
+    ]
+}
+
+fn short(table: &str) -> &str {
+    table.trim_start_matches("db.")
+}
+
+/// Flink's cases: DDL, every write in order, then a batch read of each table and a streaming
+/// read of the lookup table's changes.
+fn cases(written: &[Written], lookup_changes: u64) -> Vec<FlinkCase> {
+    let mut ddl = vec!["CREATE DATABASE IF NOT EXISTS db".to_string()];
+    for w in written {
+        let mut columns = COLUMNS.to_string();
+        if w.partitioned {
+            columns.push_str(", part STRING NOT NULL");
+        }
+        let key = match (w.primary_key, w.partitioned) {
+            (false, _) => String::new(),
+            (true, false) => ", PRIMARY KEY (id) NOT ENFORCED".into(),
+            (true, true) => ", PRIMARY KEY (id, part) NOT ENFORCED".into(),
+        };
+        let partition = if w.partitioned {
+            " PARTITIONED BY (part)"
+        } else {
+            ""
+        };
+        ddl.push(format!(
+            "CREATE TABLE {} ({columns}{key}){partition} WITH ({})",
+            w.table, w.options
+        ));
+    }
+    let ddl: Vec<&str> = ddl.iter().map(String::as_str).collect();
+    let mut cases = vec![FlinkCase::statements("ddl", false, &ddl)];
+    for w in written {
+        for (i, (streaming, statement)) in w.writes.iter().enumerate() {
+            cases.push(
+                FlinkCase::statements(
+                    &format!("write_{}_{i}", short(w.table)),
+                    *streaming,
+                    &[statement],
+                )
+                .timeout(Duration::from_secs(120)),
+            );
+        }
+    }
+    for w in written {
+        cases.push(FlinkCase::batch(
+            &format!("read_{}", short(w.table)),
+            &format!("SELECT * FROM {}", w.table),
+        ));
+    }
+    cases.push(
+        FlinkCase::streaming(
+            "stream_fw_lookup",
+            &format!(
+                "SELECT * FROM db.fw_lookup {}",
+                hints(&[
+                    ("scan.mode", "from-snapshot"),
+                    ("scan.snapshot-id", "1"),
+                    ("continuous.discovery-interval", "100ms"),
+                ])
+            ),
+        )
+        .min_rows(lookup_changes)
+        .timeout(Duration::from_secs(60)),
+    );
+    cases
+}
+
+/// The key of a canonical row as our lookup takes it.
+fn key_of(row: &Value, partitioned: bool) -> Vec<Datum> {
+    let mut key = vec![Datum::BigInt(row["id"].as_i64().unwrap())];
+    if partitioned {
+        key.push(Datum::String(row["part"].as_str().unwrap().to_string()));
+    }
+    key
+}
+
+async fn our_scan(table: &Table) -> Result<Vec<Value>, String> {
+    let scan = ScanBuilder::new(table);
+    let schema = scan.output_schema().map_err(|e| e.to_string())?;
+    let batches = scan.to_batches().await.map_err(|e| e.to_string())?;
+    Ok(canonical_rows(&batches, &schema))
+}
+
+fn batch_rows(batch: &RecordBatch) -> Vec<Value> {
+    canonical_rows(std::slice::from_ref(batch), &batch.schema())
+}
+
+async fn our_changes(table: &Table) -> Vec<Value> {
+    let mut tail = TailBuilder::new(table)
+        .start(StartPosition::FromSnapshot(1))
+        .build()
+        .await
+        .unwrap();
+    let mut rows = vec![];
+    while let Some(event) = tail.next().await.unwrap() {
+        if let TailEvent::Changes(changes) = event {
+            rows.extend(batch_rows(&changes.with_kind_column("rowkind").unwrap()));
+        }
+    }
+    rows
+}
+
+/// Checks one table Flink wrote; returns a failure message, if any.
+async fn check_table(warehouse: &Path, w: &Written, flink: &FlinkRun) -> Option<String> {
+    let name = w.table;
+    let read = format!("read_{}", short(name));
+    let theirs = match flink.result(&read) {
+        Ok(rows) => rows.clone(),
+        Err(e) => return Some(format!("{name}: Flink's own read failed:\n{e}")),
+    };
+    let table = match open_table(warehouse.to_str().unwrap(), name).await {
+        Ok(t) => t,
+        Err(e) => return Some(format!("{name}: we cannot open it: {e}")),
+    };
+    let ours = our_scan(&table).await;
+    if name == "db.fw_orc" || name == "db.fw_avro" {
+        let format = if name == "db.fw_orc" { "ORC" } else { "Avro" };
+        return match ours {
+            Err(e) if e.contains(format) || e.contains(&format.to_lowercase()) => {
+                eprintln!("ok      {name}: refused: {e}");
+                None
+            }
+            Err(e) => Some(format!("{name}: refused without naming {format}: {e}")),
+            Ok(rows) => {
+                // A reader that learned the format must give Flink's rows.
+                std::panic::catch_unwind(|| {
+                    assert_same_rows(&rows, &theirs, &format!("{name}: ours vs Flink"))
+                })
+                .err()
+                .map(|_| format!("{name}: read {} rows, Flink {}", rows.len(), theirs.len()))
+            }
+        };
+    }
+    let ours = match ours {
+        Ok(rows) => rows,
+        Err(e) => return Some(format!("{name}: our scan failed: {e}")),
+    };
+    if let Err(e) = std::panic::catch_unwind(|| {
+        assert_same_rows(&ours, &theirs, &format!("{name}: our scan vs Flink's read"))
+    }) {
+        return Some(e.downcast_ref::<String>().cloned().unwrap_or_default());
+    }
+    if w.primary_key {
+        // Every key Flink returned, and one it did not: our get finds exactly Flink's rows.
+        let mut keys: Vec<Vec<Datum>> = theirs.iter().map(|r| key_of(r, w.partitioned)).collect();
+        let mut absent = vec![Datum::BigInt(1_000_000)];
+        if w.partitioned {
+            absent.push(Datum::String("odd".into()));
+        }
+        keys.push(absent);
+        let found = match lookup::get(&table, &keys, None).await {
+            Ok(found) => found,
+            Err(e) => return Some(format!("{name}: our get failed: {e}")),
+        };
+        if found.positions.last() != Some(&None) {
+            return Some(format!("{name}: get found an absent key"));
+        }
+        let got = batch_rows(&found.rows);
+        if let Err(e) = std::panic::catch_unwind(|| {
+            assert_same_rows(&got, &theirs, &format!("{name}: our get vs Flink's read"))
+        }) {
+            return Some(e.downcast_ref::<String>().cloned().unwrap_or_default());
+        }
+    }
+    eprintln!(
+        "ok      {name}: {} rows, {} snapshots",
+        ours.len(),
+        table.latest_snapshot_id().await.unwrap().unwrap_or(0)
+    );
+    None
+}
+
+#[tokio::test]
+async fn flink_writes_tables_we_scan_get_and_tail() {
+    let Some(bench) = java_bench() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = dir.path();
+    let written = tables();
+    // The lookup table's changes, as our tail will see them: first 30 +I, then 15 updates
+    // (-U/+U) of which the second insert touches ids 1,3,..,29 (15 pairs) and adds 31..39
+    // (5 +I), then 4 deletes (-D of ids 1..4). Flink's stream must give as many.
+    let lookup_changes = 30 + 2 * 15 + 5 + 4;
+    let flink = flink_run(&bench, warehouse, &cases(&written, lookup_changes));
+    eprintln!(
+        "Flink ran in one JVM in {:.1}s:\n{}",
+        flink.elapsed.as_secs_f64(),
+        flink.stderr.trim_end()
+    );
+    let mut failures = vec![];
+    for (name, result) in &flink.results {
+        if name.starts_with("write_") || name == "ddl" {
+            if let Err(e) = result {
+                failures.push(format!("Flink's {name} failed:\n{e}"));
+            }
+        }
+    }
+    for w in &written {
+        if let Some(f) = check_table(warehouse, w, &flink).await {
+            eprintln!("FAILED  {}", w.table);
+            failures.push(f);
+        }
+    }
+
+    // The lookup table's changes: our tail vs Flink's streaming read, as multisets.
+    let table = open_table(warehouse.to_str().unwrap(), "db.fw_lookup")
+        .await
+        .unwrap();
+    let ours = our_changes(&table).await;
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &ours {
+        *kinds.entry(r["rowkind"].as_str().unwrap()).or_default() += 1;
+    }
+    eprintln!(
+        "db.fw_lookup: our tail {} changes {kinds:?}; {}",
+        ours.len(),
+        flink.line("stream_fw_lookup")
+    );
+    match flink.result("stream_fw_lookup") {
+        Ok(theirs) => {
+            if let Err(e) = std::panic::catch_unwind(|| {
+                assert_same_rows(theirs, &ours, "db.fw_lookup: Flink's stream vs our tail")
+            }) {
+                failures.push(e.downcast_ref::<String>().cloned().unwrap_or_default());
+            }
+        }
+        Err(e) => failures.push(format!("Flink's stream of db.fw_lookup failed:\n{e}")),
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
