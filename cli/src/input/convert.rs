@@ -104,10 +104,10 @@ pub fn build_array(ty: &DataType, cells: &[Raw], rows: &[usize]) -> CellResult<A
         })?)),
         TypeKind::BigInt => Arc::new(Int64Array::from(collect(cells, rows, |r| integer(r, ty))?)),
         TypeKind::Float => Arc::new(Float32Array::from(collect(cells, rows, |r| {
-            number_text(r, &name, |t| value_text::parse_float(t))
+            number_text(r, &name, value_text::parse_float)
         })?)),
         TypeKind::Double => Arc::new(Float64Array::from(collect(cells, rows, |r| {
-            number_text(r, &name, |t| value_text::parse_double(t))
+            number_text(r, &name, value_text::parse_double)
         })?)),
         TypeKind::Decimal { precision, scale } => {
             let values = collect(cells, rows, |r| {
