@@ -9,7 +9,8 @@
 //!   (Parquet INT96 timestamps),
 //!   [`bucket`] (Murmur3 bucket function), [`partition`] (Hive-style partition paths),
 //!   [`options`] (typed table options with Paimon's names and defaults), [`route`] (rows and
-//!   keys to partition and bucket);
+//!   keys to partition and bucket), [`value_text`] (the one text form of every primitive
+//!   value: CSV/JSON input, CLI output, `--where` literals, partition specs);
 //! - **table I/O** (async, over `object_store`): [`io`] — the storage URL resolver, the table's
 //!   file layout, snapshot and schema managers, and the one commit path used by every writer
 //!   and compactor.
