@@ -26,33 +26,31 @@
 //! ```
 //! # #[tokio::main(flavor = "multi_thread")] async fn main() -> streamhouse::Result<()> {
 //! use std::sync::Arc;
-//! use arrow::array::{Int64Array, RecordBatch, StringArray};
-//! use streamhouse::{Catalog, Datum, Identifier, StartPosition, TableSpec, TailEvent};
+//! use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+//! use futures::TryStreamExt;
+//! use streamhouse::{Catalog, Datum, Identifier, TableSpec};
 //!
-//! let catalog = Catalog::builder("memory://docs").open()?;
-//! let id = Identifier::parse("shop.orders")?;
+//! let catalog = Catalog::builder("memory://docs").open()?; // or Catalog::open(url, options)
 //! let spec = TableSpec::parse("id BIGINT NOT NULL, item STRING")?.primary_key(["id"]);
+//! let id = Identifier::parse("shop.orders")?;
 //! let table = catalog.create_table(&id, spec, false).await?.into_table();
 //!
-//! let ids = Arc::new(Int64Array::from(vec![1, 2]));
-//! let items = Arc::new(StringArray::from(vec!["tea", "mug"]));
-//! let batch = RecordBatch::try_new(table.arrow_schema(), vec![ids, items])?;
+//! let ids: ArrayRef = Arc::new(Int64Array::from(vec![1, 2]));
+//! let items: ArrayRef = Arc::new(StringArray::from(vec!["tea", "mug"]));
 //! let mut writer = table.writer().await?;
-//! writer.write(&batch).await?;
-//! let commit = writer.commit().await?; // snapshot 1 (and compaction's, if any)
-//! writer.close().await?;
+//! writer.write(&RecordBatch::try_new(table.arrow_schema(), vec![ids, items])?).await?;
+//! let commit = writer.commit().await?; // snapshot 1
+//! writer.close().await?; // waits for in-writer compaction
 //!
-//! let rows = table.scan().filter("id >= 2").collect().await?;
-//! assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
-//! assert!(table.get(&[Datum::BigInt(1)]).await?.is_some());
-//!
-//! let mut tail = table.tail().from(StartPosition::LatestFull).open().await?;
-//! while let Some(event) = tail.next().await? {
-//!     if let TailEvent::Changes(changes) = event {
-//!         assert_eq!(changes.kind(0), streamhouse::RowKind::Insert);
-//!     }
+//! let batches = table.scan().filter("id >= 2").collect().await?; // the row of key 2
+//! let row = table.get(&[Datum::BigInt(1)]).await?; // Some(one-row batch)
+//! let mut changes = table.tail().changes().await?; // +I 1, +I 2
+//! while let Some(change) = changes.try_next().await? {
+//!     println!("{} rows, the first one {}", change.num_rows(), change.kind(0).as_str());
 //! }
-//! # assert_eq!(commit.snapshot_ids.first(), Some(&1));
+//! # assert_eq!(commit.snapshot_ids, vec![1]);
+//! # assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+//! # assert!(row.is_some());
 //! # Ok(()) }
 //! ```
 //!
