@@ -111,6 +111,7 @@ pub fn build_array(ty: &DataType, cells: &[Raw], rows: &[usize]) -> CellResult<A
         })?)),
         TypeKind::Decimal { precision, scale } => {
             let values = collect(cells, rows, |r| {
+                json_number_is_exact(r, &name)?;
                 number_text(r, &name, |t| {
                     value_text::parse_decimal(t, *precision, *scale)
                 })
@@ -243,6 +244,31 @@ fn number_text<T>(
     parse(t).map_err(|e| why(r, e))
 }
 
+/// A JSON number that is not a whole number within 64 bits was read as a double: with 16 or
+/// more significant digits its digits may already have been rounded, so a DECIMAL refuses it
+/// (a string keeps every digit).
+fn json_number_is_exact(r: &Raw, name: &str) -> Result<(), String> {
+    if let Raw::Json(Value::Number(n)) = r {
+        if n.is_f64() {
+            let text = n.to_string();
+            let mantissa = text.split(['e', 'E']).next().unwrap_or("");
+            let significant = mantissa
+                .trim_start_matches(['-', '0', '.'])
+                .bytes()
+                .filter(u8::is_ascii_digit)
+                .count();
+            if significant > 15 {
+                return Err(format!(
+                    "{} has more digits than a JSON number keeps exactly; write {name} values \
+                     as strings (\"12.30\")",
+                    show(r)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn string(r: &Raw, max_chars: u32, ty: &DataType, name: &str) -> Result<String, String> {
     let s = match r {
         Raw::Text(s) => s.to_string(),
@@ -338,6 +364,24 @@ mod tests {
         );
         let a = build("TINYINT", &[Raw::Text(" -128 ")]).unwrap();
         assert_eq!(a.as_primitive::<Int8Type>().value(0), -128);
+    }
+
+    #[test]
+    fn decimals_from_json_numbers_keep_every_digit_or_fail() {
+        let v: serde_json::Value = serde_json::from_str("12.5").unwrap();
+        let a = build("DECIMAL(5, 2)", &[Raw::Json(&v)]).unwrap();
+        assert_eq!(a.as_primitive::<Decimal128Type>().value(0), 1250);
+        let v: serde_json::Value = serde_json::from_str("123456789").unwrap();
+        assert!(build("DECIMAL(20, 2)", &[Raw::Json(&v)]).is_ok());
+        for long in ["0.12345678901234567890", "123456789012345678901234"] {
+            let v: serde_json::Value = serde_json::from_str(long).unwrap();
+            let e = build("DECIMAL(38, 20)", &[Raw::Json(&v)]).unwrap_err();
+            assert!(
+                e.detail.contains("write DECIMAL(38, 20) values as strings"),
+                "{}",
+                e.detail
+            );
+        }
     }
 
     #[test]
