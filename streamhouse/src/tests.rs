@@ -214,6 +214,43 @@ async fn compaction_policy_and_maintenance() {
     );
 }
 
+/// The commit and close of one write report the COMPACT snapshots in-writer compaction made.
+#[tokio::test]
+async fn writers_report_compaction_snapshots() {
+    let c = catalog("compacting");
+    let t = orders(&c, &[("num-sorted-run.compaction-trigger", "2")]).await;
+    let mut made = vec![];
+    for i in 0..3 {
+        let mut w = t.writer().await.unwrap();
+        w.write(&batch(&t, &[i], "a")).await.unwrap();
+        let commit = w.commit().await.unwrap();
+        assert_eq!(commit.snapshot_ids.len(), 1);
+        assert!(commit.compaction_failure.is_none());
+        made.extend(commit.compaction_snapshot_ids);
+        made.extend(w.close().await.unwrap().snapshot_ids);
+    }
+    assert!(!made.is_empty());
+    for id in made {
+        assert_eq!(
+            t.snapshot(id).await.unwrap().commit_kind,
+            CommitKind::Compact
+        );
+    }
+
+    // A lookup-changelog table compacts level 0 before the commit returns.
+    let spec = TableSpec::parse("id BIGINT NOT NULL, v STRING")
+        .unwrap()
+        .primary_key(["id"])
+        .option("changelog-producer", "lookup");
+    let t = c.create_table(&id("shop.lookup"), spec, false).await;
+    let t = t.unwrap().into_table();
+    let mut w = t.writer().await.unwrap();
+    w.write(&batch(&t, &[1, 2], "x")).await.unwrap();
+    let commit = w.commit().await.unwrap();
+    assert!(!commit.compaction_snapshot_ids.is_empty(), "{commit:?}");
+    assert!(w.close().await.unwrap().snapshot_ids.is_empty());
+}
+
 #[tokio::test]
 async fn partitions_and_metering() {
     let c = Catalog::builder("memory://api-metered")
