@@ -195,7 +195,10 @@ async fn pk_partitioned(warehouse: &Path, checks: &mut Vec<Check>) {
             .collect(),
     );
     let c2 = vec![
-        ("+U", r(Some(""), 1, Some("default partition updated"), None)),
+        (
+            "+U",
+            r(Some(""), 1, Some("default partition updated"), None),
+        ),
         ("-D", r(Some(""), 2, None, None)),
         ("+U", r(Some("2024-01-01"), 3, Some("v2"), Some(-3))),
         (

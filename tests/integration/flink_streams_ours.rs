@@ -59,7 +59,7 @@ fn row(id: i64, v: Option<&str>, n: Option<i64>) -> Value {
 /// pairs of the old and new row, `-D` of the old row); both sides agree on each.
 async fn write_history(table: &Table) {
     let c = |records: Vec<(&'static str, Value)>| records;
-    let commits = vec![
+    let commits = [
         c((1..=40)
             .map(|i| ("+I", row(i, Some("v1"), Some(i))))
             .collect()),

@@ -30,8 +30,8 @@
 //! Run them with `bash tests/run.sh` (it provides pypaimon, S3 and the JVM bench); without that
 //! environment the interop, Java and S3 tests skip loudly, and under `CI` they fail.
 
-mod interop_support;
 mod flink_support;
+mod interop_support;
 mod java_support;
 mod procs;
 mod support;
