@@ -313,7 +313,10 @@ async fn int96_and_int64_nanosecond_files_read_the_same_through_scan_filter_and_
     }
 
     // Predicates on INT96 columns (bounds of INT96 columns are not used; nulls counts are).
-    let cases: [Case; 5] = [
+    let cases: [Case; 6] = [
+        ("l9 >= TIMESTAMP '1970-01-01 00:00:00'", |r| {
+            r.l9.is_some_and(|v| v >= 0)
+        }),
         ("ts9 > TIMESTAMP '1969-12-31 23:59:59.999999998'", |r| {
             r.ts9.is_some_and(|v| v > -2)
         }),
