@@ -10,6 +10,10 @@
 //! field the table does not have and a missing NOT NULL ROW field are errors naming the column
 //! path (`r.a`, `l[].x`, `m.key`, `m.value.v`) and, for a value, its input row. Values under a
 //! NULL ROW, list or map are not looked at: they are not part of the data.
+//!
+//! Text columns for boolean, numeric and temporal types are read with the value codec
+//! (`streamhouse_format::value_text`), by the same rules as CSV and JSON input; text for a
+//! binary type is taken as its UTF-8 bytes.
 
 use std::sync::Arc;
 
@@ -19,10 +23,13 @@ use arrow::array::{
 use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::compute::kernels::cmp::distinct;
 use arrow::compute::{cast, cast_with_options, filter, CastOptions};
-use arrow::datatypes::{DataType as ArrowType, Decimal128Type, DecimalType};
+use arrow::datatypes::{DataType as ArrowType, Decimal128Type, DecimalType, TimeUnit};
 use arrow::error::ArrowError;
 use arrow::util::display::array_value_to_string;
+use streamhouse_format::datum::Datum;
+use streamhouse_format::merge::datums_to_array;
 use streamhouse_format::types::{DataType, TypeKind, MAX_LENGTH};
+use streamhouse_format::value_text;
 
 /// Why a column does not fit.
 #[derive(Debug)]
@@ -216,6 +223,8 @@ pub fn conform(col: &ArrayRef, ty: &DataType, path: &str, rows: Rows) -> Result<
             let value = |i: usize| array_value_to_string(col, i).unwrap_or_default();
             let out = if col.data_type() == &target {
                 col.clone()
+            } else if is_text(col.data_type()) && parsed_from_text(ty) {
+                from_text(col, ty, &target, path, rows)?
             } else {
                 let strict = CastOptions {
                     safe: false,
@@ -340,6 +349,73 @@ pub fn conform(col: &ArrayRef, ty: &DataType, path: &str, rows: Rows) -> Result<
         }
     }
     Ok(out)
+}
+
+fn is_text(t: &ArrowType) -> bool {
+    matches!(
+        t,
+        ArrowType::Utf8 | ArrowType::LargeUtf8 | ArrowType::Utf8View
+    )
+}
+
+/// Whether text for `ty` goes through the value codec (not text, binary or nested types).
+fn parsed_from_text(ty: &DataType) -> bool {
+    !matches!(
+        ty.kind,
+        TypeKind::Char(_)
+            | TypeKind::VarChar(_)
+            | TypeKind::Binary(_)
+            | TypeKind::VarBinary(_)
+            | TypeKind::Variant
+            | TypeKind::Blob
+            | TypeKind::Array(_)
+            | TypeKind::Multiset(_)
+            | TypeKind::Map(..)
+            | TypeKind::Row(_)
+    )
+}
+
+/// A text column read as values of a non-text type through the value codec
+/// ([`value_text::parse`]): the same forms and checks as CSV and JSON input (exact decimals,
+/// fraction digits within the precision, offsets only for LTZ), instead of Arrow's casts,
+/// which round or truncate some of them.
+fn from_text(
+    col: &ArrayRef,
+    ty: &DataType,
+    target: &ArrowType,
+    path: &str,
+    rows: Rows,
+) -> Result<ArrayRef> {
+    let type_name = ty.with_nullable(true).to_string();
+    let text = cast(col, &ArrowType::Utf8).map_err(arrow_err(path))?;
+    let text = text.as_string::<i32>();
+    let mut values = Vec::with_capacity(text.len());
+    for i in 0..text.len() {
+        let row = rows.get(i);
+        if text.is_null(i) || row.is_none() {
+            values.push(None);
+            continue;
+        }
+        let v = value_text::parse(text.value(i), ty).map_err(|e| at(row, path, e.to_string()))?;
+        if let (Datum::Timestamp { millis, nanos }, ArrowType::Timestamp(TimeUnit::Nanosecond, _)) =
+            (&v, target)
+        {
+            if i64::try_from(value_text::temporal::millis_to_nanos(*millis, *nanos)).is_err() {
+                return Err(at(
+                    row,
+                    path,
+                    format!("{:?} is out of range for {type_name}", text.value(i)),
+                ));
+            }
+        }
+        values.push(Some(v));
+    }
+    let out = datums_to_array(&values, ty).map_err(|e| whole(path, e.to_string()))?;
+    if out.data_type() == target {
+        Ok(out)
+    } else {
+        cast(&out, target).map_err(arrow_err(path))
+    }
 }
 
 /// The validity of a ROW, list or map whose elements belong to `rows`: its own, and NULL where

@@ -232,3 +232,55 @@ fn a_batch_with_the_tables_schema_is_still_checked() {
     let e = with_table_schema(&schema, &b).unwrap_err().to_string();
     assert!(e.contains("row 2, column r.a"), "{e}");
 }
+
+#[test]
+fn text_columns_are_read_with_the_value_codec() {
+    let schema = table(
+        "d DECIMAL(5, 2), dt DATE, ts TIMESTAMP(3), z TIMESTAMP(3) WITH LOCAL TIME ZONE, b BOOLEAN",
+        &[],
+    );
+    let text = |name: &str, v: &[Option<&str>]| {
+        RecordBatch::try_new(
+            Arc::new(Schema::new(vec![Field::new(name, A::Utf8, true)])),
+            vec![Arc::new(StringArray::from(v.to_vec()))],
+        )
+        .unwrap()
+    };
+    let out = conform_batch(&schema, &text("d", &[Some("1.5e1"), None]), "batch").unwrap();
+    let d = out
+        .column(0)
+        .as_primitive::<arrow::datatypes::Decimal128Type>();
+    assert_eq!((d.value(0), d.is_null(1)), (1500, true));
+    // Digits beyond the scale are an error, not rounded as Arrow's cast would.
+    let e = err(&schema, &text("d", &[Some("1.00"), Some("1.005")]));
+    assert!(
+        e.contains("row 2, column d") && e.contains("more than 2 digits"),
+        "{e}"
+    );
+    let out = conform_batch(&schema, &text("dt", &[Some("2024-02-29")]), "batch").unwrap();
+    assert_eq!(
+        out.column(1)
+            .as_primitive::<arrow::datatypes::Date32Type>()
+            .value(0),
+        19782
+    );
+    assert!(err(&schema, &text("dt", &[Some("2023-02-29")])).contains("not a date"));
+    let e = err(&schema, &text("ts", &[Some("2024-01-31T13:45:00.1234")]));
+    assert!(e.contains("fraction digits"), "{e}");
+    assert!(err(&schema, &text("ts", &[Some("2024-01-31T13:45:00Z")])).contains("time zone"));
+    let out = conform_batch(
+        &schema,
+        &text("z", &[Some("2024-01-31T13:45:00+02:00")]),
+        "batch",
+    )
+    .unwrap();
+    assert_eq!(
+        out.column(3).data_type(),
+        &schema.arrow_schema().field(3).data_type().clone()
+    );
+    let z = out
+        .column(3)
+        .as_primitive::<arrow::datatypes::TimestampMillisecondType>();
+    assert_eq!(z.value(0), 1_706_701_500_000);
+    assert!(err(&schema, &text("b", &[Some("yes")])).contains("BOOLEAN"));
+}
