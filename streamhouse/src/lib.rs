@@ -103,6 +103,11 @@ pub use streamhouse_reader::lookup::{CacheStats, GetResult, LookupCounters};
 pub use streamhouse_reader::predicate::Expr;
 pub use streamhouse_reader::scan_stats::ScanStats;
 
+/// Predicates built in code, for [`Scan::filter_expr`] (text goes to [`Scan::filter`]).
+pub mod predicate {
+    pub use streamhouse_reader::predicate::{parse, CmpOp, Expr, Literal};
+}
+
 /// Object-store request counting (what `--stats` prints).
 pub mod metrics {
     pub use streamhouse_format::io::metrics::{MetricsSnapshot, RequestKind, StoreMetrics};

@@ -105,6 +105,12 @@ async fn write_scan_get_and_time_travel() {
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("snapshot 99 exists?"),
     }
+    use crate::predicate::{CmpOp, Expr, Literal};
+    let expr = Expr::compare("id", CmpOp::Ge, Literal::Value(Datum::BigInt(2)));
+    assert_eq!(
+        rows(&t.scan().filter_expr(expr).collect().await.unwrap()),
+        2
+    );
     assert!(t.scan().columns(["nope"]).output_schema().is_err());
     assert!(t.scan().filter("id >>> 1").output_schema().is_err());
 
