@@ -290,3 +290,21 @@ fn storage_options_are_checked() {
         .open();
     assert!(ok.is_ok());
 }
+
+#[tokio::test]
+async fn local_paths_and_file_urls_are_one_warehouse() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wh");
+    let path = path.to_str().unwrap();
+    let local = Catalog::builder(path).open().unwrap();
+    orders(&local, &[]).await;
+    let url = Catalog::builder(format!("file://{path}")).open().unwrap();
+    let t = url.table(&id("shop.orders")).await.unwrap();
+    assert_eq!(t.warehouse_url(), format!("file://{path}"));
+    assert_eq!(url.all_tables().await.unwrap(), vec![id("shop.orders")]);
+    let bad = Catalog::builder("ftp://x/y").open().unwrap_err();
+    assert!(
+        bad.to_string().contains("unsupported warehouse URL"),
+        "{bad}"
+    );
+}
