@@ -94,6 +94,31 @@ async fn get_finds_a_key_in_whichever_partition_holds_it() {
         assert_eq!(got.as_ref(), model.get(&key), "get id = {key}");
     }
 
+    // The CLI's get: a key is given without its partition.
+    if let Some(bin) = crate::procs::cli_binary() {
+        let out = crate::procs::cli(
+            &bin,
+            location,
+            &["get", "db.cp", "2", "6", "--output", "json"],
+        )
+        .output()
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines[0]["found"], json!(true), "{lines:?}");
+        assert_eq!(lines[0]["row"]["dt"], json!("c"), "{lines:?}");
+        assert_eq!(lines[0]["row"]["v"], json!("moved again"), "{lines:?}");
+        assert_eq!(lines[1]["found"], json!(false), "{lines:?}");
+    }
     if crate::interop_support::python().is_some() {
         assert_same_rows(&pypaimon_read(&path, None), &expected, "pypaimon");
     }
