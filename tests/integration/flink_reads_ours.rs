@@ -4,7 +4,7 @@
 //! (`scan.tag-name`), time travel (`scan.snapshot-id`), projections, and the `$snapshots`,
 //! `$files`, `$options`, `$tags` and `$consumers` system tables. One JVM runs every query;
 //! Flink's rows must equal our `ScanBuilder`'s (and the library's snapshots, files, options,
-//! tags and consumers).
+//! tags and consumers). The same JVM then runs `flink_streams_ours`'s streaming and live reads.
 
 use std::path::Path;
 
@@ -14,7 +14,8 @@ use streamhouse_format::io::Table;
 use streamhouse_format::snapshot::CommitKind;
 use streamhouse_reader::ScanBuilder;
 
-use crate::flink_support::{flink_run, hints, FlinkCase, FlinkRun};
+use crate::flink_streams_ours::{live_check, stream_checks};
+use crate::flink_support::{flink_spawn, hints, FlinkCase, FlinkRun};
 use crate::interop_support::{assert_same_rows, sort_rows};
 use crate::java_support::{canonical_rows, java_bench};
 use crate::support::{create_table, inserts, write_commit_in_batches};
@@ -596,8 +597,8 @@ async fn system_tables(table: &Table, checks: &mut Vec<Check>) {
     });
 }
 
-/// Compares every check; reports all failures at once.
-fn verify(checks: &[Check], flink: &FlinkRun) {
+/// Compares every check; returns the failures.
+fn verify(checks: &[Check], flink: &FlinkRun) -> Vec<String> {
     let mut failures = vec![];
     for check in checks {
         let name = &check.case.name;
@@ -625,17 +626,14 @@ fn verify(checks: &[Check], flink: &FlinkRun) {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} checks failed:\n\n{}",
-        failures.len(),
-        checks.len(),
-        failures.join("\n")
-    );
+    failures
 }
 
+/// Every "Flink reads ours" case in ONE JVM: the batch reads and system tables here, the
+/// streaming reads per changelog producer and the live read of `flink_streams_ours` (last, while
+/// we commit).
 #[tokio::test]
-async fn flink_batch_reads_every_kind_of_table() {
+async fn flink_reads_our_tables_batch_streaming_and_live() {
     let Some(bench) = java_bench() else { return };
     let dir = tempfile::tempdir().unwrap();
     let warehouse = dir.path();
@@ -647,14 +645,29 @@ async fn flink_batch_reads_every_kind_of_table() {
     let compacted = compacted(warehouse, &mut checks).await;
     system_tables(&pk, &mut checks).await;
     system_tables(&compacted, &mut checks).await;
+    let streams = stream_checks(warehouse).await;
+    let mut live = live_check(warehouse).await;
 
-    let cases: Vec<FlinkCase> = checks.iter().map(|c| c.case.clone()).collect();
-    let flink = flink_run(&bench, warehouse, &cases);
+    let mut cases: Vec<FlinkCase> = checks.iter().map(|c| c.case.clone()).collect();
+    cases.extend(streams.cases.iter().cloned());
+    cases.push(live.case.clone());
+    let mut process = flink_spawn(&bench, warehouse, &cases);
+    live.commit_while_flink_reads(&mut process).await;
+    let flink = process.finish();
     eprintln!(
-        "Flink ran {} batch queries in one JVM in {:.1}s:\n{}",
-        cases.len(),
+        "Flink ran {} batch queries, {} streaming reads and a live read in one JVM in {:.1}s:\n{}",
+        checks.len(),
+        streams.cases.len(),
         flink.elapsed.as_secs_f64(),
         flink.stderr.trim_end()
     );
-    verify(&checks, &flink);
+    let mut failures = verify(&checks, &flink);
+    failures.extend(streams.verify(&flink));
+    failures.extend(live.verify(&flink));
+    assert!(
+        failures.is_empty(),
+        "{} checks failed:\n\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -1,8 +1,10 @@
 //! Flink 1.20 SQL streams tables we wrote (Paimon's Flink source, `scan.mode = from-snapshot`):
 //! for each changelog producer (none, input, lookup, full-compaction) Flink's streaming read
 //! from snapshot 1 gives the changes our tail (`TailBuilder`, what `streamhouse tail --from
-//! snapshot:1` prints) gives, compared as multisets of (rowkind, row). One JVM runs every
-//! streaming query, each bounded (the expected row count, then a quiet period; a timeout).
+//! snapshot:1` prints) gives, compared as multisets of (rowkind, row); and a live read sees the
+//! commits we make while it runs. Each streaming query is bounded (the expected row count, then
+//! a quiet period; a timeout). The cases run in `flink_reads_ours`'s JVM (one JVM for the
+//! direction "Flink reads ours").
 //!
 //! With `changelog-producer = none` a primary-key table has no changelog files, and Paimon's
 //! Flink source declares itself an upsert source: Flink's planner puts a `ChangelogNormalize`
@@ -19,9 +21,9 @@ use streamhouse_compaction::{CompactOptions, Compactor};
 use streamhouse_format::io::Table;
 use streamhouse_reader::incremental::{StartPosition, TailBuilder, TailEvent};
 
-use crate::flink_support::{flink_run, flink_spawn, hints, FlinkCase};
+use crate::flink_support::{hints, FlinkCase, FlinkProcess, FlinkRun};
 use crate::interop_support::assert_same_rows;
-use crate::java_support::{canonical_rows, java_bench};
+use crate::java_support::canonical_rows;
 use crate::support::{create_table, write_commit_in_batches};
 
 const PRODUCERS: [&str; 4] = ["none", "input", "lookup", "full-compaction"];
@@ -160,11 +162,15 @@ fn table_name(producer: &str) -> String {
     format!("db.stream_{}", producer.replace('-', "_"))
 }
 
-#[tokio::test]
-async fn flink_streams_our_changes_for_every_changelog_producer() {
-    let Some(bench) = java_bench() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let warehouse: &Path = dir.path();
+/// The streaming cases: per changelog producer a table with [`write_history`] and a streaming
+/// read from snapshot 1 (case name: the producer, `-` as `_`).
+pub struct StreamChecks {
+    pub cases: Vec<FlinkCase>,
+    /// Per case: our tail, and what Flink must give (normalized for `none`).
+    expected: BTreeMap<String, (Vec<Value>, Vec<Value>)>,
+}
+
+pub async fn stream_checks(warehouse: &Path) -> StreamChecks {
     let mut expected = BTreeMap::new();
     let mut cases = vec![];
     for producer in PRODUCERS {
@@ -194,7 +200,7 @@ async fn flink_streams_our_changes_for_every_changelog_producer() {
                 ("continuous.discovery-interval", "100ms"),
             ])
         );
-        let case = producer.replace('-', "_");
+        let case = format!("stream_{}", producer.replace('-', "_"));
         cases.push(
             FlinkCase::streaming(&case, &query)
                 .min_rows(flink_expects.len() as u64)
@@ -203,50 +209,67 @@ async fn flink_streams_our_changes_for_every_changelog_producer() {
         );
         expected.insert(case, (ours, flink_expects));
     }
-    let flink = flink_run(&bench, warehouse, &cases);
-    eprintln!(
-        "Flink streamed {} tables in one JVM in {:.1}s:\n{}",
-        cases.len(),
-        flink.elapsed.as_secs_f64(),
-        flink.stderr.trim_end()
-    );
-    let mut failures = vec![];
-    for (case, (ours, flink_expects)) in &expected {
-        let theirs = flink.rows(case);
-        eprintln!(
-            "{case}: our tail {} rows {:?}; Flink {} rows {:?} ({})",
-            ours.len(),
-            kinds(ours),
-            theirs.len(),
-            kinds(theirs),
-            flink.line(case)
-        );
-        if let Err(e) = std::panic::catch_unwind(|| {
-            assert_same_rows(
-                theirs,
-                flink_expects,
-                &format!("changelog-producer={case}: Flink's stream vs our tail"),
-            )
-        }) {
-            failures.push(
-                e.downcast_ref::<String>()
-                    .cloned()
-                    .unwrap_or_else(|| "panic".into()),
-            );
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    StreamChecks { cases, expected }
 }
 
-/// A live streaming read: Flink reads from snapshot 2 while we commit one row at a time; every
-/// commit arrives, and each row's delay from our commit returning to Flink's client receiving it
-/// is reported (`continuous.discovery-interval = 100ms`; the query runs without checkpoints, so
-/// rows are not held back for one).
-#[tokio::test]
-async fn flink_sees_our_commits_live() {
-    let Some(bench) = java_bench() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let warehouse: &Path = dir.path();
+impl StreamChecks {
+    /// Flink's stream vs our tail for every producer; the failures.
+    pub fn verify(&self, flink: &FlinkRun) -> Vec<String> {
+        let mut failures = vec![];
+        for (case, (ours, flink_expects)) in &self.expected {
+            let theirs = match flink.result(case) {
+                Ok(rows) => rows,
+                Err(e) => {
+                    failures.push(format!("{case}: Flink failed:\n{e}"));
+                    continue;
+                }
+            };
+            let outcome = std::panic::catch_unwind(|| {
+                assert_same_rows(
+                    theirs,
+                    flink_expects,
+                    &format!("{case}: Flink's stream vs our tail"),
+                )
+            });
+            eprintln!(
+                "{} {case}: our tail {} rows {:?}; Flink {} rows {:?} ({})",
+                if outcome.is_ok() {
+                    "ok     "
+                } else {
+                    "FAILED "
+                },
+                ours.len(),
+                kinds(ours),
+                theirs.len(),
+                kinds(theirs),
+                flink.line(case)
+            );
+            if let Err(e) = outcome {
+                failures.push(
+                    e.downcast_ref::<String>()
+                        .cloned()
+                        .unwrap_or_else(|| "panic".into()),
+                );
+            }
+        }
+        failures
+    }
+}
+
+/// A live streaming read: Flink reads `db.live` from snapshot 2 while we commit one row at a
+/// time ([`LiveCheck::commit_while_flink_reads`]); every commit arrives, and each row's delay
+/// from our commit returning to Flink's client receiving it is reported
+/// (`continuous.discovery-interval = 100ms`; the query runs without checkpoints, so rows are
+/// not held back for one).
+pub struct LiveCheck {
+    pub case: FlinkCase,
+    table: Table,
+    committed_at: BTreeMap<i64, i64>,
+}
+
+const LIVE_COMMITS: i64 = 20;
+
+pub async fn live_check(warehouse: &Path) -> LiveCheck {
     let table = create_table(
         warehouse.to_str().unwrap(),
         "db.live",
@@ -257,7 +280,6 @@ async fn flink_sees_our_commits_live() {
     )
     .await;
     write_commit_in_batches(&table, &[("+I", row(0, Some("before"), Some(0)))], 10).await;
-    const COMMITS: i64 = 20;
     let query = format!(
         "SELECT * FROM db.live {}",
         hints(&[
@@ -268,50 +290,68 @@ async fn flink_sees_our_commits_live() {
     );
     let case = FlinkCase::streaming("live", &query)
         .with_arrival()
-        .min_rows(COMMITS as u64)
-        .max_rows(COMMITS as u64)
+        .min_rows(LIVE_COMMITS as u64)
+        .max_rows(LIVE_COMMITS as u64)
         .timeout(Duration::from_secs(120));
-    let mut flink = flink_spawn(&bench, warehouse, &[case]);
-    flink.wait_running("live", Duration::from_secs(120));
-    // The job runs; give its source a moment to plan its first (empty) scan.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let mut committed_at = BTreeMap::new();
-    for i in 1..=COMMITS {
-        let id =
-            write_commit_in_batches(&table, &[("+I", row(i, Some("live"), Some(i)))], 10).await;
-        assert_eq!(id, i + 1);
-        committed_at.insert(i, now_millis());
-        tokio::time::sleep(Duration::from_millis(300)).await;
+    LiveCheck {
+        case,
+        table,
+        committed_at: BTreeMap::new(),
     }
-    let run = flink.finish();
-    eprintln!("{}", run.stderr.trim_end());
-    let rows = run.rows("live");
-    let mut delays = vec![];
-    for r in rows {
-        let id = r["id"].as_i64().unwrap();
-        assert_eq!(r["rowkind"], json!("+I"), "{r}");
-        let arrival = r["arrival_ms"].as_i64().unwrap();
-        delays.push(arrival - committed_at[&id]);
+}
+
+impl LiveCheck {
+    /// Once Flink's live query runs: one commit every 300 ms.
+    pub async fn commit_while_flink_reads(&mut self, flink: &mut FlinkProcess) {
+        flink.wait_running("live", Duration::from_secs(300));
+        // The job runs; give its source a moment to plan its first (empty) scan.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        for i in 1..=LIVE_COMMITS {
+            let id =
+                write_commit_in_batches(&self.table, &[("+I", row(i, Some("live"), Some(i)))], 10)
+                    .await;
+            assert_eq!(id, i + 1);
+            self.committed_at.insert(i, now_millis());
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
     }
-    let mut seen: Vec<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
-    seen.sort_unstable();
-    assert_eq!(
-        seen,
-        (1..=COMMITS).collect::<Vec<_>>(),
-        "every commit arrives, once"
-    );
-    delays.sort_unstable();
-    eprintln!(
-        "commit → Flink delay over {COMMITS} commits (continuous.discovery-interval = 100ms): \
-         min {} ms, median {} ms, max {} ms",
-        delays[0],
-        delays[delays.len() / 2],
-        delays[delays.len() - 1]
-    );
-    assert!(
-        delays[delays.len() - 1] < 10_000,
-        "a commit took more than 10 s to reach Flink: {delays:?}"
-    );
+
+    pub fn verify(&self, flink: &FlinkRun) -> Vec<String> {
+        let rows = match flink.result("live") {
+            Ok(rows) => rows,
+            Err(e) => return vec![format!("live: Flink failed:\n{e}")],
+        };
+        let mut seen: Vec<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+        seen.sort_unstable();
+        if seen != (1..=LIVE_COMMITS).collect::<Vec<_>>() {
+            return vec![format!(
+                "live: Flink saw ids {seen:?}, not each of 1..={LIVE_COMMITS} once ({})",
+                flink.line("live")
+            )];
+        }
+        let mut delays = vec![];
+        for r in rows {
+            if r["rowkind"] != json!("+I") {
+                return vec![format!("live: a row of kind {}: {r}", r["rowkind"])];
+            }
+            let id = r["id"].as_i64().unwrap();
+            delays.push(r["arrival_ms"].as_i64().unwrap() - self.committed_at[&id]);
+        }
+        delays.sort_unstable();
+        eprintln!(
+            "ok      live: commit → Flink delay over {LIVE_COMMITS} commits \
+             (continuous.discovery-interval = 100ms): min {} ms, median {} ms, max {} ms",
+            delays[0],
+            delays[delays.len() / 2],
+            delays[delays.len() - 1]
+        );
+        if delays[delays.len() - 1] >= 10_000 {
+            return vec![format!(
+                "live: a commit took more than 10 s to reach Flink: {delays:?}"
+            )];
+        }
+        vec![]
+    }
 }
 
 fn now_millis() -> i64 {
