@@ -212,24 +212,28 @@ fn names_infinity(t: &str) -> bool {
 
 /// A DOUBLE: Rust's float syntax, `NaN`, `Infinity`; finite text beyond the range is an error.
 pub fn parse_double(text: &str) -> Result<f64, ValueError> {
-    let t = text.trim();
-    let v: f64 = t
-        .parse()
-        .map_err(|_| ValueError::syntax(t, "is not a valid DOUBLE"))?;
-    if v.is_infinite() && !names_infinity(t) {
-        return Err(ValueError::range(t, "is out of range for DOUBLE"));
-    }
-    Ok(v)
+    parse_finite(text, "DOUBLE", f64::is_infinite)
 }
 
 /// A FLOAT, parsed directly (one rounding); finite text beyond the range is an error.
 pub fn parse_float(text: &str) -> Result<f32, ValueError> {
+    parse_finite(text, "FLOAT", f32::is_infinite)
+}
+
+fn parse_finite<T: std::str::FromStr>(
+    text: &str,
+    name: &str,
+    is_infinite: impl Fn(T) -> bool,
+) -> Result<T, ValueError>
+where
+    T: Copy,
+{
     let t = text.trim();
-    let v: f32 = t
+    let v: T = t
         .parse()
-        .map_err(|_| ValueError::syntax(t, "is not a valid FLOAT"))?;
-    if v.is_infinite() && !names_infinity(t) {
-        return Err(ValueError::range(t, "is out of range for FLOAT"));
+        .map_err(|_| ValueError::syntax(t, format!("is not a valid {name}")))?;
+    if is_infinite(v) && !names_infinity(t) {
+        return Err(ValueError::range(t, format!("is out of range for {name}")));
     }
     Ok(v)
 }

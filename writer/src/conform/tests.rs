@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, Decimal128Array, Int64Array, RecordBatch, StringArray};
+use arrow::array::{
+    Array, ArrayRef, AsArray, Decimal128Array, Int64Array, RecordBatch, StringArray,
+};
 use arrow::datatypes::{DataType as A, Field, Fields, Schema};
 use arrow::json::ReaderBuilder;
 use streamhouse_format::schema::TableSchema;
@@ -35,6 +37,27 @@ fn batch(fields: Vec<Field>, lines: &str) -> RecordBatch {
 
 fn err(schema: &TableSchema, b: &RecordBatch) -> String {
     conform_batch(schema, b, "batch").unwrap_err().to_string()
+}
+
+/// A batch of one nullable column.
+fn one(name: &str, array: ArrayRef) -> RecordBatch {
+    RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new(
+            name,
+            array.data_type().clone(),
+            true,
+        )])),
+        vec![array],
+    )
+    .unwrap()
+}
+
+fn decimals(unscaled: &[i128], precision: u8, scale: i8) -> ArrayRef {
+    Arc::new(
+        Decimal128Array::from(unscaled.to_vec())
+            .with_precision_and_scale(precision, scale)
+            .unwrap(),
+    )
 }
 
 fn row_of(fields: Vec<Field>) -> A {
@@ -100,11 +123,7 @@ fn null_in_not_null_nested_field_names_path_and_row() {
 #[test]
 fn null_primary_key_names_column_and_row() {
     let schema = table("id BIGINT NOT NULL, v STRING", &["id"]);
-    let b = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![Field::new("id", A::Int64, true)])),
-        vec![Arc::new(Int64Array::from(vec![Some(1), None]))],
-    )
-    .unwrap();
+    let b = one("id", Arc::new(Int64Array::from(vec![Some(1), None])));
     let e = err(&schema, &b);
     assert!(e.contains("row 2, column id"), "{e}");
     assert!(e.contains("NOT NULL column id (primary key)"), "{e}");
@@ -114,34 +133,12 @@ fn null_primary_key_names_column_and_row() {
 fn decimal_beyond_precision_is_an_error_even_with_the_tables_arrow_type() {
     let schema = table("d DECIMAL(5, 2)", &[]);
     // The Arrow type is the table's own, but 1234.56 has 6 digits.
-    let d = Decimal128Array::from(vec![Some(12_345), Some(123_456)])
-        .with_precision_and_scale(5, 2)
-        .unwrap();
-    let b = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![Field::new(
-            "d",
-            d.data_type().clone(),
-            true,
-        )])),
-        vec![Arc::new(d)],
-    )
-    .unwrap();
+    let b = one("d", decimals(&[12_345, 123_456], 5, 2));
     let e = err(&schema, &b);
     assert!(e.contains("row 2, column d"), "{e}");
     assert!(e.contains("does not fit DECIMAL(5, 2)"), "{e}");
     // Narrowing the scale must not drop digits.
-    let d = Decimal128Array::from(vec![Some(1_250), Some(1_255)])
-        .with_precision_and_scale(10, 3)
-        .unwrap();
-    let b = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![Field::new(
-            "d",
-            d.data_type().clone(),
-            true,
-        )])),
-        vec![Arc::new(d)],
-    )
-    .unwrap();
+    let b = one("d", decimals(&[1_250, 1_255], 10, 3));
     let e = err(&schema, &b);
     assert!(
         e.contains("row 2, column d") && e.contains("would lose digits"),
@@ -152,11 +149,7 @@ fn decimal_beyond_precision_is_an_error_even_with_the_tables_arrow_type() {
 #[test]
 fn too_long_text_top_level_and_nested() {
     let schema = table("s VARCHAR(3), r ROW<t CHAR(2)>", &[]);
-    let b = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![Field::new("s", A::Utf8, true)])),
-        vec![Arc::new(StringArray::from(vec!["abc", "abcd"]))],
-    )
-    .unwrap();
+    let b = one("s", Arc::new(StringArray::from(vec!["abc", "abcd"])));
     let e = err(&schema, &b);
     assert!(
         e.contains("row 2, column s") && e.contains("longer than VARCHAR(3)"),
@@ -193,17 +186,9 @@ fn integers_out_of_range_and_unknown_or_missing_columns() {
         e.contains("row 2, column i") && e.contains("does not fit INT"),
         "{e}"
     );
-    let b = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![Field::new("zz", A::Int64, true)])),
-        vec![Arc::new(Int64Array::from(vec![1]))],
-    )
-    .unwrap();
+    let b = one("zz", Arc::new(Int64Array::from(vec![1])));
     assert!(err(&schema, &b).contains("unknown column \"zz\""));
-    let b = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![Field::new("v", A::Utf8, true)])),
-        vec![Arc::new(StringArray::from(vec!["x"]))],
-    )
-    .unwrap();
+    let b = one("v", Arc::new(StringArray::from(vec!["x"])));
     let e = err(&schema, &b);
     assert!(e.contains("\"id\"") && e.contains("missing"), "{e}");
 }
@@ -216,19 +201,11 @@ fn a_batch_with_the_tables_schema_is_still_checked() {
     let A::Struct(fields) = target.field(0).data_type().clone() else {
         panic!()
     };
-    let a: arrow::array::ArrayRef = Arc::new(arrow::array::Int32Array::from(vec![Some(1), None]));
+    let a: ArrayRef = Arc::new(arrow::array::Int32Array::from(vec![Some(1), None]));
     // Build the struct without validation of the child's declared nullability.
     let relaxed = Fields::from(vec![fields[0].as_ref().clone().with_nullable(true)]);
     let r = arrow::array::StructArray::new(relaxed, vec![a], None);
-    let b = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![Field::new(
-            "r",
-            r.data_type().clone(),
-            true,
-        )])),
-        vec![Arc::new(r)],
-    )
-    .unwrap();
+    let b = one("r", Arc::new(r));
     let e = with_table_schema(&schema, &b).unwrap_err().to_string();
     assert!(e.contains("row 2, column r.a"), "{e}");
 }
@@ -239,13 +216,7 @@ fn text_columns_are_read_with_the_value_codec() {
         "d DECIMAL(5, 2), dt DATE, ts TIMESTAMP(3), z TIMESTAMP(3) WITH LOCAL TIME ZONE, b BOOLEAN",
         &[],
     );
-    let text = |name: &str, v: &[Option<&str>]| {
-        RecordBatch::try_new(
-            Arc::new(Schema::new(vec![Field::new(name, A::Utf8, true)])),
-            vec![Arc::new(StringArray::from(v.to_vec()))],
-        )
-        .unwrap()
-    };
+    let text = |name: &str, v: &[Option<&str>]| one(name, Arc::new(StringArray::from(v.to_vec())));
     let out = conform_batch(&schema, &text("d", &[Some("1.5e1"), None]), "batch").unwrap();
     let d = out
         .column(0)
