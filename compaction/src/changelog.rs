@@ -19,6 +19,7 @@ use arrow::array::{Array, Int8Array, RecordBatch};
 use arrow::compute::concat_batches;
 use object_store::path::Path;
 use streamhouse_format::manifest::DataFileMeta;
+use streamhouse_format::options::MergeEngine;
 use streamhouse_format::row_kind::RowKind;
 use streamhouse_format::{Error, Result};
 use streamhouse_reader::compact_read::{merge_runs, BucketRuns};
@@ -102,6 +103,7 @@ async fn diff_changelog(
         0,
         1,
     );
+    let first_row = table.options.merge_engine == MergeEngine::FirstRow;
     let mut pending: Vec<(RecordBatch, RowKind)> = vec![];
     while delta.fill(&conv, nk).await? {
         ctx.cancel.check()?;
@@ -121,6 +123,9 @@ async fn diff_changelog(
         match (b, a) {
             (None, Some(a)) => pending.push((a, RowKind::Insert)),
             (Some(b), None) => pending.push((b, RowKind::Delete)),
+            // A first-row table's key never changes once it exists: only new keys are changes
+            // (as Java's first-row lookup changelog).
+            (Some(_), Some(_)) if first_row => {}
             (Some(b), Some(a)) => {
                 pending.push((b, RowKind::UpdateBefore));
                 pending.push((a, RowKind::UpdateAfter));

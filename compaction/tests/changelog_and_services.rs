@@ -99,6 +99,42 @@ async fn lookup_changelog_has_before_images_from_higher_levels() {
     );
 }
 
+/// A first-row table's lookup changelog holds only keys seen for the first time (+I): a later
+/// version of an existing key changes nothing, so it is no change (Java's first-row changelog).
+#[tokio::test]
+async fn first_row_lookup_changelog_has_only_new_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().to_str().unwrap();
+    let table = create_table(
+        wh,
+        "db.t",
+        &[
+            ("bucket", "1"),
+            ("changelog-producer", "lookup"),
+            ("merge-engine", "first-row"),
+        ],
+    )
+    .await;
+    let c = Compactor::new(table.clone()).unwrap();
+    commit_ops(&table, &[(1, Some("a")), (2, Some("b"))]).await;
+    c.compact_table(&CompactOptions::default()).await.unwrap();
+    assert_eq!(
+        latest_changelog(&table).await,
+        vec![(0, 1, "a".into()), (0, 2, "b".into())]
+    );
+    commit_ops(&table, &[(1, Some("a2")), (3, Some("c"))]).await;
+    c.compact_table(&CompactOptions::default()).await.unwrap();
+    assert_eq!(latest_changelog(&table).await, vec![(0, 3, "c".into())]);
+    assert_eq!(
+        read_map(&table, None).await,
+        BTreeMap::from([
+            (1, Some("a".into())),
+            (2, Some("b".into())),
+            (3, Some("c".into()))
+        ])
+    );
+}
+
 #[tokio::test]
 async fn a_writer_and_two_compaction_services_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
