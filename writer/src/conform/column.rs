@@ -291,7 +291,9 @@ pub fn conform(col: &ArrayRef, ty: &DataType, path: &str, rows: Rows) -> Result<
                 TypeKind::Char(n) | TypeKind::VarChar(n) if n != MAX_LENGTH => {
                     let s = out.as_string::<i32>();
                     if let Some((i, row)) = first_bad(len, rows, |i| {
-                        s.is_valid(i) && s.value(i).chars().count() > n as usize
+                        s.is_valid(i)
+                            && s.value(i).len() > n as usize // no more characters than bytes
+                            && s.value(i).chars().count() > n as usize
                     }) {
                         return Err(at(
                             Some(row),
