@@ -3,38 +3,20 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType as A, Field, Float64Type, Int64Type, Schema};
+use arrow::datatypes::{Float64Type, Int64Type};
 use datafusion::prelude::SessionContext;
-use streamhouse_format::io::{open_warehouse, table_root, Identifier, Table};
-use streamhouse_format::schema::TableSchema;
-use streamhouse_format::types::parse_columns;
-use streamhouse_writer::TableWriter;
+use streamhouse::{Catalog, Identifier, Table, TableSpec};
 
-async fn make(dir: &std::path::Path, name: &str, pk: bool, rows: i64) -> Table {
-    let (io, root) = open_warehouse(dir.to_str().unwrap()).unwrap();
+async fn make(catalog: &Catalog, name: &str, pk: bool, rows: i64) -> Table {
+    let mut spec = TableSpec::parse("id BIGINT NOT NULL, category STRING, amount DOUBLE").unwrap();
+    if pk {
+        spec = spec.primary_key(["id"]).option("bucket", "3");
+    }
     let id = Identifier::parse(name).unwrap();
-    let schema = TableSchema::new(
-        parse_columns("id BIGINT NOT NULL, category STRING, amount DOUBLE").unwrap(),
-        vec![],
-        if pk { vec!["id".into()] } else { vec![] },
-        [(
-            "bucket".to_string(),
-            if pk { "3" } else { "-1" }.to_string(),
-        )]
-        .into_iter()
-        .collect(),
-        0,
-    )
-    .unwrap();
-    let table = Table::create(io, table_root(&root, &id), name, schema)
-        .await
-        .unwrap();
-    let arrow = Arc::new(Schema::new(vec![
-        Field::new("id", A::Int64, false),
-        Field::new("category", A::Utf8, true),
-        Field::new("amount", A::Float64, true),
-    ]));
-    let mut w = TableWriter::new(table.clone()).await.unwrap();
+    let table = catalog.create_table(&id, spec, false).await.unwrap();
+    let table = table.into_table();
+    let arrow = table.arrow_schema();
+    let mut w = table.writer().await.unwrap();
     // Two commits; for the primary-key table the second overwrites the even ids.
     for round in 0..2i64 {
         let ids: Vec<i64> = if round == 0 {
@@ -61,6 +43,7 @@ async fn make(dir: &std::path::Path, name: &str, pk: bool, rows: i64) -> Table {
         w.write(&b).await.unwrap();
         w.commit().await.unwrap();
     }
+    w.close().await.unwrap();
     table
 }
 
@@ -76,14 +59,13 @@ async fn query(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
 #[tokio::test]
 async fn aggregates_filters_and_limits_over_a_warehouse() {
     let dir = tempfile::tempdir().unwrap();
-    make(dir.path(), "db.pk", true, 100).await;
-    make(dir.path(), "db.log", false, 50).await;
-    let (io, root) = open_warehouse(dir.path().to_str().unwrap()).unwrap();
+    let catalog = Catalog::builder(dir.path().to_str().unwrap())
+        .open()
+        .unwrap();
+    make(&catalog, "db.pk", true, 100).await;
+    make(&catalog, "db.log", false, 50).await;
     let ctx = SessionContext::new();
-    assert_eq!(
-        crate::register_warehouse(&ctx, &io, &root).await.unwrap(),
-        2
-    );
+    assert_eq!(crate::register_catalog(&ctx, &catalog).await.unwrap(), 2);
 
     // Merged rows: even ids carry +1000.
     let b = query(
