@@ -29,7 +29,11 @@ Examples:
 
 Warehouse URLs: a local path (default ./warehouse), file:///abs/path, memory://name (this
 process only), s3://bucket/prefix (configured from AWS_ENDPOINT_URL, AWS_REGION,
-AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ALLOW_HTTP).";
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ALLOW_HTTP).
+
+Exit codes: 0 success, 1 error (printed as `error: …`), 2 usage error, 75 transient failure
+(storage trouble or a lost commit race: running again may succeed), 130 interrupted or
+cancelled (nothing half-done is committed).";
 
 #[derive(Debug, Parser)]
 #[command(name = "streamhouse", version, about = ABOUT, long_about = LONG_ABOUT, after_help = EXAMPLES)]

@@ -69,7 +69,7 @@ impl Cancel {
     /// An error when cancelled.
     pub fn check(&self) -> Result<()> {
         if self.is_cancelled() {
-            return Err(Error::Other("compaction cancelled".into()));
+            return Err(Error::Cancelled("compaction cancelled".into()));
         }
         Ok(())
     }

@@ -99,7 +99,7 @@ impl Service {
         let mut report = ServiceReport::default();
         loop {
             if let Err(e) = self.pass(&mut report).await {
-                if !e.is_retryable() || self.compactor.cancel().is_cancelled() {
+                if !e.retryable() || self.compactor.cancel().is_cancelled() {
                     return Err(e);
                 }
                 report.errors.push(e.to_string());

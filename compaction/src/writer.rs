@@ -54,6 +54,9 @@ pub struct CompactionStats {
     pub failures: u64,
     /// Why the last failed round failed.
     pub last_failure: Option<String>,
+    /// The kind of the last failed round's error (a storage failure is
+    /// [`ErrorKind::Io`](streamhouse_format::ErrorKind::Io), never Corrupt).
+    pub last_failure_kind: Option<streamhouse_format::ErrorKind>,
     /// The COMPACT snapshots the writer's compactions made, in order.
     pub snapshots: Vec<i64>,
 }
@@ -208,12 +211,13 @@ impl CompactingWriter {
             let buckets = std::mem::take(&mut self.running);
             let joined = task
                 .await
-                .map_err(|e| Error::Other(format!("compaction task failed: {e}")))?;
+                .map_err(|e| Error::internal(format!("compaction task failed: {e}")))?;
             match joined {
                 Ok(round) => self.stats.absorb(round),
                 Err(e) => {
                     self.stats.failures += 1;
                     self.stats.last_failure = Some(e.to_string());
+                    self.stats.last_failure_kind = Some(e.kind());
                     self.pending.extend(buckets);
                 }
             }

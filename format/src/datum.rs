@@ -143,9 +143,9 @@ pub fn datum_from_arrow(
         return Ok(None);
     }
     fn get<'a, T: 'static>(a: &'a dyn Array) -> crate::Result<&'a T> {
-        a.as_any()
-            .downcast_ref::<T>()
-            .ok_or_else(|| crate::Error::Other(format!("unexpected Arrow type {}", a.data_type())))
+        a.as_any().downcast_ref::<T>().ok_or_else(|| {
+            crate::Error::Internal(format!("unexpected Arrow type {}", a.data_type()))
+        })
     }
     let split = |v: i64, per_milli: i64| -> Datum {
         Datum::Timestamp {

@@ -1,10 +1,55 @@
-//! The error type shared by all Streamhouse crates. Each variant says what failed and where.
+//! The error type shared by all Streamhouse crates. Each variant says what failed and where;
+//! [`Error::kind`] says what sort of failure it is, so that callers decide by kind (retry,
+//! report "not found", exit with a code) and never by an error's text.
 
 use std::fmt;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What sort of failure an [`Error`] is. Callers decide by kind, not by message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Something that should exist does not: a table, a snapshot, a tag, a file.
+    NotFound,
+    /// Something already exists: a table on create, a tag.
+    AlreadyExists,
+    /// Concurrent writers changed what an operation depends on (a lost commit race, a
+    /// create-only put that found the object there). Trying again may succeed.
+    Conflict,
+    /// A metadata or data file exists but cannot be decoded; [`Error::path`] names it.
+    Corrupt,
+    /// The caller's input does not fit: a schema, an option value, an argument, rows.
+    InvalidInput,
+    /// A feature of the table that this version does not handle. Never silently ignored.
+    Unsupported,
+    /// Storage failed (network, permissions, disk); [`Error::retryable`] says whether trying
+    /// again may help.
+    Io,
+    /// The operation was cancelled before it finished; nothing of it was committed.
+    Cancelled,
+    /// An invariant of this program broke (a bug), or a task of it failed.
+    Internal,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ErrorKind::NotFound => "not found",
+            ErrorKind::AlreadyExists => "already exists",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Corrupt => "corrupt",
+            ErrorKind::InvalidInput => "invalid input",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Io => "I/O",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Internal => "internal",
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A schema or type definition is invalid.
     #[error("invalid schema: {0}")]
@@ -33,7 +78,8 @@ pub enum Error {
     /// A bad option value or argument.
     #[error("invalid argument: {0}")]
     Invalid(String),
-    /// Storage failed (network, permissions, disk).
+    /// Storage failed (network, permissions, disk), or an object was missing or already there;
+    /// the kind follows the object store's error.
     #[error("storage error at {path}: {source}")]
     Storage {
         path: String,
@@ -46,14 +92,62 @@ pub enum Error {
         #[source]
         source: arrow::error::ArrowError,
     },
+    /// Encoding a file we write (Avro, Parquet) failed for a reason that is not storage.
+    #[error("cannot encode {what}: {source}")]
+    Encode {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The operation was cancelled (a compaction stopped by its service, an interrupt).
     #[error("{0}")]
-    Other(String),
+    Cancelled(String),
+    /// An invariant of this program broke, or one of its tasks failed (panicked).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 fn fmt_location(l: &Option<String>) -> String {
     match l {
         Some(l) => format!(" at {l}"),
         None => String::new(),
+    }
+}
+
+/// The kind of an object-store failure: a missing object is NotFound; an object that a
+/// create-only put found there (or a failed precondition) is a Conflict; the store refusing
+/// an operation is Unsupported; everything else is Io.
+fn object_store_kind(e: &object_store::Error) -> ErrorKind {
+    use object_store::Error as E;
+    match e {
+        E::NotFound { .. } => ErrorKind::NotFound,
+        E::AlreadyExists { .. } | E::Precondition { .. } => ErrorKind::Conflict,
+        E::NotSupported { .. } | E::NotImplemented { .. } => ErrorKind::Unsupported,
+        E::InvalidPath { .. } | E::UnknownConfigurationKey { .. } => ErrorKind::InvalidInput,
+        _ => ErrorKind::Io,
+    }
+}
+
+fn arrow_kind(e: &arrow::error::ArrowError) -> ErrorKind {
+    use arrow::error::ArrowError as A;
+    match e {
+        A::IoError(..) => ErrorKind::Io,
+        A::ExternalError(inner) => match inner.downcast_ref::<Error>() {
+            Some(e) => e.kind(),
+            None => match inner.downcast_ref::<object_store::Error>() {
+                Some(o) => object_store_kind(o),
+                None => ErrorKind::Internal,
+            },
+        },
+        A::NotYetImplemented(_) => ErrorKind::Unsupported,
+        A::CastError(_)
+        | A::ParseError(_)
+        | A::InvalidArgumentError(_)
+        | A::ComputeError(_)
+        | A::SchemaError(_)
+        | A::DivideByZero
+        | A::ArithmeticOverflow(_) => ErrorKind::InvalidInput,
+        _ => ErrorKind::Internal,
     }
 }
 
@@ -85,6 +179,9 @@ impl Error {
     pub fn invalid(msg: impl fmt::Display) -> Self {
         Error::Invalid(msg.to_string())
     }
+    pub fn internal(msg: impl fmt::Display) -> Self {
+        Error::Internal(msg.to_string())
+    }
     pub fn storage(path: impl fmt::Display, source: object_store::Error) -> Self {
         Error::Storage {
             path: path.to_string(),
@@ -97,10 +194,77 @@ impl Error {
             source,
         }
     }
-    /// Whether trying the same operation again may succeed (transient storage trouble or a
-    /// lost commit race).
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Storage { .. } | Error::Conflict(_))
+    pub fn encode(
+        what: impl fmt::Display,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Error::Encode {
+            what: what.to_string(),
+            source: source.into(),
+        }
+    }
+
+    /// An error that a library (Parquet's `External`, Arrow's `ExternalError`) wraps around
+    /// one of ours or an object store's: a storage failure on `path` stays a storage failure
+    /// (kind by the store's error) and our own error comes back as it was; anything else is
+    /// what `otherwise` makes of it (Corrupt when reading, Encode when writing).
+    pub fn from_external(
+        path: impl fmt::Display,
+        inner: Box<dyn std::error::Error + Send + Sync>,
+        otherwise: impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> Error,
+    ) -> Self {
+        let inner = match inner.downcast::<object_store::Error>() {
+            Ok(o) => return Error::storage(path, *o),
+            Err(inner) => inner,
+        };
+        match inner.downcast::<Error>() {
+            Ok(e) => *e,
+            Err(inner) => otherwise(inner),
+        }
+    }
+
+    /// What sort of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Schema(_) | Error::Input { .. } | Error::Invalid(_) => ErrorKind::InvalidInput,
+            Error::Corrupt { .. } => ErrorKind::Corrupt,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::AlreadyExists(_) => ErrorKind::AlreadyExists,
+            Error::Unsupported(_) => ErrorKind::Unsupported,
+            Error::Conflict(_) => ErrorKind::Conflict,
+            Error::Storage { source, .. } => object_store_kind(source),
+            Error::Arrow { source, .. } => arrow_kind(source),
+            Error::Encode { source, .. } => match source.downcast_ref::<object_store::Error>() {
+                Some(o) => object_store_kind(o),
+                None => ErrorKind::Internal,
+            },
+            Error::Cancelled(_) => ErrorKind::Cancelled,
+            Error::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// Whether trying the same operation again may succeed: transient storage trouble (kind
+    /// [`ErrorKind::Io`]) or a lost commit race ([`ErrorKind::Conflict`]).
+    /// Refused credentials are kind Io but not retryable.
+    pub fn retryable(&self) -> bool {
+        match self {
+            Error::Storage {
+                source:
+                    object_store::Error::PermissionDenied { .. }
+                    | object_store::Error::Unauthenticated { .. },
+                ..
+            } => false,
+            e => matches!(e.kind(), ErrorKind::Io | ErrorKind::Conflict),
+        }
+    }
+
+    /// The file (or object) the error is about, when it names one: a corrupt file, a failed
+    /// storage request.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Error::Corrupt { path, .. } | Error::Storage { path, .. } => Some(path),
+            _ => None,
+        }
     }
 }
 
@@ -110,5 +274,98 @@ impl From<arrow::error::ArrowError> for Error {
             context: None,
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    fn store_error(kind: &str) -> object_store::Error {
+        let source: Box<dyn std::error::Error + Send + Sync> = "boom".into();
+        let path = "t/snapshot/snapshot-3".to_string();
+        match kind {
+            "not_found" => object_store::Error::NotFound { path, source },
+            "exists" => object_store::Error::AlreadyExists { path, source },
+            "precondition" => object_store::Error::Precondition { path, source },
+            "denied" => object_store::Error::PermissionDenied { path, source },
+            _ => object_store::Error::Generic {
+                store: "faulty",
+                source,
+            },
+        }
+    }
+
+    #[test]
+    fn kinds_of_variants() {
+        assert_eq!(Error::NotFound("x".into()).kind(), ErrorKind::NotFound);
+        assert_eq!(
+            Error::AlreadyExists("x".into()).kind(),
+            ErrorKind::AlreadyExists
+        );
+        assert_eq!(Error::Conflict("x".into()).kind(), ErrorKind::Conflict);
+        assert_eq!(Error::corrupt("f", "bad").kind(), ErrorKind::Corrupt);
+        assert_eq!(Error::corrupt("f", "bad").path(), Some("f"));
+        assert_eq!(Error::invalid("x").kind(), ErrorKind::InvalidInput);
+        assert_eq!(Error::schema("x").kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            Error::input_at("line 2", "x").kind(),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(Error::unsupported("x").kind(), ErrorKind::Unsupported);
+        assert_eq!(Error::Cancelled("x".into()).kind(), ErrorKind::Cancelled);
+        assert_eq!(Error::internal("x").kind(), ErrorKind::Internal);
+        assert!(!Error::corrupt("f", "bad").retryable());
+        assert!(Error::Conflict("x".into()).retryable());
+    }
+
+    #[test]
+    fn storage_errors_take_the_kind_of_the_store_error() {
+        let e = Error::storage("snapshot-3", store_error("generic"));
+        assert_eq!(e.kind(), ErrorKind::Io);
+        assert!(e.retryable());
+        assert_eq!(e.path(), Some("snapshot-3"));
+        assert!(e.source().is_some(), "the store error is the source");
+        let e = Error::storage("snapshot-3", store_error("not_found"));
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert!(!e.retryable());
+        let e = Error::storage("snapshot-3", store_error("denied"));
+        assert_eq!(e.kind(), ErrorKind::Io);
+        assert!(
+            !e.retryable(),
+            "refused credentials do not get better by retrying"
+        );
+        for create_only in ["exists", "precondition"] {
+            let e = Error::storage("snapshot-3", store_error(create_only));
+            assert_eq!(e.kind(), ErrorKind::Conflict, "{create_only}");
+        }
+    }
+
+    #[test]
+    fn wrapped_errors_keep_their_kind() {
+        // Parquet and Arrow wrap object-store errors; a failing GET is Io, not Corrupt.
+        let e = Error::from_external("data-1.parquet", Box::new(store_error("generic")), |e| {
+            Error::corrupt("data-1.parquet", e)
+        });
+        assert_eq!(e.kind(), ErrorKind::Io);
+        let e = Error::from_external("data-1.parquet", "bad magic".into(), |e| {
+            Error::corrupt("data-1.parquet", e)
+        });
+        assert_eq!(e.kind(), ErrorKind::Corrupt);
+        let ours = Error::from_external("x", Box::new(Error::Cancelled("stop".into())), |e| {
+            Error::encode("x", e)
+        });
+        assert_eq!(ours.kind(), ErrorKind::Cancelled);
+        let arrow = Error::from(arrow::error::ArrowError::ExternalError(Box::new(
+            Error::NotFound("snapshot 4".into()),
+        )));
+        assert_eq!(arrow.kind(), ErrorKind::NotFound);
+        let cast = Error::from(arrow::error::ArrowError::CastError("x".into()));
+        assert_eq!(cast.kind(), ErrorKind::InvalidInput);
+        let encode = Error::encode("manifest", "no schema");
+        assert_eq!(encode.kind(), ErrorKind::Internal);
+        assert!(encode.source().is_some());
     }
 }

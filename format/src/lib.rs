@@ -33,4 +33,4 @@ pub mod stats;
 pub mod types;
 pub mod value_text;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};

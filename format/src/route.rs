@@ -45,7 +45,7 @@ enum Col<'a> {
 
 fn down<'a, T: 'static>(a: &'a ArrayRef, name: &str) -> Result<&'a T> {
     a.as_any().downcast_ref::<T>().ok_or_else(|| {
-        Error::Other(format!(
+        Error::Internal(format!(
             "column {name}: unexpected Arrow type {}",
             a.data_type()
         ))

@@ -246,16 +246,19 @@ pub(crate) fn locate(
     })
 }
 
-/// A Parquet error from opening a file: a missing file is [`Error::NotFound`], anything else
-/// means the file is corrupt.
+/// A Parquet error from opening or reading a data file: a storage failure Parquet wraps stays
+/// a storage failure (a missing file is [`Error::NotFound`], a failed GET is kind Io); any
+/// other Parquet error means the file is corrupt.
 pub(crate) fn open_error(e: parquet::errors::ParquetError, display: &str) -> Error {
     match e {
-        parquet::errors::ParquetError::External(ref inner)
-            if inner
-                .downcast_ref::<object_store::Error>()
-                .is_some_and(|o| matches!(o, object_store::Error::NotFound { .. })) =>
-        {
-            Error::NotFound(format!("data file {display}"))
+        parquet::errors::ParquetError::External(inner) => {
+            match Error::from_external(display, inner, |e| Error::corrupt(display, e)) {
+                Error::Storage {
+                    source: object_store::Error::NotFound { .. },
+                    ..
+                } => Error::NotFound(format!("data file {display}")),
+                e => e,
+            }
         }
         e => Error::corrupt(display, e),
     }
@@ -432,12 +435,12 @@ pub async fn read_file_with(
         .with_projection(mask)
         .with_batch_size(ctx.batch_size)
         .build()
-        .map_err(|e| Error::corrupt(&display, e))?;
+        .map_err(|e| open_error(e, &display))?;
 
     let ctx = ctx.clone();
     let mut offset = 0u64;
     let converted = stream.map(move |batch| {
-        let batch = batch.map_err(|e| Error::corrupt(&display, e))?;
+        let batch = batch.map_err(|e| open_error(e, &display))?;
         let rows = batch.num_rows();
         let out = binding.convert(&ctx, &batch, &display)?;
         let start = offset;

@@ -244,13 +244,13 @@ impl Merger {
             .column(ctx.seq_index())
             .as_primitive_opt::<Int64Type>()
             .cloned()
-            .ok_or_else(|| Error::Other("_SEQUENCE_NUMBER is not BIGINT".into()))?;
+            .ok_or_else(|| Error::Internal("_SEQUENCE_NUMBER is not BIGINT".into()))?;
         let kinds = batch
             .column(ctx.kind_index())
             .as_any()
             .downcast_ref::<Int8Array>()
             .cloned()
-            .ok_or_else(|| Error::Other("_VALUE_KIND is not TINYINT".into()))?;
+            .ok_or_else(|| Error::Internal("_VALUE_KIND is not TINYINT".into()))?;
         self.sources.push(Source {
             batch,
             keys,
@@ -682,11 +682,11 @@ impl RecordValues for GroupValues<'_> {
         let (s, r) = *self
             .group
             .get(record)
-            .ok_or_else(|| Error::Other(format!("merge record {record} out of range")))?;
+            .ok_or_else(|| Error::Internal(format!("merge record {record} out of range")))?;
         let ty = self
             .types
             .get(column)
-            .ok_or_else(|| Error::Other(format!("merge column {column} out of range")))?;
+            .ok_or_else(|| Error::Internal(format!("merge column {column} out of range")))?;
         datum_from_arrow(
             self.sources[s].batch.column(self.offset + column).as_ref(),
             r,

@@ -87,7 +87,7 @@ pub fn prefetch<T: Send + 'static>(
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
             let _ = err_tx
-                .send(Err(streamhouse_format::Error::Other(format!(
+                .send(Err(streamhouse_format::Error::Internal(format!(
                     "reader task panicked: {msg}"
                 ))))
                 .await;

@@ -369,7 +369,7 @@ async fn a_commit_whose_snapshot_put_keeps_failing_adds_no_snapshot() {
         message.contains("db.db/t/snapshot/snapshot-2") && message.contains("injected fault"),
         "{message}"
     );
-    assert!(e.is_retryable(), "a storage failure is retryable: {e:?}");
+    assert!(e.retryable(), "a storage failure is retryable: {e:?}");
     // Through the healthy inner store: still exactly snapshot 1 and its rows.
     let io = FileIO::new(inner.clone(), "memory://faulty-commit");
     let root = table_root(

@@ -322,7 +322,9 @@ async fn every_fault_at_every_operation_of_write_and_commit() {
         let committer = Committer::new(rig.table.clone(), WRITER).unwrap();
         let first_try = match &prepared {
             Ok(messages) => committer.commit(messages, 0).await.map(|_| ()),
-            Err(e) => Err(streamhouse_format::Error::Other(e.to_string())),
+            Err(e) => Err(streamhouse_format::Error::internal(format!(
+                "prepare failed: {e}"
+            ))),
         };
         rig.faulty.disarm();
         let landed_before_retry = snapshots_of(&rig.clean().await, WRITER).await;
@@ -510,7 +512,11 @@ fn later() -> i64 {
 async fn every_fault_at_every_operation_of_expiration() {
     let probe = expire_setup().await;
     let history = rows_of_snapshots(&probe.table).await;
-    assert_eq!(history.len(), 5, "3 writes, 1 compaction (both buckets), 1 write");
+    assert_eq!(
+        history.len(),
+        5,
+        "3 writes, 1 compaction (both buckets), 1 write"
+    );
     let report = expire_snapshots_at(&probe.table, &expire_config(), later())
         .await
         .unwrap();
@@ -658,6 +664,13 @@ async fn failing_in_writer_compaction_never_fails_the_commits() {
     // The first round only moves one file up (no read); the next two must read and fail.
     assert_eq!(w.stats().failures, 2, "{:?}", w.stats());
     assert!(w.stats().last_failure.is_some());
+    // A failing GET of a data file is a storage failure, not a corrupt file.
+    assert_eq!(
+        w.stats().last_failure_kind,
+        Some(streamhouse_format::ErrorKind::Io),
+        "{:?}",
+        w.stats().last_failure
+    );
     rig.faulty.disarm();
     // The rows are committed, but those still in level 0 are not visible (first-row reads
     // skip level 0).

@@ -421,7 +421,7 @@ fn int_keys(batches: &[RecordBatch], col: usize, n: usize) -> Option<Vec<i64>> {
 fn convert(batches: &[RecordBatch], indices: &[usize], descending: bool) -> Result<Rows> {
     let first = batches
         .first()
-        .ok_or_else(|| Error::Other("flush of an empty buffer".into()))?;
+        .ok_or_else(|| Error::Internal("flush of an empty buffer".into()))?;
     let fields = indices
         .iter()
         .map(|i| {

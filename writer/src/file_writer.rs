@@ -175,7 +175,7 @@ impl FileLayout {
         let props = props.build();
         let arrow_schema = Arc::new(Schema::new(fields));
         let parquet_schema = java_parquet_schema(&arrow_schema, &props)
-            .map_err(|e| Error::Other(format!("cannot map the table's columns to Parquet: {e}")))?;
+            .map_err(|e| Error::encode("the table's columns as a Parquet schema", e))?;
         Ok(FileLayout {
             schema: arrow_schema,
             parquet_schema,
@@ -264,7 +264,7 @@ impl<'a> RollingFileWriter<'a> {
                 layout.parquet_schema.clone(),
                 layout.props.clone(),
             )
-            .map_err(|e| Error::Other(format!("cannot start data file {name}: {e}")))?;
+            .map_err(|e| Error::encode(format!("data file {name} (start)"), e))?;
             self.current = Some(OpenFile {
                 writer,
                 name,
@@ -318,7 +318,7 @@ impl<'a> RollingFileWriter<'a> {
         }
         f.writer
             .write(batch)
-            .map_err(|e| Error::Other(format!("cannot write data file {}: {e}", f.name)))?;
+            .map_err(|e| Error::encode(format!("data file {}", f.name), e))?;
         f.rows += n;
         f.last_batch = Some(batch.slice(batch.num_rows() - 1, 1));
         if f.writer.bytes_written() as u64 + f.writer.in_progress_size() as u64
@@ -338,7 +338,7 @@ impl<'a> RollingFileWriter<'a> {
         let bytes = f
             .writer
             .into_inner()
-            .map_err(|e| Error::Other(format!("cannot finish data file {}: {e}", f.name)))?;
+            .map_err(|e| Error::encode(format!("data file {} (finish)", f.name), e))?;
         let (min_key, max_key, key_stats) = if layout.primary_key {
             let last = f
                 .last_batch

@@ -236,7 +236,7 @@ impl TableWriter {
                                 .as_any()
                                 .downcast_ref::<Int8Array>()
                                 .cloned()
-                                .ok_or_else(|| Error::Other("row kinds".into()))?,
+                                .ok_or_else(|| Error::internal("row kinds"))?,
                         ),
                         None => None,
                     },
@@ -415,7 +415,7 @@ impl TableWriter {
                 async move {
                     let flushed = tokio::task::spawn_blocking(move || buffer.flush(&ctx))
                         .await
-                        .map_err(|e| Error::Other(format!("flush task failed: {e}")))??;
+                        .map_err(|e| Error::internal(format!("flush task failed: {e}")))??;
                     let mut paths = vec![];
                     for f in flushed.data.iter().chain(&flushed.changelog) {
                         let path = dir.clone().join(f.meta.file_name.as_str());

@@ -59,7 +59,7 @@ pub fn open_warehouse_with(location: &str, options: &[(String, String)]) -> Resu
     if let Some(rest) = location.strip_prefix("memory://") {
         let store = memory_stores()
             .lock()
-            .map_err(|_| Error::Other("memory store registry poisoned".into()))?
+            .map_err(|_| Error::Internal("memory store registry poisoned".into()))?
             .entry(rest.to_string())
             .or_insert_with(|| Arc::new(InMemory::new()))
             .clone();

@@ -63,15 +63,15 @@ fn at(what: &str, index: usize, detail: String) -> Error {
 fn write_container(schema: &Schema, records: &[Value]) -> Result<Vec<u8>> {
     let codec = Codec::Zstandard(ZstandardSettings::default());
     let mut writer = Writer::with_codec(schema, Vec::new(), codec)
-        .map_err(|e| Error::Other(format!("cannot create Avro writer: {e}")))?;
+        .map_err(|e| Error::encode("an Avro container (writer setup)", e))?;
     for (i, record) in records.iter().enumerate() {
         writer
             .append_value_ref(record)
-            .map_err(|e| Error::Other(format!("Avro encoding of record {i} failed: {e}")))?;
+            .map_err(|e| Error::encode(format!("Avro record {i}"), e))?;
     }
     writer
         .into_inner()
-        .map_err(|e| Error::Other(format!("Avro encoding failed: {e}")))
+        .map_err(|e| Error::encode("an Avro container", e))
 }
 
 fn null() -> Value {

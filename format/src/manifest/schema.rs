@@ -172,7 +172,7 @@ type Cached = OnceLock<std::result::Result<Schema, String>>;
 fn cached(cell: &'static Cached, build: fn() -> Json) -> Result<&'static Schema> {
     cell.get_or_init(|| Schema::parse(&build()).map_err(|e| e.to_string()))
         .as_ref()
-        .map_err(|e| Error::Other(format!("internal manifest Avro schema is invalid: {e}")))
+        .map_err(|e| Error::Internal(format!("internal manifest Avro schema is invalid: {e}")))
 }
 
 pub(crate) fn manifest_list_schema() -> Result<&'static Schema> {

@@ -313,7 +313,7 @@ impl ColumnAggregator {
 }
 
 fn required(d: Option<Datum>) -> Result<Datum> {
-    d.ok_or_else(|| Error::Other("aggregate input unexpectedly null".into()))
+    d.ok_or_else(|| Error::Internal("aggregate input unexpectedly null".into()))
 }
 
 /// The value a cell stands for.
@@ -505,14 +505,14 @@ fn bool_op(a: &Datum, b: &Datum, and: bool) -> Result<Option<Datum>> {
         (Datum::Bool(x), Datum::Bool(y)) => {
             Ok(Some(Datum::Bool(if and { *x && *y } else { *x || *y })))
         }
-        _ => Err(Error::Other(format!(
+        _ => Err(Error::Internal(format!(
             "bool aggregate over non-boolean values {a:?}, {b:?}"
         ))),
     }
 }
 
 fn mismatch(field: &str, a: &Datum, b: &Datum) -> Error {
-    Error::Other(format!(
+    Error::Internal(format!(
         "aggregation of column {field} over mismatched values {a:?} and {b:?}"
     ))
 }

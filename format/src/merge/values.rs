@@ -49,20 +49,20 @@ impl RecordValues for ArrowRecords<'_> {
 
     fn datum(&self, record: usize, column: usize) -> Result<Option<Datum>> {
         let (a, row) = self.array(record, column).ok_or_else(|| {
-            Error::Other(format!(
+            Error::Internal(format!(
                 "merge record {record} column {column} out of range"
             ))
         })?;
         let ty = self
             .types
             .get(column)
-            .ok_or_else(|| Error::Other(format!("merge column {column} has no type")))?;
+            .ok_or_else(|| Error::Internal(format!("merge column {column} has no type")))?;
         datum_from_arrow(a, row, ty)
     }
 }
 
 fn mismatch(ty: &DataType, d: &Datum) -> Error {
-    Error::Other(format!("value {d:?} does not fit column type {ty}"))
+    Error::Internal(format!("value {d:?} does not fit column type {ty}"))
 }
 
 /// Builds an Arrow array of `ty.to_arrow()` from values (None = null).

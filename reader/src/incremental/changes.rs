@@ -212,7 +212,7 @@ fn to_change_batch(
             .as_any()
             .downcast_ref::<Int8Array>()
             .cloned()
-            .ok_or_else(|| Error::Other("_VALUE_KIND is not TINYINT".into()))?
+            .ok_or_else(|| Error::Internal("_VALUE_KIND is not TINYINT".into()))?
     } else {
         Int8Array::from(vec![0i8; batch.num_rows()])
     };

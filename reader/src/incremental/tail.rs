@@ -200,7 +200,7 @@ impl Tail {
     /// new one, which resumes from the consumer position.
     pub async fn next(&mut self) -> Result<Option<TailEvent>> {
         if let Some(msg) = &self.failed {
-            return Err(Error::Other(format!(
+            return Err(Error::Invalid(format!(
                 "table {}: the tail stopped after an earlier error ({msg}); open it again to resume",
                 self.table.name
             )));
@@ -340,7 +340,7 @@ impl Tail {
             self.stats.probes += 1;
             match self.table.io.read_opt(&path).await {
                 Ok(b) => break b,
-                Err(e) if e.is_retryable() && attempt + 1 < PROBE_ATTEMPTS => {
+                Err(e) if e.retryable() && attempt + 1 < PROBE_ATTEMPTS => {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
                 }

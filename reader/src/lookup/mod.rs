@@ -445,7 +445,7 @@ impl LookupHandle {
             for i in order {
                 match probe.lookup(&keys[i]).now_or_never() {
                     Some(Ok(f)) => found[i] = f,
-                    Some(Err(e)) if !probe::is_needs_io(&e) => return Err(e),
+                    Some(Err(e)) if !probe.take_needed_io() => return Err(e),
                     _ => pending.push(i),
                 }
             }

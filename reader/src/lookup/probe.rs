@@ -10,7 +10,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
@@ -90,16 +90,11 @@ impl Counters {
     }
 }
 
-/// The error of a lookup in cached-only mode that would need I/O (never reaches callers).
-const NEEDS_IO: &str = "lookup needs object-store reads";
-
-fn needs_io() -> Error {
-    Error::Other(NEEDS_IO.to_string())
-}
-
-/// Whether an error is the cached-only mode's "needs I/O".
-pub(crate) fn is_needs_io(e: &Error) -> bool {
-    matches!(e, Error::Other(m) if m == NEEDS_IO)
+/// The error of a lookup in cached-only mode that would need I/O; the probe also records it in
+/// [`Probe::needed_io`], which is what callers check (never reaches users).
+fn needs_io(flag: &AtomicBool) -> Error {
+    flag.store(true, AtomicOrdering::Relaxed);
+    Error::internal("a cached-only lookup needs object-store reads")
 }
 
 /// Lookup settings the probe needs.
@@ -154,9 +149,11 @@ pub(crate) struct Probe<'a> {
     /// usually share them).
     bloom_kinds: Vec<BloomKind>,
     bloom_values: Vec<Option<BloomValue>>,
-    /// Answer from the caches only: any miss fails with [`is_needs_io`] before any I/O starts,
-    /// so the lookup future completes on its first poll.
+    /// Answer from the caches only: any miss fails before any I/O starts (and sets
+    /// `needed_io`), so the lookup future completes on its first poll.
     pub cached_only: bool,
+    /// Set when a cached-only lookup failed because it would need I/O.
+    needed_io: AtomicBool,
     local: Local,
 }
 
@@ -183,8 +180,14 @@ impl<'a> Probe<'a> {
             bloom_kinds: vec![],
             bloom_values: vec![],
             cached_only: false,
+            needed_io: AtomicBool::new(false),
             local: Local::default(),
         }
+    }
+
+    /// Whether a cached-only lookup failed only because it would need I/O; clears the mark.
+    pub fn take_needed_io(&self) -> bool {
+        self.needed_io.swap(false, AtomicOrdering::Relaxed)
     }
 
     fn ctx(&self) -> &Arc<ScanContext> {
@@ -285,7 +288,7 @@ impl<'a> Probe<'a> {
             return Ok((i, None));
         }
         if self.cached_only {
-            return Err(needs_io());
+            return Err(needs_io(&self.needed_io));
         }
         let loaded =
             file_index::load(self.ctx(), dir, &f.meta, self.settings.use_page_index).await?;
@@ -306,7 +309,7 @@ impl<'a> Probe<'a> {
             return Ok((b, None));
         }
         if self.cached_only {
-            return Err(needs_io());
+            return Err(needs_io(&self.needed_io));
         }
         let (index, tail) = self.index_with_tail(dir, f).await?;
         let tail = tail.as_ref().map(|(b, s)| (b, *s));
@@ -323,7 +326,7 @@ impl<'a> Probe<'a> {
             return Ok(Some(v));
         }
         if self.cached_only {
-            return Err(needs_io());
+            return Err(needs_io(&self.needed_io));
         }
         let v = Arc::new(dv::load(&self.ctx().table.io, d).await?);
         self.caches.dvs.insert(f.id, v.clone(), v.len() * 8 + 64);
@@ -379,7 +382,7 @@ impl<'a> Probe<'a> {
                         self.local.unit_cache_hits += 1;
                         u
                     }
-                    None if self.cached_only => return Err(needs_io()),
+                    None if self.cached_only => return Err(needs_io(&self.needed_io)),
                     None => {
                         let u =
                             unit::decode(self.ctx(), &index, self.matcher, rg, start, len).await?;

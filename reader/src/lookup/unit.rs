@@ -297,7 +297,9 @@ pub(crate) async fn decode(
             RowSelector::select(len_usize),
         ]));
     }
-    let stream = builder.build().map_err(|e| Error::corrupt(display, e))?;
+    let stream = builder
+        .build()
+        .map_err(|e| crate::file_reader::open_error(e, display))?;
     let batches: Vec<RecordBatch> = stream
         .try_collect()
         .await

@@ -28,7 +28,7 @@ impl Predicate {
             Predicate::Const(b) => BooleanArray::from(vec![*b; rows]),
             Predicate::Leaf(l) => {
                 let col = column(l).ok_or_else(|| {
-                    Error::Other(format!(
+                    Error::Internal(format!(
                         "predicate column {} is missing from the rows being filtered",
                         l.column
                     ))
