@@ -2,17 +2,20 @@
 //! tables our `TableWriter` and `Compactor` wrote: primary-key (fixed buckets, partitioned),
 //! append, partial-update, aggregation and first-row tables, compacted levels, tags
 //! (`scan.tag-name`), time travel (`scan.snapshot-id`), projections, and the `$snapshots`,
-//! `$files`, `$options`, `$tags` and `$consumers` system tables. One JVM runs every query;
-//! Flink's rows must equal our `ScanBuilder`'s (and the library's snapshots, files, options,
-//! tags and consumers). The same JVM then runs `flink_streams_ours`'s streaming and live reads.
+//! `$files`, `$options`, `$tags` and `$consumers` system tables; and a lookup join (`FOR
+//! SYSTEM_TIME AS OF`) against a table we wrote. One JVM runs every query; Flink's rows must
+//! equal our `ScanBuilder`'s (the library's snapshots, files, options, tags and consumers; our
+//! get for the join). The same JVM then runs `flink_streams_ours`'s streaming and live reads.
 
 use std::path::Path;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use streamhouse_compaction::{CompactOptions, Compactor};
+use streamhouse_format::datum::Datum;
 use streamhouse_format::io::Table;
 use streamhouse_format::snapshot::CommitKind;
-use streamhouse_reader::ScanBuilder;
+use streamhouse_reader::{lookup, ScanBuilder};
 
 use crate::flink_streams_ours::{live_check, stream_checks};
 use crate::flink_support::{flink_spawn, hints, FlinkCase, FlinkRun};
@@ -482,6 +485,84 @@ async fn compacted(warehouse: &Path, checks: &mut Vec<Check>) -> Table {
     table
 }
 
+/// A Flink lookup join (`FOR SYSTEM_TIME AS OF` a processing-time attribute, streaming mode,
+/// a bounded probe of keys 0..=120) against a dimension table we wrote in four commits (updates,
+/// deletes, a compaction in between, and a last level-0 commit on top): each probe key finds
+/// the row our get finds at the latest snapshot, or nothing (LEFT JOIN: nulls).
+async fn lookup_join(warehouse: &Path, checks: &mut Vec<Check>) {
+    let table = create_table(
+        location(warehouse),
+        "db.dim",
+        "id BIGINT NOT NULL, v STRING, n BIGINT",
+        &[],
+        &["id"],
+        &[("bucket", "2")],
+    )
+    .await;
+    let commits = [
+        inserts((0..100).map(|i| r3(i, Some("v1"), Some(i))).collect()),
+        (0..100)
+            .step_by(5)
+            .map(|i| ("+U", r3(i, Some("v2"), Some(-i))))
+            .chain((0..100).step_by(7).map(|i| ("-D", r3(i, None, None))))
+            .collect::<Vec<_>>(),
+    ];
+    for c in &commits {
+        write_commit_in_batches(&table, c, 1000).await;
+    }
+    Compactor::new(table.clone())
+        .unwrap()
+        .compact_table(&CompactOptions {
+            full: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    write_commit_in_batches(
+        &table,
+        &[
+            ("+I", r3(7, Some("back"), Some(7))),
+            ("+I", r3(110, Some("new"), Some(110))),
+            ("-D", r3(1, None, None)),
+        ],
+        1000,
+    )
+    .await;
+    let probe: Vec<i64> = (0..=120).collect();
+    let keys: Vec<Vec<Datum>> = probe.iter().map(|k| vec![Datum::BigInt(*k)]).collect();
+    let found = lookup::get(&table, &keys, None).await.unwrap();
+    let rows = canonical_rows(std::slice::from_ref(&found.rows), &found.rows.schema());
+    let expected: Vec<Value> = probe
+        .iter()
+        .zip(&found.positions)
+        .map(|(k, at)| match at {
+            // `canonical_rows` sorts: find the key's row by its id.
+            Some(_) => {
+                let r = rows.iter().find(|r| r["id"] == json!(k)).unwrap();
+                json!({"k": k, "id": r["id"], "v": r["v"], "n": r["n"]})
+            }
+            None => json!({"k": k, "id": null, "v": null, "n": null}),
+        })
+        .collect();
+    let values: Vec<String> = probe
+        .iter()
+        .map(|k| format!("(CAST({k} AS BIGINT))"))
+        .collect();
+    let query = format!(
+        "SELECT p.k, d.id, d.v, d.n FROM \
+         (SELECT k, PROCTIME() AS pt FROM (VALUES {}) AS t(k)) AS p \
+         LEFT JOIN db.dim FOR SYSTEM_TIME AS OF p.pt AS d ON p.k = d.id",
+        values.join(", ")
+    );
+    checks.push(Check {
+        case: FlinkCase::streaming("lookup_join_dim", &query)
+            .without_row_kind()
+            .min_rows(probe.len() as u64)
+            .timeout(Duration::from_secs(120)),
+        expected,
+    });
+}
+
 /// `$snapshots`, `$files`, `$options`, `$tags`, `$consumers` of `table` against the library.
 async fn system_tables(table: &Table, checks: &mut Vec<Check>) {
     let short = table.name.replace("db.", "");
@@ -643,6 +724,7 @@ async fn flink_reads_our_tables_batch_streaming_and_live() {
     append(warehouse, &mut checks).await;
     engines(warehouse, &mut checks).await;
     let compacted = compacted(warehouse, &mut checks).await;
+    lookup_join(warehouse, &mut checks).await;
     system_tables(&pk, &mut checks).await;
     system_tables(&compacted, &mut checks).await;
     let streams = stream_checks(warehouse).await;
@@ -655,7 +737,7 @@ async fn flink_reads_our_tables_batch_streaming_and_live() {
     live.commit_while_flink_reads(&mut process).await;
     let flink = process.finish();
     eprintln!(
-        "Flink ran {} batch queries, {} streaming reads and a live read in one JVM in {:.1}s:\n{}",
+        "Flink ran {} queries (batch reads, system tables, a lookup join), {} streaming reads and a live read in one JVM in {:.1}s:\n{}",
         checks.len(),
         streams.cases.len(),
         flink.elapsed.as_secs_f64(),

@@ -100,6 +100,12 @@ impl FlinkCase {
         self
     }
 
+    /// Streaming rows without `rowkind` (e.g. an insert-only join).
+    pub fn without_row_kind(mut self) -> Self {
+        self.row_kind = Some(false);
+        self
+    }
+
     pub fn with_arrival(mut self) -> Self {
         self.arrival = true;
         self
