@@ -39,6 +39,8 @@ pub struct FlinkCase {
     pub max_rows: Option<u64>,
     pub quiet: Duration,
     pub timeout: Duration,
+    /// The case starts only once this file exists (bounded by `timeout`).
+    pub await_file: Option<PathBuf>,
 }
 
 impl FlinkCase {
@@ -54,6 +56,7 @@ impl FlinkCase {
             max_rows: None,
             quiet: Duration::from_secs(3),
             timeout: Duration::from_secs(60),
+            await_file: None,
         }
     }
 
@@ -100,6 +103,12 @@ impl FlinkCase {
         self
     }
 
+    /// Starts the case only once `path` exists (the test creates it when it is ready).
+    pub fn await_file(mut self, path: &Path) -> Self {
+        self.await_file = Some(path.to_path_buf());
+        self
+    }
+
     /// Streaming rows without `rowkind` (e.g. an insert-only join).
     pub fn without_row_kind(mut self) -> Self {
         self.row_kind = Some(false);
@@ -129,6 +138,9 @@ impl FlinkCase {
         }
         if let Some(n) = self.max_rows {
             case["max_rows"] = json!(n);
+        }
+        if let Some(path) = &self.await_file {
+            case["await_file"] = json!(path.to_str().expect("paths are UTF-8"));
         }
         case
     }
@@ -186,8 +198,8 @@ impl FlinkProcess {
         self.dir.path().join("out")
     }
 
-    /// Waits until case `name`'s query job runs (`NAME.running`); panics after `timeout` or
-    /// when the JVM ended first.
+    /// Waits until case `name`'s query job runs or its statement's job was submitted
+    /// (`NAME.running`); panics after `timeout` or when the JVM ended first.
     pub fn wait_running(&mut self, name: &str, timeout: Duration) {
         let marker = self.out().join(format!("{name}.running"));
         let deadline = Instant::now() + timeout;

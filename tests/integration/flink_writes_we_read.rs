@@ -3,22 +3,25 @@
 //! read them: for fixed-bucket, dynamic-bucket (`bucket = -1`), `changelog-producer = lookup`,
 //! partial-update, aggregation and partitioned tables our scan and get give Flink's own batch
 //! read, and our tail of the lookup table gives Flink's streaming read. Tables with ORC data
-//! files are refused with a clear error (our reader reads Parquet); Avro data files too.
+//! files are refused with a clear error (our reader reads Parquet); Avro data files too. And a
+//! Flink streaming `INSERT` and our `write --follow` commit to one table at the same time.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
 use arrow::array::RecordBatch;
-use serde_json::Value;
+use serde_json::{json, Value};
 use streamhouse_format::datum::Datum;
 use streamhouse_format::io::Table;
 use streamhouse_reader::incremental::{StartPosition, TailBuilder, TailEvent};
 use streamhouse_reader::{lookup, ScanBuilder};
 
-use crate::flink_support::{flink_run, hints, FlinkCase, FlinkRun};
+use crate::flink_support::{flink_spawn, hints, FlinkCase, FlinkProcess, FlinkRun};
 use crate::interop_support::assert_same_rows;
 use crate::java_support::{canonical_rows, java_bench};
+use crate::procs::{cli, cli_binary, wait_bounded};
 use crate::support::open_table;
 
 const COLUMNS: &str =
@@ -359,13 +362,24 @@ async fn check_table(warehouse: &Path, w: &Written, flink: &FlinkRun) -> Option<
 async fn flink_writes_tables_we_scan_get_and_tail() {
     let Some(bench) = java_bench() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let warehouse = dir.path();
+    let warehouse = dir.path().join("wh");
+    let warehouse = warehouse.as_path();
     let written = tables();
     // The lookup table's changes, as our tail will see them: first 30 +I, then 15 updates
     // (-U/+U) of which the second insert touches ids 1,3,..,29 (15 pairs) and adds 31..39
     // (5 +I), then 4 deletes (-D of ids 1..4). Flink's stream must give as many.
     let lookup_changes = 30 + 2 * 15 + 5 + 4;
-    let flink = flink_run(&bench, warehouse, &cases(&written, lookup_changes));
+    let mut cases = cases(&written, lookup_changes);
+    // The two-writer table runs last in the same JVM (when the CLI binary is there).
+    let shared = cli_binary().map(|bin| Shared::create(bin, warehouse, dir.path()));
+    if let Some(shared) = &shared {
+        cases.extend(shared.cases());
+    }
+    let mut process = flink_spawn(&bench, warehouse, &cases);
+    if let Some(shared) = &shared {
+        shared.write_follow_alongside(&mut process);
+    }
+    let flink = process.finish();
     eprintln!(
         "Flink ran in one JVM in {:.1}s:\n{}",
         flink.elapsed.as_secs_f64(),
@@ -410,5 +424,183 @@ async fn flink_writes_tables_we_scan_get_and_tail() {
         }
         Err(e) => failures.push(format!("Flink's stream of db.fw_lookup failed:\n{e}")),
     }
+    if let Some(shared) = &shared {
+        failures.extend(shared.verify(&flink).await);
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+const STREAMED: i64 = 2000;
+const FLINK_ROWS: i64 = 1000;
+
+/// Two writers, one table: a Flink streaming `INSERT` (a datagen source of 1 000 rows at 100 per
+/// second, a commit per checkpoint, write-only like any second writer of a table whose
+/// compaction one writer owns) and our `streamhouse write --follow` (2 000 JSON lines over
+/// about 6 s, a commit every 200 ms, compacting in the writer) commit to `db.shared` at the
+/// same time. Then: contiguous snapshot ids, the writers' commits interleaved, every row of both
+/// writers there (the last version of each key), and our scan, our get and Flink's read (which
+/// waits for `ours_done`) all equal that.
+struct Shared {
+    bin: std::path::PathBuf,
+    location: String,
+    ours_done: std::path::PathBuf,
+}
+
+impl Shared {
+    fn create(bin: std::path::PathBuf, warehouse: &Path, scratch: &Path) -> Shared {
+        let location = warehouse.to_str().unwrap().to_string();
+        std::fs::create_dir_all(warehouse).unwrap();
+        let created = cli(
+            &bin,
+            &location,
+            &[
+                "create",
+                "db.shared",
+                "--schema",
+                "id BIGINT NOT NULL, src STRING, n BIGINT",
+                "--primary-key",
+                "id",
+                "--option",
+                "bucket=2",
+            ],
+        )
+        .output()
+        .unwrap();
+        assert!(created.status.success(), "{created:?}");
+        Shared {
+            bin,
+            location,
+            ours_done: scratch.join("ours-done"),
+        }
+    }
+
+    fn cases(&self) -> Vec<FlinkCase> {
+        vec![
+            FlinkCase::statements(
+                "shared_flink_writes",
+                true,
+                &[
+                    &format!(
+                        "CREATE TEMPORARY TABLE gen (id BIGINT) WITH ('connector' = 'datagen', \
+                         'rows-per-second' = '100', 'fields.id.kind' = 'sequence', \
+                         'fields.id.start' = '1', 'fields.id.end' = '{FLINK_ROWS}')"
+                    ),
+                    "INSERT INTO db.shared /*+ OPTIONS('write-only' = 'true') */ \
+                     SELECT id + 100000, 'flink', id FROM gen",
+                ],
+            )
+            .timeout(Duration::from_secs(180)),
+            FlinkCase::batch("shared_flink_reads", "SELECT * FROM db.shared")
+                .await_file(&self.ours_done)
+                .timeout(Duration::from_secs(300)),
+        ]
+    }
+
+    /// Once Flink's INSERT was submitted: our `write --follow` to its end, then `ours_done`.
+    fn write_follow_alongside(&self, flink: &mut FlinkProcess) {
+        flink.wait_running("shared_flink_writes", Duration::from_secs(300));
+        let mut follow = cli(
+            &self.bin,
+            &self.location,
+            &[
+                "write",
+                "db.shared",
+                "--follow",
+                "--format",
+                "json",
+                "--commit-interval",
+                "200ms",
+            ],
+        )
+        .spawn()
+        .expect("start write --follow");
+        let mut stdin = follow.stdin.take().unwrap();
+        for id in 0..STREAMED {
+            // Updates of earlier keys too, so the in-writer compaction has work.
+            let line = json!({"id": id % 1500, "src": "stream", "n": id});
+            writeln!(stdin, "{line}").expect("write --follow reads its input");
+            if id % 10 == 0 {
+                stdin.flush().unwrap();
+                std::thread::sleep(Duration::from_millis(30));
+            }
+        }
+        drop(stdin);
+        let out = wait_bounded(follow, Duration::from_secs(120));
+        std::fs::write(&self.ours_done, "").unwrap();
+        assert!(
+            out.status.success(),
+            "write --follow failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    async fn verify(&self, run: &FlinkRun) -> Vec<String> {
+        if let Err(e) = run.result("shared_flink_writes") {
+            return vec![format!(
+                "Flink's streaming INSERT into db.shared failed:\n{e}"
+            )];
+        }
+        let mut expected = BTreeMap::new();
+        for id in 0..STREAMED {
+            expected.insert(
+                id % 1500,
+                json!({"id": id % 1500, "src": "stream", "n": id}),
+            );
+        }
+        for id in 1..=FLINK_ROWS {
+            expected.insert(
+                100_000 + id,
+                json!({"id": 100_000 + id, "src": "flink", "n": id}),
+            );
+        }
+        let expected: Vec<Value> = expected.into_values().collect();
+        let table = open_table(&self.location, "db.shared").await.unwrap();
+        let ours = our_scan(&table).await.unwrap();
+        let keys: Vec<Vec<Datum>> = expected
+            .iter()
+            .map(|r| vec![Datum::BigInt(r["id"].as_i64().unwrap())])
+            .collect();
+        let found = batch_rows(&lookup::get(&table, &keys, None).await.unwrap().rows);
+        let ids = table.list_snapshot_ids().await.unwrap();
+        let mut appenders = vec![];
+        let mut counts = BTreeMap::new();
+        for id in &ids {
+            let s = table.snapshot(*id).await.unwrap();
+            *counts
+                .entry((s.commit_user.clone(), s.commit_kind.to_string()))
+                .or_insert(0) += 1;
+            if s.commit_kind.to_string() == "APPEND" {
+                appenders.push(s.commit_user.clone());
+            }
+        }
+        let switches = appenders.windows(2).filter(|w| w[0] != w[1]).count();
+        eprintln!(
+            "db.shared: {} snapshots by (commit user, kind) {counts:?}; the appending writer \
+             changes {switches} times",
+            ids.len()
+        );
+        let flink_rows = run.rows("shared_flink_reads").to_vec();
+        let outcome = std::panic::catch_unwind(move || {
+            assert_same_rows(&ours, &expected, "db.shared: our scan");
+            assert_same_rows(&flink_rows, &expected, "db.shared: Flink's read");
+            assert_same_rows(&found, &expected, "db.shared: our get of every key");
+            assert_eq!(
+                ids,
+                (1..=ids.len() as i64).collect::<Vec<_>>(),
+                "db.shared: contiguous snapshot ids"
+            );
+            assert!(
+                switches >= 2,
+                "db.shared: the two writers' commits interleave: {appenders:?}"
+            );
+        });
+        match outcome {
+            Ok(()) => {
+                eprintln!("ok      db.shared: {} rows", FLINK_ROWS + 1500);
+                vec![]
+            }
+            Err(e) => vec![e.downcast_ref::<String>().cloned().unwrap_or_default()],
+        }
+    }
 }

@@ -62,6 +62,7 @@ import org.apache.flink.util.CloseableIterator;
  * {
  *   "name": "pk_latest",           // output file stem: [A-Za-z0-9_.-]+, unique in SPEC
  *   "mode": "batch",               // or "streaming" (default batch)
+ *   "await_file": "/tmp/x/done",   // optional: start only once this file exists
  *   "statements": ["INSERT ..."],  // optional, run in order, each to its end (jobs awaited)
  *   "query": "SELECT ...",         // optional: its rows are the case's output
  *   "row_kind": true,              // add "rowkind" (+I, -U, +U, -D); default: streaming mode
@@ -74,10 +75,10 @@ import org.apache.flink.util.CloseableIterator;
  * </pre>
  *
  * <p>Each case writes OUT_DIR/NAME.jsonl (the query's canonical rows in arrival order, see
- * {@link FlinkCanonical}; empty without a query), OUT_DIR/NAME.running once the query's job
- * runs (a live reader can start writing then), or OUT_DIR/NAME.error with the exception chain
- * when it failed; the next case runs either way. One stderr line per case: rows, time, how the
- * query ended.
+ * {@link FlinkCanonical}; empty without a query), OUT_DIR/NAME.running once a statement's job
+ * was submitted or the query's job runs (a test can start writing next to it then), or
+ * OUT_DIR/NAME.error with the exception chain when it failed; the next case runs either way.
+ * One stderr line per case: rows, time, how the query ended.
  */
 final class FlinkCommand {
     private static final ObjectMapper MAPPER = JsonMapper.builder()
@@ -184,9 +185,21 @@ final class FlinkCommand {
     private static String runCase(StreamTableEnvironment env, StreamTableEnvironment readEnv,
             JsonNode c, boolean streaming, Path out, String name) throws Exception {
         long timeoutMs = c.path("timeout_ms").asLong(60_000);
+        if (c.hasNonNull("await_file")) {
+            Path awaited = Paths.get(c.get("await_file").asText());
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+            while (!Files.exists(awaited)) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException(awaited + " did not appear within "
+                            + timeoutMs + " ms");
+                }
+                Thread.sleep(20);
+            }
+        }
         for (JsonNode statement : c.path("statements")) {
             TableResult result = env.executeSql(statement.asText());
             if (result.getJobClient().isPresent()) {
+                Files.writeString(out.resolve(name + ".running"), "", StandardCharsets.UTF_8);
                 JobClient job = result.getJobClient().get();
                 try {
                     job.getJobExecutionResult().get(timeoutMs, TimeUnit.MILLISECONDS);
