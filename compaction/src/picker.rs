@@ -22,7 +22,7 @@
 //! out minus one; never level 0 (the pick then extends to the next run above level 0).
 
 use streamhouse_format::options::TableOptions;
-use streamhouse_format::{Error, Result};
+use streamhouse_format::Result;
 
 use crate::levels::SortedRun;
 
@@ -51,30 +51,13 @@ impl Default for PickerOptions {
     }
 }
 
-/// Reads an integer option of `raw`, or `default`.
-pub(crate) fn int_option(options: &TableOptions, key: &str, default: i64) -> Result<i64> {
-    match options.raw.get(key).map(|v| v.trim()) {
-        None => Ok(default),
-        Some(v) => v
-            .parse()
-            .map_err(|_| Error::invalid(format!("option {key} = {v:?} is not an integer"))),
-    }
-}
-
 impl PickerOptions {
     /// The picker options of a table.
     pub fn from_table(options: &TableOptions) -> Result<Self> {
-        let amp = int_option(options, "compaction.max-size-amplification-percent", 200)?;
-        let ratio = int_option(options, "compaction.size-ratio", 1)?;
-        if amp < 0 || ratio < 0 {
-            return Err(Error::invalid(format!(
-                "compaction.max-size-amplification-percent ({amp}) and compaction.size-ratio ({ratio}) must not be negative"
-            )));
-        }
         Ok(PickerOptions {
             compaction_trigger: options.compaction_trigger.max(1) as usize,
-            max_size_amplification_percent: amp as u64,
-            size_ratio: ratio as u64,
+            max_size_amplification_percent: u64::from(options.max_size_amplification_percent),
+            size_ratio: u64::from(options.size_ratio),
             force_up_level0: options.needs_lookup(),
         })
     }

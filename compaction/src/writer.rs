@@ -24,7 +24,6 @@ use streamhouse_writer::{TableWriter, WriteSummary};
 use tokio::task::JoinHandle;
 
 use crate::compactor::{BucketOutcome, Compactor};
-use crate::picker::int_option;
 
 /// Most picks one bucket gets in one round while it is above the stop trigger.
 const MAX_PICKS_PER_ROUND: usize = 16;
@@ -116,7 +115,7 @@ pub struct CompactingWriter {
 
 impl CompactingWriter {
     pub async fn new(table: Table) -> Result<Self> {
-        let full = int_option(&table.options, "full-compaction.delta-commits", 0)?;
+        let full = table.options.full_compaction_delta_commits.unwrap_or(0);
         Ok(CompactingWriter {
             writer: TableWriter::new(table.clone()).await?,
             stop_trigger: table
@@ -130,7 +129,7 @@ impl CompactingWriter {
             pending: BTreeSet::new(),
             running: vec![],
             commits: 0,
-            full_every: (full > 0).then_some(full as u64),
+            full_every: (full > 0).then_some(u64::from(full)),
             stats: CompactionStats::default(),
             added_during_task: BTreeMap::new(),
         })

@@ -1,5 +1,9 @@
 //! Typed table options, read from a schema's `options` map with Paimon's names and defaults.
-//! Unknown options are kept in the map (other engines may use them) and ignored here.
+//! This module is the only reader of the map: every option Streamhouse acts on is a field (or,
+//! for per-column `fields.<column>.<suffix>` options, a method) of [`TableOptions`], and a known
+//! option with a bad value is an error naming the key and the value when the table is created
+//! and when it is opened. Unknown options are kept in the map (other engines may use them),
+//! written back unchanged, and ignored here.
 
 use std::collections::BTreeMap;
 
@@ -80,9 +84,41 @@ pub struct TableOptions {
     pub rowkind_field: Option<String>,
     /// `data-file.thin-mode` (default false).
     pub thin_mode: bool,
-    /// The raw map.
-    pub raw: BTreeMap<String, String>,
+    /// `compaction.max-size-amplification-percent` (default 200).
+    pub max_size_amplification_percent: u32,
+    /// `compaction.size-ratio` (default 1).
+    pub size_ratio: u32,
+    /// `full-compaction.delta-commits`: a full compaction every N commits (default none).
+    pub full_compaction_delta_commits: Option<u32>,
+    /// `partial-update.remove-record-on-delete` (default false).
+    pub partial_update_remove_record_on_delete: bool,
+    /// `aggregation.remove-record-on-delete` (default false).
+    pub aggregation_remove_record_on_delete: bool,
+    /// `fields.default-aggregate-function`: the aggregation of columns that name none.
+    pub default_aggregate_function: Option<String>,
+    /// `snapshot.num-retained.min` (default 10).
+    pub snapshot_num_retained_min: u64,
+    /// `snapshot.num-retained.max` (default unlimited: `i32::MAX`).
+    pub snapshot_num_retained_max: u64,
+    /// `snapshot.time-retained` (default 1 h).
+    pub snapshot_time_retained: std::time::Duration,
+    /// `snapshot.expire.limit` (default 50).
+    pub snapshot_expire_limit: u64,
+    /// `data-evolution.enabled` (default false): files may hold different columns of the same
+    /// rows (not read by this version).
+    pub data_evolution: bool,
+    /// `streaming-read-overwrite` (default false): a tail also reads OVERWRITE snapshots.
+    pub streaming_read_overwrite: bool,
+    /// `index-file-in-data-file-dir` (default false): index files live in bucket directories.
+    pub index_file_in_data_file_dir: bool,
+    /// `bucket-function.type` (default `default`), lower case.
+    pub bucket_function_type: String,
+    /// Every option as the schema holds it, unknown ones included (kept to be written back).
+    raw: BTreeMap<String, String>,
 }
+
+/// Per-column options (`fields.<column>.<suffix>`) that are true/false.
+const FIELD_FLAGS: [&str; 2] = ["distinct", "ignore-retract"];
 
 impl TableOptions {
     pub fn parse(raw: &BTreeMap<String, String>, has_primary_key: bool) -> Result<Self> {
@@ -96,13 +132,9 @@ impl TableOptions {
             }
         };
         let boolean = |k: &str, d: bool| -> Result<bool> {
-            match get(k).map(str::to_ascii_lowercase).as_deref() {
+            match raw.get(k) {
                 None => Ok(d),
-                Some("true") => Ok(true),
-                Some("false") => Ok(false),
-                Some(v) => Err(Error::invalid(format!(
-                    "option {k} = {v:?} is not true/false"
-                ))),
+                Some(v) => parse_bool(k, v),
             }
         };
         let size = |k: &str, d: u64| -> Result<u64> {
@@ -151,6 +183,33 @@ impl TableOptions {
             Some(v) => v.parse::<StatsMode>()?,
         };
         let compaction_trigger = int("num-sorted-run.compaction-trigger", 5)?.max(1) as u32;
+        let non_negative = |k: &str, d: i64| -> Result<u64> {
+            let v = int(k, d)?;
+            u64::try_from(v).map_err(|_| {
+                Error::invalid(format!(
+                    "option {k} = \"{v}\" is not a non-negative integer"
+                ))
+            })
+        };
+        let small = |k: &str, d: i64| -> Result<u32> {
+            let v = non_negative(k, d)?;
+            u32::try_from(v)
+                .map_err(|_| Error::invalid(format!("option {k} = \"{v}\" is too large")))
+        };
+        let snapshot_time_retained = match get("snapshot.time-retained") {
+            None => std::time::Duration::from_secs(3600),
+            Some(v) => parse_duration(v)
+                .map_err(|e| Error::invalid(format!("option snapshot.time-retained: {e}")))?,
+        };
+        for (k, v) in raw {
+            let flag = k
+                .strip_prefix("fields.")
+                .and_then(|rest| rest.rsplit_once('.'))
+                .is_some_and(|(_, suffix)| FIELD_FLAGS.contains(&suffix));
+            if flag {
+                parse_bool(k, v)?;
+            }
+        }
         Ok(TableOptions {
             bucket: int("bucket", -1)? as i32,
             bucket_key: list("bucket-key"),
@@ -197,6 +256,35 @@ impl TableOptions {
             num_levels: int("num-levels", compaction_trigger as i64 + 1)? as u32,
             rowkind_field: get("rowkind.field").map(str::to_string),
             thin_mode: boolean("data-file.thin-mode", false)?,
+            max_size_amplification_percent: small(
+                "compaction.max-size-amplification-percent",
+                200,
+            )?,
+            size_ratio: small("compaction.size-ratio", 1)?,
+            full_compaction_delta_commits: match get("full-compaction.delta-commits") {
+                None => None,
+                Some(_) => Some(small("full-compaction.delta-commits", 0)?),
+            },
+            partial_update_remove_record_on_delete: boolean(
+                "partial-update.remove-record-on-delete",
+                false,
+            )?,
+            aggregation_remove_record_on_delete: boolean(
+                "aggregation.remove-record-on-delete",
+                false,
+            )?,
+            default_aggregate_function: get("fields.default-aggregate-function")
+                .map(str::to_string),
+            snapshot_num_retained_min: non_negative("snapshot.num-retained.min", 10)?,
+            snapshot_num_retained_max: non_negative("snapshot.num-retained.max", i32::MAX as i64)?,
+            snapshot_time_retained,
+            snapshot_expire_limit: non_negative("snapshot.expire.limit", 50)?,
+            data_evolution: boolean("data-evolution.enabled", false)?,
+            streaming_read_overwrite: boolean("streaming-read-overwrite", false)?,
+            index_file_in_data_file_dir: boolean("index-file-in-data-file-dir", false)?,
+            bucket_function_type: get("bucket-function.type")
+                .unwrap_or("default")
+                .to_ascii_lowercase(),
             raw: raw.clone(),
         })
     }
@@ -225,6 +313,50 @@ impl TableOptions {
         self.raw
             .get(&format!("fields.{field}.{suffix}"))
             .map(|s| s.trim())
+    }
+
+    /// A true/false per-column option `fields.<field>.<suffix>` (`distinct`,
+    /// `ignore-retract`), false when absent; [`TableOptions::parse`] has checked its value.
+    pub fn field_flag(&self, field: &str, suffix: &str) -> bool {
+        let key = format!("fields.{field}.{suffix}");
+        self.raw
+            .get(&key)
+            .is_some_and(|v| matches!(parse_bool(&key, v), Ok(true)))
+    }
+
+    /// The first per-column option key `fields.<column>.<suffix>` the table sets, if any.
+    pub fn first_field_option_key(&self, suffix: &str) -> Option<&str> {
+        self.raw
+            .keys()
+            .find(|k| {
+                k.strip_prefix("fields.")
+                    .and_then(|rest| rest.strip_suffix(suffix))
+                    .is_some_and(|column| column.len() > 1 && column.ends_with('.'))
+            })
+            .map(String::as_str)
+    }
+
+    /// Whether rows go to buckets by Paimon's default bucket function (`bucket-function.type`
+    /// absent or `default`); only then can a key's bucket be computed and buckets pruned.
+    pub fn default_bucket_function(&self) -> bool {
+        self.bucket_function_type == "default"
+    }
+
+    /// Every option as the table's schema holds it, unknown ones included.
+    pub fn all(&self) -> &BTreeMap<String, String> {
+        &self.raw
+    }
+}
+
+/// A true/false option value (case-insensitive, trimmed), or an error naming the key and the
+/// value.
+fn parse_bool(key: &str, value: &str) -> Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(Error::invalid(format!(
+            "option {key} = {value:?} is not true/false"
+        ))),
     }
 }
 
@@ -322,6 +454,75 @@ mod tests {
             .contains("bucket"));
         assert!(opts(&[("merge-engine", "newest")], true).is_err());
         assert!(opts(&[("write-buffer-size", "12 parsecs")], true).is_err());
+    }
+
+    #[test]
+    fn every_option_is_typed_and_unknown_ones_are_kept() {
+        let o = opts(
+            &[
+                ("compaction.max-size-amplification-percent", "150"),
+                ("compaction.size-ratio", "3"),
+                ("full-compaction.delta-commits", "4"),
+                ("aggregation.remove-record-on-delete", "TRUE"),
+                ("fields.default-aggregate-function", "sum"),
+                ("fields.v.distinct", "true"),
+                ("fields.v.sequence-group", "w"),
+                ("snapshot.num-retained.min", "2"),
+                ("snapshot.time-retained", "5 min"),
+                ("data-evolution.enabled", "false"),
+                ("streaming-read-overwrite", "true"),
+                ("bucket-function.type", "MOD"),
+                ("some.engine.option", "kept"),
+            ],
+            true,
+        )
+        .unwrap();
+        assert_eq!(o.max_size_amplification_percent, 150);
+        assert_eq!(o.size_ratio, 3);
+        assert_eq!(o.full_compaction_delta_commits, Some(4));
+        assert!(o.aggregation_remove_record_on_delete);
+        assert!(!o.partial_update_remove_record_on_delete);
+        assert_eq!(o.default_aggregate_function.as_deref(), Some("sum"));
+        assert!(o.field_flag("v", "distinct"));
+        assert!(!o.field_flag("v", "ignore-retract"));
+        assert_eq!(
+            o.first_field_option_key("sequence-group"),
+            Some("fields.v.sequence-group")
+        );
+        assert_eq!(o.first_field_option_key("aggregate-function"), None);
+        assert_eq!(o.snapshot_num_retained_min, 2);
+        assert_eq!(o.snapshot_num_retained_max, i32::MAX as u64);
+        assert_eq!(o.snapshot_time_retained.as_secs(), 300);
+        assert!(!o.data_evolution && o.streaming_read_overwrite);
+        assert!(!o.default_bucket_function());
+        assert!(opts(&[], true).unwrap().default_bucket_function());
+        assert_eq!(opts(&[], true).unwrap().full_compaction_delta_commits, None);
+        // Unknown options stay in the map, to be written back.
+        assert_eq!(o.all().get("some.engine.option").unwrap(), "kept");
+    }
+
+    #[test]
+    fn a_bad_value_of_a_known_option_names_key_and_value() {
+        for (key, value) in [
+            ("compaction.size-ratio", "-1"),
+            ("compaction.max-size-amplification-percent", "lots"),
+            ("full-compaction.delta-commits", "often"),
+            ("partial-update.remove-record-on-delete", "yes"),
+            ("snapshot.num-retained.min", "-3"),
+            ("snapshot.time-retained", "soon"),
+            ("snapshot.expire.limit", "1.5"),
+            ("data-evolution.enabled", "maybe"),
+            ("streaming-read-overwrite", "1"),
+            ("index-file-in-data-file-dir", "on"),
+            ("fields.v.distinct", "yes"),
+            ("fields.v.ignore-retract", "nope"),
+            ("deletion-vectors.enabled", "enabled"),
+        ] {
+            let e = opts(&[(key, value)], true).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::InvalidInput, "{key}: {e}");
+            let text = e.to_string();
+            assert!(text.contains(key) && text.contains(value), "{key}: {text}");
+        }
     }
 
     #[test]

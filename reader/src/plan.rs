@@ -280,12 +280,7 @@ async fn deletion_vectors(
 /// Where an index file lives inside the table: the bucket directory
 /// (`index-file-in-data-file-dir`) or the table's `index/` directory.
 fn index_file_path(table: &Table, entry: &IndexManifestEntry, partition_path: &str) -> Path {
-    let in_data_dir = table
-        .options
-        .raw
-        .get("index-file-in-data-file-dir")
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    if in_data_dir {
+    if table.options.index_file_in_data_file_dir {
         table
             .bucket_dir(partition_path, entry.bucket)
             .join(entry.file_name.as_str())

@@ -54,11 +54,7 @@ impl PlanPruner {
             .into_iter()
             .map(|f| f.data_type)
             .collect();
-        let default_function = table
-            .options
-            .raw
-            .get("bucket-function.type")
-            .is_none_or(|v| v.trim().eq_ignore_ascii_case("default"));
+        let default_function = table.options.default_bucket_function();
         let mut bucket_keys = None;
         let key_names = if table.options.bucket_key.is_empty() {
             schema.trimmed_primary_keys()

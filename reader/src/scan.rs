@@ -271,12 +271,7 @@ impl ScanBuilder {
     /// How splits of this table are read.
     fn mode(&self, ctx: &ScanContext) -> Result<SplitMode> {
         let t = &self.table;
-        let data_evolution = t
-            .options
-            .raw
-            .get("data-evolution.enabled")
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-        if data_evolution {
+        if t.options.data_evolution {
             return Err(Error::unsupported(format!(
                 "table {} has data-evolution.enabled (files holding different columns of the same rows)",
                 t.name

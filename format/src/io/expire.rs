@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::io::commit::now_millis;
 use crate::io::table::Table;
 use crate::manifest::{FileKind, ManifestEntry};
-use crate::options::{parse_duration, TableOptions};
+use crate::options::TableOptions;
 use crate::snapshot::Snapshot;
 
 /// How many snapshots to keep (table options, overridable per run).
@@ -43,25 +43,11 @@ pub struct ExpireConfig {
 impl ExpireConfig {
     /// The table's expiration options with Paimon's defaults.
     pub fn from_options(options: &TableOptions) -> Result<Self> {
-        let get = |k: &str| options.raw.get(k).map(|v| v.trim().to_string());
-        let int = |k: &str, d: u64| -> Result<u64> {
-            match get(k) {
-                None => Ok(d),
-                Some(v) => v.parse().map_err(|_| {
-                    Error::invalid(format!("option {k} = {v:?} is not a non-negative integer"))
-                }),
-            }
-        };
-        let time_retained = match get("snapshot.time-retained") {
-            None => Duration::from_secs(3600),
-            Some(v) => parse_duration(&v)
-                .map_err(|e| Error::invalid(format!("option snapshot.time-retained: {e}")))?,
-        };
         let cfg = ExpireConfig {
-            retain_min: int("snapshot.num-retained.min", 10)?.max(1),
-            retain_max: int("snapshot.num-retained.max", i32::MAX as u64)?,
-            time_retained,
-            limit: int("snapshot.expire.limit", 50)?.max(1),
+            retain_min: options.snapshot_num_retained_min.max(1),
+            retain_max: options.snapshot_num_retained_max,
+            time_retained: options.snapshot_time_retained,
+            limit: options.snapshot_expire_limit.max(1),
         };
         cfg.validate()?;
         Ok(cfg)

@@ -221,4 +221,52 @@ mod tests {
         assert!(Identifier::parse("nodot").is_err());
         assert!(Identifier::parse("a.b/c").is_err());
     }
+
+    fn schema(options: &[(&str, &str)]) -> TableSchema {
+        TableSchema::new(
+            crate::types::parse_columns("id BIGINT NOT NULL, v STRING").unwrap(),
+            vec![],
+            vec!["id".into()],
+            options_map(options.iter().copied()),
+            0,
+        )
+        .unwrap()
+    }
+
+    /// A known option with a bad value is refused when the table is created and when a
+    /// table whose schema holds it (written by another engine) is opened; unknown options
+    /// are written back as they were.
+    #[tokio::test]
+    async fn bad_option_values_fail_create_and_open() {
+        let url = format!("memory://options-{}", uuid::Uuid::new_v4());
+        let (io, root) = crate::io::open_warehouse(&url).unwrap();
+        let bad = [("snapshot.time-retained", "forever")];
+        let e = Table::create(io.clone(), root.clone().join("t1"), "db.t1", schema(&bad))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("snapshot.time-retained"), "{e}");
+        assert!(e.to_string().contains("forever"), "{e}");
+        let t2 = root.clone().join("t2");
+        io.write(
+            &t2.clone().join("schema").join("schema-0"),
+            schema(&bad).to_json(),
+        )
+        .await
+        .unwrap();
+        let e = Table::open(io.clone(), t2, "db.t2").await.unwrap_err();
+        assert!(
+            e.to_string().contains("snapshot.time-retained") && e.to_string().contains("forever"),
+            "{e}"
+        );
+
+        let kept = [("bucket", "2"), ("some.engine.option", "x")];
+        let t3 = root.clone().join("t3");
+        Table::create(io.clone(), t3.clone(), "db.t3", schema(&kept))
+            .await
+            .unwrap();
+        let t = Table::open(io, t3, "db.t3").await.unwrap();
+        assert_eq!(t.options.all().get("some.engine.option").unwrap(), "x");
+        assert_eq!(t.schema.options.get("some.engine.option").unwrap(), "x");
+    }
 }

@@ -93,17 +93,6 @@ pub struct MergeFunction {
     cells: Vec<Cell>,
 }
 
-fn option_true(options: &TableOptions, key: &str) -> Result<bool> {
-    match options.raw.get(key).map(|v| v.trim().to_ascii_lowercase()) {
-        None => Ok(false),
-        Some(v) if v == "true" => Ok(true),
-        Some(v) if v == "false" => Ok(false),
-        Some(v) => Err(Error::invalid(format!(
-            "option {key} = {v:?} is not true/false"
-        ))),
-    }
-}
-
 impl MergeFunction {
     /// The merge function of a table, over `columns` (names of the table's fields, in the
     /// order values are addressed). Options the engine cannot honour give an error naming them.
@@ -113,37 +102,23 @@ impl MergeFunction {
             MergeEngine::Deduplicate => Engine::Deduplicate,
             MergeEngine::FirstRow => Engine::FirstRow,
             MergeEngine::PartialUpdate => {
-                if let Some(k) = options
-                    .raw
-                    .keys()
-                    .find(|k| k.starts_with("fields.") && k.ends_with(".sequence-group"))
-                {
+                if let Some(k) = options.first_field_option_key("sequence-group") {
                     return Err(Error::unsupported(format!(
                         "partial-update sequence groups (option {k})"
                     )));
                 }
-                if let Some(k) = options
-                    .raw
-                    .keys()
-                    .find(|k| k.starts_with("fields.") && k.ends_with(".aggregate-function"))
-                {
+                if let Some(k) = options.first_field_option_key("aggregate-function") {
                     return Err(Error::invalid(format!(
                         "option {k}: partial-update aggregation functions need sequence groups"
                     )));
                 }
                 Engine::PartialUpdate {
-                    remove_record_on_delete: option_true(
-                        options,
-                        "partial-update.remove-record-on-delete",
-                    )?,
+                    remove_record_on_delete: options.partial_update_remove_record_on_delete,
                 }
             }
             MergeEngine::Aggregation => {
-                let remove = option_true(options, "aggregation.remove-record-on-delete")?;
-                let default_fn = options
-                    .raw
-                    .get("fields.default-aggregate-function")
-                    .map(|s| s.trim());
+                let remove = options.aggregation_remove_record_on_delete;
+                let default_fn = options.default_aggregate_function.as_deref();
                 let mut aggregators = Vec::with_capacity(fields.len());
                 for f in &fields {
                     let name = if options.sequence_fields.contains(&f.name) {
@@ -159,14 +134,10 @@ impl MergeFunction {
                     let delimiter = options
                         .field_option(&f.name, "list-agg-delimiter")
                         .unwrap_or(",");
-                    let distinct = options
-                        .field_option(&f.name, "distinct")
-                        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+                    let distinct = options.field_flag(&f.name, "distinct");
                     let function =
                         AggFunction::parse(name, &f.name, &f.data_type, delimiter, distinct)?;
-                    let ignore_retract = options
-                        .field_option(&f.name, "ignore-retract")
-                        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+                    let ignore_retract = options.field_flag(&f.name, "ignore-retract");
                     if ignore_retract && remove {
                         return Err(Error::invalid(format!(
                             "aggregation.remove-record-on-delete and fields.{}.ignore-retract cannot both be enabled",

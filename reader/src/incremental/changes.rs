@@ -89,11 +89,7 @@ pub async fn change_files(
 }
 
 fn reads_overwrite(table: &Table) -> bool {
-    table
-        .options
-        .raw
-        .get("streaming-read-overwrite")
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    table.options.streaming_read_overwrite
 }
 
 /// Reads change files into [`ChangeBatch`]es, caching schemas and partition directories

@@ -176,12 +176,7 @@ pub(crate) fn normalize_partition(bytes: &[u8], types: &[DataType]) -> Vec<u8> {
 
 /// How the table's batch reads combine a bucket's records (as [`crate::ScanBuilder`] does).
 fn mode(table: &Table, ctx: &ScanContext) -> Result<Mode> {
-    let data_evolution = table
-        .options
-        .raw
-        .get("data-evolution.enabled")
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    if data_evolution {
+    if table.options.data_evolution {
         return Err(Error::unsupported(format!(
             "lookups in table {} with data-evolution.enabled",
             table.name
@@ -341,11 +336,7 @@ impl SnapshotState {
         let mut partition_order: Vec<Vec<u8>> = partitions.keys().cloned().collect();
         partition_order.sort();
         let n = table.options.bucket;
-        let default_function = table
-            .options
-            .raw
-            .get("bucket-function.type")
-            .is_none_or(|v| v.trim().eq_ignore_ascii_case("default"));
+        let default_function = table.options.default_bucket_function();
         let num_buckets = (n > 0 && max_bucket < n && default_function).then_some(n);
         Ok(SnapshotState {
             snapshot_id: plan.snapshot.map(|s| s.id),
