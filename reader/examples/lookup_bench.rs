@@ -232,7 +232,11 @@ fn main() {
         h.get_many(&sample[..500]).await.unwrap();
         let mut lat = vec![];
         let m0 = h.metrics().snapshot();
-        let n = if args.iter().any(|a| a == "--profile") { 20_000 } else { 2000 };
+        let n = if args.iter().any(|a| a == "--profile") {
+            20_000
+        } else {
+            2000
+        };
         for _ in 0..n {
             let k = vec![Datum::BigInt((rng.next() % total as u64) as i64)];
             let t = Instant::now();

@@ -38,8 +38,8 @@ mod support;
 
 mod backends;
 mod bad_metadata;
-mod concurrency;
 mod cli_writes_java_reads;
+mod concurrency;
 mod crash;
 mod cross_partition;
 mod fault_sweep;
