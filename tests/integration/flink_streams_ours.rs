@@ -109,7 +109,7 @@ async fn write_history(table: &Table) {
 /// `+U`, or nothing when the row equals the stored one; `-D` of a known key → `-D` with the
 /// stored row; `-D` of an unknown key → nothing; `-U` records are dropped (an upsert source
 /// never carries them).
-fn normalize_upserts(changes: &[Value], key: &str) -> Vec<Value> {
+pub fn normalize_upserts(changes: &[Value], key: &[&str]) -> Vec<Value> {
     let mut state: BTreeMap<String, Value> = BTreeMap::new();
     let mut out = vec![];
     let with_kind = |row: &Value, kind: &str| {
@@ -127,7 +127,8 @@ fn normalize_upserts(changes: &[Value], key: &str) -> Vec<Value> {
             .as_str()
             .unwrap()
             .to_string();
-        let k = row[key].to_string();
+        let k: Vec<String> = key.iter().map(|c| row[*c].to_string()).collect();
+        let k = k.join("\u{1}");
         match kind.as_str() {
             "+I" | "+U" => match state.insert(k, row.clone()) {
                 None => out.push(with_kind(&row, "+I")),
@@ -148,7 +149,7 @@ fn normalize_upserts(changes: &[Value], key: &str) -> Vec<Value> {
     out
 }
 
-fn kinds(rows: &[Value]) -> BTreeMap<String, usize> {
+pub fn kinds(rows: &[Value]) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for r in rows {
         *counts
@@ -188,7 +189,7 @@ pub async fn stream_checks(warehouse: &Path) -> StreamChecks {
         let ours = our_changes(&table, 1).await;
         assert!(!ours.is_empty(), "{name}: our tail is empty");
         let flink_expects = if producer == "none" {
-            normalize_upserts(&ours, "id")
+            normalize_upserts(&ours, &["id"])
         } else {
             ours.clone()
         };

@@ -18,6 +18,7 @@ use streamhouse_format::io::Table;
 use streamhouse_reader::incremental::{StartPosition, TailBuilder, TailEvent};
 use streamhouse_reader::{lookup, ScanBuilder};
 
+use crate::flink_streams_ours::{kinds, normalize_upserts};
 use crate::flink_support::{flink_spawn, hints, FlinkCase, FlinkProcess, FlinkRun};
 use crate::interop_support::assert_same_rows;
 use crate::java_support::{canonical_rows, java_bench};
@@ -187,6 +188,14 @@ fn tables() -> Vec<Written> {
     ]
 }
 
+/// The tables whose changes Flink streams and our tail reads.
+const STREAMED_TABLES: [&str; 4] = [
+    "db.fw_lookup",
+    "db.fw_fixed",
+    "db.fw_dynamic",
+    "db.fw_partitioned",
+];
+
 fn short(table: &str) -> &str {
     table.trim_start_matches("db.")
 }
@@ -235,11 +244,13 @@ fn cases(written: &[Written], lookup_changes: u64) -> Vec<FlinkCase> {
             &format!("SELECT * FROM {}", w.table),
         ));
     }
-    cases.push(
-        FlinkCase::streaming(
-            "stream_fw_lookup",
+    // Flink's streaming reads of the tables' changes (lookup: its changelog files; the others
+    // have changelog-producer none, which Flink normalizes).
+    for table in STREAMED_TABLES {
+        let mut case = FlinkCase::streaming(
+            &format!("stream_{}", short(table)),
             &format!(
-                "SELECT * FROM db.fw_lookup {}",
+                "SELECT * FROM {table} {}",
                 hints(&[
                     ("scan.mode", "from-snapshot"),
                     ("scan.snapshot-id", "1"),
@@ -247,9 +258,16 @@ fn cases(written: &[Written], lookup_changes: u64) -> Vec<FlinkCase> {
                 ])
             ),
         )
-        .min_rows(lookup_changes)
-        .timeout(Duration::from_secs(60)),
-    );
+        .timeout(Duration::from_secs(60));
+        // Every change exists before the query starts: once the first arrives, the rest follow
+        // within the quiet period.
+        case = case.min_rows(if table == "db.fw_lookup" {
+            lookup_changes
+        } else {
+            1
+        });
+        cases.push(case);
+    }
     cases
 }
 
@@ -400,29 +418,50 @@ async fn flink_writes_tables_we_scan_get_and_tail() {
         }
     }
 
-    // The lookup table's changes: our tail vs Flink's streaming read, as multisets.
-    let table = open_table(warehouse.to_str().unwrap(), "db.fw_lookup")
-        .await
-        .unwrap();
-    let ours = our_changes(&table).await;
-    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
-    for r in &ours {
-        *kinds.entry(r["rowkind"].as_str().unwrap()).or_default() += 1;
-    }
-    eprintln!(
-        "db.fw_lookup: our tail {} changes {kinds:?}; {}",
-        ours.len(),
-        flink.line("stream_fw_lookup")
-    );
-    match flink.result("stream_fw_lookup") {
-        Ok(theirs) => {
-            if let Err(e) = std::panic::catch_unwind(|| {
-                assert_same_rows(theirs, &ours, "db.fw_lookup: Flink's stream vs our tail")
-            }) {
-                failures.push(e.downcast_ref::<String>().cloned().unwrap_or_default());
+    // Changes: Flink's streaming read vs our tail, as multisets of (rowkind, row); for the
+    // changelog-producer none tables, vs our tail through Flink's upsert normalization.
+    for name in STREAMED_TABLES {
+        let table = open_table(warehouse.to_str().unwrap(), name).await.unwrap();
+        let ours = our_changes(&table).await;
+        let key: &[&str] = if name == "db.fw_partitioned" {
+            &["id", "part"]
+        } else {
+            &["id"]
+        };
+        let expected = if name == "db.fw_lookup" {
+            ours.clone()
+        } else {
+            normalize_upserts(&ours, key)
+        };
+        let case = format!("stream_{}", short(name));
+        match flink.result(&case) {
+            Ok(theirs) => {
+                let outcome = std::panic::catch_unwind(|| {
+                    assert_same_rows(
+                        theirs,
+                        &expected,
+                        &format!("{name}: Flink's stream vs our tail"),
+                    )
+                });
+                eprintln!(
+                    "{} {name} changes: our tail {} {:?}, Flink {} {:?} ({})",
+                    if outcome.is_ok() {
+                        "ok     "
+                    } else {
+                        "FAILED "
+                    },
+                    ours.len(),
+                    kinds(&ours),
+                    theirs.len(),
+                    kinds(theirs),
+                    flink.line(&case)
+                );
+                if let Err(e) = outcome {
+                    failures.push(e.downcast_ref::<String>().cloned().unwrap_or_default());
+                }
             }
+            Err(e) => failures.push(format!("Flink's stream of {name} failed:\n{e}")),
         }
-        Err(e) => failures.push(format!("Flink's stream of db.fw_lookup failed:\n{e}")),
     }
     if let Some(shared) = &shared {
         failures.extend(shared.verify(&flink).await);
