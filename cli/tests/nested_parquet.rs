@@ -9,8 +9,7 @@ use std::process::{Command, Output};
 
 use serde_json::{json, Value};
 
-#[path = "../../tests/integration/interop_support.rs"]
-mod interop_support;
+use streamhouse_test_support as interop_support;
 
 const BIN: &str = env!("CARGO_BIN_EXE_streamhouse");
 

@@ -9,8 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
-#[path = "../../tests/integration/interop_support.rs"]
-mod interop_support;
+use streamhouse_test_support as interop_support;
 
 #[path = "tail/commands.rs"]
 mod commands;
@@ -40,8 +39,10 @@ impl Wh {
     }
 
     fn table_dir(&self, table: &str) -> PathBuf {
-        let (db, t) = table.split_once('.').expect("db.table");
-        self.warehouse().join(format!("{db}.db")).join(t)
+        let id = streamhouse::Identifier::parse(table).expect("db.table");
+        self.warehouse()
+            .join(format!("{}.db", id.database))
+            .join(&id.table)
     }
 
     fn command(&self, args: &[&str]) -> Command {

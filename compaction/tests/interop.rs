@@ -5,8 +5,7 @@
 
 mod common;
 
-#[path = "../../tests/integration/interop_support.rs"]
-mod interop_support;
+use streamhouse_test_support as interop_support;
 
 use std::time::Duration;
 

@@ -6,8 +6,7 @@
 //! Needs `STREAMHOUSE_PYTHON` (set by `tests/run.sh`); without it the test skips loudly,
 //! except under CI where it fails.
 
-#[path = "../../tests/integration/interop_support.rs"]
-mod interop_support;
+use streamhouse_test_support as interop_support;
 mod lookup_support;
 
 use streamhouse_format::datum::Datum;

@@ -12,8 +12,7 @@
 //!   bytes, an equality on the bucket key reads one bucket, a partition value one partition;
 //! * time travel by tag and by time.
 
-#[path = "../../tests/integration/interop_support.rs"]
-mod interop_support;
+use streamhouse_test_support as interop_support;
 mod predicate_support;
 
 use std::sync::Arc;

@@ -31,7 +31,7 @@
 //! environment the interop, Java and S3 tests skip loudly, and under `CI` they fail.
 
 mod flink_support;
-mod interop_support;
+use streamhouse_test_support as interop_support;
 mod java_support;
 mod procs;
 mod support;

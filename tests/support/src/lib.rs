@@ -1,4 +1,4 @@
-//! Helpers for interop tests: run pypaimon through the scripts in `tests/python/`, reach the
+//! `streamhouse-test-support`: what the tests of every crate share. Helpers for interop tests: run pypaimon through the scripts in `tests/python/`, reach the
 //! test S3 server, and compare rows in the one canonical form all peers print.
 //!
 //! `tests/run.sh` provides the environment: `STREAMHOUSE_PYTHON` (a venv with pypaimon 2.1.0),
@@ -26,15 +26,14 @@
 //! Known pypaimon 2.1.0 divergence: when it merges a bucket whose files overlap it truncates
 //! TIMESTAMP(7..9) values to microseconds (the files keep the nanoseconds). Compare pypaimon's
 //! rows of such tables through [`truncate_to_micros`] on both sides.
-#![allow(dead_code)] // each test module uses a different subset
-
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
 
-#[path = "../paimon-peer/src/canonical.rs"]
+// Shared with the `tests/paimon-peer` workspace, which builds against another arrow version.
+#[path = "../../paimon-peer/src/canonical.rs"]
 mod canonical;
 
 pub use canonical::{arrow_rows_canonical, column_values, row_line, sort_rows};
@@ -89,14 +88,9 @@ pub const S3_BUCKET: &str = "lake";
 
 /// `tests/python/`.
 pub fn scripts_dir() -> PathBuf {
-    // Other crates' tests include this file too (`#[path]`): then the scripts are in the
-    // workspace's tests/ directory.
-    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let own = crate_dir.join("python");
-    if own.is_dir() {
-        return own;
-    }
-    crate_dir.join("..").join("tests").join("python")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("python")
 }
 
 /// The directory of table `db.table` in a filesystem warehouse.
