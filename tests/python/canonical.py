@@ -2,7 +2,7 @@
 
 Rows of a table are compared across implementations (Streamhouse, pypaimon, the `paimon` crate,
 a scenario's own expectation) as JSON values in ONE form. The Rust side implements the same rules
-in `tests/integration/interop_support.rs` (`arrow_rows_canonical`) and in
+in `tests/support/src/lib.rs` (`arrow_rows_canonical`, crate streamhouse-test-support) and in
 `tests/paimon-peer/src/canonical.rs`; keep the three in step.
 
 A row is a JSON object {column name: value}. Values by column type:

@@ -1,7 +1,7 @@
 //! The canonical row form every interop check compares rows in, rendered from Arrow.
 //!
 //! This one file is compiled twice: by `paimon-peer` (against arrow 58, through the `paimon`
-//! crate) and by Streamhouse's integration tests (`tests/integration/interop_support.rs`,
+//! crate) and by Streamhouse's integration tests (`tests/support/src/lib.rs`, crate streamhouse-test-support,
 //! against the workspace's arrow). It therefore uses only `arrow` APIs that are stable across
 //! those versions. `tests/python/canonical.py` implements the same rules for pyarrow.
 //!
