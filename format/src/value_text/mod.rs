@@ -220,14 +220,11 @@ pub fn parse_float(text: &str) -> Result<f32, ValueError> {
     parse_finite(text, "FLOAT", f32::is_infinite)
 }
 
-fn parse_finite<T: std::str::FromStr>(
+fn parse_finite<T: std::str::FromStr + Copy>(
     text: &str,
     name: &str,
     is_infinite: impl Fn(T) -> bool,
-) -> Result<T, ValueError>
-where
-    T: Copy,
-{
+) -> Result<T, ValueError> {
     let t = text.trim();
     let v: T = t
         .parse()
