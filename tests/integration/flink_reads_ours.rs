@@ -17,7 +17,7 @@ use streamhouse_format::io::Table;
 use streamhouse_format::snapshot::CommitKind;
 use streamhouse_reader::{lookup, ScanBuilder};
 
-use crate::flink_streams_ours::{live_check, stream_checks};
+use crate::flink_streams_ours::{live_check, live_join_check, stream_checks};
 use crate::flink_support::{flink_spawn, hints, FlinkCase, FlinkRun};
 use crate::interop_support::{assert_same_rows, sort_rows};
 use crate::java_support::{canonical_rows, java_bench};
@@ -710,9 +710,9 @@ fn verify(checks: &[Check], flink: &FlinkRun) -> Vec<String> {
     failures
 }
 
-/// Every "Flink reads ours" case in ONE JVM: the batch reads and system tables here, the
-/// streaming reads per changelog producer and the live read of `flink_streams_ours` (last, while
-/// we commit).
+/// Every "Flink reads ours" case in ONE JVM: the batch reads, system tables and lookup join
+/// here, then `flink_streams_ours`'s streaming reads per changelog producer, its live read and
+/// its live lookup join (the last two while we commit).
 #[tokio::test]
 async fn flink_reads_our_tables_batch_streaming_and_live() {
     let Some(bench) = java_bench() else { return };
@@ -729,15 +729,18 @@ async fn flink_reads_our_tables_batch_streaming_and_live() {
     system_tables(&compacted, &mut checks).await;
     let streams = stream_checks(warehouse).await;
     let mut live = live_check(warehouse).await;
+    let mut live_join = live_join_check(warehouse).await;
 
     let mut cases: Vec<FlinkCase> = checks.iter().map(|c| c.case.clone()).collect();
     cases.extend(streams.cases.iter().cloned());
     cases.push(live.case.clone());
+    cases.push(live_join.case.clone());
     let mut process = flink_spawn(&bench, warehouse, &cases);
     live.commit_while_flink_reads(&mut process).await;
+    live_join.commit_while_flink_joins(&mut process).await;
     let flink = process.finish();
     eprintln!(
-        "Flink ran {} queries (batch reads, system tables, a lookup join), {} streaming reads and a live read in one JVM in {:.1}s:\n{}",
+        "Flink ran {} queries (batch reads, system tables, a lookup join), {} streaming reads, a live read and a live lookup join in one JVM in {:.1}s:\n{}",
         checks.len(),
         streams.cases.len(),
         flink.elapsed.as_secs_f64(),
@@ -746,6 +749,7 @@ async fn flink_reads_our_tables_batch_streaming_and_live() {
     let mut failures = verify(&checks, &flink);
     failures.extend(streams.verify(&flink));
     failures.extend(live.verify(&flink));
+    failures.extend(live_join.verify(&flink).await);
     assert!(
         failures.is_empty(),
         "{} checks failed:\n\n{}",

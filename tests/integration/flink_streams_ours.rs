@@ -1,8 +1,8 @@
 //! Flink 1.20 SQL streams tables we wrote (Paimon's Flink source, `scan.mode = from-snapshot`):
 //! for each changelog producer (none, input, lookup, full-compaction) Flink's streaming read
 //! from snapshot 1 gives the changes our tail (`TailBuilder`, what `streamhouse tail --from
-//! snapshot:1` prints) gives, compared as multisets of (rowkind, row); and a live read sees the
-//! commits we make while it runs. Each streaming query is bounded (the expected row count, then
+//! snapshot:1` prints) gives, compared as multisets of (rowkind, row); a live read sees the
+//! commits we make while it runs; a live lookup join sees our new versions as our get does. Each streaming query is bounded (the expected row count, then
 //! a quiet period; a timeout). The cases run in `flink_reads_ours`'s JVM (one JVM for the
 //! direction "Flink reads ours").
 //!
@@ -18,8 +18,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use streamhouse_compaction::{CompactOptions, Compactor};
+use streamhouse_format::datum::Datum;
 use streamhouse_format::io::Table;
 use streamhouse_reader::incremental::{StartPosition, TailBuilder, TailEvent};
+use streamhouse_reader::lookup;
 
 use crate::flink_support::{hints, FlinkCase, FlinkProcess, FlinkRun};
 use crate::interop_support::assert_same_rows;
@@ -360,4 +362,156 @@ fn now_millis() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64
+}
+
+const JOIN_KEYS: i64 = 50;
+const JOIN_PROBES: i64 = 2000;
+const JOIN_VERSIONS: i64 = 8;
+
+/// A live lookup join: a datagen probe stream (2 000 rows at 100 per second, keys 0..49) joins
+/// `db.dim_live` `FOR SYSTEM_TIME AS OF` its processing time while we commit new versions of
+/// every key (version 0 before the job, then 1..=8 every 700 ms; the row of key k at version
+/// i is `v = "k<k>-v<i>"`, committed as snapshot i + 1). Every joined row must be the row our
+/// get returns for that key at the snapshot of its version, a version committed before the
+/// row arrived; the join must see several versions while we write, and rows arriving 3 s after
+/// our last commit must see the last version.
+pub struct LiveJoinCheck {
+    pub case: FlinkCase,
+    table: Table,
+    committed_at: Vec<i64>,
+}
+
+fn dim_row(k: i64, version: i64) -> Value {
+    json!({"id": k, "ver": version, "v": format!("k{k}-v{version}")})
+}
+
+pub async fn live_join_check(warehouse: &Path) -> LiveJoinCheck {
+    let table = create_table(
+        warehouse.to_str().unwrap(),
+        "db.dim_live",
+        "id BIGINT NOT NULL, ver BIGINT, v STRING",
+        &[],
+        &["id"],
+        &[("bucket", "2")],
+    )
+    .await;
+    let rows: Vec<(&str, Value)> = (0..JOIN_KEYS).map(|k| ("+I", dim_row(k, 0))).collect();
+    assert_eq!(write_commit_in_batches(&table, &rows, 1000).await, 1);
+    let case = FlinkCase::streaming(
+        "live_join",
+        &format!(
+            "SELECT p.k, p.seq, d.id, d.ver, d.v FROM \
+             (SELECT seq % {JOIN_KEYS} AS k, seq, PROCTIME() AS pt FROM probe) AS p \
+             LEFT JOIN db.dim_live {} FOR SYSTEM_TIME AS OF p.pt AS d ON p.k = d.id",
+            hints(&[("continuous.discovery-interval", "100ms")])
+        ),
+    )
+    .query_setup(&[&format!(
+        "CREATE TEMPORARY TABLE probe (seq BIGINT) WITH ('connector' = 'datagen', \
+         'rows-per-second' = '100', 'fields.seq.kind' = 'sequence', \
+         'fields.seq.start' = '0', 'fields.seq.end' = '{}')",
+        JOIN_PROBES - 1
+    )])
+    .without_row_kind()
+    .with_arrival()
+    .min_rows(JOIN_PROBES as u64)
+    .timeout(Duration::from_secs(120));
+    LiveJoinCheck {
+        case,
+        table,
+        committed_at: vec![now_millis()],
+    }
+}
+
+impl LiveJoinCheck {
+    /// Once the join runs: a new version of every key every 700 ms.
+    pub async fn commit_while_flink_joins(&mut self, flink: &mut FlinkProcess) {
+        flink.wait_running("live_join", Duration::from_secs(300));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        for version in 1..=JOIN_VERSIONS {
+            let rows: Vec<(&str, Value)> = (0..JOIN_KEYS)
+                .map(|k| ("+U", dim_row(k, version)))
+                .collect();
+            let id = write_commit_in_batches(&self.table, &rows, 1000).await;
+            assert_eq!(id, version + 1);
+            self.committed_at.push(now_millis());
+            tokio::time::sleep(Duration::from_millis(700)).await;
+        }
+    }
+
+    pub async fn verify(&self, flink: &FlinkRun) -> Vec<String> {
+        let rows = match flink.result("live_join") {
+            Ok(rows) => rows,
+            Err(e) => return vec![format!("live_join: Flink failed:\n{e}")],
+        };
+        if rows.len() as i64 != JOIN_PROBES {
+            return vec![format!(
+                "live_join: {} rows for {JOIN_PROBES} probes ({})",
+                rows.len(),
+                flink.line("live_join")
+            )];
+        }
+        // Our get of every key at every version's snapshot.
+        let keys: Vec<Vec<Datum>> = (0..JOIN_KEYS).map(|k| vec![Datum::BigInt(k)]).collect();
+        let mut ours = BTreeMap::new();
+        for version in 0..=JOIN_VERSIONS {
+            let found = lookup::get(&self.table, &keys, Some(version + 1))
+                .await
+                .unwrap();
+            for row in canonical_rows(std::slice::from_ref(&found.rows), &found.rows.schema()) {
+                ours.insert((row["id"].as_i64().unwrap(), version), row);
+            }
+        }
+        let last_commit = *self.committed_at.last().unwrap();
+        let mut failures = vec![];
+        let mut seen = BTreeMap::new();
+        for r in rows {
+            let (k, arrival) = (r["k"].as_i64().unwrap(), r["arrival_ms"].as_i64().unwrap());
+            let Some(version) = r["ver"].as_i64() else {
+                failures.push(format!("live_join: key {k} found nothing: {r}"));
+                continue;
+            };
+            *seen.entry(version).or_insert(0) += 1;
+            let joined = json!({"id": r["id"], "ver": r["ver"], "v": r["v"]});
+            if ours.get(&(k, version)) != Some(&joined) {
+                failures.push(format!(
+                    "live_join: {joined} is not our get of key {k} at snapshot {}: {:?}",
+                    version + 1,
+                    ours.get(&(k, version))
+                ));
+            }
+            if self
+                .committed_at
+                .get(version as usize)
+                .is_none_or(|t| *t > arrival)
+            {
+                failures.push(format!(
+                    "live_join: version {version} arrived at {arrival}, before it was committed"
+                ));
+            }
+            if arrival > last_commit + 3000 && version != JOIN_VERSIONS {
+                failures.push(format!(
+                    "live_join: {}ms after our last commit key {k} still joins version {version}",
+                    arrival - last_commit
+                ));
+            }
+        }
+        eprintln!(
+            "{} live_join: {} probes joined, rows per version seen {seen:?} ({})",
+            if failures.is_empty() {
+                "ok     "
+            } else {
+                "FAILED "
+            },
+            rows.len(),
+            flink.line("live_join")
+        );
+        if seen.len() < 3 {
+            failures.push(format!(
+                "live_join: the join saw too few of our versions while we wrote: {seen:?}"
+            ));
+        }
+        failures.truncate(10);
+        failures
+    }
 }

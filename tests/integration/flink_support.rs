@@ -32,6 +32,8 @@ pub struct FlinkCase {
     pub name: String,
     pub streaming: bool,
     pub statements: Vec<String>,
+    /// DDL run in the query's environment first (e.g. a temporary datagen table).
+    pub query_setup: Vec<String>,
     pub query: Option<String>,
     pub row_kind: Option<bool>,
     pub arrival: bool,
@@ -49,6 +51,7 @@ impl FlinkCase {
             name: name.to_string(),
             streaming,
             statements: vec![],
+            query_setup: vec![],
             query: None,
             row_kind: None,
             arrival: false,
@@ -103,6 +106,11 @@ impl FlinkCase {
         self
     }
 
+    pub fn query_setup(mut self, statements: &[&str]) -> Self {
+        self.query_setup = statements.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
     /// Starts the case only once `path` exists (the test creates it when it is ready).
     pub fn await_file(mut self, path: &Path) -> Self {
         self.await_file = Some(path.to_path_buf());
@@ -125,6 +133,7 @@ impl FlinkCase {
             "name": self.name,
             "mode": if self.streaming { "streaming" } else { "batch" },
             "statements": self.statements,
+            "query_setup": self.query_setup,
             "arrival": self.arrival,
             "min_rows": self.min_rows,
             "quiet_ms": self.quiet.as_millis() as u64,

@@ -64,6 +64,7 @@ import org.apache.flink.util.CloseableIterator;
  *   "mode": "batch",               // or "streaming" (default batch)
  *   "await_file": "/tmp/x/done",   // optional: start only once this file exists
  *   "statements": ["INSERT ..."],  // optional, run in order, each to its end (jobs awaited)
+ *   "query_setup": ["CREATE TEMPORARY TABLE ..."], // optional DDL in the query's environment
  *   "query": "SELECT ...",         // optional: its rows are the case's output
  *   "row_kind": true,              // add "rowkind" (+I, -U, +U, -D); default: streaming mode
  *   "arrival": false,              // add "arrival_ms": epoch millis when the row arrived here
@@ -216,6 +217,9 @@ final class FlinkCommand {
         }
         List<String> lines = new ArrayList<>();
         String ended = "no query";
+        for (JsonNode statement : c.path("query_setup")) {
+            readEnv.executeSql(statement.asText()); // DDL only, e.g. a temporary source table
+        }
         if (c.hasNonNull("query")) {
             ended = query(readEnv, c, streaming, out, name, lines, timeoutMs);
         }
