@@ -111,9 +111,13 @@ impl Wh {
 
     /// Parquet files under the table directory (committed or not).
     fn data_files(&self, table: &str) -> usize {
-        let (db, t) = table.split_once('.').expect("db.table");
+        let id = streamhouse::Identifier::parse(table).expect("db.table");
         count_files(
-            &self.path().join("wh").join(format!("{db}.db")).join(t),
+            &self
+                .path()
+                .join("wh")
+                .join(format!("{}.db", id.database))
+                .join(&id.table),
             ".parquet",
         )
     }

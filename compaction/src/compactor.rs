@@ -21,7 +21,6 @@ use crate::levels::Levels;
 use crate::picker::{pick, pick_full, Pick, PickerOptions, RunShape};
 use crate::rewrite::{run_pick, Cancel, CompactResult, Progress, RewriteContext};
 use streamhouse_format::options::ChangelogProducer;
-use streamhouse_reader::plan::partition_dir;
 
 /// What to compact and how hard to try.
 #[derive(Debug, Clone)]
@@ -362,7 +361,7 @@ impl Compactor {
         let is_full = pick.run_count == runs.len() && pick.output_level == levels.max_level();
         let dir = || -> Result<_> {
             Ok(self.ctx.table.bucket_dir(
-                &partition_dir(&self.ctx.table, &levels.partition)?,
+                &self.ctx.table.partition_dir(&levels.partition)?,
                 levels.bucket,
             ))
         };

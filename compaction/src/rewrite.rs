@@ -23,7 +23,6 @@ use streamhouse_format::manifest::DataFileMeta;
 use streamhouse_format::options::MergeEngine;
 use streamhouse_format::{Error, Result};
 use streamhouse_reader::compact_read::{compaction_context, merge_runs, BucketRuns};
-use streamhouse_reader::plan::partition_dir;
 use streamhouse_reader::sections::sections;
 use streamhouse_writer::file_writer::{FileLayout, FileNamer, FinishedFile, RollingFileWriter};
 use tokio::sync::Mutex;
@@ -147,7 +146,7 @@ pub async fn run_pick(
         .collect();
     let output = pick.output_level;
     let drop_delete = output != 0 && output >= levels.non_empty_highest_level();
-    let partition = partition_dir(&ctx.table, &levels.partition)?;
+    let partition = ctx.table.partition_dir(&levels.partition)?;
     let progress = ctx.progress.as_ref().map(|p| {
         let total: u64 = picked.iter().map(|f| f.file_size.max(0) as u64).sum();
         p.start(&bucket_label(&partition, levels.bucket), total)

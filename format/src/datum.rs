@@ -31,6 +31,41 @@ pub enum Datum {
     },
 }
 
+/// One column of a key: a value, or for nullable key columns (stats bounds, partition keys)
+/// an optional value.
+pub trait KeyCell {
+    fn cell(&self) -> Option<&Datum>;
+}
+
+impl KeyCell for Datum {
+    fn cell(&self) -> Option<&Datum> {
+        Some(self)
+    }
+}
+
+impl KeyCell for Option<Datum> {
+    fn cell(&self) -> Option<&Datum> {
+        self.as_ref()
+    }
+}
+
+/// Paimon's key order, the one comparator of keys: column by column (values of the same type
+/// by [`Datum::cmp_same_type`], nulls first); a key that is a prefix of the other first.
+pub fn compare_keys<K: KeyCell>(a: &[K], b: &[K]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let o = match (x.cell(), y.cell()) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Less,
+            (Some(_), None) => Ordering::Greater,
+            (Some(x), Some(y)) => x.cmp_same_type(y),
+        };
+        if o.is_ne() {
+            return o;
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
 impl Datum {
     /// Compares two values of the same type. Floats order by IEEE total order.
     pub fn cmp_same_type(&self, other: &Datum) -> Ordering {
@@ -120,6 +155,28 @@ mod tests {
         assert_eq!(format_decimal(-5, 3), "-0.005");
         assert_eq!(format_decimal(7, 0), "7");
         assert_eq!(format_decimal(-1000, 3), "-1.000");
+    }
+
+    #[test]
+    fn key_order_is_by_column_nulls_first_prefix_first() {
+        use Datum::*;
+        let k = |v: &[Option<Datum>]| v.to_vec();
+        let a = k(&[Some(Int(1)), Some(String("b".into()))]);
+        let b = k(&[Some(Int(1)), Some(String("c".into()))]);
+        assert_eq!(compare_keys(&a, &b), Ordering::Less);
+        assert_eq!(compare_keys(&b, &a), Ordering::Greater);
+        assert_eq!(compare_keys(&a, &a), Ordering::Equal);
+        let null = k(&[None, Some(String("z".into()))]);
+        assert_eq!(compare_keys(&null, &a), Ordering::Less, "nulls first");
+        assert_eq!(compare_keys(&a[..1], &a), Ordering::Less, "a prefix first");
+        // Keys without nulls order the same way.
+        let plain = [Double(-0.0), Double(1.5)];
+        let other = [Double(0.0), Double(-1.0)];
+        assert_eq!(
+            compare_keys(&plain, &other),
+            Ordering::Less,
+            "IEEE total order"
+        );
     }
 }
 

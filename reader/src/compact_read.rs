@@ -25,7 +25,7 @@ use streamhouse_format::{Error, Result};
 
 use crate::file_reader::ScanContext;
 use crate::merge::{Merger, RunStream};
-use crate::plan::{partition_dir, Split};
+use crate::plan::Split;
 use crate::split_reader::{file_stream, prefetch, RUN_PREFETCH};
 
 /// The sorted runs of one bucket to merge.
@@ -87,7 +87,7 @@ pub async fn merge_runs(
     let names = table.schema.field_names();
     let merge_fn = MergeFunction::new(&table.schema, &table.options, &names)?;
     let split = Split {
-        partition_path: partition_dir(table, &input.partition)?,
+        partition_path: table.partition_dir(&input.partition)?,
         partition: input.partition,
         bucket: input.bucket,
         files: input.runs.iter().flatten().cloned().collect(),

@@ -5,11 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use object_store::path::Path;
-use streamhouse_format::binary_row::BinaryRow;
 use streamhouse_format::io::files::fold_entries;
 use streamhouse_format::io::Table;
 use streamhouse_format::manifest::{DataFileMeta, IndexManifestEntry};
-use streamhouse_format::partition::partition_path;
 use streamhouse_format::schema::TableSchema;
 use streamhouse_format::snapshot::Snapshot;
 use streamhouse_format::{Error, Result};
@@ -82,39 +80,6 @@ impl Plan {
 /// [`TableOptions::batch_scan_skips_level0`](streamhouse_format::options::TableOptions)).
 pub fn skips_level0(table: &Table) -> bool {
     table.is_primary_key_table() && table.options.batch_scan_skips_level0()
-}
-
-/// Derives the partition directory of a serialized partition row.
-pub fn partition_dir(table: &Table, partition: &[u8]) -> Result<String> {
-    let keys = &table.schema.partition_keys;
-    if keys.is_empty() {
-        return Ok(String::new());
-    }
-    let row =
-        BinaryRow::deserialize(partition).map_err(|e| Error::corrupt("manifest _PARTITION", e))?;
-    let types: Vec<_> = table
-        .schema
-        .fields_named(keys)?
-        .into_iter()
-        .map(|f| f.data_type)
-        .collect();
-    if row.arity() != types.len() {
-        return Err(Error::corrupt(
-            "manifest _PARTITION",
-            format!(
-                "partition row has {} fields, table has {} partition keys",
-                row.arity(),
-                types.len()
-            ),
-        ));
-    }
-    let values = row.to_datums(&types)?;
-    Ok(partition_path(
-        keys,
-        &types,
-        &values,
-        &table.options.partition_default_name,
-    ))
 }
 
 /// Plans a batch scan of `snapshot_id` (or the latest snapshot).
@@ -211,7 +176,7 @@ pub async fn plan_snapshot(
     for key in order {
         let files = groups.remove(&key).unwrap_or_default();
         let (partition, bucket) = key;
-        let partition_path = partition_dir(table, &partition)?;
+        let partition_path = table.partition_dir(&partition)?;
         let mut deletion_vectors = BTreeMap::new();
         if let Some(bucket_dvs) = dvs.get(&(partition.clone(), bucket)) {
             for f in &files {

@@ -15,7 +15,6 @@ use arrow::datatypes::{Schema, SchemaRef};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use streamhouse_format::io::Table;
-use streamhouse_format::merge::MergeFunction;
 use streamhouse_format::snapshot::Snapshot;
 use streamhouse_format::types::DataField;
 use streamhouse_format::{Error, Result};
@@ -268,31 +267,6 @@ impl ScanBuilder {
         Ok(plan)
     }
 
-    /// How splits of this table are read.
-    fn mode(&self, ctx: &ScanContext) -> Result<SplitMode> {
-        let t = &self.table;
-        if t.options.data_evolution {
-            return Err(Error::unsupported(format!(
-                "table {} has data-evolution.enabled (files holding different columns of the same rows)",
-                t.name
-            )));
-        }
-        if !t.is_primary_key_table() {
-            return Ok(SplitMode::Concat {
-                drop_retractions: false,
-            });
-        }
-        if plan::skips_level0(t) && t.options.deletion_vectors {
-            return Ok(SplitMode::Concat {
-                drop_retractions: true,
-            });
-        }
-        let names: Vec<String> = ctx.value_fields.iter().map(|f| f.name.clone()).collect();
-        Ok(SplitMode::Merge(MergeFunction::new(
-            &t.schema, &t.options, &names,
-        )?))
-    }
-
     /// Plans and reads the scan: a stream of batches of [`output_schema`](Self::output_schema),
     /// splits in plan order.
     pub async fn execute(&self) -> Result<BoxStream<'static, Result<RecordBatch>>> {
@@ -350,7 +324,7 @@ impl ScanBuilder {
             ctx.pushdown = Some(Arc::new(pushdown));
         }
         let ctx = Arc::new(ctx);
-        let mode = self.mode(&ctx)?;
+        let mode = SplitMode::of_table(&self.table, &ctx)?;
         let splits: Vec<Arc<Split>> = plan.splits.into_iter().map(Arc::new).collect();
         // A filtered scan reads a few pages of many files: waiting on storage, not the CPU,
         // so more splits at once.

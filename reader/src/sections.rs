@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use streamhouse_format::binary_row::BinaryRow;
-use streamhouse_format::datum::Datum;
+use streamhouse_format::datum::{compare_keys, Datum};
 use streamhouse_format::manifest::DataFileMeta;
 use streamhouse_format::types::DataType;
 
@@ -24,21 +24,6 @@ pub struct Section {
 }
 
 type Key = Vec<Option<Datum>>;
-
-fn cmp_keys(a: &Key, b: &Key) -> Ordering {
-    for (x, y) in a.iter().zip(b) {
-        let o = match (x, y) {
-            (None, None) => Ordering::Equal,
-            (None, Some(_)) => Ordering::Less,
-            (Some(_), None) => Ordering::Greater,
-            (Some(x), Some(y)) => x.cmp_same_type(y),
-        };
-        if o != Ordering::Equal {
-            return o;
-        }
-    }
-    a.len().cmp(&b.len())
-}
 
 /// Run id of a file: level-0 files get their own (negative, unique) id, levels ≥ 1 their
 /// level.
@@ -94,7 +79,7 @@ pub fn sections(ctx: &ScanContext, files: &[DataFileMeta]) -> Vec<Section> {
     let mut ranged = Vec::with_capacity(files.len());
     for (i, f) in files.iter().enumerate() {
         match key_range(ctx, f, &types) {
-            Some((min, max)) if cmp_keys(&min, &max) != Ordering::Greater => {
+            Some((min, max)) if compare_keys(&min, &max) != Ordering::Greater => {
                 ranged.push((min, max, run_id(i, f), f.clone()))
             }
             _ => {
@@ -109,13 +94,13 @@ pub fn sections(ctx: &ScanContext, files: &[DataFileMeta]) -> Vec<Section> {
             }
         }
     }
-    ranged.sort_by(|a, b| cmp_keys(&a.0, &b.0).then_with(|| cmp_keys(&a.1, &b.1)));
+    ranged.sort_by(|a, b| compare_keys(&a.0, &b.0).then_with(|| compare_keys(&a.1, &b.1)));
     let mut out = vec![];
     let mut current: Vec<(i64, DataFileMeta)> = vec![];
     let mut bound: Option<Key> = None;
     for (min, max, id, f) in ranged {
         if let Some(b) = &bound {
-            if cmp_keys(&min, b) == Ordering::Greater {
+            if compare_keys(&min, b) == Ordering::Greater {
                 out.push(Section {
                     runs: group_runs(std::mem::take(&mut current)),
                 });
@@ -123,7 +108,7 @@ pub fn sections(ctx: &ScanContext, files: &[DataFileMeta]) -> Vec<Section> {
             }
         }
         bound = Some(match bound {
-            Some(b) if cmp_keys(&b, &max) == Ordering::Greater => b,
+            Some(b) if compare_keys(&b, &max) == Ordering::Greater => b,
             _ => max,
         });
         current.push((id, f));

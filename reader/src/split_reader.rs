@@ -8,9 +8,10 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use futures::stream::BoxStream;
 use futures::{FutureExt, Stream, StreamExt, TryStreamExt};
+use streamhouse_format::io::Table;
 use streamhouse_format::manifest::DataFileMeta;
 use streamhouse_format::merge::MergeFunction;
-use streamhouse_format::Result;
+use streamhouse_format::{Error, Result};
 
 use crate::dv::DeletionVector;
 use crate::file_reader::{drop_retractions, read_file_with, ScanContext};
@@ -31,6 +32,39 @@ pub enum SplitMode {
     Concat { drop_retractions: bool },
     /// Sorted runs merged by key with this merge function.
     Merge(MergeFunction),
+}
+
+impl SplitMode {
+    /// How batch reads (scans and lookups) of `table` combine one bucket's records — the one
+    /// place that decides whether a split needs merging: append tables concatenate; primary-key
+    /// tables whose batch reads skip level 0 and rely on deletion vectors concatenate without
+    /// retractions (keys are unique once the vectors apply); other primary-key tables merge by
+    /// key with the merge engine over `ctx`'s value columns. Tables with data evolution are
+    /// refused.
+    pub fn of_table(table: &Table, ctx: &ScanContext) -> Result<SplitMode> {
+        if table.options.data_evolution {
+            return Err(Error::unsupported(format!(
+                "table {} has data-evolution.enabled (files holding different columns of the same rows)",
+                table.name
+            )));
+        }
+        if !table.is_primary_key_table() {
+            return Ok(SplitMode::Concat {
+                drop_retractions: false,
+            });
+        }
+        if crate::plan::skips_level0(table) && table.options.deletion_vectors {
+            return Ok(SplitMode::Concat {
+                drop_retractions: true,
+            });
+        }
+        let names: Vec<String> = ctx.value_fields.iter().map(|f| f.name.clone()).collect();
+        Ok(SplitMode::Merge(MergeFunction::new(
+            &table.schema,
+            &table.options,
+            &names,
+        )?))
+    }
 }
 
 /// An index file: its path in the table and its external location, if any.

@@ -11,7 +11,7 @@ use streamhouse_format::binary_row::BinaryRow;
 use streamhouse_format::io::{self, tags::Tag};
 use streamhouse_format::manifest::ManifestEntry;
 use streamhouse_format::options::TableOptions;
-use streamhouse_format::partition::{parse_partition_spec, partition_path};
+use streamhouse_format::partition::parse_partition_spec;
 use streamhouse_format::schema::TableSchema;
 use streamhouse_format::snapshot::Snapshot;
 use streamhouse_format::types::DataField;
@@ -182,7 +182,7 @@ impl Table {
     /// The partition directory of a serialized partition row: `dt=2024-01-01/` (empty for an
     /// unpartitioned table).
     pub fn partition_dir(&self, partition: &[u8]) -> Result<String> {
-        streamhouse_reader::plan::partition_dir(&self.inner, partition)
+        self.inner.partition_dir(partition)
     }
 
     /// `bucket 3` or `dt=2024-01-01 bucket 3`, for messages and reports.
@@ -214,23 +214,11 @@ impl Table {
 
     /// `dt=2024-01-01/region=eu`, or `-` for an unpartitioned table (`?` if undecodable).
     fn partition_text(&self, e: &ManifestEntry) -> String {
-        let s = self.schema();
-        if s.partition_keys.is_empty() {
+        if self.schema().partition_keys.is_empty() {
             return "-".into();
         }
-        let types: Vec<_> = match s.fields_named(&s.partition_keys) {
-            Ok(fields) => fields.into_iter().map(|f| f.data_type).collect(),
-            Err(_) => return "?".into(),
-        };
-        match BinaryRow::deserialize(&e.partition).and_then(|row| row.to_datums(&types)) {
-            Ok(values) => partition_path(
-                &s.partition_keys,
-                &types,
-                &values,
-                &self.options().partition_default_name,
-            )
-            .trim_end_matches('/')
-            .to_string(),
+        match self.inner.partition_dir(&e.partition) {
+            Ok(dir) => dir.trim_end_matches('/').to_string(),
             Err(_) => "?".into(),
         }
     }

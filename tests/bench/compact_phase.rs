@@ -16,7 +16,6 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use streamhouse_compaction::{CompactOptions, CompactingWriter, Compactor};
 use streamhouse_format::io::Table;
-use streamhouse_reader::plan::partition_dir;
 use streamhouse_reader::ScanBuilder;
 
 use crate::{parquet_props, peak_rss_mib, reset_peak_rss, Row};
@@ -31,7 +30,7 @@ async fn live_files(table: &Table, warehouse: &FsPath) -> Vec<(i32, Vec<PathBuf>
     let mut by_bucket: std::collections::BTreeMap<i32, Vec<PathBuf>> = Default::default();
     for e in table.all_live_files(&s).await.expect("files") {
         let dir = table.bucket_dir(
-            &partition_dir(table, &e.partition).expect("partition"),
+            &table.partition_dir(&e.partition).expect("partition"),
             e.bucket,
         );
         by_bucket

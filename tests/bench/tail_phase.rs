@@ -24,7 +24,6 @@ use streamhouse_format::schema::TableSchema;
 use streamhouse_format::snapshot::CommitKind;
 use streamhouse_format::types::parse_columns;
 use streamhouse_reader::incremental::{StartPosition, TailBuilder, TailEvent};
-use streamhouse_reader::plan::partition_dir;
 use streamhouse_writer::TableWriter;
 
 use crate::{peak_rss_mib, reset_peak_rss, Row};
@@ -98,7 +97,7 @@ pub async fn changes(table: &Table, warehouse: &FsPath, report: &mut Vec<Row>) -
     let snapshot = table.snapshot(id).await.expect("snapshot");
     let mut files = vec![];
     for e in table.delta_entries(&snapshot).await.expect("delta") {
-        let dir = table.bucket_dir(&partition_dir(table, &e.partition).expect("dir"), e.bucket);
+        let dir = table.bucket_dir(&table.partition_dir(&e.partition).expect("dir"), e.bucket);
         files.push(warehouse.join(dir.as_ref()).join(&e.file.file_name));
     }
     reset_peak_rss();

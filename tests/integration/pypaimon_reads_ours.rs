@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use serde_json::{json, Value};
-use streamhouse_format::io::Table;
+use streamhouse_format::io::{Identifier, Table};
 
 use crate::interop_support::{
     assert_same_rows, pypaimon_read, pypaimon_read_columns, table_dir, truncate_to_micros,
@@ -28,7 +28,8 @@ async fn check(
     let what = format!("{} snapshot {snapshot:?}", table.name);
     let ours = scan_rows(table, snapshot, None).await;
     assert_same_rows(&ours, expected, &format!("{what}: ScanBuilder vs model"));
-    let (db, name) = table.name.split_once('.').unwrap();
+    let id = Identifier::parse(&table.name).unwrap();
+    let (db, name) = (id.database.as_str(), id.table.as_str());
     let theirs = pypaimon_read(table_dir(warehouse, db, name), snapshot);
     if nanos_diverge {
         assert_same_rows(

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{json, Value};
-use streamhouse_format::io::Table;
+use streamhouse_format::io::{Identifier, Table};
 use streamhouse_reader::ScanBuilder;
 
 use crate::interop_support::{
@@ -122,7 +122,8 @@ async fn reads_exactly_what_pypaimon_wrote(scenario: &str) -> Option<(PathBuf, T
 /// Our reads of every snapshot but the latest (compared with the expected rows already) equal
 /// pypaimon's reads of the same snapshot.
 async fn time_travel_agrees_with_pypaimon(dir: &Path, table: &Table) {
-    let (db, name) = table.name.split_once('.').unwrap();
+    let id = Identifier::parse(&table.name).unwrap();
+    let (db, name) = (id.database.as_str(), id.table.as_str());
     let mut ids = table.list_snapshot_ids().await.unwrap();
     ids.pop();
     assert!(!ids.is_empty());

@@ -23,7 +23,6 @@ use object_store::path::Path;
 use streamhouse_format::binary_row::BinaryRow;
 use streamhouse_format::io::{CommitMessage, Committer, Table};
 use streamhouse_format::manifest::DataFileMeta;
-use streamhouse_format::partition::partition_path;
 use streamhouse_format::route::{bucket_key_names, RowEncoder};
 use streamhouse_format::row_kind::RowKind;
 use streamhouse_format::types::DataType;
@@ -332,13 +331,7 @@ impl TableWriter {
     fn bucket_state(&mut self, partition: Vec<u8>, bucket: i32) -> Result<&mut BucketState> {
         let key = (partition, bucket);
         if !self.buckets.contains_key(&key) {
-            let values = BinaryRow::deserialize(&key.0)?.to_datums(&self.partition_types)?;
-            let path = partition_path(
-                &self.partition_names,
-                &self.partition_types,
-                &values,
-                &self.table.options.partition_default_name,
-            );
+            let path = self.table.partition_dir(&key.0)?;
             let next_seq = self
                 .restored
                 .as_ref()

@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::binary_row::BinaryRow;
-use crate::datum::Datum;
+use crate::datum::{compare_keys, Datum};
 use crate::error::{Error, Result};
 use crate::io::files::fold_entries;
 use crate::io::storage::Created;
@@ -493,22 +493,6 @@ fn check_level_ranges(table: &Table, live: &[ManifestEntry]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Orders keys column by column, nulls first (Paimon's key order).
-pub fn compare_keys(a: &[Option<Datum>], b: &[Option<Datum>]) -> std::cmp::Ordering {
-    for (x, y) in a.iter().zip(b) {
-        let o = match (x, y) {
-            (None, None) => std::cmp::Ordering::Equal,
-            (None, Some(_)) => std::cmp::Ordering::Less,
-            (Some(_), None) => std::cmp::Ordering::Greater,
-            (Some(x), Some(y)) => x.cmp_same_type(y),
-        };
-        if o.is_ne() {
-            return o;
-        }
-    }
-    a.len().cmp(&b.len())
 }
 
 fn backoff(attempt: u32) -> Duration {

@@ -161,35 +161,12 @@ pub(crate) fn partition_paths(table: &Table) -> impl Fn(&[u8]) -> Result<String>
         if let Some(v) = cache.lock().ok().and_then(|c| c.get(p).cloned()) {
             return Ok(v);
         }
-        let v = partition_dir_of(table, p)?;
+        let v = table.partition_dir(p)?;
         if let Ok(mut c) = cache.lock() {
             c.insert(p.to_vec(), v.clone());
         }
         Ok(v)
     }
-}
-
-/// The partition directory (`k=v/…/`, empty when unpartitioned) of a serialized partition.
-pub fn partition_dir_of(table: &Table, partition: &[u8]) -> Result<String> {
-    let keys = &table.schema.partition_keys;
-    if keys.is_empty() {
-        return Ok(String::new());
-    }
-    let types: Vec<_> = table
-        .schema
-        .fields_named(keys)?
-        .into_iter()
-        .map(|f| f.data_type)
-        .collect();
-    let values = crate::binary_row::BinaryRow::deserialize(partition)
-        .map_err(|e| Error::corrupt("manifest _PARTITION", e))?
-        .to_datums(&types)?;
-    Ok(crate::partition::partition_path(
-        keys,
-        &types,
-        &values,
-        &table.options.partition_default_name,
-    ))
 }
 
 /// Expires snapshots of `table` by `cfg` (see the module docs). `now_ms` is the clock.

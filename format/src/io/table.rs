@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use object_store::path::Path;
 
+use crate::binary_row::BinaryRow;
 use crate::error::{Error, Result};
 use crate::io::storage::{Created, FileIO};
 use crate::options::TableOptions;
@@ -154,6 +155,41 @@ impl Table {
         } else {
             p.clone().join(format!("bucket-{bucket}"))
         }
+    }
+
+    /// The partition directory of a serialized partition row (`_PARTITION` of a manifest
+    /// entry): `dt=2024-01-01/hr=1/`, empty for an unpartitioned table. The one place a
+    /// partition row becomes a path; the names come from [`crate::partition::partition_path`].
+    pub fn partition_dir(&self, partition: &[u8]) -> Result<String> {
+        let keys = &self.schema.partition_keys;
+        if keys.is_empty() {
+            return Ok(String::new());
+        }
+        let row = BinaryRow::deserialize(partition)
+            .map_err(|e| Error::corrupt("manifest _PARTITION", e))?;
+        let types: Vec<_> = self
+            .schema
+            .fields_named(keys)?
+            .into_iter()
+            .map(|f| f.data_type)
+            .collect();
+        if row.arity() != types.len() {
+            return Err(Error::corrupt(
+                "manifest _PARTITION",
+                format!(
+                    "partition row has {} fields, table has {} partition keys",
+                    row.arity(),
+                    types.len()
+                ),
+            ));
+        }
+        let values = row.to_datums(&types)?;
+        Ok(crate::partition::partition_path(
+            keys,
+            &types,
+            &values,
+            &self.options.partition_default_name,
+        ))
     }
 
     /// Reads schema `id` (files may have been written under older schemas).

@@ -26,7 +26,6 @@ use streamhouse_format::{Error, Result};
 
 use super::ChangeBatch;
 use crate::file_reader::{read_file, ScanContext};
-use crate::plan::partition_dir;
 use crate::split_reader::prefetch;
 
 /// Batches each file reads ahead of the feed (in its own task).
@@ -169,7 +168,7 @@ impl ChangeReader {
             let dir = match self.partition_dirs.get(&f.partition) {
                 Some(d) => d.clone(),
                 None => {
-                    let d = partition_dir(&self.table, &f.partition)?;
+                    let d = self.table.partition_dir(&f.partition)?;
                     self.partition_dirs.insert(f.partition.clone(), d.clone());
                     d
                 }

@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use futures::{FutureExt, StreamExt};
-use streamhouse_format::datum::Datum;
+use streamhouse_format::datum::{compare_keys, Datum};
 use streamhouse_format::io::metrics::{MeteredStore, StoreMetrics};
 use streamhouse_format::io::{FileIO, Table};
 use streamhouse_format::types::DataField;
@@ -432,7 +432,7 @@ impl LookupHandle {
         // the order of `keys`.
         let mut order: Vec<usize> = (0..keys.len()).collect();
         if keys.len() > 1 {
-            order.sort_by(|a, b| state::cmp_keys(&keys[*a], &keys[*b]));
+            order.sort_by(|a, b| compare_keys(&keys[*a], &keys[*b]));
         }
         let mut found: Vec<Found> = vec![Found::Absent; keys.len()];
         // First from the caches alone: a lookup whose data is all cached completes on its

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use object_store::path::Path;
 use streamhouse_format::binary_row::BinaryRow;
-use streamhouse_format::datum::Datum;
+use streamhouse_format::datum::{compare_keys, Datum};
 use streamhouse_format::io::Table;
 use streamhouse_format::manifest::DataFileMeta;
 use streamhouse_format::merge::MergeFunction;
@@ -23,6 +23,7 @@ use streamhouse_format::{Error, Result};
 
 use crate::file_reader::ScanContext;
 use crate::plan::{self, DeletionFile, Plan};
+use crate::split_reader::SplitMode;
 
 /// How a bucket's records become the row a scan returns.
 #[derive(Debug, Clone)]
@@ -72,11 +73,11 @@ impl FileRef {
         let below = self
             .min_key
             .as_ref()
-            .is_some_and(|m| cmp_keys(key, m) == Ordering::Less);
+            .is_some_and(|m| compare_keys(key, m) == Ordering::Less);
         let above = self
             .max_key
             .as_ref()
-            .is_some_and(|m| cmp_keys(key, m) == Ordering::Greater);
+            .is_some_and(|m| compare_keys(key, m) == Ordering::Greater);
         !below && !above
     }
 }
@@ -113,7 +114,7 @@ impl BucketFiles {
                 let i = level.files.partition_point(|f| {
                     f.max_key
                         .as_ref()
-                        .is_some_and(|m| cmp_keys(m, key) == Ordering::Less)
+                        .is_some_and(|m| compare_keys(m, key) == Ordering::Less)
                 });
                 if let Some(f) = level.files.get(i).filter(|f| f.may_hold(key)) {
                     out.push(f.as_ref());
@@ -129,17 +130,6 @@ impl BucketFiles {
             }
         }
     }
-}
-
-/// Lexicographic order of keys of the same types.
-pub(crate) fn cmp_keys(a: &[Datum], b: &[Datum]) -> Ordering {
-    for (x, y) in a.iter().zip(b) {
-        let o = x.cmp_same_type(y);
-        if o != Ordering::Equal {
-            return o;
-        }
-    }
-    a.len().cmp(&b.len())
 }
 
 /// Everything lookups need from one snapshot.
@@ -174,23 +164,12 @@ pub(crate) fn normalize_partition(bytes: &[u8], types: &[DataType]) -> Vec<u8> {
     }
 }
 
-/// How the table's batch reads combine a bucket's records (as [`crate::ScanBuilder`] does).
+/// How lookups combine a bucket's records: as batch reads do ([`SplitMode::of_table`]).
 fn mode(table: &Table, ctx: &ScanContext) -> Result<Mode> {
-    if table.options.data_evolution {
-        return Err(Error::unsupported(format!(
-            "lookups in table {} with data-evolution.enabled",
-            table.name
-        )));
-    }
-    if plan::skips_level0(table) && table.options.deletion_vectors {
-        return Ok(Mode::Concat);
-    }
-    let names: Vec<String> = ctx.value_fields.iter().map(|f| f.name.clone()).collect();
-    Ok(Mode::Merge(MergeFunction::new(
-        &table.schema,
-        &table.options,
-        &names,
-    )?))
+    Ok(match SplitMode::of_table(table, ctx)? {
+        SplitMode::Merge(m) => Mode::Merge(m),
+        SplitMode::Concat { .. } => Mode::Concat,
+    })
 }
 
 /// Decodes a manifest key bound in the types the file was written with; `None` when it does
@@ -309,7 +288,7 @@ impl SnapshotState {
                         .all(|f| f.min_key.is_some() && f.max_key.is_some());
                     if sorted {
                         files.sort_by(|a, b| {
-                            cmp_keys(
+                            compare_keys(
                                 a.min_key.as_deref().unwrap_or_default(),
                                 b.min_key.as_deref().unwrap_or_default(),
                             )

@@ -20,7 +20,6 @@ use streamhouse_format::row_kind::RowKind;
 use streamhouse_format::schema::TableSchema;
 use streamhouse_format::types::parse_columns;
 use streamhouse_reader::lookup::{LookupHandle, LookupOptions};
-use streamhouse_reader::plan::partition_dir;
 use streamhouse_reader::ScanBuilder;
 use streamhouse_writer::file_writer::{physical_batch, FileLayout, FileNamer, RollingFileWriter};
 use streamhouse_writer::TableWriter;
@@ -465,7 +464,7 @@ pub async fn stored_keys(table: &Table, local_root: &Path) -> Vec<Vec<Datum>> {
         if e.bucket < 0 || !e.file.file_name.ends_with(".parquet") {
             continue;
         }
-        let part_dir = partition_dir(table, &e.partition).unwrap();
+        let part_dir = table.partition_dir(&e.partition).unwrap();
         let rel = table.bucket_dir(&part_dir, e.bucket);
         let path = local_root.join(rel.as_ref()).join(&e.file.file_name);
         let Ok(file) = std::fs::File::open(&path) else {
