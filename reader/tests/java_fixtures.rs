@@ -6,7 +6,7 @@
 //! ERROR (any other error). Fixtures whose data files are Parquet and whose manifests are Avro
 //! must PASS unless listed in [`KNOWN_GAPS`] with the reason.
 
-mod render;
+use crate::render;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! 5 plus many unmerged level-0 commits by the writer, every bucket, deletes and updates), for
 //! every key ever written and keys never written, at the latest and at older snapshots.
 
-mod lookup_support;
+use crate::lookup_support;
 
 use lookup_support::*;
 use streamhouse_format::datum::Datum;

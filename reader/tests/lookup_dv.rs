@@ -3,7 +3,7 @@
 //! a COMPACT snapshot, as Java's compaction leaves them. `get` must skip level 0 and apply the
 //! vectors exactly as the scan does.
 
-mod lookup_support;
+use crate::lookup_support;
 
 use std::collections::{BTreeMap, HashMap};
 

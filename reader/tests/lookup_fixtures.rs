@@ -5,7 +5,7 @@
 //! exactly what the scan says. Java's files have levels 0, 4, 5 (and others), deletion
 //! vectors, partitions and bucket keys other than the primary key.
 
-mod lookup_support;
+use crate::lookup_support;
 
 use std::path::{Path, PathBuf};
 

@@ -6,8 +6,8 @@
 //! Needs `STREAMHOUSE_PYTHON` (set by `tests/run.sh`); without it the test skips loudly,
 //! except under CI where it fails.
 
+use crate::lookup_support;
 use streamhouse_test_support as interop_support;
-mod lookup_support;
 
 use streamhouse_format::datum::Datum;
 use streamhouse_format::io::{open_warehouse, table_root, Identifier, Table};

@@ -2,7 +2,7 @@
 //! (several level-0 files, a level-1 run of two disjoint files, a level-3 run), with deletes
 //! and updates, read with many batch sizes and compared with the model's fold per engine.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

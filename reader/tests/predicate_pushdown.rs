@@ -12,8 +12,8 @@
 //!   bytes, an equality on the bucket key reads one bucket, a partition value one partition;
 //! * time travel by tag and by time.
 
+use crate::predicate_support;
 use streamhouse_test_support as interop_support;
-mod predicate_support;
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! Append tables, partition directories, and the errors a scan reports for missing or corrupt
 //! files (each naming the file).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

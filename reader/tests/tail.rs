@@ -3,7 +3,7 @@
 //! Files are hand-written in Java's physical layout and committed through the format crate's
 //! one commit path (APPEND and COMPACT snapshots alike).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
