@@ -6,11 +6,8 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-#[path = "cli/bad_input.rs"]
 mod bad_input;
-#[path = "cli/commands.rs"]
 mod commands;
-#[path = "cli/round_trip.rs"]
 mod round_trip;
 
 const BIN: &str = env!("CARGO_BIN_EXE_streamhouse");

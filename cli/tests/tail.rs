@@ -11,13 +11,9 @@ use serde_json::Value;
 
 use streamhouse_test_support as interop_support;
 
-#[path = "tail/commands.rs"]
 mod commands;
-#[path = "tail/feed.rs"]
 mod feed;
-#[path = "tail/interop.rs"]
 mod interop;
-#[path = "tail/kill.rs"]
 mod kill;
 
 const BIN: &str = env!("CARGO_BIN_EXE_streamhouse");

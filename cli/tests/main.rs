@@ -1,0 +1,10 @@
+//! The CLI's tests, one binary (one link step) split by command: each module runs the
+//! `streamhouse` binary as a user does.
+
+mod cli;
+mod get;
+mod maintenance;
+mod nested_parquet;
+mod range_scan;
+mod stats;
+mod tail;
