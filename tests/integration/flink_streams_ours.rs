@@ -26,6 +26,7 @@ use streamhouse_reader::lookup;
 use crate::flink_support::{hints, FlinkCase, FlinkProcess, FlinkRun};
 use crate::interop_support::assert_same_rows;
 use crate::java_support::canonical_rows;
+use crate::procs::{cli, cli_binary};
 use crate::support::{create_table, write_commit_in_batches};
 
 const PRODUCERS: [&str; 4] = ["none", "input", "lookup", "full-compaction"];
@@ -176,6 +177,7 @@ pub struct StreamChecks {
 pub async fn stream_checks(warehouse: &Path) -> StreamChecks {
     let mut expected = BTreeMap::new();
     let mut cases = vec![];
+    let cli_bin = cli_binary();
     for producer in PRODUCERS {
         let name = table_name(producer);
         let table = create_table(
@@ -190,6 +192,28 @@ pub async fn stream_checks(warehouse: &Path) -> StreamChecks {
         write_history(&table).await;
         let ours = our_changes(&table, 1).await;
         assert!(!ours.is_empty(), "{name}: our tail is empty");
+        if let Some(bin) = &cli_bin {
+            // The library's tail is what `streamhouse tail` prints (these columns' JSON is
+            // already canonical).
+            let out = cli(
+                bin,
+                warehouse.to_str().unwrap(),
+                &["tail", &name, "--from", "snapshot:1", "--output", "json"],
+            )
+            .output()
+            .unwrap();
+            assert!(out.status.success(), "streamhouse tail {name}: {out:?}");
+            let printed: Vec<Value> = String::from_utf8(out.stdout)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            assert_same_rows(
+                &printed,
+                &ours,
+                &format!("{name}: `streamhouse tail --from snapshot:1` vs TailBuilder"),
+            );
+        }
         let flink_expects = if producer == "none" {
             normalize_upserts(&ours, &["id"])
         } else {
