@@ -1,7 +1,7 @@
 //! Lookup changelog, the compaction service next to a writer, in-writer compaction with its
 //! stop trigger, and expiration's respect for consumers and tags.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

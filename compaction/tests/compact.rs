@@ -1,6 +1,6 @@
 //! Compaction end to end: reads are unchanged, levels and files are as Paimon's rules say.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

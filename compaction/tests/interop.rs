@@ -3,7 +3,7 @@
 //! changelog, expired snapshots and EARLIEST). Needs `STREAMHOUSE_PYTHON` (set by
 //! `tests/run.sh`); skips loudly without it, fails under CI.
 
-mod common;
+use crate::common;
 
 use streamhouse_test_support as interop_support;
 

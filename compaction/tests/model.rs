@@ -3,7 +3,7 @@
 //! reads exactly like a `BTreeMap` model, and at the end every snapshot that survived reads
 //! like the model did when it was committed.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,5 @@
+//! The writer's integration tests, one binary (one link step) split by topic.
+
+mod key_index;
+mod parquet_types;
+mod write;
