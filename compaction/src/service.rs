@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use object_store::path::Path;
 use serde::{Deserialize, Serialize};
-use streamhouse_format::io::{commit::now_millis, Created};
+use streamhouse_format::io::Created;
 use streamhouse_format::Result;
 
 use crate::compactor::{BucketOutcome, CompactSummary, Compactor};
@@ -215,7 +215,8 @@ impl Service {
     fn lease_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(&Lease {
             owner: self.owner.clone(),
-            expires_at_millis: now_millis() + self.cfg.lease_ttl.as_millis() as i64,
+            expires_at_millis: self.compactor.table().io.now_millis()
+                + self.cfg.lease_ttl.as_millis() as i64,
         })
         .unwrap_or_default()
     }
@@ -233,7 +234,7 @@ impl Service {
                 .and_then(|b| serde_json::from_slice(&b).ok());
             match held {
                 Some(l) if l.owner == self.owner => return Ok(true),
-                Some(l) if l.expires_at_millis > now_millis() => return Ok(false),
+                Some(l) if l.expires_at_millis > io.now_millis() => return Ok(false),
                 // Expired or unreadable: take it over.
                 _ => io.delete(path).await?,
             }

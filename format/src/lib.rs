@@ -17,6 +17,7 @@
 
 pub mod binary_row;
 pub mod bucket;
+pub mod clock;
 pub mod datum;
 pub mod error;
 pub mod int96;

@@ -6,6 +6,8 @@ use std::time::Duration;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use streamhouse_format::binary_row::BinaryRow;
+use streamhouse_format::clock::ManualClock;
+use streamhouse_format::io::expire::{expire_snapshots, ExpireConfig};
 use streamhouse_format::io::faults::{Fault, FaultyStore};
 use streamhouse_format::io::{table_root, CommitMessage, Committer, FileIO, Identifier, Table};
 use streamhouse_format::manifest::DataFileMeta;
@@ -191,6 +193,48 @@ async fn compaction_that_deletes_a_file_no_longer_live_is_a_conflict() {
     // A second compactor that also read "a" as live loses.
     let other = Committer::new(table.clone(), "v").unwrap();
     let e = other.commit(&[compact], 0).await.unwrap_err();
-    assert!(e.to_string().contains("conflict"), "{e}");
+    assert_eq!(e.kind(), streamhouse_format::ErrorKind::Conflict, "{e}");
+    assert!(e.retryable());
     assert_eq!(table.list_snapshot_ids().await.unwrap(), vec![1, 2]);
+}
+
+/// Snapshot commit times come from the table's clock, and expiration by
+/// `snapshot.time-retained` measures ages by it: an hour passes between commits and three
+/// hours before expiring, with no sleep.
+#[tokio::test]
+async fn commit_times_and_expiration_by_age_follow_the_injected_clock() {
+    const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+    const HOUR: i64 = 3_600_000;
+    let clock = ManualClock::new(T0);
+    let io = FileIO::new(Arc::new(InMemory::new()), "memory://clock")
+        .with_clock(Arc::new(clock.clone()));
+    let table = new_table(io).await;
+    let c = Committer::new(table.clone(), "u").unwrap();
+    for i in 0..4 {
+        c.commit(&[message(&format!("f-{i}"))], i).await.unwrap();
+        clock.advance(Duration::from_secs(3600));
+    }
+    for id in 1..=4 {
+        let s = table.snapshot(id).await.unwrap();
+        assert_eq!(s.time_millis, T0 + (id - 1) * HOUR, "snapshot {id}");
+    }
+    let cfg = ExpireConfig {
+        retain_min: 1,
+        retain_max: 100,
+        time_retained: Duration::from_secs(90 * 60),
+        limit: 10,
+    };
+    // Now T0 + 4 h: snapshots committed before T0 + 2.5 h (1, 2 and 3) are older than
+    // 90 minutes.
+    let r = expire_snapshots(&table, &cfg).await.unwrap();
+    assert_eq!(r.expired, vec![1, 2, 3]);
+    assert_eq!(table.list_snapshot_ids().await.unwrap(), vec![4]);
+    // Later still, the last snapshot stays (snapshot.num-retained.min).
+    clock.advance(Duration::from_secs(10 * 3600));
+    let r = expire_snapshots(&table, &cfg).await.unwrap();
+    assert!(r.expired.is_empty(), "{r:?}");
+    // A commit now carries the clock's time.
+    let s = c.commit(&[message("f-late")], 9).await.unwrap();
+    let late = table.snapshot(s[0].snapshot_id).await.unwrap();
+    assert_eq!(late.time_millis, T0 + 14 * HOUR);
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use object_store::path::Path;
+use streamhouse_format::clock::Clock;
 use streamhouse_format::io::metrics::{MeteredStore, MetricsSnapshot, StoreMetrics};
 use streamhouse_format::io::{self, list_tables, open_warehouse_with, table_root, FileIO};
 use streamhouse_format::schema::TableSchema;
@@ -37,12 +38,13 @@ pub(crate) struct Inner {
     pub(crate) metrics: Option<Arc<StoreMetrics>>,
 }
 
-/// How to open a [`Catalog`]: the URL, storage options, and request metering.
+/// How to open a [`Catalog`]: the URL, storage options, request metering and the clock.
 #[derive(Debug, Clone)]
 pub struct CatalogBuilder {
     url: String,
     options: Vec<(String, String)>,
     metered: bool,
+    clock: Option<Arc<dyn Clock>>,
 }
 
 impl CatalogBuilder {
@@ -60,15 +62,23 @@ impl CatalogBuilder {
         self
     }
 
+    /// Where snapshot times, expiration ages and waits come from (the system clock unless
+    /// set; tests pass a [`ManualClock`](crate::ManualClock)).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
     pub fn open(self) -> Result<Catalog> {
         let (plain, root) = open_warehouse_with(&self.url, &self.options)?;
+        let plain = match self.clock {
+            Some(clock) => plain.with_clock(clock),
+            None => plain,
+        };
         let (io, metrics) = if self.metered {
             let store = MeteredStore::new(plain.store.clone());
             let metrics = store.metrics().clone();
-            (
-                FileIO::new(Arc::new(store), plain.url.clone()),
-                Some(metrics),
-            )
+            (plain.with_store(Arc::new(store)), Some(metrics))
         } else {
             (plain.clone(), None)
         };
@@ -186,6 +196,7 @@ impl Catalog {
             url: url.into(),
             options: vec![],
             metered: false,
+            clock: None,
         }
     }
 
@@ -252,7 +263,7 @@ impl Catalog {
         spec: TableSpec,
         if_not_exists: bool,
     ) -> Result<CreateOutcome> {
-        let schema = spec.to_schema(now_millis())?;
+        let schema = spec.to_schema(self.inner.io.now_millis())?;
         let io = self.inner.io.clone();
         match io::Table::create(io, self.root_of(id), id.to_string(), schema).await {
             Ok(t) => Ok(CreateOutcome::Created(Table::new(
@@ -280,11 +291,4 @@ impl Catalog {
         }
         Ok(files.len())
     }
-}
-
-pub(crate) fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

@@ -85,6 +85,7 @@ pub use writer::{Closed, Commit, CompactionPolicy, Writer};
 
 pub use streamhouse_compaction::service::ServiceReport as CompactReport;
 pub use streamhouse_compaction::{Cancel, CompactSummary, Progress, ProgressTask};
+pub use streamhouse_format::clock::{Clock, ManualClock, SystemClock};
 pub use streamhouse_format::datum::{datum_from_arrow, Datum};
 pub use streamhouse_format::io::expire::{ExpireConfig, ExpireReport};
 pub use streamhouse_format::io::orphans::OrphanReport;

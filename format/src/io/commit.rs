@@ -263,7 +263,7 @@ impl Committer {
                     commit_user: self.commit_user.clone(),
                     commit_identifier: identifier,
                     commit_kind: kind,
-                    time_millis: now_millis(),
+                    time_millis: table.io.now_millis(),
                     total_record_count: Some(
                         latest
                             .as_ref()
@@ -319,7 +319,11 @@ impl Committer {
                         }
                     }
                 }
-                tokio::time::sleep(backoff(retries + storage_failures)).await;
+                table
+                    .io
+                    .clock
+                    .sleep(backoff(retries + storage_failures))
+                    .await;
             }
         }
         .await;
@@ -501,6 +505,8 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(base + jitter)
 }
 
+/// The system clock's time in milliseconds since the epoch. Table operations read the time
+/// from their [`FileIO`](crate::io::FileIO)'s clock instead, so tests can drive it.
 pub fn now_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -95,7 +95,12 @@ impl Table {
             match Consumer::from_json(&bytes, path.as_ref()) {
                 Ok(c) => return Ok(Some(c.next_snapshot)),
                 Err(e) if attempt >= READ_ATTEMPTS => return Err(e),
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+                Err(_) => {
+                    self.io
+                        .clock
+                        .sleep(std::time::Duration::from_millis(50))
+                        .await
+                }
             }
         }
     }
@@ -149,7 +154,29 @@ impl Table {
     /// `consumer.expiration-time`: an abandoned consumer must not hold back expiration
     /// forever). Returns the ids deleted.
     pub async fn expire_consumers(&self, before: SystemTime) -> Result<Vec<String>> {
-        let before: chrono::DateTime<chrono::Utc> = before.into();
+        self.expire_consumers_before(before.into()).await
+    }
+
+    /// Deletes consumers idle for longer than `expiration` by the table's clock (Paimon's
+    /// `consumer.expiration-time`). Returns the ids deleted.
+    pub async fn expire_idle_consumers(
+        &self,
+        expiration: std::time::Duration,
+    ) -> Result<Vec<String>> {
+        let now = self.io.now_millis();
+        let before = now.saturating_sub(i64::try_from(expiration.as_millis()).unwrap_or(i64::MAX));
+        let before = chrono::DateTime::from_timestamp_millis(before).ok_or_else(|| {
+            Error::invalid(format!(
+                "consumer expiration {expiration:?} reaches before year -262143"
+            ))
+        })?;
+        self.expire_consumers_before(before).await
+    }
+
+    async fn expire_consumers_before(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<String>> {
         let mut expired = vec![];
         for meta in self.io.list_recursive(&self.consumer_dir()).await? {
             let Some(id) = meta
@@ -219,6 +246,21 @@ mod tests {
         for bad in ["", "a/b", "..", "x y", "é"] {
             assert!(check_consumer_id(bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// Consumer expiry measures idleness by the table's clock: two hours pass without a
+    /// sleep.
+    #[tokio::test]
+    async fn idle_consumers_expire_by_the_tables_clock() {
+        let clock = crate::clock::ManualClock::starting_now();
+        let mut t = table().await;
+        t.io = t.io.clone().with_clock(std::sync::Arc::new(clock.clone()));
+        t.set_consumer("idle", 3).await.unwrap();
+        let hour = std::time::Duration::from_secs(3600);
+        assert!(t.expire_idle_consumers(hour).await.unwrap().is_empty());
+        clock.advance(2 * hour);
+        assert_eq!(t.expire_idle_consumers(hour).await.unwrap(), vec!["idle"]);
+        assert_eq!(t.consumers().await.unwrap(), vec![]);
     }
 
     #[tokio::test]

@@ -21,7 +21,6 @@ use std::time::Duration;
 use object_store::path::Path;
 
 use crate::error::{Error, Result};
-use crate::io::commit::now_millis;
 use crate::io::table::Table;
 use crate::manifest::{FileKind, ManifestEntry};
 use crate::options::TableOptions;
@@ -169,12 +168,13 @@ pub(crate) fn partition_paths(table: &Table) -> impl Fn(&[u8]) -> Result<String>
     }
 }
 
-/// Expires snapshots of `table` by `cfg` (see the module docs). `now_ms` is the clock.
+/// Expires snapshots of `table` by `cfg` (see the module docs), with the age of snapshots
+/// measured by the table's clock ([`FileIO::clock`](crate::io::FileIO)).
 pub async fn expire_snapshots(table: &Table, cfg: &ExpireConfig) -> Result<ExpireReport> {
-    expire_snapshots_at(table, cfg, now_millis()).await
+    expire_snapshots_at(table, cfg, table.io.now_millis()).await
 }
 
-/// [`expire_snapshots`] with an explicit clock (tests).
+/// [`expire_snapshots`] as if the time were `now_ms`.
 pub async fn expire_snapshots_at(
     table: &Table,
     cfg: &ExpireConfig,

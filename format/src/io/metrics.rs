@@ -308,7 +308,7 @@ impl MeteredStore {
 pub fn metered_io(io: &FileIO) -> (FileIO, Arc<StoreMetrics>) {
     let store = MeteredStore::new(io.store.clone());
     let metrics = store.metrics().clone();
-    (FileIO::new(Arc::new(store), io.url.clone()), metrics)
+    (io.with_store(Arc::new(store)), metrics)
 }
 
 impl fmt::Debug for MeteredStore {

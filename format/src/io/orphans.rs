@@ -12,7 +12,6 @@
 use std::time::Duration;
 
 use crate::error::Result;
-use crate::io::commit::now_millis;
 use crate::io::expire::{partition_paths, read_tags, References};
 use crate::io::table::Table;
 
@@ -66,7 +65,7 @@ pub async fn clean_orphans(
     for (_, s) in read_tags(table).await? {
         refs.add(table, &s, true, &pp).await?;
     }
-    let cutoff = now_millis() - older_than.as_millis() as i64;
+    let cutoff = table.io.now_millis() - older_than.as_millis() as i64;
     let root_parts = table.root.parts().count();
     let mut report = OrphanReport::default();
     for meta in listing {

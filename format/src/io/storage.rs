@@ -11,6 +11,7 @@ use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 
 /// Where tables live: an object store and a root path inside it.
@@ -19,6 +20,9 @@ pub struct FileIO {
     pub store: Arc<dyn ObjectStore>,
     /// The URL this was opened from, for messages.
     pub url: String,
+    /// Where commit times, expiration ages and waits come from (the system clock unless
+    /// [`FileIO::with_clock`] says otherwise).
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Outcome of a create-only put.
@@ -63,13 +67,7 @@ pub fn open_warehouse_with(location: &str, options: &[(String, String)]) -> Resu
             .entry(rest.to_string())
             .or_insert_with(|| Arc::new(InMemory::new()))
             .clone();
-        return Ok((
-            FileIO {
-                store,
-                url: location.to_string(),
-            },
-            Path::from(""),
-        ));
+        return Ok((FileIO::new(store, location), Path::from("")));
     }
     if location.starts_with("s3://") || location.starts_with("s3a://") {
         let url = url::Url::parse(location)
@@ -95,13 +93,7 @@ pub fn open_warehouse_with(location: &str, options: &[(String, String)]) -> Resu
             .build()
             .map_err(|e| Error::invalid(format!("cannot configure S3 for {location:?}: {e}")))?;
         let root = Path::from(url.path().trim_matches('/'));
-        return Ok((
-            FileIO {
-                store: Arc::new(store),
-                url: location.to_string(),
-            },
-            root,
-        ));
+        return Ok((FileIO::new(Arc::new(store), location), root));
     }
     let dir = match location.strip_prefix("file://") {
         Some(p) => p.to_string(),
@@ -117,13 +109,7 @@ pub fn open_warehouse_with(location: &str, options: &[(String, String)]) -> Resu
     let store = object_store::local::LocalFileSystem::new_with_prefix(&dir)
         .map_err(|e| Error::storage(&dir, e))?
         .with_automatic_cleanup(true);
-    Ok((
-        FileIO {
-            store: Arc::new(store),
-            url: location.to_string(),
-        },
-        Path::from(""),
-    ))
+    Ok((FileIO::new(Arc::new(store), location), Path::from("")))
 }
 
 impl FileIO {
@@ -131,7 +117,28 @@ impl FileIO {
         FileIO {
             store,
             url: url.into(),
+            clock: crate::clock::system(),
         }
+    }
+
+    /// This FileIO reading its time from `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The same warehouse (URL, clock) over another store, usually one wrapping this one's.
+    pub fn with_store(&self, store: Arc<dyn ObjectStore>) -> Self {
+        FileIO {
+            store,
+            url: self.url.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    /// Milliseconds since the epoch by this FileIO's clock.
+    pub fn now_millis(&self) -> i64 {
+        self.clock.now_millis()
     }
 
     pub async fn read(&self, path: &Path) -> Result<Bytes> {

@@ -342,7 +342,11 @@ impl Tail {
                 Ok(b) => break b,
                 Err(e) if e.retryable() && attempt + 1 < PROBE_ATTEMPTS => {
                     attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                    self.table
+                        .io
+                        .clock
+                        .sleep(Duration::from_millis(50 << attempt))
+                        .await;
                 }
                 Err(e) => return Err(e),
             }

@@ -43,7 +43,7 @@ use arrow::datatypes::SchemaRef;
 use futures::{FutureExt, StreamExt};
 use streamhouse_format::datum::{compare_keys, Datum};
 use streamhouse_format::io::metrics::{MeteredStore, StoreMetrics};
-use streamhouse_format::io::{FileIO, Table};
+use streamhouse_format::io::Table;
 use streamhouse_format::types::DataField;
 use streamhouse_format::Result;
 
@@ -241,7 +241,7 @@ impl LookupHandle {
             options.metadata_cache_bytes,
         ));
         let mut table = table.clone();
-        table.io = FileIO::new(meta_store.clone(), table.io.url.clone());
+        table.io = table.io.with_store(meta_store.clone());
         let file_ids = FileIds::default();
         let state = SnapshotState::load(&table, snapshot, &file_ids).await?;
         let matcher = KeyMatcher::new(
