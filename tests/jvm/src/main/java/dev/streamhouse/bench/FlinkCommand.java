@@ -175,7 +175,10 @@ final class FlinkCommand {
                 ? EnvironmentSettings.inStreamingMode()
                 : EnvironmentSettings.inBatchMode();
         StreamTableEnvironment tenv = StreamTableEnvironment.create(env, settings);
-        tenv.getConfig().set("table.dml-sync", "false");
+        // Batch: DML and procedures run to their end before executeSql returns (Paimon's CALL
+        // procedures submit their job themselves and wait only under table.dml-sync).
+        // Streaming: executeSql returns once the job is submitted; runCase awaits it.
+        tenv.getConfig().set("table.dml-sync", streaming ? "false" : "true");
         tenv.executeSql("CREATE CATALOG wh WITH ('type' = 'paimon', 'warehouse' = '"
                 + warehouse.replace("'", "''") + "')");
         tenv.executeSql("USE CATALOG wh");
