@@ -1,11 +1,13 @@
 //! Flink 1.20 SQL writes Paimon tables (Paimon's Flink connector 1.3.1: streaming `INSERT`s with
 //! a checkpoint every second, batch `DELETE`, `INSERT OVERWRITE` and `CALL sys.compact`) and we
-//! read them: for fixed-bucket, dynamic-bucket (`bucket = -1`), `changelog-producer = lookup`,
-//! partial-update, aggregation and partitioned tables our scan and get give Flink's own batch
-//! read, and our tail of the lookup table gives Flink's streaming read. Tables with ORC data
-//! files are refused with a clear error (our reader reads Parquet); Avro data files too. And a
-//! Flink streaming `INSERT` and our `write --follow` commit to one table at the same time.
-
+//! read them: for fixed-bucket, dynamic-bucket (`bucket = -1`), `changelog-producer = lookup`
+//! and `input`, partial-update, aggregation, partitioned and append tables our scan and get give
+//! Flink's own batch read. Our tail gives Flink's streaming read (from snapshot 1) of the lookup
+//! and input tables exactly, and of the changelog-producer none tables after Flink's upsert
+//! normalization (`flink_streams_ours::normalize_upserts`); both skip the `INSERT OVERWRITE`
+//! snapshot. Tables with ORC or Avro data files are refused with an error naming the format (our
+//! reader reads Parquet). And a Flink streaming `INSERT` and our `write --follow` commit to one
+//! table at the same time. One JVM runs every Flink statement and query.
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
