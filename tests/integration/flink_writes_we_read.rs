@@ -8,6 +8,7 @@
 //! snapshot. Tables with ORC or Avro data files are refused with an error naming the format (our
 //! reader reads Parquet). And a Flink streaming `INSERT` and our `write --follow` commit to one
 //! table at the same time. One JVM runs every Flink statement and query.
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
