@@ -145,41 +145,6 @@ impl fmt::Display for Datum {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decimals_format_with_scale() {
-        assert_eq!(format_decimal(12345, 2), "123.45");
-        assert_eq!(format_decimal(-5, 3), "-0.005");
-        assert_eq!(format_decimal(7, 0), "7");
-        assert_eq!(format_decimal(-1000, 3), "-1.000");
-    }
-
-    #[test]
-    fn key_order_is_by_column_nulls_first_prefix_first() {
-        use Datum::*;
-        let k = |v: &[Option<Datum>]| v.to_vec();
-        let a = k(&[Some(Int(1)), Some(String("b".into()))]);
-        let b = k(&[Some(Int(1)), Some(String("c".into()))]);
-        assert_eq!(compare_keys(&a, &b), Ordering::Less);
-        assert_eq!(compare_keys(&b, &a), Ordering::Greater);
-        assert_eq!(compare_keys(&a, &a), Ordering::Equal);
-        let null = k(&[None, Some(String("z".into()))]);
-        assert_eq!(compare_keys(&null, &a), Ordering::Less, "nulls first");
-        assert_eq!(compare_keys(&a[..1], &a), Ordering::Less, "a prefix first");
-        // Keys without nulls order the same way.
-        let plain = [Double(-0.0), Double(1.5)];
-        let other = [Double(0.0), Double(-1.0)];
-        assert_eq!(
-            compare_keys(&plain, &other),
-            Ordering::Less,
-            "IEEE total order"
-        );
-    }
-}
-
 /// Reads row `row` of an Arrow array holding a column of type `ty` (Arrow types as produced by
 /// [`DataType::to_arrow`]). Returns `None` for null.
 pub fn datum_from_arrow(
@@ -199,7 +164,7 @@ pub fn datum_from_arrow(
     if array.is_null(row) {
         return Ok(None);
     }
-    fn get<'a, T: 'static>(a: &'a dyn Array) -> crate::Result<&'a T> {
+    fn get<T: 'static>(a: &dyn Array) -> crate::Result<&T> {
         a.as_any().downcast_ref::<T>().ok_or_else(|| {
             crate::Error::Internal(format!("unexpected Arrow type {}", a.data_type()))
         })
@@ -263,4 +228,39 @@ pub fn datum_from_arrow(
         }
     };
     Ok(Some(d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_format_with_scale() {
+        assert_eq!(format_decimal(12345, 2), "123.45");
+        assert_eq!(format_decimal(-5, 3), "-0.005");
+        assert_eq!(format_decimal(7, 0), "7");
+        assert_eq!(format_decimal(-1000, 3), "-1.000");
+    }
+
+    #[test]
+    fn key_order_is_by_column_nulls_first_prefix_first() {
+        use Datum::*;
+        let k = |v: &[Option<Datum>]| v.to_vec();
+        let a = k(&[Some(Int(1)), Some(String("b".into()))]);
+        let b = k(&[Some(Int(1)), Some(String("c".into()))]);
+        assert_eq!(compare_keys(&a, &b), Ordering::Less);
+        assert_eq!(compare_keys(&b, &a), Ordering::Greater);
+        assert_eq!(compare_keys(&a, &a), Ordering::Equal);
+        let null = k(&[None, Some(String("z".into()))]);
+        assert_eq!(compare_keys(&null, &a), Ordering::Less, "nulls first");
+        assert_eq!(compare_keys(&a[..1], &a), Ordering::Less, "a prefix first");
+        // Keys without nulls order the same way.
+        let plain = [Double(-0.0), Double(1.5)];
+        let other = [Double(0.0), Double(-1.0)];
+        assert_eq!(
+            compare_keys(&plain, &other),
+            Ordering::Less,
+            "IEEE total order"
+        );
+    }
 }
