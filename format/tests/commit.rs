@@ -94,7 +94,7 @@ async fn concurrent_committers_each_land_exactly_once() {
         acknowledged.extend(t.await.unwrap());
     }
     acknowledged.sort_unstable();
-    let total = (writers * commits) as i64;
+    let total = writers * commits;
     assert_eq!(
         acknowledged,
         (1..=total).collect::<Vec<_>>(),
@@ -188,7 +188,7 @@ async fn compaction_that_deletes_a_file_no_longer_live_is_a_conflict() {
         compact_after: vec![file("a2", 10)],
         ..Default::default()
     };
-    let r = c.commit(&[compact.clone()], 1).await.unwrap();
+    let r = c.commit(std::slice::from_ref(&compact), 1).await.unwrap();
     assert_eq!(r[0].snapshot_id, 2);
     // A second compactor that also read "a" as live loses.
     let other = Committer::new(table.clone(), "v").unwrap();

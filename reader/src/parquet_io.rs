@@ -80,7 +80,7 @@ impl ObjectReader {
     }
 
     /// The bytes of `range` when the kept tail holds them.
-    fn from_tail(&self, range: &Range<u64>) -> Option<Bytes> {
+    fn cached_tail(&self, range: &Range<u64>) -> Option<Bytes> {
         let (start, bytes) = self.tail.as_ref()?;
         let end = start + bytes.len() as u64;
         (range.start >= *start && range.end <= end)
@@ -102,7 +102,7 @@ impl ObjectReader {
 
 impl AsyncFileReader for ObjectReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, Result<Bytes>> {
-        if let Some(b) = self.from_tail(&range) {
+        if let Some(b) = self.cached_tail(&range) {
             return futures::future::ready(Ok(b)).boxed();
         }
         self.count(range.end.saturating_sub(range.start));
@@ -129,7 +129,7 @@ impl AsyncFileReader for ObjectReader {
         // for a range scan reads whole column chunks between the few pages it needs.)
         if let Some(all) = ranges
             .iter()
-            .map(|r| self.from_tail(r))
+            .map(|r| self.cached_tail(r))
             .collect::<Option<Vec<_>>>()
         {
             return futures::future::ready(Ok(all)).boxed();

@@ -32,6 +32,9 @@ use buffer::{BucketBuffer, FlushContext, Flushed, Pending};
 pub use conform::conform_batch;
 use file_writer::{FileLayout, FileNamer};
 
+/// A bucket: its serialized partition row and bucket number.
+type BucketKey = (Vec<u8>, i32);
+
 /// Row kinds taken from the `rowkind.field` column (`+I`, `-U`, `+U`, `-D`); a null or any
 /// other value is an error naming the row.
 fn kinds_from_column(batch: &RecordBatch, field: &str) -> Result<Int8Array> {
@@ -372,7 +375,7 @@ impl TableWriter {
             .map(|(k, s)| (k.clone(), s.buffer.memory))
             .filter(|(_, m)| *m > 0)
             .collect();
-        by_size.sort_by(|a, b| b.1.cmp(&a.1));
+        by_size.sort_by_key(|b| std::cmp::Reverse(b.1));
         let mut remaining = self.memory as u64;
         let mut chosen = vec![];
         for (k, m) in by_size {
@@ -402,7 +405,7 @@ impl TableWriter {
             jobs.push((k, dir, ctx, buffer));
         }
         let io = self.table.io.clone();
-        let results: Vec<((Vec<u8>, i32), Flushed, Vec<Path>)> = futures::stream::iter(jobs)
+        let results: Vec<(BucketKey, Flushed, Vec<Path>)> = futures::stream::iter(jobs)
             .map(|(k, dir, ctx, buffer)| {
                 let io = io.clone();
                 async move {

@@ -465,6 +465,9 @@ impl Committer {
     }
 }
 
+/// A file's key range (min key, max key) and its name.
+type KeyRange<'a> = (Vec<Option<Datum>>, Vec<Option<Datum>>, &'a str);
+
 /// Within each (partition, bucket, level ≥ 1) key ranges must not overlap.
 fn check_level_ranges(table: &Table, live: &[ManifestEntry]) -> Result<()> {
     let key_types: Vec<DataType> = table
@@ -473,10 +476,8 @@ fn check_level_ranges(table: &Table, live: &[ManifestEntry]) -> Result<()> {
         .into_iter()
         .map(|f| f.data_type)
         .collect();
-    let mut groups: std::collections::HashMap<
-        (&[u8], i32, i32),
-        Vec<(Vec<Option<Datum>>, Vec<Option<Datum>>, &str)>,
-    > = Default::default();
+    let mut groups: std::collections::HashMap<(&[u8], i32, i32), Vec<KeyRange>> =
+        Default::default();
     for e in live.iter().filter(|e| e.file.level >= 1) {
         let min = BinaryRow::deserialize(&e.file.min_key)?.to_datums(&key_types)?;
         let max = BinaryRow::deserialize(&e.file.max_key)?.to_datums(&key_types)?;
