@@ -15,7 +15,8 @@
 #      with Paimon's Flink connector), exported as STREAMHOUSE_JVM_BENCH (its jar, whose
 #      manifest names the jars in tests/jvm/target/lib/).
 #      Needs Java 17+ and Maven 3.8+ with access to Maven Central (~/.m2 is a cache, not a need).
-#   4. cargo test --workspace --locked (debug; one build; a stale Cargo.lock is an error).
+#   4. cargo fmt --check, then cargo test --workspace --locked (debug; one build; a stale
+#      Cargo.lock is an error), then cargo clippy --workspace --all-targets -D warnings.
 #   5. The streamhouse CLI binary (reuses step 4's build).
 #   6. tests/paimon-peer (a separate cargo workspace with its own target dir), then
 #      tests/python/peer_check.py: the `paimon` crate, pypaimon and each table's expected rows must
@@ -199,7 +200,10 @@ section "moto S3 server"
 start_moto
 
 step "build the JVM bench tests/jvm (Maven, Paimon Java 1.3.1, Flink 1.20.3)" build_jvm_bench
+step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo test --workspace --locked" cargo test --workspace --locked
+step "cargo clippy --workspace --all-targets (warnings are errors)" \
+    cargo clippy --locked --workspace --all-targets -- -D warnings
 step "build the streamhouse CLI" build_cli
 step "build tests/paimon-peer (the paimon crate)" build_peer
 if [ -x "$PEER_DIR/target/debug/paimon-peer" ]; then
