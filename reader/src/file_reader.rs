@@ -224,7 +224,6 @@ pub(crate) fn locate(
     bucket_dir: &object_store::path::Path,
     file: &DataFileMeta,
 ) -> Result<DataFileSource> {
-    let in_table = bucket_dir.clone().join(file.file_name.as_str());
     let display = file_display_path(&ctx.table, bucket_dir, file);
     let format = file_format(&file.file_name, &ctx.table.options.file_format);
     if format != "parquet" {
@@ -233,6 +232,22 @@ pub(crate) fn locate(
             format.to_ascii_uppercase()
         )));
     }
+    locate_any(ctx, bucket_dir, file)
+}
+
+/// The format of a data file (`parquet`, `orc`, `avro`, …), from its name or `file.format`.
+pub(crate) fn data_file_format<'a>(ctx: &'a ScanContext, file: &'a DataFileMeta) -> &'a str {
+    file_format(&file.file_name, &ctx.table.options.file_format)
+}
+
+/// [`locate`] for a file of any format.
+pub(crate) fn locate_any(
+    ctx: &ScanContext,
+    bucket_dir: &object_store::path::Path,
+    file: &DataFileMeta,
+) -> Result<DataFileSource> {
+    let in_table = bucket_dir.clone().join(file.file_name.as_str());
+    let display = file_display_path(&ctx.table, bucket_dir, file);
     let schema = ctx.schemas.get(&file.schema_id).cloned().ok_or_else(|| {
         Error::NotFound(format!("schema {} of data file {display}", file.schema_id))
     })?;
@@ -413,6 +428,9 @@ pub async fn read_file_with(
     dv: Option<Arc<DeletionVector>>,
     keys: bool,
 ) -> Result<BoxStream<'static, Result<RecordBatch>>> {
+    if let Some(other) = crate::other_formats::OtherFormat::of(data_file_format(ctx, file)) {
+        return crate::other_formats::read_file(ctx, other, bucket_dir, file, dv).await;
+    }
     let src = locate(ctx, bucket_dir, file)?;
     let display = src.display;
     let metrics = ctx.pushdown.as_ref().and_then(|p| p.metrics.clone());
@@ -505,7 +523,7 @@ fn convert(
 }
 
 /// Drops the rows of `batch` (file rows `start..`) whose positions the vector deletes.
-fn apply_dv(batch: RecordBatch, dv: &DeletionVector, start: u64) -> Result<RecordBatch> {
+pub(crate) fn apply_dv(batch: RecordBatch, dv: &DeletionVector, start: u64) -> Result<RecordBatch> {
     let n = batch.num_rows();
     let deleted = dv.range(start, start + n as u64);
     if deleted.is_empty() {

@@ -17,7 +17,8 @@
 //! * [`split_reader`] — how one split is read (concatenation or merge), with prefetching;
 //! * [`compact_read`] — the same merge producing physical key-value rows for compaction.
 //!
-//! Only Parquet data files are read; ORC, Avro and other formats give
+//! Parquet data files are read with pruning; ORC and Avro data files whole
+//! ([`other_formats`]); other formats give
 //! [`Error::Unsupported`](streamhouse_format::Error::Unsupported) naming the file.
 
 pub mod cast;
@@ -28,6 +29,7 @@ pub mod incremental;
 pub mod location;
 pub mod lookup;
 pub mod merge;
+pub mod other_formats;
 pub mod parquet_io;
 pub mod plan;
 pub mod plan_prune;

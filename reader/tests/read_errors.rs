@@ -78,16 +78,36 @@ async fn missing_and_corrupt_data_files_are_named() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn orc_and_avro_data_files_are_unsupported() {
+async fn orc_and_avro_data_files_are_decoded_as_such_and_other_formats_unsupported() {
+    // A Parquet file named .orc / .avro is read as ORC / Avro: a corrupt-file error naming it.
+    for ext in ["orc", "avro"] {
+        let t = table("dt STRING, id INT", &[], &[], &[]).await;
+        let mut f = write_file(&t, &batch(&t, "x", &[1]), 0).await;
+        let parquet = t.bucket_dir("", 0).join(f.file_name.as_str());
+        f.file_name = f.file_name.replace(".parquet", &format!(".{ext}"));
+        let renamed = t.bucket_dir("", 0).join(f.file_name.as_str());
+        let bytes = t.io.read(&parquet).await.unwrap();
+        t.io.write(&renamed, bytes).await.unwrap();
+        commit(&t, vec![f]).await;
+        let e = ScanBuilder::new(&t).to_batches().await.unwrap_err();
+        assert!(
+            matches!(e, Error::Corrupt { .. })
+                && e.to_string().contains(&format!(".{ext}"))
+                && e.to_string()
+                    .to_ascii_lowercase()
+                    .contains(&format!("not a readable {ext} file")),
+            "{e}"
+        );
+    }
     let t = table("dt STRING, id INT", &[], &[], &[]).await;
     let mut f = write_file(&t, &batch(&t, "x", &[1]), 0).await;
-    f.file_name = f.file_name.replace(".parquet", ".orc");
+    f.file_name = f.file_name.replace(".parquet", ".lance");
     commit(&t, vec![f]).await;
     let e = ScanBuilder::new(&t).to_batches().await.unwrap_err();
     assert!(
         matches!(e, Error::Unsupported(_))
-            && e.to_string().contains(".orc")
-            && e.to_string().contains("ORC"),
+            && e.to_string().contains(".lance")
+            && e.to_string().contains("LANCE"),
         "{e}"
     );
 }

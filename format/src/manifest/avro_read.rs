@@ -13,9 +13,9 @@
 //! Absent or null optional fields read as `None`; unknown fields are ignored (this includes
 //! `_GLOBAL_INDEX` of index manifests and `_WRITE_COLS_SEQUENCES` of data files, which the
 //! structs do not carry). Every failure is an [`Error::Corrupt`] naming the file, the record
-//! index and the field, except for files that are not Avro at all because the table uses
-//! `manifest.format = orc` ([`Error::Unsupported`]) and an unexpected `_VERSION`
-//! ([`Error::Unsupported`]).
+//! index and the field, except for an unexpected `_VERSION` ([`Error::Unsupported`]). ORC
+//! files (`manifest.format = orc`) are decoded row by row into the same record values
+//! ([`super::orc`]) and read by the same code.
 
 use std::fmt::Display;
 
@@ -31,8 +31,6 @@ use crate::stats::SimpleStats;
 
 /// Magic bytes of an Avro Object Container File.
 const AVRO_MAGIC: &[u8] = b"Obj\x01";
-/// Magic bytes of an ORC file (tables with `manifest.format = orc`).
-const ORC_MAGIC: &[u8] = b"ORC";
 
 /// Decodes a manifest list (`manifest/manifest-list-*`). `path` is only used in errors.
 pub fn decode_manifest_list(bytes: &[u8], path: &str) -> Result<Vec<ManifestFileMeta>> {
@@ -94,13 +92,17 @@ fn decode_records<T>(
     version: i32,
     read: fn(&Rec<'_>) -> Result<T>,
 ) -> Result<Vec<T>> {
+    if bytes.starts_with(super::orc::ORC_MAGIC) {
+        let rows = super::orc::decode_rows(bytes, path, what)?;
+        return read_records(
+            rows.into_iter().map(Ok::<_, Error>),
+            path,
+            what,
+            version,
+            read,
+        );
+    }
     if !bytes.starts_with(AVRO_MAGIC) {
-        if bytes.starts_with(ORC_MAGIC) {
-            return Err(Error::unsupported(format!(
-                "{path}: {what} is an ORC file, not Avro (table option manifest.format = orc); \
-                 only Avro manifests can be read"
-            )));
-        }
         let head = &bytes[..bytes.len().min(4)];
         return Err(Error::corrupt(
             path,
@@ -114,8 +116,20 @@ fn decode_records<T>(
         .map_err(|e| Error::corrupt(path, format!("{what}: bad Avro header: {e}")))?;
     let reader = Reader::new(bytes)
         .map_err(|e| Error::corrupt(path, format!("{what}: bad Avro header: {e}")))?;
+    read_records(reader, path, what, version, read)
+}
+
+/// Reads decoded records (Avro, or ORC rows as record values) with `read`, checking
+/// `_VERSION`.
+fn read_records<T, E: Display>(
+    values: impl Iterator<Item = std::result::Result<Value, E>>,
+    path: &str,
+    what: &'static str,
+    version: i32,
+    read: fn(&Rec<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
     let mut out = Vec::new();
-    for (record, value) in reader.enumerate() {
+    for (record, value) in values.enumerate() {
         let ctx = Ctx { path, what, record };
         let value = value.map_err(|e| {
             Error::corrupt(

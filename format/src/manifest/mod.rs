@@ -29,6 +29,7 @@ use crate::stats::SimpleStats;
 
 mod avro_read;
 mod avro_write;
+mod orc;
 mod schema;
 #[cfg(test)]
 mod tests;
