@@ -218,7 +218,9 @@ pub(crate) struct DataFileSource {
     pub schema: Arc<TableSchema>,
 }
 
-/// Finds a data file's store and schema; non-Parquet files are [`Error::Unsupported`].
+/// Finds a Parquet data file's store and schema (for reads that need Parquet: scans of ORC
+/// and Avro files go through [`crate::other_formats`]); other files are
+/// [`Error::Unsupported`].
 pub(crate) fn locate(
     ctx: &ScanContext,
     bucket_dir: &object_store::path::Path,
@@ -226,6 +228,13 @@ pub(crate) fn locate(
 ) -> Result<DataFileSource> {
     let display = file_display_path(&ctx.table, bucket_dir, file);
     let format = file_format(&file.file_name, &ctx.table.options.file_format);
+    if crate::other_formats::OtherFormat::of(format).is_some() {
+        return Err(Error::unsupported(format!(
+            "data file {display} is in {} format; Streamhouse looks keys up (get) in Parquet \
+             data files only (scan and tail read ORC and Avro data files)",
+            format.to_ascii_uppercase()
+        )));
+    }
     if format != "parquet" {
         return Err(Error::unsupported(format!(
             "data file {display} is in {} format; Streamhouse reads Parquet data files only",

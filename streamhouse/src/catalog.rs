@@ -134,6 +134,14 @@ impl TableSpec {
     /// The schema file this spec makes, with the default bucket option.
     fn to_schema(&self, now_millis: i64) -> Result<TableSchema> {
         let mut options = self.options.clone();
+        if let Some(f) = options
+            .get("file.format")
+            .filter(|f| !f.eq_ignore_ascii_case("parquet"))
+        {
+            return Err(Error::unsupported(format!(
+                "file.format = {f}: Streamhouse writes Parquet data files only (it reads ORC and Avro ones)"
+            )));
+        }
         if !options.contains_key("bucket") {
             let default = if self.primary_key.is_empty() {
                 DEFAULT_APPEND_BUCKETS

@@ -86,6 +86,25 @@ async fn catalog_lists_creates_and_drops() {
 }
 
 #[tokio::test]
+async fn create_refuses_orc_and_avro_file_formats() {
+    let c = catalog("formats");
+    for format in ["orc", "avro", "ORC"] {
+        let spec = TableSpec::parse("x INT")
+            .unwrap()
+            .option("file.format", format);
+        match c.create_table(&id("shop.f"), spec, false).await {
+            Err(Error::Unsupported(m)) => assert!(m.contains(format), "{m}"),
+            other => panic!("{format}: {other:?}"),
+        }
+    }
+    assert!(c.all_tables().await.unwrap().is_empty());
+    let spec = TableSpec::parse("x INT")
+        .unwrap()
+        .option("file.format", "parquet");
+    c.create_table(&id("shop.f"), spec, false).await.unwrap();
+}
+
+#[tokio::test]
 async fn write_scan_get_and_time_travel() {
     let c = catalog("rw");
     let t = orders(&c, &[]).await;
