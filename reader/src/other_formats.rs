@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, MapArray, RecordBatch, StructArray};
+use arrow::array::{Array, ArrayRef, AsArray, ListArray, MapArray, RecordBatch, StructArray};
 use arrow::datatypes::{DataType as ArrowType, Field, Schema};
 use bytes::Bytes;
 use futures::stream::BoxStream;
@@ -19,7 +19,7 @@ use futures::StreamExt;
 use object_store::ObjectStoreExt;
 use streamhouse_format::manifest::DataFileMeta;
 use streamhouse_format::schema::TableSchema;
-use streamhouse_format::types::TypeKind;
+use streamhouse_format::types::{DataType, TypeKind};
 use streamhouse_format::{Error, Result};
 
 use crate::dv::DeletionVector;
@@ -177,55 +177,86 @@ fn refuse_local_zoned_timestamps(
 
 /// Avro has maps with string keys only; Paimon writes a MAP with other keys as an array of
 /// `{key, value}` records, which `arrow-avro` decodes as a list of structs. Such columns of a
-/// MAP field (by name, in the file's schema) become Arrow maps.
+/// MAP field (by name, in the file's schema; also nested in arrays, rows and map values)
+/// become Arrow maps.
 fn avro_maps(
     batch: RecordBatch,
     file_schema: &TableSchema,
 ) -> std::result::Result<RecordBatch, String> {
     let schema = batch.schema();
-    let mut changed = false;
     let mut fields = vec![];
     let mut cols = vec![];
     for (field, col) in schema.fields().iter().zip(batch.columns()) {
-        let is_map = file_schema
+        let ty = file_schema
             .fields
             .iter()
-            .any(|f| &f.name == field.name() && matches!(f.data_type.kind, TypeKind::Map(..)));
-        match (is_map, col.data_type()) {
-            (true, ArrowType::List(item)) if matches!(item.data_type(), ArrowType::Struct(f) if f.len() == 2) =>
-            {
-                let list = col.as_list::<i32>();
-                let entries = list.values().as_struct();
-                let key_field = Arc::new(entries.fields()[0].as_ref().clone().with_nullable(false));
-                let value_field = entries.fields()[1].clone();
-                let entries = StructArray::try_new(
-                    vec![key_field, value_field].into(),
-                    entries.columns().to_vec(),
-                    entries.nulls().cloned(),
-                )
-                .map_err(|e| e.to_string())?;
-                let entries_field =
-                    Arc::new(Field::new("entries", entries.data_type().clone(), false));
-                let map = MapArray::try_new(
-                    entries_field,
-                    list.offsets().clone(),
-                    entries,
-                    list.nulls().cloned(),
-                    false,
-                )
-                .map_err(|e| e.to_string())?;
-                fields.push(Field::new(field.name(), map.data_type().clone(), true));
-                cols.push(Arc::new(map) as ArrayRef);
-                changed = true;
-            }
-            _ => {
-                fields.push(field.as_ref().clone());
-                cols.push(col.clone());
-            }
-        }
-    }
-    if !changed {
-        return Ok(batch);
+            .find(|f| &f.name == field.name())
+            .map(|f| &f.data_type);
+        let col = match ty {
+            Some(ty) => to_maps(col, ty)?,
+            None => col.clone(),
+        };
+        fields.push(Field::new(field.name(), col.data_type().clone(), true));
+        cols.push(col);
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(|e| e.to_string())
+}
+
+/// [`avro_maps`] for one column of Paimon type `ty`.
+fn to_maps(col: &ArrayRef, ty: &DataType) -> std::result::Result<ArrayRef, String> {
+    let err = |e: arrow::error::ArrowError| e.to_string();
+    Ok(match (&ty.kind, col.data_type()) {
+        (TypeKind::Map(k, v), ArrowType::List(_) | ArrowType::Map(..)) => {
+            let (offsets, entries, nulls) = match col.data_type() {
+                ArrowType::List(_) => {
+                    let l = col.as_list::<i32>();
+                    (l.offsets().clone(), l.values().clone(), l.nulls().cloned())
+                }
+                _ => {
+                    let m = col.as_map();
+                    let e: ArrayRef = Arc::new(m.entries().clone());
+                    (m.offsets().clone(), e, m.nulls().cloned())
+                }
+            };
+            let entries = entries
+                .as_struct_opt()
+                .filter(|e| e.num_columns() == 2)
+                .ok_or_else(|| format!("a MAP column decoded as {}", col.data_type()))?;
+            let key = to_maps(entries.column(0), k)?;
+            let value = to_maps(entries.column(1), v)?;
+            let key_field = Arc::new(Field::new("key", key.data_type().clone(), false));
+            let value_field = Arc::new(Field::new("value", value.data_type().clone(), true));
+            let entries =
+                StructArray::try_new(vec![key_field, value_field].into(), vec![key, value], None)
+                    .map_err(err)?;
+            let entries_field = Arc::new(Field::new("entries", entries.data_type().clone(), false));
+            Arc::new(MapArray::try_new(entries_field, offsets, entries, nulls, false).map_err(err)?)
+        }
+        (TypeKind::Array(e) | TypeKind::Multiset(e), ArrowType::List(_)) => {
+            let l = col.as_list::<i32>();
+            let values = to_maps(l.values(), e)?;
+            let item = Arc::new(Field::new("item", values.data_type().clone(), true));
+            Arc::new(
+                ListArray::try_new(item, l.offsets().clone(), values, l.nulls().cloned())
+                    .map_err(err)?,
+            )
+        }
+        (TypeKind::Row(fields), ArrowType::Struct(arrow_fields))
+            if fields.len() == arrow_fields.len() =>
+        {
+            let s = col.as_struct();
+            let mut children = vec![];
+            let mut new_fields = vec![];
+            for ((f, af), c) in fields.iter().zip(arrow_fields).zip(s.columns()) {
+                let c = to_maps(c, &f.data_type)?;
+                new_fields.push(Arc::new(Field::new(af.name(), c.data_type().clone(), true)));
+                children.push(c);
+            }
+            Arc::new(
+                StructArray::try_new(new_fields.into(), children, s.nulls().cloned())
+                    .map_err(err)?,
+            )
+        }
+        _ => col.clone(),
+    })
 }

@@ -95,12 +95,6 @@ const KNOWN_GAPS: &[(&str, &str, &str)] = &[
          no expected rows)",
     ),
     (
-        "cpp_avro_append_with_multiple_map",
-        "cannot convert",
-        "a MAP nested in a MAP value with non-string keys: Avro stores it as an array of \
-         key/value records, which is converted to a map at the top level only",
-    ),
-    (
         "cpp_orc_nullable_map_key",
         "unmasked nulls",
         "a MAP with null keys: Arrow maps cannot hold a null key, orc-rust fails decoding it \
