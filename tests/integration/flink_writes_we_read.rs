@@ -5,9 +5,9 @@
 //! Flink's own batch read. Our tail gives Flink's streaming read (from snapshot 1) of the lookup
 //! and input tables exactly, and of the changelog-producer none tables after Flink's upsert
 //! normalization (`flink_streams_ours::normalize_upserts`); both skip the `INSERT OVERWRITE`
-//! snapshot. Tables with ORC or Avro data files are refused with an error naming the format (our
-//! reader reads Parquet). And a Flink streaming `INSERT` and our `write --follow` commit to one
-//! table at the same time. One JVM runs every Flink statement and query.
+//! snapshot. Tables with ORC or Avro data files: our scan gives Flink's read (a reader that
+//! refused them would have to name the format). And a Flink streaming `INSERT` and our
+//! `write --follow` commit to one table at the same time. One JVM runs every Flink statement and query.
 
 use std::collections::BTreeMap;
 use std::io::Write;
