@@ -5,7 +5,6 @@
 //! listings as tables, CSV, JSON lines or Parquet.
 
 mod args;
-mod base64;
 mod commands;
 mod error;
 mod input;
