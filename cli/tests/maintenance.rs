@@ -1,28 +1,12 @@
 //! `streamhouse compact`, `expire` and `clean-orphans` as a user runs them.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_streamhouse");
+use crate::ok;
 
 fn run(wh: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--warehouse")
-        .arg(wh)
-        .args(args)
-        .env_remove("STREAMHOUSE_WAREHOUSE")
-        .output()
-        .expect("run streamhouse")
-}
-
-fn ok(wh: &Path, args: &[&str]) -> String {
-    let out = run(wh, args);
-    assert!(
-        out.status.success(),
-        "streamhouse {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf8")
+    crate::streamhouse(wh, args)
 }
 
 #[test]

@@ -5,33 +5,13 @@
 //! skips loudly without it, fails under CI.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::{json, Value};
 
 use streamhouse_test_support as interop_support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_streamhouse");
-
-fn streamhouse(warehouse: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--warehouse")
-        .arg(warehouse)
-        .args(args)
-        .env_remove("STREAMHOUSE_WAREHOUSE")
-        .output()
-        .expect("run streamhouse")
-}
-
-fn ok(warehouse: &Path, args: &[&str]) -> String {
-    let out = streamhouse(warehouse, args);
-    assert!(
-        out.status.success(),
-        "streamhouse {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 stdout")
-}
+use crate::{ok, streamhouse};
 
 /// Runs a command that must fail with exit code 1; returns its stderr.
 fn fails(warehouse: &Path, args: &[&str]) -> String {
