@@ -285,7 +285,9 @@ final class FlinkCommand {
                     ended = "timed_out";
                     break;
                 }
-                if (lines.size() >= minRows
+                // A batch query runs to the end of its input (or the timeout): on a loaded
+                // machine its first rows may take longer than any quiet period.
+                if (streaming && lines.size() >= minRows
                         && now - lastRow >= TimeUnit.MILLISECONDS.toNanos(quietMs)) {
                     ended = "quiet";
                     break;
