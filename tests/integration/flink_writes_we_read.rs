@@ -278,12 +278,14 @@ fn cases(written: &[Written], lookup_changes: u64) -> Vec<FlinkCase> {
         )
         .timeout(Duration::from_secs(60));
         // Every change exists before the query starts: once the first arrives, the rest follow
-        // within the quiet period.
-        case = case.min_rows(if table == "db.fw_lookup" {
-            lookup_changes
-        } else {
-            1
-        });
+        // within the quiet period (generous: a loaded machine pauses between splits).
+        case = case
+            .min_rows(if table == "db.fw_lookup" {
+                lookup_changes
+            } else {
+                1
+            })
+            .quiet(Duration::from_secs(8));
         cases.push(case);
     }
     cases
