@@ -113,6 +113,11 @@ pub struct TableOptions {
     pub index_file_in_data_file_dir: bool,
     /// `bucket-function.type` (default `default`), lower case.
     pub bucket_function_type: String,
+    /// `dynamic-bucket.target-row-num` (default 2,000,000): keys per dynamic bucket before a
+    /// writer opens another.
+    pub dynamic_bucket_target_row_num: u64,
+    /// `dynamic-bucket.max-buckets` (default -1, unbounded): dynamic buckets per partition.
+    pub dynamic_bucket_max_buckets: Option<u32>,
     /// Every option as the schema holds it, unknown ones included (kept to be written back).
     raw: BTreeMap<String, String>,
 }
@@ -201,6 +206,24 @@ impl TableOptions {
             Some(v) => parse_duration(v)
                 .map_err(|e| Error::invalid(format!("option snapshot.time-retained: {e}")))?,
         };
+        let dynamic_bucket_max_buckets = match int("dynamic-bucket.max-buckets", -1)? {
+            -1 => None,
+            n if n > 0 && n <= i16::MAX as i64 => Some(n as u32),
+            n => {
+                return Err(Error::invalid(format!(
+                    "option dynamic-bucket.max-buckets = \"{n}\" must be -1 (unbounded) or between 1 and 32767"
+                )))
+            }
+        };
+        let dynamic_bucket_target_row_num =
+            match non_negative("dynamic-bucket.target-row-num", 2_000_000)? {
+                0 => {
+                    return Err(Error::invalid(
+                        "option dynamic-bucket.target-row-num = \"0\" must be positive",
+                    ))
+                }
+                n => n,
+            };
         for (k, v) in raw {
             let flag = k
                 .strip_prefix("fields.")
@@ -285,6 +308,8 @@ impl TableOptions {
             bucket_function_type: get("bucket-function.type")
                 .unwrap_or("default")
                 .to_ascii_lowercase(),
+            dynamic_bucket_target_row_num,
+            dynamic_bucket_max_buckets,
             raw: raw.clone(),
         })
     }
@@ -429,6 +454,8 @@ mod tests {
         assert_eq!(o.num_levels, 6);
         assert_eq!(o.commit_max_retries, 10);
         assert_eq!(o.stats_mode, StatsMode::default());
+        assert_eq!(o.dynamic_bucket_target_row_num, 2_000_000);
+        assert_eq!(o.dynamic_bucket_max_buckets, None);
         assert_eq!(opts(&[], false).unwrap().target_file_size, 256 << 20);
     }
 
@@ -517,6 +544,9 @@ mod tests {
             ("fields.v.distinct", "yes"),
             ("fields.v.ignore-retract", "nope"),
             ("deletion-vectors.enabled", "enabled"),
+            ("dynamic-bucket.target-row-num", "0"),
+            ("dynamic-bucket.max-buckets", "0"),
+            ("dynamic-bucket.max-buckets", "40000"),
         ] {
             let e = opts(&[(key, value)], true).unwrap_err();
             assert_eq!(e.kind(), crate::ErrorKind::InvalidInput, "{key}: {e}");
