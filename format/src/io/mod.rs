@@ -6,6 +6,7 @@ pub mod consumers;
 pub mod expire;
 pub mod faults;
 pub mod files;
+pub mod index_manifest;
 pub mod metrics;
 pub mod orphans;
 pub mod snapshots;
