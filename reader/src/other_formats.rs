@@ -15,7 +15,7 @@ use arrow::array::{Array, ArrayRef, AsArray, ListArray, MapArray, RecordBatch, S
 use arrow::datatypes::{DataType as ArrowType, Field, Schema};
 use bytes::Bytes;
 use futures::stream::BoxStream;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use streamhouse_format::manifest::DataFileMeta;
 use streamhouse_format::schema::TableSchema;
@@ -258,5 +258,29 @@ fn to_maps(col: &ArrayRef, ty: &DataType) -> std::result::Result<ArrayRef, Strin
             )
         }
         _ => col.clone(),
+    })
+}
+
+/// Every row of an ORC or Avro data file in the internal layout, in file order: row `i` is file
+/// position `i` (no deletion vector applied, nothing filtered) — what lookups search
+/// ([`crate::lookup`]). `ctx` must have no pushdown (a lookup's context has none).
+pub(crate) async fn read_whole_file(
+    ctx: &Arc<ScanContext>,
+    format: OtherFormat,
+    bucket_dir: &object_store::path::Path,
+    file: &DataFileMeta,
+) -> Result<RecordBatch> {
+    if ctx.pushdown.is_some() {
+        return Err(Error::internal(
+            "a whole-file read for lookups must not filter rows",
+        ));
+    }
+    let batches: Vec<RecordBatch> = read_file(ctx, format, bucket_dir, file, None)
+        .await?
+        .try_collect()
+        .await?;
+    arrow::compute::concat_batches(&ctx.internal_schema, &batches).map_err(|e| {
+        let display = crate::file_reader::file_display_path(&ctx.table, bucket_dir, file);
+        Error::arrow(format!("assembling rows of {display}"), e)
     })
 }

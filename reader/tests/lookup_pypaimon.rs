@@ -9,7 +9,6 @@
 use crate::lookup_support;
 use streamhouse_test_support as interop_support;
 
-use streamhouse_format::datum::Datum;
 use streamhouse_format::io::{open_warehouse, table_root, Identifier, Table};
 use streamhouse_reader::lookup::{LookupHandle, LookupOptions};
 
@@ -41,25 +40,7 @@ async fn pypaimon_tables_answer_like_their_scans_and_the_oracle() {
         keys.sort_by_key(|k| format!("{k:?}"));
         keys.dedup();
         assert!(!keys.is_empty(), "{scenario}: no stored keys");
-        // Keys nobody wrote: each stored key with its last integer column moved far away.
-        let absent: Vec<Vec<Datum>> =
-            keys.iter()
-                .take(5)
-                .filter_map(|k| {
-                    let mut k = k.clone();
-                    let last = k.iter_mut().rev().find(|d| {
-                        matches!(d, Datum::Int(_) | Datum::BigInt(_) | Datum::String(_))
-                    })?;
-                    let moved = match &*last {
-                        Datum::Int(v) => Datum::Int(v.wrapping_add(1_000_003)),
-                        Datum::BigInt(v) => Datum::BigInt(v.wrapping_add(1_000_003)),
-                        Datum::String(s) => Datum::String(format!("{s}-never")),
-                        other => other.clone(),
-                    };
-                    *last = moved;
-                    Some(k)
-                })
-                .collect();
+        let absent = lookup_support::absent_keys(&keys, 5);
         keys.extend(absent);
 
         let handle = LookupHandle::open(&table, LookupOptions::default())

@@ -22,11 +22,14 @@ use parquet::basic::{ConvertedType, LogicalType, TimeUnit, Type as PhysicalType}
 use parquet::bloom_filter::Sbbf;
 use parquet::data_type::Int96;
 use parquet::errors::ParquetError;
-use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
+use parquet::file::metadata::{
+    ColumnChunkMetaData, PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader,
+};
 use parquet::schema::types::ColumnDescriptor;
 use streamhouse_format::datum::{datum_from_arrow, Datum};
 use streamhouse_format::int96;
 use streamhouse_format::manifest::DataFileMeta;
+use streamhouse_format::schema::TableSchema;
 use streamhouse_format::types::{DataType, TypeKind};
 use streamhouse_format::{Error, Result};
 
@@ -333,72 +336,128 @@ pub(crate) async fn load(
     let meta = ArrowReaderMetadata::try_new(Arc::new(parquet_meta), options)
         .map_err(|e| Error::corrupt(&display, e))?;
     let binding = bind(ctx, &src.schema, meta.schema(), &display)?;
-    let index = build_index(
-        ctx,
-        &src.schema,
+    let footer = Footer {
+        display,
+        store: src.store,
+        path: src.path,
+        size,
         meta,
         binding,
-        &display,
-        src.store,
-        src.path,
-        size,
-    )?;
+    };
     Ok(Loaded {
-        index,
+        index: build_index(ctx, &src.schema, footer)?,
         tail,
         tail_start,
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn build_index(
-    ctx: &ScanContext,
-    file_schema: &streamhouse_format::schema::TableSchema,
-    meta: ArrowReaderMetadata,
-    binding: Binding,
-    display: &str,
+/// A Parquet file whose footer was read and bound to the scan's columns: what
+/// [`build_index`] turns into a [`FileIndex`].
+struct Footer {
+    display: String,
     store: Arc<dyn ObjectStore>,
     path: Path,
     size: u64,
-) -> Result<FileIndex> {
-    let pmeta = meta.metadata().clone();
-    let n_rg = pmeta.num_row_groups();
-    let mut rg_first_row = Vec::with_capacity(n_rg);
-    let mut rg_rows = Vec::with_capacity(n_rg);
+    meta: ArrowReaderMetadata,
+    binding: Binding,
+}
+
+/// One key column as a file holds it.
+struct KeyColumn<'a> {
+    /// Its Parquet leaf and Arrow root column, when the file has it.
+    leaf: Option<usize>,
+    root: usize,
+    /// Its current type and the type the file was written with.
+    ty: &'a DataType,
+    file_ty: Option<DataType>,
+    /// Stored as INT96 (bounds trusted only in files we wrote).
+    int96: bool,
+}
+
+impl KeyColumn<'_> {
+    /// Statistics values converted to the current key type (see [`stat_datums`]).
+    fn datums(&self, arr: parquet::errors::Result<ArrayRef>, n: usize) -> Vec<Option<Datum>> {
+        stat_datums(arr, self.file_ty.as_ref(), self.ty, n)
+    }
+
+    /// Bounds from one min and one max statistic.
+    fn bounds(
+        &self,
+        min: parquet::errors::Result<ArrayRef>,
+        max: parquet::errors::Result<ArrayRef>,
+    ) -> Bounds {
+        Bounds {
+            min: self.datums(min, 1).into_iter().next().flatten(),
+            max: self.datums(max, 1).into_iter().next().flatten(),
+        }
+    }
+}
+
+/// The key columns of a file, in key order.
+fn key_columns<'a>(
+    ctx: &'a ScanContext,
+    file_schema: &TableSchema,
+    footer: &Footer,
+) -> Vec<KeyColumn<'a>> {
+    let parquet_schema = footer.meta.parquet_schema();
+    ctx.key_fields
+        .iter()
+        .zip(&footer.binding.key_roots)
+        .map(|(k, root)| {
+            let leaf = leaf_of(&footer.meta, *root);
+            KeyColumn {
+                leaf,
+                root: *root,
+                ty: &k.data_type,
+                file_ty: file_schema
+                    .fields
+                    .iter()
+                    .find(|f| f.id == k.id)
+                    .map(|f| f.data_type.clone()),
+                int96: leaf.is_some_and(|l| {
+                    parquet_schema.column(l).physical_type() == PhysicalType::INT96
+                }),
+            }
+        })
+        .collect()
+}
+
+/// File row position of each row group's first row, and its row count.
+fn row_group_rows(pmeta: &ParquetMetaData, display: &str) -> Result<(Vec<u64>, Vec<u64>)> {
+    let mut first_rows = Vec::with_capacity(pmeta.num_row_groups());
+    let mut rows = Vec::with_capacity(pmeta.num_row_groups());
     let mut first = 0u64;
     for rg in pmeta.row_groups() {
-        rg_first_row.push(first);
-        let rows = u64::try_from(rg.num_rows())
+        first_rows.push(first);
+        let n = u64::try_from(rg.num_rows())
             .map_err(|_| Error::corrupt(display, "a row group has a negative row count"))?;
-        rg_rows.push(rows);
-        first += rows;
+        rows.push(n);
+        first += n;
     }
-    let key_types: Vec<&DataType> = ctx.key_fields.iter().map(|f| &f.data_type).collect();
-    let file_types: Vec<Option<DataType>> = ctx
-        .key_fields
-        .iter()
-        .map(|k| {
-            file_schema
-                .fields
-                .iter()
-                .find(|f| f.id == k.id)
-                .map(|f| f.data_type.clone())
-        })
-        .collect();
-    let leaves: Vec<Option<usize>> = binding
-        .key_roots
-        .iter()
-        .map(|r| leaf_of(&meta, *r))
-        .collect();
-    let parquet_schema = meta.parquet_schema();
+    Ok((first_rows, rows))
+}
+
+/// What the footer knows about one key column in one row group.
+#[derive(Default)]
+struct ChunkIndex {
+    bounds: Bounds,
+    pages: Option<ColumnPages>,
+    bloom: Option<BloomLocation>,
+}
+
+/// Builds a file's index from its footer: per row group and key column, the bounds, the
+/// pages and where the bloom filter is.
+fn build_index(ctx: &ScanContext, file_schema: &TableSchema, footer: Footer) -> Result<FileIndex> {
+    let pmeta = footer.meta.metadata().clone();
+    let (rg_first_row, rg_rows) = row_group_rows(&pmeta, &footer.display)?;
     let int96_trusted = int96_bounds_trusted(&pmeta);
-    let bloom_kinds: Vec<BloomKind> = leaves
+    let columns = key_columns(ctx, file_schema, &footer);
+    let bloom_kinds: Vec<BloomKind> = columns
         .iter()
-        .zip(&key_types)
-        .zip(&file_types)
-        .map(|((leaf, ty), file_ty)| match (leaf, file_ty) {
-            (Some(l), Some(f)) if f.kind == ty.kind => {
-                bloom_kind(ty, parquet_schema.column(*l).as_ref(), int96_trusted)
+        .map(|c| match (c.leaf, &c.file_ty) {
+            (Some(l), Some(f)) if f.kind == c.ty.kind => {
+                let col = footer.meta.parquet_schema().column(l);
+                bloom_kind(c.ty, col.as_ref(), int96_trusted)
             }
             _ => BloomKind::Unusable,
         })
@@ -407,111 +466,25 @@ fn build_index(
     let mut pages = vec![];
     let mut bloom_locations = vec![];
     let mut weight = pmeta.memory_size() + 256;
-    for rg in 0..n_rg {
-        let mut bounds = vec![];
-        let mut rg_pages = vec![];
-        let mut blooms = vec![];
-        for (j, leaf) in leaves.iter().enumerate() {
-            let Some(leaf) = *leaf else {
-                bounds.push(Bounds::default());
-                rg_pages.push(None);
-                blooms.push(None);
-                continue;
-            };
-            let chunk = pmeta.row_group(rg).column(leaf);
-            blooms.push(chunk.bloom_filter_offset().and_then(|o| {
-                let len = chunk
-                    .bloom_filter_length()
-                    .and_then(|l| u64::try_from(l).ok());
-                u64::try_from(o).ok().map(|o| (o, len))
-            }));
-            let int96 = parquet_schema.column(leaf).physical_type() == PhysicalType::INT96;
-            if int96 && !int96_trusted {
-                // INT96 bounds of other writers are not used (as in `predicate::parquet`): a key
-                // is searched in the whole row group, in one unit.
-                bounds.push(Bounds::default());
-                rg_pages.push(None);
-                continue;
-            }
-            let root = binding.key_roots[j];
-            let field = &meta.schema().fields()[root];
-            let conv = StatisticsConverter::from_column_index(leaf, field, parquet_schema)
-                .map_err(|e| Error::corrupt(display, e))?;
-            let ty = key_types[j];
-            let file_ty = file_types[j].as_ref();
-            let (rg_mins, rg_maxs) = if int96 {
-                let (mins, maxs) = int96_row_group_bounds(&pmeta, leaf);
-                (Ok(mins.slice(rg, 1)), Ok(maxs.slice(rg, 1)))
-            } else {
-                (
-                    conv.row_group_mins([&pmeta.row_groups()[rg]]),
-                    conv.row_group_maxes([&pmeta.row_groups()[rg]]),
-                )
-            };
-            let mins = stat_datums(rg_mins, file_ty, ty, 1);
-            let maxs = stat_datums(rg_maxs, file_ty, ty, 1);
-            bounds.push(Bounds {
-                min: mins.into_iter().next().flatten(),
-                max: maxs.into_iter().next().flatten(),
-            });
-            let locations = pmeta
-                .offset_index()
-                .and_then(|oi| oi.get(rg))
-                .and_then(|cols| cols.get(leaf))
-                .map(|o| o.page_locations())
-                .filter(|p| !p.is_empty());
-            let has_column_index = pmeta
-                .column_index()
-                .and_then(|ci| ci.get(rg))
-                .is_some_and(|cols| cols.len() > leaf);
-            let page_dir = match (pmeta.column_index(), pmeta.offset_index(), locations) {
-                (Some(ci), Some(oi), Some(locations)) if has_column_index => {
-                    let n = locations.len();
-                    let starts: Vec<u64> = locations
-                        .iter()
-                        .map(|p| u64::try_from(p.first_row_index).unwrap_or(0))
-                        .collect();
-                    let (page_mins, page_maxs) = if int96 {
-                        match int96_page_bounds(&pmeta, rg, leaf) {
-                            Some((mins, maxs)) => (Ok(mins), Ok(maxs)),
-                            None => {
-                                let none = || Err(ParquetError::General("no INT96 bounds".into()));
-                                (none(), none())
-                            }
-                        }
-                    } else {
-                        (
-                            conv.data_page_mins(ci, oi, [&rg]),
-                            conv.data_page_maxes(ci, oi, [&rg]),
-                        )
-                    };
-                    let mins = stat_datums(page_mins, file_ty, ty, n);
-                    let maxs = stat_datums(page_maxs, file_ty, ty, n);
-                    weight += n * 96;
-                    Some(ColumnPages {
-                        starts,
-                        bounds: mins
-                            .into_iter()
-                            .zip(maxs)
-                            .map(|(min, max)| Bounds { min, max })
-                            .collect(),
-                    })
-                }
-                _ => None,
-            };
-            rg_pages.push(page_dir);
+    for rg in 0..pmeta.num_row_groups() {
+        let chunks = columns
+            .iter()
+            .map(|c| chunk_index(&footer, c, rg, int96_trusted))
+            .collect::<Result<Vec<_>>>()?;
+        for c in &chunks {
+            weight += c.pages.as_ref().map_or(0, |p| p.starts.len() * 96);
         }
-        rg_bounds.push(bounds);
-        pages.push(rg_pages);
-        bloom_locations.push(blooms);
+        rg_bounds.push(chunks.iter().map(|c| c.bounds.clone()).collect());
+        bloom_locations.push(chunks.iter().map(|c| c.bloom).collect());
+        pages.push(chunks.into_iter().map(|c| c.pages).collect());
     }
     Ok(FileIndex {
-        display: display.to_string(),
-        store,
-        path,
-        size,
-        meta,
-        binding,
+        display: footer.display,
+        store: footer.store,
+        path: footer.path,
+        size: footer.size,
+        meta: footer.meta,
+        binding: footer.binding,
         rg_first_row,
         rg_rows,
         rg_bounds,
@@ -520,6 +493,104 @@ fn build_index(
         bloom_locations,
         weight,
     })
+}
+
+/// Key column `c` in row group `rg`: its bloom filter's location, and its bounds and pages
+/// from the statistics (none for INT96 columns of other writers, as in `predicate::parquet`:
+/// such a key is searched in the whole row group, in one unit).
+fn chunk_index(
+    footer: &Footer,
+    c: &KeyColumn,
+    rg: usize,
+    int96_trusted: bool,
+) -> Result<ChunkIndex> {
+    let Some(leaf) = c.leaf else {
+        return Ok(ChunkIndex::default());
+    };
+    let pmeta = footer.meta.metadata();
+    let bloom = bloom_location(pmeta.row_group(rg).column(leaf));
+    if c.int96 && !int96_trusted {
+        return Ok(ChunkIndex {
+            bloom,
+            ..ChunkIndex::default()
+        });
+    }
+    let field = &footer.meta.schema().fields()[c.root];
+    let conv = StatisticsConverter::from_column_index(leaf, field, footer.meta.parquet_schema())
+        .map_err(|e| Error::corrupt(&footer.display, e))?;
+    let bounds = if c.int96 {
+        let (mins, maxs) = int96_row_group_bounds(pmeta, leaf);
+        c.bounds(Ok(mins.slice(rg, 1)), Ok(maxs.slice(rg, 1)))
+    } else {
+        let group = [&pmeta.row_groups()[rg]];
+        c.bounds(conv.row_group_mins(group), conv.row_group_maxes(group))
+    };
+    Ok(ChunkIndex {
+        bounds,
+        pages: column_pages(pmeta, &conv, c, rg, leaf),
+        bloom,
+    })
+}
+
+/// Where a column chunk's bloom filter is, if it has one.
+fn bloom_location(chunk: &ColumnChunkMetaData) -> Option<BloomLocation> {
+    let offset = u64::try_from(chunk.bloom_filter_offset()?).ok()?;
+    let len = chunk
+        .bloom_filter_length()
+        .and_then(|l| u64::try_from(l).ok());
+    Some((offset, len))
+}
+
+/// The pages of key column `c` in row group `rg`, when the page index has them.
+fn column_pages(
+    pmeta: &ParquetMetaData,
+    conv: &StatisticsConverter,
+    c: &KeyColumn,
+    rg: usize,
+    leaf: usize,
+) -> Option<ColumnPages> {
+    let locations = pmeta
+        .offset_index()
+        .and_then(|oi| oi.get(rg))
+        .and_then(|cols| cols.get(leaf))
+        .map(|o| o.page_locations())
+        .filter(|p| !p.is_empty())?;
+    let has_column_index = pmeta
+        .column_index()
+        .and_then(|ci| ci.get(rg))
+        .is_some_and(|cols| cols.len() > leaf);
+    let (Some(ci), Some(oi)) = (pmeta.column_index(), pmeta.offset_index()) else {
+        return None;
+    };
+    if !has_column_index {
+        return None;
+    }
+    let n = locations.len();
+    let starts: Vec<u64> = locations
+        .iter()
+        .map(|p| u64::try_from(p.first_row_index).unwrap_or(0))
+        .collect();
+    let (mins, maxs) = if c.int96 {
+        match int96_page_bounds(pmeta, rg, leaf) {
+            Some((mins, maxs)) => (Ok(mins), Ok(maxs)),
+            None => {
+                let none = || Err(ParquetError::General("no INT96 bounds".into()));
+                (none(), none())
+            }
+        }
+    } else {
+        (
+            conv.data_page_mins(ci, oi, [&rg]),
+            conv.data_page_maxes(ci, oi, [&rg]),
+        )
+    };
+    let bounds = c
+        .datums(mins, n)
+        .into_iter()
+        .zip(c.datums(maxs, n))
+        .map(|(min, max)| Bounds { min, max })
+        .collect();
+    Some(ColumnPages { starts, bounds })
 }
 
 impl FileIndex {

@@ -21,9 +21,11 @@
 //!
 //! The path of a key: its partition and bucket ([`KeyRouter`]) → the bucket's files whose
 //! `_MIN_KEY`..`_MAX_KEY` holds it, newest sorted run first → the Parquet bloom filters of the
-//! `_KEY_*` columns → the page index → one decoded page → its records, merged. A
-//! [`LookupHandle`] keeps what it learns in byte-bounded LRU caches (manifests and index files,
-//! footers with page indexes, bloom filters, decoded pages), so a warm lookup does no I/O.
+//! `_KEY_*` columns → the page index → one decoded page → its records, merged. ORC and Avro
+//! data files have neither bloom filters nor page indexes here: such a file is decoded whole
+//! once and searched in memory (`whole_file`). A [`LookupHandle`] keeps what it learns in
+//! byte-bounded LRU caches (manifests and index files, footers with page indexes, bloom
+//! filters, decoded pages and whole ORC/Avro files), so a warm lookup does no I/O.
 //!
 //! [`KeyRouter`]: streamhouse_format::route::KeyRouter
 
@@ -33,6 +35,7 @@ mod meta_store;
 mod probe;
 mod state;
 mod unit;
+mod whole_file;
 
 use std::sync::atomic::Ordering as AtomicOrdering;
 use std::sync::{Arc, Mutex, RwLock};
@@ -66,7 +69,7 @@ pub struct LookupOptions {
     pub footer_cache_bytes: usize,
     /// Bytes of key-column bloom filters.
     pub bloom_cache_bytes: usize,
-    /// Bytes of decoded pages (units).
+    /// Bytes of decoded pages (units), and of whole decoded ORC and Avro files.
     pub page_cache_bytes: usize,
     /// Pick up new snapshots by itself: before a lookup, when this long has passed since the
     /// last check. `None`: only [`LookupHandle::refresh`] moves the handle.
@@ -132,7 +135,7 @@ pub struct LookupCounters {
     pub bloom_skips: u64,
     /// Files whose page index was searched.
     pub files_searched: u64,
-    /// Files whose footer was read (footer-cache misses).
+    /// Files whose footer was read (footer-cache misses), or ORC/Avro files decoded whole.
     pub files_opened: u64,
     /// Pages (units) decoded, and found in the page cache.
     pub units_decoded: u64,

@@ -1,5 +1,6 @@
 //! The lookup of one key: bucket → candidate files by key range, newest sorted run first →
-//! bloom filter → page index → decode one unit → the key's records → the merged row.
+//! bloom filter → page index → decode one unit → the key's records → the merged row. An ORC or
+//! Avro file is one unit, the whole file ([`super::whole_file`]).
 //!
 //! For a deduplicate table (no `sequence.field`) the search stops as soon as the newest version
 //! is certain: once a record with sequence number `s` is found, files whose
@@ -28,8 +29,10 @@ use super::cache::SharedLru;
 use super::file_index::{self, bloom_value, BloomKind, BloomValue, FileBlooms, FileIndex};
 use super::state::{BucketFiles, FileRef, Mode, SnapshotState};
 use super::unit::{self, KeyMatcher, ProbeKey, Unit};
+use super::whole_file;
 use crate::dv::{self, DeletionVector};
 use crate::file_reader::ScanContext;
+use crate::other_formats::OtherFormat;
 
 /// Cache key of a decoded unit: file, row group, first row.
 pub(crate) type UnitKey = (u64, u32, u64);
@@ -341,6 +344,9 @@ impl<'a> Probe<'a> {
         key: &ProbeKey,
         hits: &mut Vec<Hit>,
     ) -> Result<()> {
+        if let Some(format) = f.format {
+            return self.probe_whole_file(bucket, f, format, key, hits).await;
+        }
         let mut index = None;
         let mut blooms = None;
         if self.settings.use_bloom_filters {
@@ -391,32 +397,40 @@ impl<'a> Probe<'a> {
                         u
                     }
                 };
-                let ctx = self.ctx();
-                let seqs = unit
-                    .batch
-                    .column(ctx.seq_index())
-                    .as_primitive::<Int64Type>();
-                let kinds = unit
-                    .batch
-                    .column(ctx.kind_index())
-                    .as_primitive::<Int8Type>();
-                for row in unit.matches(key) {
-                    let pos = unit.first_row + row as u64;
-                    if dv
-                        .as_ref()
-                        .is_some_and(|d| !d.range(pos, pos + 1).is_empty())
-                    {
-                        continue;
-                    }
-                    hits.push(Hit {
-                        seq: seqs.value(row),
-                        kind: kinds.value(row),
-                        unit: unit.clone(),
-                        row,
-                    });
-                }
+                collect_hits(self.ctx(), &unit, key, dv.as_deref(), hits);
             }
         }
+        Ok(())
+    }
+
+    /// [`Probe::probe_file`] for an ORC or Avro file: its whole-file unit, decoded on a miss.
+    async fn probe_whole_file(
+        &mut self,
+        bucket: &BucketFiles,
+        f: &FileRef,
+        format: OtherFormat,
+        key: &ProbeKey,
+        hits: &mut Vec<Hit>,
+    ) -> Result<()> {
+        self.local.files_searched += 1;
+        let dv = self.deletion_vector(f).await?;
+        let ukey: UnitKey = (f.id, whole_file::WHOLE_FILE, 0);
+        let unit = match self.caches.units.get(&ukey) {
+            Some(u) => {
+                self.local.unit_cache_hits += 1;
+                u
+            }
+            None if self.cached_only => return Err(needs_io(&self.needed_io)),
+            None => {
+                let ctx = self.ctx();
+                let u = whole_file::decode(ctx, format, &bucket.dir, &f.meta, self.matcher).await?;
+                self.local.files_opened += 1;
+                self.local.units_decoded += 1;
+                self.caches.units.insert(ukey, u.clone(), u.weight);
+                u
+            }
+        };
+        collect_hits(self.ctx(), &unit, key, dv.as_deref(), hits);
         Ok(())
     }
 
@@ -488,6 +502,36 @@ impl<'a> Probe<'a> {
     }
 }
 
+/// Appends the rows of `unit` holding `key` that no deletion vector removed to `hits`.
+fn collect_hits(
+    ctx: &ScanContext,
+    unit: &Arc<Unit>,
+    key: &ProbeKey,
+    dv: Option<&DeletionVector>,
+    hits: &mut Vec<Hit>,
+) {
+    let seqs = unit
+        .batch
+        .column(ctx.seq_index())
+        .as_primitive::<Int64Type>();
+    let kinds = unit
+        .batch
+        .column(ctx.kind_index())
+        .as_primitive::<Int8Type>();
+    for row in unit.matches(key) {
+        let pos = unit.first_row + row as u64;
+        if dv.is_some_and(|d| !d.range(pos, pos + 1).is_empty()) {
+            continue;
+        }
+        hits.push(Hit {
+            seq: seqs.value(row),
+            kind: kinds.value(row),
+            unit: unit.clone(),
+            row,
+        });
+    }
+}
+
 /// Sorts records into merge order: `sequence.field` (nulls first, per
 /// `sequence.field.sort-order`), then `_SEQUENCE_NUMBER`, retractions before additions.
 fn sort_hits(ctx: &ScanContext, hits: Vec<Hit>) -> Result<Vec<Hit>> {
@@ -532,144 +576,166 @@ pub(crate) fn assemble(
     ctx: &ScanContext,
     found: &[Found],
 ) -> Result<(RecordBatch, Vec<Option<usize>>)> {
-    let mut positions = Vec::with_capacity(found.len());
     let mut n = 0usize;
-    for f in found {
-        if matches!(f, Found::Absent) {
-            positions.push(None);
-        } else {
-            positions.push(Some(n));
-            n += 1;
-        }
-    }
-    if n == 0 {
-        return Ok((RecordBatch::new_empty(ctx.output_schema.clone()), positions));
-    }
-    let off = ctx.value_offset();
-    let no = ctx.num_output;
-    // One stored record (a single get): its row, without copying.
-    if let [Found::Record(u, row)] = found
+    let positions: Vec<Option<usize>> = found
         .iter()
-        .filter(|f| !matches!(f, Found::Absent))
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        let cols = (0..no)
-            .map(|c| u.batch.column(off + c).slice(*row, 1))
-            .collect();
-        return Ok((ctx.output_batch(cols, 1)?, positions));
-    }
-    // Distinct source units, by identity.
-    let mut unit_index: HashMap<*const Unit, usize> = HashMap::new();
-    let mut units: Vec<Arc<Unit>> = vec![];
-    let mut source = |u: &Arc<Unit>| -> usize {
-        *unit_index.entry(Arc::as_ptr(u)).or_insert_with(|| {
-            units.push(u.clone());
-            units.len() - 1
-        })
-    };
-    // Per found key: a whole stored record (source, row), or per column (source, row) or a
-    // computed value.
-    enum Src {
-        At(usize, usize),
-        Null,
-        Value(Datum),
-    }
-    enum Pick {
-        Record(usize, usize),
-        Cells(Vec<Src>),
-    }
-    let mut picks: Vec<Pick> = Vec::with_capacity(n);
-    for f in found {
-        match f {
-            Found::Absent => {}
-            Found::Record(u, row) => picks.push(Pick::Record(source(u), *row)),
-            Found::Row(cs) => picks.push(Pick::Cells(
-                cs.iter()
-                    .map(|c| match c {
-                        OutCell::Null => Src::Null,
-                        OutCell::From(u, row) => Src::At(source(u), *row),
-                        OutCell::Value(d) => Src::Value(d.clone()),
-                    })
-                    .collect(),
-            )),
-        }
-    }
-    // Only stored records (deduplicate, first-row, deletion vectors): one gather per column
-    // with the same indices.
-    if picks.iter().all(|p| matches!(p, Pick::Record(..))) {
-        let indices: Vec<(usize, usize)> = picks
-            .iter()
-            .map(|p| match p {
-                Pick::Record(s, r) => (*s, *r),
-                Pick::Cells(_) => (0, 0),
+        .map(|f| {
+            (!matches!(f, Found::Absent)).then(|| {
+                n += 1;
+                n - 1
             })
-            .collect();
-        let mut cols: Vec<ArrayRef> = Vec::with_capacity(no);
-        for c in 0..no {
-            let arrays: Vec<&dyn Array> = units
-                .iter()
-                .map(|u| u.batch.column(off + c).as_ref())
-                .collect();
-            cols.push(
-                interleave(&arrays, &indices)
-                    .map_err(|e| Error::arrow("gathering found rows", e))?,
-            );
-        }
-        return Ok((ctx.output_batch(cols, n)?, positions));
-    }
-    let cells: Vec<Vec<Src>> = picks
-        .into_iter()
-        .map(|p| match p {
-            Pick::Record(s, r) => (0..no).map(|_| Src::At(s, r)).collect(),
-            Pick::Cells(c) => c,
         })
         .collect();
-    let mut cols: Vec<ArrayRef> = Vec::with_capacity(no);
-    for c in 0..no {
-        let ty = &ctx.value_fields[c].data_type;
-        let target = ctx.internal_schema.field(off + c).data_type().clone();
+    let present: Vec<&Found> = found
+        .iter()
+        .filter(|f| !matches!(f, Found::Absent))
+        .collect();
+    let cols = match present.as_slice() {
+        [] => return Ok((RecordBatch::new_empty(ctx.output_schema.clone()), positions)),
+        // One stored record (a single get): its row, without copying.
+        [Found::Record(u, row)] => {
+            let off = ctx.value_offset();
+            (0..ctx.num_output)
+                .map(|c| u.batch.column(off + c).slice(*row, 1))
+                .collect()
+        }
+        _ => Picks::of(&present).gather(ctx)?,
+    };
+    Ok((ctx.output_batch(cols, present.len())?, positions))
+}
+
+/// Where one output value of a found row comes from.
+enum Src {
+    /// Row `.1` of source unit `.0`.
+    At(usize, usize),
+    Null,
+    Value(Datum),
+}
+
+/// Where a found row comes from: a whole stored record (source unit, row), or each column
+/// on its own.
+enum Pick {
+    Record(usize, usize),
+    Cells(Vec<Src>),
+}
+
+/// The found rows' sources: the distinct units they come from (by identity) and a pick per
+/// row.
+struct Picks {
+    units: Vec<Arc<Unit>>,
+    rows: Vec<Pick>,
+}
+
+impl Picks {
+    fn of(found: &[&Found]) -> Picks {
+        let mut unit_index: HashMap<*const Unit, usize> = HashMap::new();
+        let mut units: Vec<Arc<Unit>> = vec![];
+        let mut source = |u: &Arc<Unit>| -> usize {
+            *unit_index.entry(Arc::as_ptr(u)).or_insert_with(|| {
+                units.push(u.clone());
+                units.len() - 1
+            })
+        };
+        let rows = found
+            .iter()
+            .filter_map(|f| match f {
+                Found::Absent => None,
+                Found::Record(u, row) => Some(Pick::Record(source(u), *row)),
+                Found::Row(cs) => Some(Pick::Cells(
+                    cs.iter()
+                        .map(|c| match c {
+                            OutCell::Null => Src::Null,
+                            OutCell::From(u, row) => Src::At(source(u), *row),
+                            OutCell::Value(d) => Src::Value(d.clone()),
+                        })
+                        .collect(),
+                )),
+            })
+            .collect();
+        Picks { units, rows }
+    }
+
+    /// The output columns: one gather per column with the same indices when every row is a
+    /// stored record (deduplicate, first-row, deletion vectors), else column by column.
+    fn gather(&self, ctx: &ScanContext) -> Result<Vec<ArrayRef>> {
+        let records: Option<Vec<(usize, usize)>> = self
+            .rows
+            .iter()
+            .map(|p| match p {
+                Pick::Record(s, r) => Some((*s, *r)),
+                Pick::Cells(_) => None,
+            })
+            .collect();
+        (0..ctx.num_output)
+            .map(|c| match &records {
+                Some(indices) => self.interleave(ctx, c, None, indices),
+                None => self.gather_column(ctx, c),
+            })
+            .collect()
+    }
+
+    /// Column `c` of rows that mix stored values, nulls and values the merge computed.
+    fn gather_column(&self, ctx: &ScanContext, c: usize) -> Result<ArrayRef> {
         let mut computed: Vec<Option<Datum>> = vec![];
-        let mut indices = Vec::with_capacity(n);
-        for row in &cells {
-            match &row[c] {
+        let mut indices = Vec::with_capacity(self.rows.len());
+        let computed_at = self.units.len();
+        for pick in &self.rows {
+            let src = match pick {
+                Pick::Record(s, r) => {
+                    indices.push((*s, *r));
+                    continue;
+                }
+                Pick::Cells(cells) => &cells[c],
+            };
+            match src {
                 Src::At(s, r) => indices.push((*s, *r)),
                 Src::Null => {
-                    indices.push((usize::MAX, computed.len()));
+                    indices.push((computed_at, computed.len()));
                     computed.push(None);
                 }
                 Src::Value(d) => {
-                    indices.push((usize::MAX, computed.len()));
+                    indices.push((computed_at, computed.len()));
                     computed.push(Some(d.clone()));
                 }
             }
         }
-        let mut arrays: Vec<&dyn Array> = units
+        let extra = if computed.is_empty() {
+            None
+        } else {
+            Some(computed_array(ctx, c, &computed)?)
+        };
+        self.interleave(ctx, c, extra.as_deref(), &indices)
+    }
+
+    /// Column `c` gathered from the units (and `extra`, the source after them) at `indices`.
+    fn interleave(
+        &self,
+        ctx: &ScanContext,
+        c: usize,
+        extra: Option<&dyn Array>,
+        indices: &[(usize, usize)],
+    ) -> Result<ArrayRef> {
+        let off = ctx.value_offset();
+        let mut arrays: Vec<&dyn Array> = self
+            .units
             .iter()
             .map(|u| u.batch.column(off + c).as_ref())
             .collect();
-        let extra: Option<ArrayRef> = if computed.is_empty() {
-            None
-        } else {
-            let a = datums_to_array(&computed, ty)?;
-            Some(if a.data_type() != &target {
-                arrow::compute::cast(&a, &target).map_err(|e| Error::arrow("computed values", e))?
-            } else {
-                a
-            })
-        };
-        if let Some(e) = &extra {
-            let at = arrays.len();
-            arrays.push(e.as_ref());
-            for i in indices.iter_mut() {
-                if i.0 == usize::MAX {
-                    i.0 = at;
-                }
-            }
-        }
-        let col =
-            interleave(&arrays, &indices).map_err(|e| Error::arrow("gathering found rows", e))?;
-        cols.push(col);
+        arrays.extend(extra);
+        interleave(&arrays, indices).map_err(|e| Error::arrow("gathering found rows", e))
     }
-    Ok((ctx.output_batch(cols, n)?, positions))
+}
+
+/// Values the merge computed for output column `c`, in the column's internal type.
+fn computed_array(ctx: &ScanContext, c: usize, values: &[Option<Datum>]) -> Result<ArrayRef> {
+    let ty = &ctx.value_fields[c].data_type;
+    let target = ctx
+        .internal_schema
+        .field(ctx.value_offset() + c)
+        .data_type();
+    let a = datums_to_array(values, ty)?;
+    if a.data_type() == target {
+        return Ok(a);
+    }
+    arrow::compute::cast(&a, target).map_err(|e| Error::arrow("computed values", e))
 }

@@ -21,7 +21,8 @@ use streamhouse_format::schema::TableSchema;
 use streamhouse_format::types::DataType;
 use streamhouse_format::{Error, Result};
 
-use crate::file_reader::ScanContext;
+use crate::file_reader::{data_file_format, ScanContext};
+use crate::other_formats::OtherFormat;
 use crate::plan::{self, DeletionFile, Plan};
 use crate::split_reader::SplitMode;
 
@@ -65,6 +66,8 @@ pub(crate) struct FileRef {
     pub min_key: Option<Vec<Datum>>,
     pub max_key: Option<Vec<Datum>>,
     pub dv: Option<DeletionFile>,
+    /// ORC or Avro (searched whole, [`super::whole_file`]); `None` for Parquet.
+    pub format: Option<OtherFormat>,
 }
 
 impl FileRef {
@@ -265,6 +268,7 @@ impl SnapshotState {
                     min_key: decode_key(&meta.min_key, types, &current),
                     max_key: decode_key(&meta.max_key, types, &current),
                     dv: split.deletion_vectors.get(&meta.file_name).cloned(),
+                    format: OtherFormat::of(data_file_format(&ctx, &meta)),
                     meta,
                 });
                 file_count += 1;

@@ -4,8 +4,10 @@
 //! The Parquet reader gets the file's cached metadata (footer and page index) and a row
 //! selection, so it fetches only the pages overlapping the unit (plus dictionary pages) in one
 //! vectored read. Decoded units are cached (the "page" cache) together with their keys in a
-//! form that makes matching a scan over integers or encoded row bytes.
+//! form that makes matching a scan over integers or encoded row bytes. A whole ORC or Avro
+//! file is one unit too ([`super::whole_file`]), searched by binary search instead of a scan.
 
+use std::cmp::Ordering;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -37,6 +39,35 @@ pub(crate) enum UnitKeys {
     Rows(Rows),
 }
 
+/// How a unit's rows are searched for a key.
+pub(crate) enum KeyOrder {
+    /// Row by row (a Parquet page: few rows).
+    Scan,
+    /// The keys ascend (a data file's order): binary search.
+    Sorted,
+    /// Row numbers in ascending key order (a file whose keys do not ascend): binary search
+    /// through them.
+    Permuted(Vec<u32>),
+}
+
+impl KeyOrder {
+    /// The order of a whole file's keys: [`KeyOrder::Sorted`] when they ascend, else a
+    /// permutation that sorts them (stable: a key's rows stay in file order).
+    pub fn of(keys: &UnitKeys) -> KeyOrder {
+        let n = keys.len();
+        let ascending = (1..n).all(|i| keys.cmp_rows(i - 1, i) != Ordering::Greater);
+        if ascending {
+            return KeyOrder::Sorted;
+        }
+        let Ok(rows) = u32::try_from(n) else {
+            return KeyOrder::Scan;
+        };
+        let mut order: Vec<u32> = (0..rows).collect();
+        order.sort_by(|a, b| keys.cmp_rows(*a as usize, *b as usize));
+        KeyOrder::Permuted(order)
+    }
+}
+
 /// A decoded unit.
 pub(crate) struct Unit {
     /// Internal-layout rows (keys, `_SEQUENCE_NUMBER`, `_VALUE_KIND`, every table column).
@@ -44,6 +75,7 @@ pub(crate) struct Unit {
     /// File row position of the unit's first row (for deletion vectors).
     pub first_row: u64,
     pub keys: UnitKeys,
+    pub order: KeyOrder,
     pub weight: usize,
 }
 
@@ -139,9 +171,103 @@ impl KeyMatcher {
     }
 }
 
+impl UnitKeys {
+    fn len(&self) -> usize {
+        match self {
+            UnitKeys::Int(k) => k.len(),
+            UnitKeys::Rows(r) => r.num_rows(),
+        }
+    }
+
+    fn cmp_rows(&self, a: usize, b: usize) -> Ordering {
+        match self {
+            UnitKeys::Int(k) => k[a].cmp(&k[b]),
+            UnitKeys::Rows(r) => r.row(a).cmp(&r.row(b)),
+        }
+    }
+
+    /// Row `row`'s key against a probe key; `None` when they are not comparable (a probe key
+    /// not prepared for this form).
+    fn cmp_key(&self, row: usize, key: &ProbeKey) -> Option<Ordering> {
+        match (self, key.int, &key.encoded) {
+            (UnitKeys::Int(keys), Some(k), _) => Some(keys[row].cmp(&k)),
+            (UnitKeys::Rows(rows), _, Some(k)) => Some(rows.row(row).data().cmp(k.as_slice())),
+            _ => None,
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            UnitKeys::Int(k) => k.len() * 8,
+            UnitKeys::Rows(r) => r.size(),
+        }
+    }
+}
+
+/// The first index in `0..n` where `before` is false (`before` holds for a prefix).
+fn partition_point(n: usize, before: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if before(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
 impl Unit {
-    /// Rows of the unit holding `key`.
+    /// A unit of internal-layout rows starting at file position `first_row`; a `whole_file`
+    /// unit is searched by binary search ([`KeyOrder::of`]), a page row by row.
+    pub fn new(
+        batch: RecordBatch,
+        first_row: u64,
+        matcher: &KeyMatcher,
+        whole_file: bool,
+    ) -> Result<Unit> {
+        let keys = matcher.unit_keys(&batch)?;
+        let order = if whole_file {
+            KeyOrder::of(&keys)
+        } else {
+            KeyOrder::Scan
+        };
+        let order_bytes = match &order {
+            KeyOrder::Permuted(p) => p.len() * 4,
+            KeyOrder::Scan | KeyOrder::Sorted => 0,
+        };
+        let weight = batch.get_array_memory_size() + keys.bytes() + order_bytes + 128;
+        Ok(Unit {
+            batch,
+            first_row,
+            keys,
+            order,
+            weight,
+        })
+    }
+
+    /// Rows of the unit holding `key`, ascending.
     pub fn matches(&self, key: &ProbeKey) -> Vec<usize> {
+        let permuted = match &self.order {
+            KeyOrder::Scan => return self.scan(key),
+            KeyOrder::Sorted => None,
+            KeyOrder::Permuted(p) => Some(p),
+        };
+        let at = |i: usize| permuted.map_or(i, |p| p[i] as usize);
+        let cmp = |i: usize| self.keys.cmp_key(at(i), key);
+        let n = self.keys.len();
+        let lo = partition_point(n, |i| cmp(i) == Some(Ordering::Less));
+        let hi = lo + partition_point(n - lo, |i| cmp(lo + i) == Some(Ordering::Equal));
+        let col = self.batch.column(0);
+        (lo..hi)
+            .map(at)
+            .filter(|r| !matches!(self.keys, UnitKeys::Int(_)) || col.is_valid(*r))
+            .collect()
+    }
+
+    /// [`Unit::matches`] row by row.
+    fn scan(&self, key: &ProbeKey) -> Vec<usize> {
         match (&self.keys, key.int, &key.encoded) {
             (UnitKeys::Int(keys), Some(k), _) => {
                 let col = self.batch.column(0);
@@ -326,17 +452,64 @@ pub(crate) async fn decode(
             ),
         ));
     }
-    let keys = matcher.unit_keys(&batch)?;
-    let weight = batch.get_array_memory_size()
-        + match &keys {
-            UnitKeys::Int(k) => k.len() * 8,
-            UnitKeys::Rows(r) => r.size(),
-        }
-        + 128;
-    Ok(Arc::new(Unit {
-        batch,
-        first_row: index.rg_first_row[rg] + start,
-        keys,
-        weight,
-    }))
+    let first_row = index.rg_first_row[rg] + start;
+    Ok(Arc::new(Unit::new(batch, first_row, matcher, false)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, StringArray};
+    use streamhouse_format::types::parse_type;
+
+    fn whole_file(columns: Vec<ArrayRef>, types: &[&str]) -> (Unit, KeyMatcher) {
+        let types: Vec<DataType> = types.iter().map(|t| parse_type(t).unwrap()).collect();
+        let matcher = KeyMatcher::new(types).unwrap();
+        let batch = RecordBatch::try_from_iter(
+            columns
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| (format!("k{i}"), c)),
+        )
+        .unwrap();
+        (Unit::new(batch, 0, &matcher, true).unwrap(), matcher)
+    }
+
+    fn rows_of(unit: &Unit, matcher: &KeyMatcher, key: Vec<Datum>) -> Vec<usize> {
+        unit.matches(&matcher.key(key).unwrap())
+    }
+
+    #[test]
+    fn whole_files_are_searched_in_key_order_sorted_or_not() {
+        let ints = |v: Vec<Option<i64>>| -> Vec<ArrayRef> { vec![Arc::new(Int64Array::from(v))] };
+        // Ascending, a null (a corrupt file) first: binary search, the null never matches.
+        let (u, m) = whole_file(ints(vec![None, Some(1), Some(1), Some(2)]), &["BIGINT"]);
+        assert!(matches!(u.order, KeyOrder::Sorted));
+        assert_eq!(rows_of(&u, &m, vec![Datum::BigInt(1)]), vec![1, 2]);
+        assert_eq!(
+            rows_of(&u, &m, vec![Datum::BigInt(i64::MIN)]),
+            Vec::<usize>::new()
+        );
+        // Not ascending: through a stable permutation, rows in file order.
+        let (u, m) = whole_file(
+            ints(vec![Some(3), Some(1), Some(2), Some(1), Some(3)]),
+            &["BIGINT"],
+        );
+        assert!(matches!(u.order, KeyOrder::Permuted(_)));
+        assert_eq!(rows_of(&u, &m, vec![Datum::BigInt(1)]), vec![1, 3]);
+        assert_eq!(rows_of(&u, &m, vec![Datum::BigInt(3)]), vec![0, 4]);
+        assert_eq!(rows_of(&u, &m, vec![Datum::BigInt(0)]), Vec::<usize>::new());
+        assert_eq!(rows_of(&u, &m, vec![Datum::BigInt(4)]), Vec::<usize>::new());
+        // A composite key, encoded rows.
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(vec![1, 1, 0, 1])),
+            Arc::new(StringArray::from(vec!["b", "a", "z", "b"])),
+        ];
+        let (u, m) = whole_file(cols, &["BIGINT", "STRING"]);
+        assert!(matches!(u.order, KeyOrder::Permuted(_)));
+        let key = |k: i64, s: &str| vec![Datum::BigInt(k), Datum::String(s.into())];
+        assert_eq!(rows_of(&u, &m, key(1, "b")), vec![0, 3]);
+        assert_eq!(rows_of(&u, &m, key(0, "z")), vec![2]);
+        assert_eq!(rows_of(&u, &m, key(0, "a")), Vec::<usize>::new());
+    }
 }

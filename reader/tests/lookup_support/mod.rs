@@ -319,6 +319,50 @@ fn key_string(key: &[Datum]) -> String {
         .join("|")
 }
 
+/// The primary-key value of row `row` of a batch of the table's columns.
+pub fn row_key(table: &Table, batch: &RecordBatch, row: usize) -> Vec<Datum> {
+    table
+        .schema
+        .primary_keys
+        .iter()
+        .map(|k| {
+            let ty = &table.schema.field(k).unwrap().data_type;
+            let col = batch.column_by_name(k).unwrap();
+            datum_from_arrow(col.as_ref(), row, ty).unwrap().unwrap()
+        })
+        .collect()
+}
+
+/// The primary-key values of every row of `batches` (the table's columns).
+pub fn keys_in(table: &Table, batches: &[RecordBatch]) -> Vec<Vec<Datum>> {
+    batches
+        .iter()
+        .flat_map(|b| (0..b.num_rows()).map(|row| row_key(table, b, row)))
+        .collect()
+}
+
+/// Keys nobody wrote: the first `n` of `keys`, each with its last integer or string column
+/// moved far away (keys without such a column are skipped).
+pub fn absent_keys(keys: &[Vec<Datum>], n: usize) -> Vec<Vec<Datum>> {
+    keys.iter()
+        .take(n)
+        .filter_map(|k| {
+            let mut k = k.clone();
+            let last = k
+                .iter_mut()
+                .rev()
+                .find(|d| matches!(d, Datum::Int(_) | Datum::BigInt(_) | Datum::String(_)))?;
+            *last = match &*last {
+                Datum::Int(v) => Datum::Int(v.wrapping_add(1_000_003)),
+                Datum::BigInt(v) => Datum::BigInt(v.wrapping_add(1_000_003)),
+                Datum::String(s) => Datum::String(format!("{s}-never")),
+                other => other.clone(),
+            };
+            Some(k)
+        })
+        .collect()
+}
+
 /// A full scan's rows by primary key.
 pub async fn scan_by_key(table: &Table, snapshot: Option<i64>) -> HashMap<String, RecordBatch> {
     let mut b = ScanBuilder::new(table);
@@ -328,21 +372,9 @@ pub async fn scan_by_key(table: &Table, snapshot: Option<i64>) -> HashMap<String
     let batches = b.to_batches().await.unwrap();
     let schema: Arc<Schema> = b.output_schema().unwrap();
     let all = concat_batches(&schema, &batches).unwrap();
-    let pk_idx = table.schema.indices_of(&table.schema.primary_keys).unwrap();
     let mut out = HashMap::new();
     for row in 0..all.num_rows() {
-        let key: Vec<Datum> = pk_idx
-            .iter()
-            .map(|i| {
-                datum_from_arrow(
-                    all.column(*i).as_ref(),
-                    row,
-                    &table.schema.fields[*i].data_type,
-                )
-                .unwrap()
-                .unwrap()
-            })
-            .collect();
+        let key = row_key(table, &all, row);
         let idx = arrow::array::UInt32Array::from(vec![row as u32]);
         let prev = out.insert(key_string(&key), take_record_batch(&all, &idx).unwrap());
         assert!(prev.is_none(), "the scan returned key {key:?} twice");
