@@ -62,6 +62,7 @@
 mod catalog;
 mod lookup;
 mod maintenance;
+mod rows;
 mod scan;
 mod table;
 mod tail;
@@ -78,6 +79,7 @@ pub use catalog::{
 };
 pub use lookup::Lookup;
 pub use maintenance::{Compaction, Expire};
+pub use rows::ROWKIND_COLUMN;
 pub use scan::{RecordBatchStream, Scan, ScanPlan};
 pub use table::{DataFile, Table, TableTotals};
 pub use tail::TailBuilder;

@@ -327,3 +327,70 @@ async fn local_paths_and_file_urls_are_one_warehouse() {
         "{bad}"
     );
 }
+
+#[tokio::test]
+async fn deletes_by_key_keys_and_row_kind_columns() {
+    let c = catalog("rows");
+    let t = orders(&c, &[]).await;
+    write(&t, &[1, 2, 3], "x").await;
+    let key = |ids: Vec<i64>| {
+        let schema = arrow::datatypes::Schema::new(vec![arrow::datatypes::Field::new(
+            "id",
+            arrow::datatypes::DataType::Int64,
+            true,
+        )]);
+        RecordBatch::try_new(Arc::new(schema), vec![Arc::new(Int64Array::from(ids))]).unwrap()
+    };
+    let mut w = t.writer().await.unwrap();
+    w.delete(&key(vec![2])).await.unwrap();
+    w.commit().await.unwrap();
+    w.close().await.unwrap();
+    assert_eq!(rows(&t.scan().collect().await.unwrap()), 2);
+    assert!(t.get(&[Datum::BigInt(2)]).await.unwrap().is_none());
+    assert_eq!(
+        t.key_rows(&key(vec![3, 1]), "keys").unwrap(),
+        vec![vec![Datum::BigInt(3)], vec![Datum::BigInt(1)]]
+    );
+    // A NULL key, a column that is not the key: input errors naming the column.
+    let nulls = RecordBatch::try_new(
+        key(vec![]).schema(),
+        vec![Arc::new(Int64Array::from(vec![Some(1), None]))],
+    )
+    .unwrap();
+    let e = t.key_rows(&nulls, "keys").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("row 2, column id"), "{e}");
+    let items = batch(&t, &[1], "x");
+    let e = t.delete_rows(&items, "keys").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("\"item\" is not a primary-key column"),
+        "{e}"
+    );
+    // `rowkind`: split off and parsed; a bad kind names its row.
+    let kinds = Arc::new(StringArray::from(vec![Some("-D"), None]));
+    let mut cols = batch(&t, &[1, 4], "y").columns().to_vec();
+    cols.push(kinds);
+    let mut fields = t.arrow_schema().fields().to_vec();
+    fields.push(Arc::new(arrow::datatypes::Field::new(
+        "rowkind",
+        arrow::datatypes::DataType::Utf8,
+        true,
+    )));
+    let with_kinds =
+        RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), cols).unwrap();
+    let (rest, kinds) = t.split_row_kinds(&with_kinds, "in").unwrap();
+    assert_eq!(rest.num_columns(), 2);
+    assert_eq!(kinds, Some(vec![RowKind::Delete, RowKind::Insert]));
+    let bad = with_kinds
+        .clone()
+        .with_schema(with_kinds.schema())
+        .and_then(|b| {
+            let mut cols = b.columns().to_vec();
+            cols[2] = Arc::new(StringArray::from(vec!["+I", "X"]));
+            RecordBatch::try_new(b.schema(), cols)
+        })
+        .unwrap();
+    let e = t.split_row_kinds(&bad, "in").unwrap_err();
+    assert!(e.to_string().contains("row 2, column rowkind"), "{e}");
+}

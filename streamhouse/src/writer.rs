@@ -70,6 +70,7 @@ enum Inner {
 /// compaction still running.
 pub struct Writer {
     inner: Inner,
+    table: Table,
     policy: CompactionPolicy,
     /// COMPACT snapshots and failures already reported.
     seen_snapshots: usize,
@@ -88,10 +89,16 @@ impl Writer {
         };
         Ok(Writer {
             inner,
+            table: table.clone(),
             policy,
             seen_snapshots: 0,
             seen_failures: 0,
         })
+    }
+
+    /// The table written to.
+    pub fn table(&self) -> &Table {
+        &self.table
     }
 
     pub fn policy(&self) -> CompactionPolicy {
