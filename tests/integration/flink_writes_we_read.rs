@@ -5,8 +5,8 @@
 //! Flink's own batch read. Our tail gives Flink's streaming read (from snapshot 1) of the lookup
 //! and input tables exactly, and of the changelog-producer none tables after Flink's upsert
 //! normalization (`flink_streams_ours::normalize_upserts`); both skip the `INSERT OVERWRITE`
-//! snapshot. Tables with ORC or Avro data files: our scan gives Flink's read (a reader that
-//! refused them would have to name the format). And a Flink streaming `INSERT` and our
+//! snapshot. Tables with ORC or Avro data files: our scan and our get of every key give Flink's
+//! read as for Parquet. And a Flink streaming `INSERT` and our
 //! `write --follow` commit to one table at the same time. One JVM runs every Flink statement and query.
 
 use std::collections::BTreeMap;
@@ -326,6 +326,13 @@ async fn our_changes(table: &Table) -> Vec<Value> {
     rows
 }
 
+/// The message of [`assert_same_rows`] when the rows differ.
+fn differs(ours: &[Value], theirs: &[Value], what: &str) -> Option<String> {
+    std::panic::catch_unwind(|| assert_same_rows(ours, theirs, what))
+        .err()
+        .map(|e| e.downcast_ref::<String>().cloned().unwrap_or_default())
+}
+
 /// Checks one table Flink wrote; returns a failure message, if any.
 async fn check_table(warehouse: &Path, w: &Written, flink: &FlinkRun) -> Option<String> {
     let name = w.table;
@@ -338,33 +345,12 @@ async fn check_table(warehouse: &Path, w: &Written, flink: &FlinkRun) -> Option<
         Ok(t) => t,
         Err(e) => return Some(format!("{name}: we cannot open it: {e}")),
     };
-    let ours = our_scan(&table).await;
-    if name == "db.fw_orc" || name == "db.fw_avro" {
-        let format = if name == "db.fw_orc" { "ORC" } else { "Avro" };
-        return match ours {
-            Err(e) if e.contains(format) || e.contains(&format.to_lowercase()) => {
-                eprintln!("ok      {name}: refused: {e}");
-                None
-            }
-            Err(e) => Some(format!("{name}: refused without naming {format}: {e}")),
-            Ok(rows) => {
-                // A reader that learned the format must give Flink's rows.
-                std::panic::catch_unwind(|| {
-                    assert_same_rows(&rows, &theirs, &format!("{name}: ours vs Flink"))
-                })
-                .err()
-                .map(|_| format!("{name}: read {} rows, Flink {}", rows.len(), theirs.len()))
-            }
-        };
-    }
-    let ours = match ours {
+    let ours = match our_scan(&table).await {
         Ok(rows) => rows,
         Err(e) => return Some(format!("{name}: our scan failed: {e}")),
     };
-    if let Err(e) = std::panic::catch_unwind(|| {
-        assert_same_rows(&ours, &theirs, &format!("{name}: our scan vs Flink's read"))
-    }) {
-        return Some(e.downcast_ref::<String>().cloned().unwrap_or_default());
+    if let Some(f) = differs(&ours, &theirs, &format!("{name}: our scan vs Flink's read")) {
+        return Some(f);
     }
     if w.primary_key {
         // Every key Flink returned, and one it did not: our get finds exactly Flink's rows.
@@ -382,10 +368,8 @@ async fn check_table(warehouse: &Path, w: &Written, flink: &FlinkRun) -> Option<
             return Some(format!("{name}: get found an absent key"));
         }
         let got = batch_rows(&found.rows);
-        if let Err(e) = std::panic::catch_unwind(|| {
-            assert_same_rows(&got, &theirs, &format!("{name}: our get vs Flink's read"))
-        }) {
-            return Some(e.downcast_ref::<String>().cloned().unwrap_or_default());
+        if let Some(f) = differs(&got, &theirs, &format!("{name}: our get vs Flink's read")) {
+            return Some(f);
         }
     }
     let mut kinds = vec![];
@@ -474,29 +458,22 @@ async fn flink_writes_tables_we_scan_get_and_tail() {
         let case = format!("stream_{}", short(name));
         match flink.result(&case) {
             Ok(theirs) => {
-                let outcome = std::panic::catch_unwind(|| {
-                    assert_same_rows(
-                        theirs,
-                        &expected,
-                        &format!("{name}: Flink's stream vs our tail"),
-                    )
-                });
+                let what = format!("{name}: Flink's stream vs our tail");
+                let failure = differs(theirs, &expected, &what);
+                let label = if failure.is_none() {
+                    "ok     "
+                } else {
+                    "FAILED "
+                };
                 eprintln!(
-                    "{} {name} changes: our tail {} {:?}, Flink {} {:?} ({})",
-                    if outcome.is_ok() {
-                        "ok     "
-                    } else {
-                        "FAILED "
-                    },
+                    "{label} {name} changes: our tail {} {:?}, Flink {} {:?} ({})",
                     ours.len(),
                     kinds(&ours),
                     theirs.len(),
                     kinds(theirs),
                     flink.line(&case)
                 );
-                if let Err(e) = outcome {
-                    failures.push(e.downcast_ref::<String>().cloned().unwrap_or_default());
-                }
+                failures.extend(failure);
             }
             Err(e) => failures.push(format!("Flink's stream of {name} failed:\n{e}")),
         }
