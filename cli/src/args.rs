@@ -244,6 +244,20 @@ pub enum InputFormat {
     Parquet,
 }
 
+impl InputFormat {
+    /// The format a file's extension names (`.csv`; `.json`, `.jsonl`, `.ndjson`; `.parquet`,
+    /// `.pq`), if any.
+    pub fn of_path(path: &std::path::Path) -> Option<InputFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" => Some(InputFormat::Csv),
+            "json" | "jsonl" | "ndjson" => Some(InputFormat::Json),
+            "parquet" | "pq" => Some(InputFormat::Parquet),
+            _ => None,
+        }
+    }
+}
+
 const SCAN_ABOUT: &str = "\
 Read the rows of a table as of one snapshot (the latest unless --snapshot is given): for a
 primary-key table the newest version of every key, without deleted keys.

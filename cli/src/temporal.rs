@@ -51,39 +51,46 @@ mod tests {
 
     #[test]
     fn timestamps_in_every_unit() {
-        let us = parse_timestamp(
-            "2024-01-31T13:45:00.123456",
-            6,
-            TimeUnit::Microsecond,
-            false,
-        )
-        .unwrap();
-        assert_eq!(
-            format_timestamp(us, TimeUnit::Microsecond, 6, false),
-            "2024-01-31T13:45:00.123456"
-        );
-        let ms = parse_timestamp("1969-12-31 23:59:59.5", 3, TimeUnit::Millisecond, false).unwrap();
-        assert_eq!(ms, -500);
-        assert_eq!(
-            format_timestamp(ms, TimeUnit::Millisecond, 3, false),
-            "1969-12-31T23:59:59.500"
-        );
-        let ns = parse_timestamp(
-            "2024-01-31T13:45:00.123456789",
-            9,
-            TimeUnit::Nanosecond,
-            false,
-        )
-        .unwrap();
-        assert_eq!(
-            format_timestamp(ns, TimeUnit::Nanosecond, 9, false),
-            "2024-01-31T13:45:00.123456789"
-        );
-        let s = parse_timestamp("2024-01-31T11:45:00Z", 0, TimeUnit::Second, true).unwrap();
-        assert_eq!(
-            format_timestamp(s, TimeUnit::Second, 0, true),
-            "2024-01-31T11:45:00Z"
-        );
+        // (text, precision, unit, with zone, value, the text printed back)
+        let cases = [
+            (
+                "2024-01-31T13:45:00.123456",
+                6,
+                TimeUnit::Microsecond,
+                false,
+                1_706_708_700_123_456,
+                "2024-01-31T13:45:00.123456",
+            ),
+            (
+                "1969-12-31 23:59:59.5",
+                3,
+                TimeUnit::Millisecond,
+                false,
+                -500,
+                "1969-12-31T23:59:59.500",
+            ),
+            (
+                "2024-01-31T13:45:00.123456789",
+                9,
+                TimeUnit::Nanosecond,
+                false,
+                1_706_708_700_123_456_789,
+                "2024-01-31T13:45:00.123456789",
+            ),
+            (
+                "2024-01-31T11:45:00Z",
+                0,
+                TimeUnit::Second,
+                true,
+                1_706_701_500,
+                "2024-01-31T11:45:00Z",
+            ),
+        ];
+        for (text, precision, unit, zone, value, printed) in cases {
+            let parsed = parse_timestamp(text, precision, unit, zone).unwrap();
+            assert_eq!(parsed, value, "{text}");
+            assert_eq!(format_timestamp(parsed, unit, precision, zone), printed);
+        }
     }
 
     #[test]

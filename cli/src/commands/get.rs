@@ -240,13 +240,8 @@ fn input_format(path: &std::path::Path, given: Option<InputFormat>) -> CliResult
     if let Some(f) = given {
         return Ok(f);
     }
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("csv") => Ok(InputFormat::Csv),
-        Some("json" | "jsonl" | "ndjson") => Ok(InputFormat::Json),
+    match InputFormat::of_path(path) {
+        Some(f @ (InputFormat::Csv | InputFormat::Json)) => Ok(f),
         _ => Err(CliError::Usage(format!(
             "cannot tell the format of {}: name it .csv or .json, or pass --format",
             path.display()

@@ -14,7 +14,8 @@ pub mod tail;
 mod write;
 
 use streamhouse::metrics::{MetricsSnapshot, RequestKind};
-use streamhouse::Catalog;
+use arrow::datatypes::Schema;
+use streamhouse::{Catalog, DataType, Table};
 
 use crate::args::{Cli, Command};
 use crate::error::CliResult;
@@ -47,6 +48,26 @@ async fn run_command(catalog: &Catalog, command: Command) -> CliResult<()> {
         Command::Tag(a) => tag::run(catalog, a).await,
         Command::Sql(a) => sql::run(catalog, a).await,
     }
+}
+
+/// The `--columns` of a command, trimmed, without empty names, checked against the table.
+pub fn columns_arg(table: &Table, given: &[String]) -> CliResult<Vec<String>> {
+    let columns: Vec<String> = given
+        .iter()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect();
+    table.check_columns(&columns)?;
+    Ok(columns)
+}
+
+/// The table's type of each column of `schema` that is a table column (how `scan` prints it).
+pub fn column_types(table: &Table, schema: &Schema) -> Vec<Option<DataType>> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| table.schema().field(f.name()).map(|t| t.data_type.clone()))
+        .collect()
 }
 
 /// The `--stats` report: a total line, then one line per request kind that was used.

@@ -71,13 +71,7 @@ pub fn parse_as_of(s: &str) -> CliResult<i64> {
 
 pub async fn run(catalog: &Catalog, args: ScanArgs) -> CliResult<()> {
     let table = catalog.table(&args.table).await?;
-    let columns: Vec<String> = args
-        .columns
-        .iter()
-        .map(|c| c.trim().to_string())
-        .filter(|c| !c.is_empty())
-        .collect();
-    table.check_columns(&columns)?;
+    let columns = super::columns_arg(&table, &args.columns)?;
     let request = ScanRequest {
         snapshot: args.snapshot,
         columns: (!columns.is_empty()).then_some(columns),
@@ -134,11 +128,7 @@ pub async fn scan_to(
     let schema = scan.output_schema()?;
     let plan = scan.plan().await?;
     let snapshot = plan.snapshot_id();
-    let types = schema
-        .fields()
-        .iter()
-        .map(|f| table.schema().field(f.name()).map(|f| f.data_type.clone()))
-        .collect();
+    let types = super::column_types(table, &schema);
     let mut sink = open_sink(
         request.format,
         dest,

@@ -102,13 +102,7 @@ fn parse_table(s: &str) -> Result<Identifier, String> {
 pub async fn run(catalog: &Catalog, args: TailArgs) -> CliResult<()> {
     let table = catalog.table(&args.table).await?;
     let start = parse_start(&args.from)?;
-    let columns: Vec<String> = args
-        .columns
-        .iter()
-        .map(|c| c.trim().to_string())
-        .filter(|c| !c.is_empty())
-        .collect();
-    table.check_columns(&columns)?;
+    let columns = super::columns_arg(&table, &args.columns)?;
     let floor = duration_arg("--poll-interval", &args.poll_interval)?;
     let ceiling = duration_arg("--max-poll-interval", &args.max_poll_interval)?;
     let mut builder = table
@@ -125,11 +119,7 @@ pub async fn run(catalog: &Catalog, args: TailArgs) -> CliResult<()> {
     }
     let mut tail = builder.open().await?;
     let schema = tail.output_schema();
-    let types = schema
-        .fields()
-        .iter()
-        .map(|f| table.schema().field(f.name()).map(|t| t.data_type.clone()))
-        .collect();
+    let types = super::column_types(&table, &schema);
     let taken = |name: &str| table.schema().field(name).is_some();
     let kind_name = if taken("rowkind") {
         "_rowkind"
@@ -483,23 +473,22 @@ mod tests {
 
     #[test]
     fn start_positions() {
-        assert_eq!(parse_start("latest").unwrap(), StartPosition::Latest);
-        assert_eq!(
-            parse_start("snapshot:4").unwrap(),
-            StartPosition::FromSnapshot(4)
-        );
-        assert_eq!(
-            parse_start("timestamp:1700000000000").unwrap(),
-            StartPosition::FromTimestamp(1_700_000_000_000)
-        );
-        assert_eq!(
-            parse_start("timestamp:2024-01-31T13:45:00Z").unwrap(),
-            StartPosition::FromTimestamp(1_706_708_700_000)
-        );
-        assert_eq!(
-            parse_start("timestamp:2024-01-31T14:45:00.5+01:00").unwrap(),
-            StartPosition::FromTimestamp(1_706_708_700_500)
-        );
+        use StartPosition::*;
+        for (text, start) in [
+            ("latest", Latest),
+            ("snapshot:4", FromSnapshot(4)),
+            ("timestamp:1700000000000", FromTimestamp(1_700_000_000_000)),
+            (
+                "timestamp:2024-01-31T13:45:00Z",
+                FromTimestamp(1_706_708_700_000),
+            ),
+            (
+                "timestamp:2024-01-31T14:45:00.5+01:00",
+                FromTimestamp(1_706_708_700_500),
+            ),
+        ] {
+            assert_eq!(parse_start(text).unwrap(), start, "{text}");
+        }
         assert!(matches!(
             parse_start("timestamp:2024-01-31 13:45:00"),
             Ok(StartPosition::FromTimestamp(_))

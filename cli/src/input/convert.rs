@@ -8,13 +8,9 @@ use std::sync::Arc;
 
 use arrow::array::{
     ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array,
-    Int16Array, Int32Array, Int64Array, Int8Array, PrimitiveArray, StringArray,
-    Time32MillisecondArray,
+    Int16Array, Int32Array, Int64Array, Int8Array, StringArray, Time32MillisecondArray,
 };
-use arrow::datatypes::{
-    DataType as ArrowType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
-    TimestampNanosecondType, TimestampSecondType,
-};
+use arrow::datatypes::DataType as ArrowType;
 use serde_json::Value;
 use streamhouse_format::types::{DataType, TypeKind};
 use streamhouse_format::value_text::{self, ValueError};
@@ -311,30 +307,23 @@ fn timestamps(
     let values = collect(cells, rows, |r| {
         temporal::parse_timestamp(text(r, name)?, precision, unit, with_zone).map_err(|e| why(r, e))
     })?;
-    Ok(match unit {
-        TimeUnit::Second => {
-            Arc::new(PrimitiveArray::<TimestampSecondType>::from(values).with_timezone_opt(tz))
-        }
-        TimeUnit::Millisecond => {
-            Arc::new(PrimitiveArray::<TimestampMillisecondType>::from(values).with_timezone_opt(tz))
-        }
-        TimeUnit::Microsecond => {
-            Arc::new(PrimitiveArray::<TimestampMicrosecondType>::from(values).with_timezone_opt(tz))
-        }
-        TimeUnit::Nanosecond => {
-            Arc::new(PrimitiveArray::<TimestampNanosecondType>::from(values).with_timezone_opt(tz))
-        }
+    // The values are already in the column's unit: the array is Int64 relabelled.
+    let ints: ArrayRef = Arc::new(Int64Array::from(values));
+    arrow::compute::cast(&ints, &ArrowType::Timestamp(unit, tz)).map_err(|e| CellError {
+        row: 0,
+        detail: format!("{name}: {e}"),
     })
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::{Decimal128Type, Int8Type};
     use streamhouse_format::types::parse_type;
 
-    fn build(ty: &str, cells: &[Raw]) -> CellResult<ArrayRef> {
+    /// The array of `cells` (rows 0, 1, …) of type `ty` (text, as in a schema).
+    pub(crate) fn build(ty: &str, cells: &[Raw]) -> CellResult<ArrayRef> {
         let rows: Vec<usize> = (0..cells.len()).collect();
         build_array(&parse_type(ty).unwrap(), cells, &rows)
     }

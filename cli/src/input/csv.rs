@@ -51,14 +51,19 @@ impl<R: BufRead> CsvRecords<R> {
         }
     }
 
+    /// Reads the next line into `buf`; false at the end of the input.
+    fn next_line(&mut self) -> CliResult<bool> {
+        read_line(
+            &mut self.reader,
+            &mut self.buf,
+            &mut self.line,
+            &self.source,
+        )
+    }
+
     pub fn next_record(&mut self) -> CliResult<Option<(u64, Vec<CsvField>)>> {
         loop {
-            if !read_line(
-                &mut self.reader,
-                &mut self.buf,
-                &mut self.line,
-                &self.source,
-            )? {
+            if !self.next_line()? {
                 return Ok(None);
             }
             if self.buf.trim().is_empty() {
@@ -128,12 +133,7 @@ impl<R: BufRead> CsvRecords<R> {
             }
             // A quoted field goes on on the next line.
             field.text.push('\n');
-            if !read_line(
-                &mut self.reader,
-                &mut self.buf,
-                &mut self.line,
-                &self.source,
-            )? {
+            if !self.next_line()? {
                 return Err(Error::input_at(
                     format!("{} line {start}", self.source),
                     format!(

@@ -70,19 +70,12 @@ impl Source {
                 ))
             }
         };
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        match ext.as_deref() {
-            Some("csv") => Ok(InputFormat::Csv),
-            Some("json" | "jsonl" | "ndjson") => Ok(InputFormat::Json),
-            Some("parquet" | "pq") => Ok(InputFormat::Parquet),
-            _ => Err(CliError::Usage(format!(
+        InputFormat::of_path(path).ok_or_else(|| {
+            CliError::Usage(format!(
                 "cannot tell the format of {} from its extension; pass --format csv, json or parquet",
                 path.display()
-            ))),
-        }
+            ))
+        })
     }
 
     fn open_text(&self) -> CliResult<Box<dyn BufRead + Send>> {

@@ -68,16 +68,7 @@ pub fn list(ty: &DataType, elem: &DataType, cells: &[Raw], rows: &[usize]) -> Ce
                 child_rows.extend(std::iter::repeat_n(rows[i], items.len()));
                 valid.push(true);
             }
-            Some(v) => {
-                return Err(CellError {
-                    row: rows[i],
-                    detail: format!(
-                        "{} is {}, but {name} takes a JSON array",
-                        show(c),
-                        json_kind(v)
-                    ),
-                })
-            }
+            Some(v) => return Err(wrong_kind(c, v, rows[i], &name, "a JSON array")),
             None => valid.push(false),
         }
         offsets.push(children.len() as i32);
@@ -122,16 +113,7 @@ pub fn map(
                 }
                 valid.push(true);
             }
-            Some(v) => {
-                return Err(CellError {
-                    row: rows[i],
-                    detail: format!(
-                        "{} is {}, but {name} takes a JSON object",
-                        show(c),
-                        json_kind(v)
-                    ),
-                })
-            }
+            Some(v) => return Err(wrong_kind(c, v, rows[i], &name, "a JSON object")),
             None => valid.push(false),
         }
         offsets.push(keys.len() as i32);
@@ -169,16 +151,7 @@ pub fn row(ty: &DataType, cells: &[Raw], rows: &[usize]) -> CellResult<ArrayRef>
                 }
                 objects.push(Some(m));
             }
-            Some(v) => {
-                return Err(CellError {
-                    row: rows[i],
-                    detail: format!(
-                        "{} is {}, but {name} takes a JSON object",
-                        show(c),
-                        json_kind(v)
-                    ),
-                })
-            }
+            Some(v) => return Err(wrong_kind(c, v, rows[i], &name, "a JSON object")),
             None => objects.push(None),
         }
     }
@@ -204,16 +177,23 @@ pub fn row(ty: &DataType, cells: &[Raw], rows: &[usize]) -> CellResult<ArrayRef>
     ))
 }
 
+/// A nested column's value of the wrong JSON kind (`expected`: "a JSON array", …).
+fn wrong_kind(cell: &Raw, value: &Value, row: usize, name: &str, expected: &str) -> CellError {
+    CellError {
+        row,
+        detail: format!(
+            "{} is {}, but {name} takes {expected}",
+            show(cell),
+            json_kind(value)
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::convert::tests::build;
     use arrow::array::{Array, AsArray};
-    use streamhouse_format::types::parse_type;
-
-    fn build(ty: &str, cells: &[Raw]) -> CellResult<ArrayRef> {
-        let rows: Vec<usize> = (0..cells.len()).collect();
-        build_array(&parse_type(ty).unwrap(), cells, &rows)
-    }
 
     #[test]
     fn nested_values_from_json_and_text() {

@@ -91,18 +91,13 @@ pub fn open_sink(
     let out = dest.open()?;
     let what = dest.name();
     Ok(match format {
-        ScanOutput::Csv => Box::new(CsvSink {
+        ScanOutput::Csv | ScanOutput::Json => Box::new(LineSink {
             columns,
             out,
             what,
             rows: 0,
+            csv: format == ScanOutput::Csv,
             header_done: false,
-        }),
-        ScanOutput::Json => Box::new(JsonSink {
-            columns,
-            out,
-            what,
-            rows: 0,
         }),
         _ => Box::new(TableSink {
             columns,
@@ -151,27 +146,52 @@ fn write_err(what: &str) -> impl FnOnce(std::io::Error) -> CliError + '_ {
     }
 }
 
-struct JsonSink {
+/// JSON lines or CSV (with a header line): one line per row.
+struct LineSink {
     columns: Columns,
     out: Box<dyn Write + Send>,
     what: String,
     rows: u64,
+    csv: bool,
+    header_done: bool,
 }
 
-impl BatchSink for JsonSink {
+impl LineSink {
+    fn header(&mut self) -> CliResult<()> {
+        if self.csv && !self.header_done {
+            let h: Vec<String> = self.columns.names.iter().map(|n| csv_field(n)).collect();
+            writeln!(self.out, "{}", h.join(",")).map_err(write_err(&self.what))?;
+        }
+        self.header_done = true;
+        Ok(())
+    }
+
+    /// Appends row `row` of `cols` to `line`.
+    fn render(&self, cols: &[&dyn Array], row: usize, line: &mut String) {
+        let renderers = &self.columns.renderers;
+        if !self.csv {
+            return value::json_row(&self.columns.names, cols, renderers, row, line);
+        }
+        for (j, (col, r)) in cols.iter().zip(renderers).enumerate() {
+            if j > 0 {
+                line.push(',');
+            }
+            if let Some(t) = r.text(*col, row) {
+                line.push_str(&csv_field(&t));
+            }
+        }
+    }
+}
+
+impl BatchSink for LineSink {
     fn write(&mut self, batch: &RecordBatch) -> CliResult<()> {
+        self.header()?;
         let arrays = self.columns.arrays(batch)?;
         let cols: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
         let mut line = String::new();
         for row in 0..batch.num_rows() {
             line.clear();
-            value::json_row(
-                &self.columns.names,
-                &cols,
-                &self.columns.renderers,
-                row,
-                &mut line,
-            );
+            self.render(&cols, row, &mut line);
             line.push('\n');
             self.out
                 .write_all(line.as_bytes())
@@ -181,6 +201,7 @@ impl BatchSink for JsonSink {
         Ok(())
     }
     fn finish(mut self: Box<Self>) -> CliResult<u64> {
+        self.header()?;
         self.out.flush().map_err(write_err(&self.what))?;
         Ok(self.rows)
     }
@@ -197,55 +218,6 @@ pub fn csv_field(s: &str) -> String {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()
-    }
-}
-
-struct CsvSink {
-    columns: Columns,
-    out: Box<dyn Write + Send>,
-    what: String,
-    rows: u64,
-    header_done: bool,
-}
-
-impl CsvSink {
-    fn header(&mut self) -> CliResult<()> {
-        if !self.header_done {
-            let h: Vec<String> = self.columns.names.iter().map(|n| csv_field(n)).collect();
-            writeln!(self.out, "{}", h.join(",")).map_err(write_err(&self.what))?;
-            self.header_done = true;
-        }
-        Ok(())
-    }
-}
-
-impl BatchSink for CsvSink {
-    fn write(&mut self, batch: &RecordBatch) -> CliResult<()> {
-        self.header()?;
-        let arrays = self.columns.arrays(batch)?;
-        let mut line = String::new();
-        for row in 0..batch.num_rows() {
-            line.clear();
-            for (j, (col, r)) in arrays.iter().zip(&self.columns.renderers).enumerate() {
-                if j > 0 {
-                    line.push(',');
-                }
-                if let Some(t) = r.text(col.as_ref(), row) {
-                    line.push_str(&csv_field(&t));
-                }
-            }
-            line.push('\n');
-            self.out
-                .write_all(line.as_bytes())
-                .map_err(write_err(&self.what))?;
-        }
-        self.rows += batch.num_rows() as u64;
-        Ok(())
-    }
-    fn finish(mut self: Box<Self>) -> CliResult<u64> {
-        self.header()?;
-        self.out.flush().map_err(write_err(&self.what))?;
-        Ok(self.rows)
     }
 }
 
