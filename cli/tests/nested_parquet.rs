@@ -11,16 +11,11 @@ use serde_json::{json, Value};
 
 use streamhouse_test_support as interop_support;
 
-use crate::{ok, streamhouse};
+use crate::harness::{by_id, json_lines, Wh};
 
-/// Runs a command that must fail with exit code 1; returns its stderr.
-fn fails(warehouse: &Path, args: &[&str]) -> String {
-    let out = streamhouse(warehouse, args);
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(1), "streamhouse {args:?}: {stderr}");
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    stderr
+/// The test venv's Python and an empty warehouse; `None` (the test skips) without the venv.
+fn python_and_warehouse() -> Option<(PathBuf, Wh)> {
+    interop_support::python().map(|py| (py, Wh::new()))
 }
 
 /// Runs Python code with the test venv's interpreter; returns its stdout.
@@ -94,20 +89,11 @@ for row in data.to_pylist():
     print(json.dumps({f.name: plain(row[f.name], f.type) for f in data.schema}))
 "#;
     let scripts = interop_support::scripts_dir();
-    by_id(&python(
+    by_id(json_lines(&python(
         py,
         code,
         &[scripts.as_os_str(), table_dir.as_os_str()],
-    ))
-}
-
-fn by_id(text: &str) -> Vec<Value> {
-    let mut rows: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
-        .collect();
-    rows.sort_by_key(|r| r["id"].as_i64());
-    rows
+    )))
 }
 
 fn rows() -> Vec<Value> {
@@ -125,27 +111,19 @@ fn rows() -> Vec<Value> {
 
 #[test]
 fn pyarrow_nested_columns_write_and_read_back() {
-    let Some(py) = interop_support::python() else {
+    let Some((py, wh)) = python_and_warehouse() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let wh = dir.path().join("wh");
-    ok(
-        &wh,
-        &[
-            "create",
-            "db.t",
-            "--schema",
-            "id BIGINT NOT NULL, r ROW<a INT, b STRING>, l ARRAY<ROW<x BIGINT, y STRING>>, \
-             m MAP<STRING, ROW<v INT>>",
-            "--primary-key",
-            "id",
-        ],
+    wh.create(
+        "db.t",
+        "id BIGINT NOT NULL, r ROW<a INT, b STRING>, l ARRAY<ROW<x BIGINT, y STRING>>, \
+         m MAP<STRING, ROW<v INT>>",
+        "--primary-key id",
     );
     // pyarrow's own spelling of the table's types: no field ids, "item" / "entries" children.
     let file = pyarrow_file(
         &py,
-        dir.path(),
+        wh.path(),
         "nested.parquet",
         "pa.schema([pa.field('id', pa.int64(), nullable=False), \
          ('r', pa.struct([('a', pa.int32()), ('b', pa.string())])), \
@@ -153,17 +131,17 @@ fn pyarrow_nested_columns_write_and_read_back() {
          ('m', pa.map_(pa.string(), pa.struct([('v', pa.int32())])))])",
         &rows(),
     );
-    ok(&wh, &["write", "db.t", "--input", file.to_str().unwrap()]);
-    let scanned = by_id(&ok(&wh, &["scan", "db.t", "--output", "json"]));
+    wh.ok(&["write", "db.t", "--input", file.to_str().unwrap()]);
+    let scanned = wh.scan_json("db.t", &[]);
     assert_eq!(scanned, rows());
-    let table_dir = interop_support::table_dir(&wh, "db", "t");
+    let table_dir = wh.table_dir("db.t");
     assert_eq!(pypaimon_rows(&py, &table_dir), rows());
 
     // Other spellings of the same data: fields in another order, narrower integers, a large
     // list, a table field the file does not have (NULL).
     let file = pyarrow_file(
         &py,
-        dir.path(),
+        wh.path(),
         "other.parquet",
         "pa.schema([('id', pa.int64()), \
          ('m', pa.map_(pa.string(), pa.struct([('v', pa.int16())]))), \
@@ -171,35 +149,26 @@ fn pyarrow_nested_columns_write_and_read_back() {
          ('r', pa.struct([('b', pa.string())]))])",
         &[json!({"id": 5, "r": {"b": "q"}, "l": [{"x": 7, "y": "s"}], "m": {"z": {"v": -3}}})],
     );
-    ok(&wh, &["write", "db.t", "--input", file.to_str().unwrap()]);
+    wh.ok(&["write", "db.t", "--input", file.to_str().unwrap()]);
     let mut expected = rows();
     expected.push(
         json!({"id": 5, "r": {"a": null, "b": "q"}, "l": [{"x": 7, "y": "s"}],
                           "m": {"z": {"v": -3}}}),
     );
-    assert_eq!(
-        by_id(&ok(&wh, &["scan", "db.t", "--output", "json"])),
-        expected
-    );
+    assert_eq!(wh.scan_json("db.t", &[]), expected);
     assert_eq!(pypaimon_rows(&py, &table_dir), expected);
 }
 
 #[test]
 fn pyarrow_nested_columns_that_do_not_fit_are_errors_naming_path_and_row() {
-    let Some(py) = interop_support::python() else {
+    let Some((py, wh)) = python_and_warehouse() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let wh = dir.path().join("wh");
-    ok(
-        &wh,
-        &[
-            "create",
-            "db.s",
-            "--schema",
-            "id BIGINT NOT NULL, r ROW<a INT NOT NULL, b VARCHAR(3)>, \
-             l ARRAY<ROW<x BIGINT NOT NULL>>",
-        ],
+    wh.create(
+        "db.s",
+        "id BIGINT NOT NULL, r ROW<a INT NOT NULL, b VARCHAR(3)>, \
+         l ARRAY<ROW<x BIGINT NOT NULL>>",
+        "",
     );
     let schema = "pa.schema([('id', pa.int64()), \
                   ('r', pa.struct([('a', pa.int32()), ('b', pa.string())])), \
@@ -223,8 +192,8 @@ fn pyarrow_nested_columns_that_do_not_fit_are_errors_naming_path_and_row() {
     ];
     let first = json!({"id": 1, "r": {"a": 1, "b": "abc"}, "l": [{"x": 1}]});
     for (name, bad, needles) in cases {
-        let file = pyarrow_file(&py, dir.path(), name, schema, &[first.clone(), bad.clone()]);
-        let e = fails(&wh, &["write", "db.s", "--input", file.to_str().unwrap()]);
+        let file = pyarrow_file(&py, wh.path(), name, schema, &[first.clone(), bad.clone()]);
+        let e = wh.fails(1, &["write", "db.s", "--input", file.to_str().unwrap()]);
         for n in *needles {
             assert!(e.contains(n), "{name}: {n:?} not in {e}");
         }
@@ -232,17 +201,17 @@ fn pyarrow_nested_columns_that_do_not_fit_are_errors_naming_path_and_row() {
     // A ROW field the table does not have: an error naming it, like an unknown column.
     let file = pyarrow_file(
         &py,
-        dir.path(),
+        wh.path(),
         "extra.parquet",
         "pa.schema([('id', pa.int64()), \
          ('r', pa.struct([('a', pa.int32()), ('c', pa.string())]))])",
         &[json!({"id": 1, "r": {"a": 1, "c": "?"}})],
     );
-    let e = fails(&wh, &["write", "db.s", "--input", file.to_str().unwrap()]);
+    let e = wh.fails(1, &["write", "db.s", "--input", file.to_str().unwrap()]);
     assert!(
         e.contains("column r") && e.contains("unknown field \"c\""),
         "{e}"
     );
     // Nothing was committed.
-    assert_eq!(ok(&wh, &["scan", "db.s", "--output", "json"]), "");
+    assert_eq!(wh.ok(&["scan", "db.s", "--output", "json"]), "");
 }

@@ -1,55 +1,16 @@
 //! `scan --where/--as-of/--tag`, `tag create|list|delete`, `sql` and the scan figures of
 //! `--stats`, through the binary.
 
-use std::process::{Command, Output};
-
-const BIN: &str = env!("CARGO_BIN_EXE_streamhouse");
-
-struct Wh(tempfile::TempDir);
-
-impl Wh {
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .arg("--warehouse")
-            .arg(self.0.path().join("wh"))
-            .args(args)
-            .env_remove("STREAMHOUSE_WAREHOUSE")
-            .output()
-            .expect("run streamhouse")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(
-            o.status.success(),
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8(o.stdout).expect("utf8")
-    }
-
-    fn err(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(!o.status.success(), "{args:?} should fail");
-        String::from_utf8(o.stderr).expect("utf8")
-    }
-}
+use crate::harness::{ids, json_lines, Wh};
 
 /// db.t: (dt, id) key partitioned by dt, 4 buckets, two commits (the second updates ids < 50).
 fn setup() -> Wh {
-    let wh = Wh(tempfile::tempdir().expect("tmp"));
-    wh.ok(&[
-        "create",
+    let wh = Wh::new();
+    wh.create(
         "db.t",
-        "--schema",
         "dt STRING, id BIGINT, category STRING, amount DOUBLE",
-        "--primary-key",
-        "dt,id",
-        "--partition-by",
-        "dt",
-        "--option",
-        "bucket=4",
-    ]);
+        "--primary-key dt,id --partition-by dt --option bucket=4",
+    );
     for round in 0..2 {
         let n = if round == 0 { 300 } else { 50 };
         let rows: String = (0..n)
@@ -62,37 +23,16 @@ fn setup() -> Wh {
                 )
             })
             .collect();
-        let input = wh.0.path().join(format!("in{round}.json"));
-        std::fs::write(&input, rows).expect("input");
-        wh.ok(&["write", "db.t", "--input", input.to_str().expect("utf8")]);
+        wh.write_file("db.t", &format!("in{round}.json"), rows);
     }
     wh
-}
-
-fn ids(json_lines: &str) -> Vec<i64> {
-    let mut out: Vec<i64> = json_lines
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).expect("json")["id"]
-                .as_i64()
-                .expect("id")
-        })
-        .collect();
-    out.sort_unstable();
-    out
 }
 
 #[test]
 fn where_filters_and_reports_pruning() {
     let wh = setup();
-    let out = wh.ok(&[
-        "scan",
-        "db.t",
-        "--where",
-        "id BETWEEN 10 AND 20 AND category IN ('c1', 'c2') AND NOT dt = 'd0'",
-        "-o",
-        "json",
-    ]);
+    let filter = "id BETWEEN 10 AND 20 AND category IN ('c1', 'c2') AND NOT dt = 'd0'";
+    let out = wh.ok(&["scan", "db.t", "--where", filter, "-o", "json"]);
     let want: Vec<i64> = (10..=20)
         .filter(|i| i % 4 == 1 || i % 4 == 2)
         .filter(|i| i % 3 != 0)
@@ -102,7 +42,10 @@ fn where_filters_and_reports_pruning() {
     let out = wh.ok(&["scan", "db.t", "--where", "amount >= 1000", "-o", "json"]);
     assert_eq!(ids(&out), (0..50).collect::<Vec<_>>());
     // --stats: the pruning figures and the requests.
-    let o = wh.run(&["--stats", "scan", "db.t", "--where", "id = 7 AND dt = 'd1'"]);
+    let o = wh.run(
+        &["--stats", "scan", "db.t", "--where", "id = 7 AND dt = 'd1'"],
+        b"",
+    );
     assert!(o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     for want in [
@@ -130,13 +73,16 @@ fn where_filters_and_reports_pruning() {
 #[test]
 fn bad_predicates_point_at_the_problem() {
     let wh = setup();
-    let e = wh.err(&["scan", "db.t", "--where", "id > 5 AND idd = 3"]);
-    assert!(e.contains("unknown column \"idd\""), "{e}");
-    assert!(e.contains("^"), "{e}");
-    let e = wh.err(&["scan", "db.t", "--where", "id BETWEEN 1"]);
-    assert!(e.contains("expected AND"), "{e}");
-    let e = wh.err(&["scan", "db.t", "--where", "amount = 'x'"]);
-    assert!(e.contains("does not fit column amount"), "{e}");
+    for (filter, needles) in [
+        ("id > 5 AND idd = 3", &["unknown column \"idd\"", "^"][..]),
+        ("id BETWEEN 1", &["expected AND"]),
+        ("amount = 'x'", &["does not fit column amount"]),
+    ] {
+        let e = wh.fails(1, &["scan", "db.t", "--where", filter]);
+        for n in needles {
+            assert!(e.contains(n), "--where {filter:?}: {n:?} not in {e}");
+        }
+    }
 }
 
 #[test]
@@ -152,7 +98,7 @@ fn tags_and_time_travel() {
         "--retain",
         "1h",
     ]);
-    let e = wh.err(&["tag", "create", "db.t", "first"]);
+    let e = wh.fails(1, &["tag", "create", "db.t", "first"]);
     assert!(e.contains("already exists"), "{e}");
     let list = wh.ok(&["tag", "list", "db.t", "-o", "json"]);
     assert!(
@@ -174,31 +120,25 @@ fn tags_and_time_travel() {
         "json",
     ]);
     assert_eq!(now.lines().count(), 300);
-    let e = wh.err(&["scan", "db.t", "--as-of", "2000-01-01"]);
+    let e = wh.fails(1, &["scan", "db.t", "--as-of", "2000-01-01"]);
     assert!(e.contains("earliest"), "{e}");
     wh.ok(&["tag", "delete", "db.t", "first"]);
-    let e = wh.err(&["scan", "db.t", "--tag", "first"]);
+    let e = wh.fails(1, &["scan", "db.t", "--tag", "first"]);
     assert!(e.contains("tag first"), "{e}");
 }
 
 #[test]
 fn sql_over_the_warehouse() {
     let wh = setup();
-    let out = wh.ok(&[
-        "sql",
-        "SELECT category, count(*) AS n, sum(amount) AS s FROM db.t WHERE id < 100 GROUP BY 1 ORDER BY 1",
-        "-o",
-        "json",
-    ]);
-    let rows: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect();
+    let query = "SELECT category, count(*) AS n, sum(amount) AS s FROM db.t WHERE id < 100 \
+                 GROUP BY 1 ORDER BY 1";
+    let out = wh.ok(&["sql", query, "-o", "json"]);
+    let rows = json_lines(&out);
     assert_eq!(rows.len(), 4);
     assert_eq!(rows[0]["category"], "c0");
     assert_eq!(rows[0]["n"], 25);
     let csv = wh.ok(&["sql", "SELECT count(*) AS n FROM db.t", "-o", "csv"]);
     assert_eq!(csv, "n\n300\n");
-    let e = wh.err(&["sql", "SELECT * FROM db.nope"]);
+    let e = wh.fails(1, &["sql", "SELECT * FROM db.nope"]);
     assert!(e.contains("nope"), "{e}");
 }

@@ -1,31 +1,7 @@
 //! `--stats`: every command can print what it cost in object-store requests and bytes, by
 //! kind, on stderr; stdout stays the same; without the flag nothing is printed.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_streamhouse");
-
-fn run(wh: &std::path::Path, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(BIN)
-        .arg("--warehouse")
-        .arg(wh)
-        .args(args)
-        .env_remove("STREAMHOUSE_WAREHOUSE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run streamhouse");
-    let mut input = child.stdin.take().expect("stdin");
-    let data = stdin.to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().expect("wait for streamhouse");
-    let _ = feeder.join();
-    out
-}
+use crate::harness::Wh;
 
 /// The `--stats` report of a run: (total requests, [(kind, requests)]).
 fn parse_stats(stderr: &str) -> Option<(u64, Vec<(String, u64)>)> {
@@ -57,14 +33,14 @@ fn requests(kinds: &[(String, u64)], kind: &str) -> u64 {
 
 /// Runs a command with `--stats`; it must succeed (or fail with `expect_code`) and report.
 fn stats_of(
-    wh: &std::path::Path,
+    wh: &Wh,
     args: &[&str],
     stdin: &[u8],
     expect_code: i32,
 ) -> (String, u64, Vec<(String, u64)>) {
     let mut with = vec!["--stats"];
     with.extend_from_slice(args);
-    let out = run(wh, &with, stdin);
+    let out = wh.run(&with, stdin);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(out.status.code(), Some(expect_code), "{args:?}: {stderr}");
     let (total, kinds) =
@@ -84,8 +60,7 @@ fn stats_of(
 
 #[test]
 fn every_command_reports_its_cost() {
-    let dir = tempfile::tempdir().unwrap();
-    let wh = dir.path().join("wh");
+    let wh = Wh::new();
     let t = "shop.orders";
     let (_, _, create) = stats_of(
         &wh,
@@ -112,7 +87,7 @@ fn every_command_reports_its_cost() {
         assert!(requests(&write, "PUT") >= 3, "{write:?}");
     }
 
-    let plain = run(&wh, &["scan", t, "--output", "json"], b"");
+    let plain = wh.run(&["scan", t, "--output", "json"], b"");
     assert!(plain.status.success());
     let plain_err = String::from_utf8_lossy(&plain.stderr);
     assert!(
@@ -172,11 +147,7 @@ fn every_command_reports_its_cost() {
 
 #[test]
 fn stats_work_on_the_in_memory_warehouse_and_with_the_demo() {
-    let out = run(
-        std::path::Path::new("memory://stats-demo"),
-        &["--stats", "demo"],
-        b"",
-    );
+    let out = Wh::at("memory://stats-demo").run(&["--stats", "demo"], b"");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let (total, kinds) = parse_stats(&stderr).expect("a report");

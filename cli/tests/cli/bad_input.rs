@@ -100,12 +100,12 @@ fn bad_input_is_a_clear_error_and_commits_nothing() {
     let wh = Wh::new();
     let t = "db.strict";
     let schema = "id BIGINT NOT NULL, qty INT, t TINYINT, code CHAR(3), price DECIMAL(10, 2), ts TIMESTAMP(3), bin BYTES";
-    wh.create(t, schema, &["--primary-key", "id"]);
+    wh.create(t, schema, "--primary-key id");
     wh.write(t, "json", "{\"id\":1,\"qty\":1}\n");
     let before = wh.scan_json(t, &[]);
     let files = wh.data_files(t);
     for (format, input, needles) in BAD_INPUTS {
-        let e = wh.fails(1, &["write", t, "--format", format], Some(input.as_bytes()));
+        let e = wh.fails_stdin(1, &["write", t, "--format", format], input.as_bytes());
         for n in *needles {
             assert!(
                 e.contains(n),
@@ -117,17 +117,17 @@ fn bad_input_is_a_clear_error_and_commits_nothing() {
         assert_eq!(wh.data_files(t), files, "{input:?} left data files behind");
     }
     // Invalid UTF-8, and an error only in a later batch, after earlier batches were written.
-    let e = wh.fails(
+    let e = wh.fails_stdin(
         1,
         &["write", t, "--format", "csv"],
-        Some(b"id,code\n10,ok\n11,\xff\n"),
+        b"id,code\n10,ok\n11,\xff\n",
     );
     assert!(e.contains("line 3") && e.contains("UTF-8"), "{e}");
     // A tiny write buffer makes the writer flush files before the bad row arrives.
     wh.create(
         "db.small",
         "id BIGINT NOT NULL, qty INT",
-        &["--primary-key", "id", "--option", "write-buffer-size=1kb"],
+        "--primary-key id --option write-buffer-size=1kb",
     );
     let mut many = String::from("id,qty\n");
     for i in 0..2000 {
@@ -142,7 +142,7 @@ fn bad_input_is_a_clear_error_and_commits_nothing() {
         "--batch-rows",
         "100",
     ];
-    let e = wh.fails(1, &args, Some(many.as_bytes()));
+    let e = wh.fails_stdin(1, &args, many.as_bytes());
     assert!(e.contains("line 2002, column qty"), "{e}");
     assert_eq!(wh.snapshot_count("db.small"), 0);
     assert_eq!(
@@ -154,7 +154,7 @@ fn bad_input_is_a_clear_error_and_commits_nothing() {
         .rsplit_once("9999")
         .map(|(head, _)| head.to_string())
         .unwrap_or_default();
-    wh.ok(&args, Some(good.as_bytes()));
+    wh.ok_stdin(&args, good.as_bytes());
     assert!(
         wh.data_files("db.small") > 1,
         "the buffer should have flushed several files"
@@ -165,29 +165,22 @@ fn bad_input_is_a_clear_error_and_commits_nothing() {
 #[test]
 fn missing_tables_and_usage_errors() {
     let wh = Wh::new();
-    let e = wh.fails(
+    let e = wh.fails_stdin(
         1,
         &["write", "db.nope", "--format", "json"],
-        Some(b"{\"id\":1}\n"),
+        b"{\"id\":1}\n",
     );
     assert!(e.contains("table db.nope does not exist"), "{e}");
     for cmd in ["scan", "snapshots", "schema", "files"] {
-        let e = wh.fails(1, &[cmd, "db.nope"], None);
+        let e = wh.fails(1, &[cmd, "db.nope"]);
         assert!(e.contains("does not exist"), "{cmd}: {e}");
     }
-    wh.create(
-        "db.t",
-        "id INT NOT NULL, v STRING",
-        &["--primary-key", "id"],
-    );
-    let e = wh.fails(1, &["create", "db.t", "--schema", "id INT"], None);
+    wh.create("db.t", "id INT NOT NULL, v STRING", "--primary-key id");
+    let e = wh.fails(1, &["create", "db.t", "--schema", "id INT"]);
     assert!(e.contains("already exists"), "{e}");
-    let out = wh.ok(
-        &["create", "db.t", "--schema", "id INT", "--if-not-exists"],
-        None,
-    );
+    let out = wh.ok(&["create", "db.t", "--schema", "id INT", "--if-not-exists"]);
     assert!(out.contains("already exists"), "{out}");
-    let e = wh.fails(1, &["create", "db.u", "--schema", "id BIGNUM"], None);
+    let e = wh.fails(1, &["create", "db.u", "--schema", "id BIGNUM"]);
     assert!(e.contains("BIGNUM"), "{e}");
     let e = wh.fails(
         1,
@@ -199,39 +192,27 @@ fn missing_tables_and_usage_errors() {
             "--primary-key",
             "nope",
         ],
-        None,
     );
     assert!(e.contains("nope"), "{e}");
-    wh.fails(2, &["write", "nodot", "--format", "json"], None);
+    wh.fails(2, &["write", "nodot", "--format", "json"]);
     wh.fails(
         2,
         &["create", "db.u", "--schema", "id INT", "--option", "bucket"],
-        None,
     );
-    let e = wh.fails(2, &["write", "db.t"], Some(b"{}"));
+    let e = wh.fails_stdin(2, &["write", "db.t"], b"{}");
     assert!(e.contains("--format"), "{e}");
     let txt = wh.file("rows.txt", b"id\n1\n");
-    let e = wh.fails(
-        2,
-        &["write", "db.t", "--input", txt.to_str().unwrap()],
-        None,
-    );
+    let e = wh.fails(2, &["write", "db.t", "--input", &txt]);
     assert!(e.contains("extension"), "{e}");
-    let e = wh.fails(1, &["write", "db.t", "--input", "/no/such/file.csv"], None);
+    let e = wh.fails(1, &["write", "db.t", "--input", "/no/such/file.csv"]);
     assert!(e.contains("/no/such/file.csv"), "{e}");
-    let e = wh.fails(1, &["scan", "db.t", "--columns", "id,nope"], None);
+    let e = wh.fails(1, &["scan", "db.t", "--columns", "id,nope"]);
     assert!(e.contains("nope"), "{e}");
     wh.write("db.t", "json", "{\"id\":1}\n");
-    let e = wh.fails(1, &["scan", "db.t", "--snapshot", "9"], None);
+    let e = wh.fails(1, &["scan", "db.t", "--snapshot", "9"]);
     assert!(
         e.contains("snapshot 9") && e.contains("does not exist"),
         "{e}"
     );
-    assert!(!wh
-        .path()
-        .join("wh")
-        .join("db.db")
-        .join("u")
-        .join("schema")
-        .exists());
+    assert!(!wh.table_dir("db.u").join("schema").exists());
 }

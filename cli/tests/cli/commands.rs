@@ -5,7 +5,7 @@ use super::*;
 #[test]
 fn every_command_explains_itself() {
     let wh = Wh::new();
-    let top = wh.ok(&["--help"], None);
+    let top = wh.ok(&["--help"]);
     assert!(
         top.contains("Examples:") && top.contains("--warehouse"),
         "{top}"
@@ -20,45 +20,34 @@ fn every_command_explains_itself() {
         "tables",
         "demo",
     ] {
-        let help = wh.ok(&[cmd, "--help"], None);
+        let help = wh.ok(&[cmd, "--help"]);
         assert!(
             help.contains("Example"),
             "{cmd} --help has no example:\n{help}"
         );
     }
-    let write = wh.ok(&["write", "--help"], None);
+    let write = wh.ok(&["write", "--help"]);
     for needle in ["rowkind", "base64", "DECIMAL", "TIMESTAMP", "stdin"] {
         assert!(
             write.contains(needle),
             "write --help should explain {needle}"
         );
     }
-    assert!(wh.ok(&["create", "--help"], None).contains("bucket=1"));
+    assert!(wh.ok(&["create", "--help"]).contains("bucket=1"));
 }
 
 #[test]
 fn create_defaults_and_inspection_output() {
     let wh = Wh::new();
-    wh.create(
-        "db.pk",
-        "id BIGINT NOT NULL, v STRING",
-        &["--primary-key", "id"],
-    );
-    wh.create("db.log", "ts TIMESTAMP(3), msg STRING", &[]);
+    wh.create("db.pk", "id BIGINT NOT NULL, v STRING", "--primary-key id");
+    wh.create("db.log", "ts TIMESTAMP(3), msg STRING", "");
     wh.create(
         "db.wide",
         "dt STRING, id INT, v DOUBLE",
-        &[
-            "--primary-key",
-            "dt,id",
-            "--partition-by",
-            "dt",
-            "--option",
-            "bucket=2",
-        ],
+        "--primary-key dt,id --partition-by dt --option bucket=2",
     );
     let schema = |t: &str| -> Value {
-        serde_json::from_str(&wh.ok(&["schema", t, "--output", "json"], None)).unwrap()
+        serde_json::from_str(&wh.ok(&["schema", t, "--output", "json"])).unwrap()
     };
     assert_eq!(schema("db.pk")["options"]["bucket"], "1");
     assert_eq!(schema("db.log")["options"]["bucket"], "-1");
@@ -66,7 +55,7 @@ fn create_defaults_and_inspection_output() {
     assert_eq!(wide["options"]["bucket"], "2");
     assert_eq!(wide["partitionKeys"][0], "dt");
     assert_eq!(wide["fields"][0]["type"], "STRING NOT NULL");
-    let tables = wh.ok(&["tables", "--output", "json"], None);
+    let tables = wh.ok(&["tables", "--output", "json"]);
     let names: Vec<String> = tables
         .lines()
         .map(|l| {
@@ -80,7 +69,7 @@ fn create_defaults_and_inspection_output() {
 
     wh.write("db.wide", "json", "{\"dt\":\"a\",\"id\":1,\"v\":1}\n{\"dt\":\"b\",\"id\":2,\"v\":2}\n{\"dt\":\"b\",\"id\":3,\"v\":3}\n");
     wh.write("db.wide", "json", "{\"dt\":\"a\",\"id\":1,\"v\":10}\n");
-    let snaps = json_lines(&wh.ok(&["snapshots", "db.wide", "--output", "json"], None));
+    let snaps = json_lines(&wh.ok(&["snapshots", "db.wide", "--output", "json"]));
     assert_eq!(snaps.len(), 2);
     assert_eq!(
         (snaps[1]["id"].as_i64(), snaps[1]["kind"].as_str()),
@@ -96,7 +85,7 @@ fn create_defaults_and_inspection_output() {
     for key in ["time", "commit_user", "schema_id", "changelog_records"] {
         assert!(snaps[0].get(key).is_some(), "snapshots json lacks {key}");
     }
-    let files = json_lines(&wh.ok(&["files", "db.wide", "--output", "json"], None));
+    let files = json_lines(&wh.ok(&["files", "db.wide", "--output", "json"]));
     assert!(files.len() >= 3, "{files:?}");
     assert!(files.iter().all(|f| f["partition"]
         .as_str()
@@ -109,15 +98,12 @@ fn create_defaults_and_inspection_output() {
             .sum::<i64>(),
         4
     );
-    let old = wh.ok(
-        &["files", "db.wide", "--snapshot", "1", "--output", "csv"],
-        None,
-    );
+    let old = wh.ok(&["files", "db.wide", "--snapshot", "1", "--output", "csv"]);
     assert!(
         old.starts_with("partition,bucket,level,file,rows,size,min_seq,max_seq\n"),
         "{old}"
     );
-    let table = wh.ok(&["files", "db.wide"], None);
+    let table = wh.ok(&["files", "db.wide"]);
     assert!(
         table.contains("4 records") && table.contains("in snapshot 2"),
         "{table}"
@@ -133,15 +119,12 @@ fn scan_columns_limit_formats_and_empty_tables() {
     wh.create(
         "db.t",
         "id INT NOT NULL, name STRING, price DECIMAL(6, 2)",
-        &["--primary-key", "id"],
+        "--primary-key id",
     );
-    assert_eq!(wh.ok(&["scan", "db.t", "--output", "json"], None), "");
-    assert!(wh.ok(&["scan", "db.t"], None).contains("0 rows"));
+    assert_eq!(wh.ok(&["scan", "db.t", "--output", "json"]), "");
+    assert!(wh.ok(&["scan", "db.t"]).contains("0 rows"));
     assert_eq!(
-        wh.ok(
-            &["scan", "db.t", "--output", "csv", "--columns", "name,id"],
-            None
-        ),
+        wh.ok(&["scan", "db.t", "--output", "csv", "--columns", "name,id"]),
         "name,id\n"
     );
     let mut rows = String::new();
@@ -156,30 +139,27 @@ fn scan_columns_limit_formats_and_empty_tables() {
     assert!(some
         .iter()
         .all(|r| r.as_object().unwrap().len() == 2 && r.get("name").is_none()));
-    let table = wh.ok(&["scan", "db.t", "--limit", "3"], None);
+    let table = wh.ok(&["scan", "db.t", "--limit", "3"]);
     assert!(
         table.contains("| id |") && table.contains("3 rows"),
         "{table}"
     );
     let out = wh.path().join("t.csv");
-    wh.ok(
-        &[
-            "scan",
-            "db.t",
-            "--output",
-            "csv",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        None,
-    );
+    wh.ok(&[
+        "scan",
+        "db.t",
+        "--output",
+        "csv",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 21);
 }
 
 #[test]
 fn append_tables_keep_every_row_and_empty_input_commits_nothing() {
     let wh = Wh::new();
-    wh.create("logs.events", "level STRING, msg STRING", &[]);
+    wh.create("logs.events", "level STRING, msg STRING", "");
     let out = wh.write("logs.events", "csv", "level,msg\n");
     assert!(out.contains("nothing committed"), "{out}");
     assert_eq!(wh.snapshot_count("logs.events"), 0);
@@ -191,30 +171,16 @@ fn append_tables_keep_every_row_and_empty_input_commits_nothing() {
 #[test]
 fn big_inputs_stream_in_batches() {
     let wh = Wh::new();
-    wh.create(
-        "db.big",
-        "id BIGINT NOT NULL, v STRING",
-        &["--primary-key", "id"],
-    );
+    wh.create("db.big", "id BIGINT NOT NULL, v STRING", "--primary-key id");
     let mut csv = String::from("id,v\n");
     for i in 0..30_000 {
         csv.push_str(&format!("{i},value-{i}\n"));
     }
     let file = wh.file("big.csv", csv.as_bytes());
-    let out = wh.ok(
-        &[
-            "write",
-            "db.big",
-            "--input",
-            file.to_str().unwrap(),
-            "--batch-rows",
-            "4096",
-        ],
-        None,
-    );
+    let out = wh.ok(&["write", "db.big", "--input", &file, "--batch-rows", "4096"]);
     assert!(out.contains("wrote 30000 rows"), "{out}");
     assert_eq!(
-        wh.ok(&["scan", "db.big", "--output", "csv"], None)
+        wh.ok(&["scan", "db.big", "--output", "csv"])
             .lines()
             .count(),
         30_001
@@ -225,29 +191,18 @@ fn big_inputs_stream_in_batches() {
 fn warehouse_from_the_environment() {
     let wh = Wh::new();
     let dir = wh.path().join("env-wh");
-    let out = Command::new(BIN)
-        .args(["create", "db.t", "--schema", "id INT"])
-        .env("STREAMHOUSE_WAREHOUSE", &dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(dir
-        .join("db.db")
-        .join("t")
-        .join("schema")
-        .join("schema-0")
-        .exists());
+    let args = ["create", "db.t", "--schema", "id INT"];
+    let mut create = Command::new(BIN);
+    create.args(args).env("STREAMHOUSE_WAREHOUSE", &dir);
+    succeeded(create.output().expect("run streamhouse"), &args);
+    assert!(dir.join("db.db/t/schema/schema-0").exists());
 }
 
 #[test]
 fn demo_runs_twice_and_leaves_a_table_to_explore() {
     let wh = Wh::new();
     for _ in 0..2 {
-        let out = wh.ok(&["demo"], None);
+        let out = wh.ok(&["demo"]);
         for needle in [
             "Step 1",
             "snapshot 1",

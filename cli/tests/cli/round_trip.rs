@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int32Array, Int64Array, StringArray};
-use arrow::datatypes::{Field, Schema};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 
@@ -23,7 +22,7 @@ const ALL_TYPES_ROWS: &str = r#"{"id":1,"b":true,"t":-128,"s":32767,"i":-5,"f":1
 fn json_csv_and_parquet_round_trip_every_primitive_type() {
     let wh = Wh::new();
     for t in ["db.a", "db.b", "db.c"] {
-        wh.create(t, ALL_TYPES, &["--primary-key", "id"]);
+        wh.create(t, ALL_TYPES, "--primary-key id");
     }
     let expected = json_lines(ALL_TYPES_ROWS);
     let out = wh.write("db.a", "json", ALL_TYPES_ROWS);
@@ -33,31 +32,25 @@ fn json_csv_and_parquet_round_trip_every_primitive_type() {
     );
     assert_eq!(wh.scan_json("db.a", &[]), expected);
 
-    let csv = wh.ok(&["scan", "db.a", "--output", "csv"], None);
+    let csv = wh.ok(&["scan", "db.a", "--output", "csv"]);
     assert!(
         csv.starts_with("id,b,t,s,i,f,d,dec,c,v,str,bin,dt,tm,ts,ltz\n"),
         "{csv}"
     );
     let csv_file = wh.file("a.csv", csv.as_bytes());
-    wh.ok(
-        &["write", "db.b", "--input", csv_file.to_str().unwrap()],
-        None,
-    );
+    wh.ok(&["write", "db.b", "--input", &csv_file]);
     assert_eq!(wh.scan_json("db.b", &[]), expected, "through CSV");
 
     let pq = wh.path().join("a.parquet");
-    wh.ok(
-        &[
-            "scan",
-            "db.a",
-            "--output",
-            "parquet",
-            "--out",
-            pq.to_str().unwrap(),
-        ],
-        None,
-    );
-    wh.ok(&["write", "db.c", "--input", pq.to_str().unwrap()], None);
+    wh.ok(&[
+        "scan",
+        "db.a",
+        "--output",
+        "parquet",
+        "--out",
+        pq.to_str().unwrap(),
+    ]);
+    wh.ok(&["write", "db.c", "--input", pq.to_str().unwrap()]);
     assert_eq!(wh.scan_json("db.c", &[]), expected, "through Parquet");
 }
 
@@ -66,14 +59,14 @@ fn nested_types_round_trip_through_json_and_csv() {
     let wh = Wh::new();
     let schema =
         "id INT NOT NULL, tags ARRAY<STRING>, attrs MAP<STRING, INT>, pt ROW<x INT, y STRING>";
-    wh.create("db.n", schema, &["--primary-key", "id"]);
-    wh.create("db.m", schema, &["--primary-key", "id"]);
+    wh.create("db.n", schema, "--primary-key id");
+    wh.create("db.m", schema, "--primary-key id");
     let rows =
         "{\"id\":1,\"tags\":[\"a\",null],\"attrs\":{\"k\":1},\"pt\":{\"x\":1,\"y\":\"z\"}}\n\
                 {\"id\":2,\"tags\":null,\"attrs\":null,\"pt\":null}\n";
     wh.write("db.n", "json", rows);
     assert_eq!(wh.scan_json("db.n", &[]), json_lines(rows));
-    let csv = wh.ok(&["scan", "db.n", "--output", "csv"], None);
+    let csv = wh.ok(&["scan", "db.n", "--output", "csv"]);
     wh.write("db.m", "csv", &csv);
     assert_eq!(wh.scan_json("db.m", &[]), json_lines(rows));
 }
@@ -84,7 +77,7 @@ fn hand_written_csv_with_columns_in_any_order() {
     wh.create(
         "shop.items",
         "id BIGINT NOT NULL, name STRING, price DECIMAL(10, 2), ok BOOLEAN",
-        &["--primary-key", "id"],
+        "--primary-key id",
     );
     let csv = "\u{feff}price, id ,name\n 1.5 ,1,apple\n\n2,2,\"pear, green\"\n,3,\n";
     let out = wh.write("shop.items", "csv", csv);
@@ -103,7 +96,7 @@ fn updates_and_deletes_via_rowkind() {
     wh.create(
         "shop.orders",
         "id BIGINT NOT NULL, status STRING, qty INT",
-        &["--primary-key", "id"],
+        "--primary-key id",
     );
     wh.write(
         "shop.orders",
@@ -131,19 +124,12 @@ fn updates_and_deletes_via_rowkind() {
 }
 
 fn parquet_file(wh: &Wh, name: &str, columns: Vec<(&str, ArrayRef)>) -> PathBuf {
-    let schema = Arc::new(Schema::new(
-        columns
-            .iter()
-            .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
-            .collect::<Vec<_>>(),
-    ));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        columns.into_iter().map(|(_, a)| a).collect(),
-    )
-    .unwrap();
+    let batch =
+        RecordBatch::try_from_iter_with_nullable(columns.into_iter().map(|(n, a)| (n, a, true)))
+            .unwrap();
     let path = wh.path().join(name);
-    let mut w = ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None).unwrap();
+    let mut w =
+        ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), None).unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
     path
@@ -155,7 +141,7 @@ fn parquet_input_is_cast_to_the_table_types() {
     wh.create(
         "db.p",
         "id BIGINT NOT NULL, price DECIMAL(10, 2), t TINYINT",
-        &["--primary-key", "id"],
+        "--primary-key id",
     );
     let good = parquet_file(
         &wh,
@@ -172,7 +158,7 @@ fn parquet_input_is_cast_to_the_table_types() {
             ),
         ],
     );
-    wh.ok(&["write", "db.p", "--input", good.to_str().unwrap()], None);
+    wh.ok(&["write", "db.p", "--input", good.to_str().unwrap()]);
     let expected = json_lines(
         "{\"id\":1,\"price\":\"1.25\",\"t\":null}\n{\"id\":2,\"price\":null,\"t\":null}\n\
          {\"id\":3,\"price\":\"3.00\",\"t\":null}\n",
@@ -186,11 +172,7 @@ fn parquet_input_is_cast_to_the_table_types() {
             ("t", Arc::new(Int64Array::from(vec![1, 300]))),
         ],
     );
-    let e = wh.fails(
-        1,
-        &["write", "db.p", "--input", bad.to_str().unwrap()],
-        None,
-    );
+    let e = wh.fails(1, &["write", "db.p", "--input", bad.to_str().unwrap()]);
     assert!(
         e.contains("row 2, column t") && e.contains("TINYINT"),
         "{e}"
@@ -203,11 +185,7 @@ fn parquet_input_is_cast_to_the_table_types() {
             Arc::new(Int64Array::from(vec![Some(7), None])) as ArrayRef,
         )],
     );
-    let e = wh.fails(
-        1,
-        &["write", "db.p", "--input", null_key.to_str().unwrap()],
-        None,
-    );
+    let e = wh.fails(1, &["write", "db.p", "--input", null_key.to_str().unwrap()]);
     assert!(
         e.contains("row 2, column id") && e.contains("primary key"),
         "{e}"

@@ -1,7 +1,7 @@
 //! What a user sees: output formats, start positions, consumers, errors, `write --follow`, and
 //! stopping with Ctrl-C.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -10,25 +10,20 @@ use super::*;
 const SCHEMA: &str = "id BIGINT NOT NULL, v STRING";
 
 fn pk_table(wh: &Wh, producer: &str) {
-    wh.create(
-        "db.t",
-        SCHEMA,
-        &[
-            "--primary-key",
-            "id",
-            "--option",
-            &format!("changelog-producer={producer}"),
-        ],
-    );
+    let options = format!("--primary-key id --option changelog-producer={producer}");
+    wh.create("db.t", SCHEMA, &options);
 }
 
 #[test]
 fn tail_prints_changes_with_their_kinds_in_every_format() {
     let wh = Wh::new();
     pk_table(&wh, "input");
-    wh.write_json("db.t", "{\"id\":1,\"v\":\"a\"}\n{\"id\":2,\"v\":\"b\"}\n");
-    wh.write_json(
+    wh.write(
         "db.t",
+        "json",
+        "{\"id\":1,\"v\":\"a\"}\n{\"id\":2,\"v\":\"b\"}\n",
+    );
+    wh.write("db.t", "json",
         "{\"id\":1,\"v\":\"a\",\"rowkind\":\"-U\"}\n{\"id\":1,\"v\":\"a2\",\"rowkind\":\"+U\"}\n{\"id\":2,\"rowkind\":\"-D\"}\n",
     );
     let all = wh.tail_json("db.t", &["--from", "snapshot:1", "--with-snapshot-id"]);
@@ -43,7 +38,7 @@ fn tail_prints_changes_with_their_kinds_in_every_format() {
         ]
     );
     // rowkind is the first field of every line.
-    let text = wh.ok(&["tail", "db.t", "--from", "snapshot:2", "-o", "json"], b"");
+    let text = wh.ok(&["tail", "db.t", "--from", "snapshot:2", "-o", "json"]);
     assert!(
         text.lines().all(|l| l.starts_with("{\"rowkind\":")),
         "{text}"
@@ -53,25 +48,22 @@ fn tail_prints_changes_with_their_kinds_in_every_format() {
         wh.tail_json("db.t", &[]),
         [json!({"rowkind": "+I", "id": 1, "v": "a2"})]
     );
-    let csv = wh.ok(
-        &[
-            "tail",
-            "db.t",
-            "--from",
-            "snapshot:2",
-            "-o",
-            "csv",
-            "--columns",
-            "v",
-        ],
-        b"",
-    );
+    let csv = wh.ok(&[
+        "tail",
+        "db.t",
+        "--from",
+        "snapshot:2",
+        "-o",
+        "csv",
+        "--columns",
+        "v",
+    ]);
     assert_eq!(csv, "rowkind,v\n-U,a\n+U,a2\n-D,\n");
-    let table = wh.ok(&["tail", "db.t", "--from", "snapshot:1"], b"");
+    let table = wh.ok(&["tail", "db.t", "--from", "snapshot:1"]);
     assert!(table.contains("snapshot 2 (APPEND): 3 changes"), "{table}");
     assert!(table.contains("| -U      |  1 | a    |"), "{table}");
     assert!(table.ends_with("5 changes in 2 snapshots\n"), "{table}");
-    let help = wh.ok(&["tail", "--help"], b"");
+    let help = wh.ok(&["tail", "--help"]);
     for needle in [
         "latest-full",
         "snapshot:N",
@@ -86,8 +78,8 @@ fn tail_prints_changes_with_their_kinds_in_every_format() {
 #[test]
 fn a_rowkind_column_of_the_table_keeps_its_name() {
     let wh = Wh::new();
-    wh.create("db.a", "rowkind STRING, n INT", &[]);
-    wh.ok(
+    wh.create("db.a", "rowkind STRING, n INT", "");
+    wh.ok_stdin(
         &["write", "db.a", "--format", "csv"],
         b"rowkind,n\nhello,1\n",
     );
@@ -102,7 +94,7 @@ fn start_positions_and_their_errors() {
     let wh = Wh::new();
     pk_table(&wh, "none");
     for i in 0..3 {
-        wh.write_json("db.t", &format!("{{\"id\":{i},\"v\":\"x\"}}\n"));
+        wh.write("db.t", "json", format!("{{\"id\":{i},\"v\":\"x\"}}\n"));
     }
     let ids =
         |rows: Vec<Value>| -> Vec<i64> { rows.iter().map(|r| r["id"].as_i64().unwrap()).collect() };
@@ -116,23 +108,23 @@ fn start_positions_and_their_errors() {
     assert!(wh
         .tail_json("db.t", &["--from", "timestamp:2999-01-01T00:00:00Z"])
         .is_empty());
-    let e = wh.fails(2, &["tail", "db.t", "--from", "earliest"], b"");
+    let e = wh.fails(2, &["tail", "db.t", "--from", "earliest"]);
     assert!(
         e.contains("latest-full, latest, snapshot:N or timestamp:T"),
         "{e}"
     );
-    let e = wh.fails(1, &["tail", "db.nope"], b"");
+    let e = wh.fails(1, &["tail", "db.nope"]);
     assert!(e.contains("table db.nope does not exist"), "{e}");
-    let e = wh.fails(1, &["tail", "db.t", "--consumer", "a/b"], b"");
+    let e = wh.fails(1, &["tail", "db.t", "--consumer", "a/b"]);
     assert!(e.contains("consumer id \"a/b\""), "{e}");
-    let e = wh.fails(1, &["tail", "db.t", "--columns", "nope"], b"");
+    let e = wh.fails(1, &["tail", "db.t", "--columns", "nope"]);
     assert!(e.contains("nope"), "{e}");
     // Snapshots 1 and 2 expire: starting there is a clear error, not a silent gap.
     let dir = wh.table_dir("db.t").join("snapshot");
     std::fs::remove_file(dir.join("snapshot-1")).unwrap();
     std::fs::remove_file(dir.join("snapshot-2")).unwrap();
     std::fs::write(dir.join("EARLIEST"), "3").unwrap();
-    let e = wh.fails(1, &["tail", "db.t", "--from", "snapshot:1"], b"");
+    let e = wh.fails(1, &["tail", "db.t", "--from", "snapshot:1"]);
     assert!(
         e.contains("snapshot 1 of table db.t has expired (the earliest snapshot is 3)"),
         "{e}"
@@ -143,14 +135,14 @@ fn start_positions_and_their_errors() {
 fn a_consumer_continues_where_it_stopped() {
     let wh = Wh::new();
     pk_table(&wh, "none");
-    wh.write_json("db.t", "{\"id\":1,\"v\":\"a\"}\n");
+    wh.write("db.t", "json", "{\"id\":1,\"v\":\"a\"}\n");
     let first = wh.tail_json("db.t", &["--consumer", "app"]);
     assert_eq!(first, [json!({"rowkind": "+I", "id": 1, "v": "a"})]);
     let consumer = wh.table_dir("db.t").join("consumer").join("consumer-app");
     let recorded: Value = serde_json::from_slice(&std::fs::read(&consumer).unwrap()).unwrap();
     assert_eq!(recorded, json!({"nextSnapshot": 2}));
     assert!(wh.tail_json("db.t", &["--consumer", "app"]).is_empty());
-    wh.write_json("db.t", "{\"id\":1,\"v\":\"b\"}\n");
+    wh.write("db.t", "json", "{\"id\":1,\"v\":\"b\"}\n");
     assert_eq!(
         wh.tail_json("db.t", &["--consumer", "app"]),
         [json!({"rowkind": "+I", "id": 1, "v": "b"})]
@@ -167,86 +159,41 @@ fn a_consumer_continues_where_it_stopped() {
         ],
     );
     assert_eq!(again.len(), 2);
-    let e = wh.fails(2, &["tail", "db.t", "--ignore-progress"], b"");
+    let e = wh.fails(2, &["tail", "db.t", "--ignore-progress"]);
     assert!(e.contains("--consumer"), "{e}");
-}
-
-/// Waits until `f` holds (or panics after 20 s).
-fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn snapshot_count(wh: &Wh, table: &str) -> usize {
-    std::fs::read_dir(wh.table_dir(table).join("snapshot"))
-        .map(|d| {
-            d.flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with("snapshot-"))
-                .count()
-        })
-        .unwrap_or(0)
 }
 
 #[test]
 fn write_follow_commits_every_interval_and_on_ctrl_c() {
     let wh = Wh::new();
     pk_table(&wh, "input");
-    let mut child = Running(
-        wh.command(&[
-            "write",
-            "db.t",
-            "--format",
-            "json",
-            "--follow",
-            "--commit-interval",
-            "50ms",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap(),
-    );
-    let mut stdin = child.0.stdin.take().unwrap();
-    let printed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let sink = printed.clone();
-    let reader = read_lines(child.0.stdout.take().unwrap(), move |l| {
-        let mut p = sink.lock().unwrap();
-        p.push_str(&l);
-        p.push('\n');
-    });
+    let mut child = follow_writer(&wh, "50ms");
+    let mut stdin = child.stdin();
     writeln!(stdin, "{{\"id\":1,\"v\":\"a\"}}").unwrap();
     stdin.flush().unwrap();
     // One line is committed without waiting for more input.
-    wait_for("the first commit", || snapshot_count(&wh, "db.t") == 1);
+    wait_for("the first commit", || wh.snapshot_count("db.t") == 1);
     writeln!(
         stdin,
         "{{\"id\":2,\"v\":\"b\"}}\n{{\"id\":1,\"rowkind\":\"-D\"}}"
     )
     .unwrap();
     stdin.flush().unwrap();
-    wait_for("the second commit", || snapshot_count(&wh, "db.t") == 2);
+    wait_for("the second commit", || wh.snapshot_count("db.t") == 2);
     // Ctrl-C: what was read is committed, the command exits cleanly (stdin still open).
     writeln!(stdin, "{{\"id\":3,\"v\":\"c\"}}").unwrap();
     stdin.flush().unwrap();
     std::thread::sleep(Duration::from_millis(20));
-    signal(&child.0, "INT");
-    let status = child.0.wait().unwrap();
+    child.signal("INT");
+    let (status, printed) = child.finish();
     drop(stdin);
-    reader.join().unwrap();
-    let stdout = printed.lock().unwrap().clone();
+    let stdout = printed.join("\n");
     assert!(status.success(), "{status:?}: {stdout}");
     assert!(
         stdout.contains("wrote 4 rows (3 inserts, 1 delete) to db.t"),
         "{stdout}"
     );
-    let rows = json_lines(&wh.ok(&["scan", "db.t", "-o", "json"], b""));
+    let rows = json_lines(&wh.ok(&["scan", "db.t", "-o", "json"]));
     assert_eq!(
         rows,
         [json!({"id": 2, "v": "b"}), json!({"id": 3, "v": "c"})]
@@ -259,15 +206,15 @@ fn write_follow_commits_every_interval_and_on_ctrl_c() {
 fn write_follow_commits_the_rows_before_a_bad_line() {
     let wh = Wh::new();
     pk_table(&wh, "none");
-    let e = wh.fails(
+    let e = wh.fails_stdin(
         1,
         &["write", "db.t", "--format", "json", "--follow"],
         b"{\"id\":1,\"v\":\"a\"}\n{\"id\":2,\"v\":\"b\"}\n{\"id\":\"x\"}\n{\"id\":4}\n",
     );
     assert!(e.contains("stdin line 3"), "{e}");
-    let rows = json_lines(&wh.ok(&["scan", "db.t", "-o", "json"], b""));
+    let rows = json_lines(&wh.ok(&["scan", "db.t", "-o", "json"]));
     assert_eq!(rows.len(), 2, "{rows:?}");
-    let e = wh.fails(
+    let e = wh.fails_stdin(
         2,
         &["write", "db.t", "--format", "csv", "--follow"],
         b"id,v\n1,a\n",
@@ -279,43 +226,31 @@ fn write_follow_commits_the_rows_before_a_bad_line() {
 fn tail_follow_stops_at_a_snapshot_boundary_on_ctrl_c() {
     let wh = Wh::new();
     pk_table(&wh, "none");
-    wh.write_json("db.t", "{\"id\":1,\"v\":\"a\"}\n");
-    let mut child = Running(
-        wh.command(&[
-            "tail",
-            "db.t",
-            "--follow",
-            "--consumer",
-            "c",
-            "-o",
-            "json",
-            "--from",
-            "latest",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap(),
-    );
-    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let sink = lines.clone();
-    let reader = read_lines(child.0.stdout.take().unwrap(), move |l| {
-        sink.lock().unwrap().push(l)
-    });
+    wh.write("db.t", "json", "{\"id\":1,\"v\":\"a\"}\n");
+    let mut child = wh.spawn(&[
+        "tail",
+        "db.t",
+        "--follow",
+        "--consumer",
+        "c",
+        "-o",
+        "json",
+        "--from",
+        "latest",
+    ]);
     // The consumer is recorded once the tail has its start position.
     let consumer = wh.table_dir("db.t").join("consumer").join("consumer-c");
     wait_for("the tail to start", || consumer.exists());
-    wh.write_json("db.t", "{\"id\":2,\"v\":\"b\"}\n");
-    wh.write_json("db.t", "{\"id\":3,\"v\":\"c\"}\n");
-    wait_for("two changes", || lines.lock().unwrap().len() == 2);
-    signal(&child.0, "INT");
-    let status = child.0.wait().unwrap();
-    reader.join().unwrap();
+    wh.write("db.t", "json", "{\"id\":2,\"v\":\"b\"}\n");
+    wh.write("db.t", "json", "{\"id\":3,\"v\":\"c\"}\n");
+    wait_for("two changes", || child.lines().len() == 2);
+    child.signal("INT");
+    let (status, lines) = child.finish();
     assert!(status.success(), "{status:?}");
     let recorded: Value = serde_json::from_slice(&std::fs::read(&consumer).unwrap()).unwrap();
     assert_eq!(recorded, json!({"nextSnapshot": 4}));
     assert_eq!(
-        json_lines(&lines.lock().unwrap().join("\n")),
+        json_lines(&lines.join("\n")),
         [
             json!({"rowkind": "+I", "id": 2, "v": "b"}),
             json!({"rowkind": "+I", "id": 3, "v": "c"})
@@ -328,7 +263,7 @@ fn write_follow_compacts_so_lookup_changelog_reaches_the_tail() {
     let wh = Wh::new();
     pk_table(&wh, "lookup");
     let follow = ["write", "db.t", "--format", "json", "--follow"];
-    wh.ok(&follow, b"{\"id\":1,\"v\":\"a\"}\n{\"id\":2,\"v\":\"b\"}\n");
+    wh.ok_stdin(&follow, b"{\"id\":1,\"v\":\"a\"}\n{\"id\":2,\"v\":\"b\"}\n");
     assert_eq!(
         wh.tail_json("db.t", &["--from", "snapshot:1"]),
         [
@@ -336,8 +271,8 @@ fn write_follow_compacts_so_lookup_changelog_reaches_the_tail() {
             json!({"rowkind": "+I", "id": 2, "v": "b"})
         ]
     );
-    let before = snapshot_count(&wh, "db.t");
-    wh.ok(
+    let before = wh.snapshot_count("db.t");
+    wh.ok_stdin(
         &follow,
         b"{\"id\":1,\"v\":\"a2\"}\n{\"id\":2,\"rowkind\":\"-D\"}\n",
     );
@@ -350,8 +285,8 @@ fn write_follow_compacts_so_lookup_changelog_reaches_the_tail() {
         ]
     );
     // Append tables stream too.
-    wh.create("db.a", "n INT", &[]);
-    wh.ok(
+    wh.create("db.a", "n INT", "");
+    wh.ok_stdin(
         &["write", "db.a", "--format", "json", "--follow"],
         b"{\"n\":1}\n{\"n\":2}\n",
     );

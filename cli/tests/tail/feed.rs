@@ -3,113 +3,46 @@
 //! duplicate rows; replaying the feed from any start position gives the table's rows.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use arrow::array::{Array, Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType as ArrowType, Field, Schema};
-use streamhouse_compaction::{CompactOptions, Compactor};
-use streamhouse_format::io::{open_warehouse, Table};
-use streamhouse_format::row_kind::RowKind;
-use streamhouse_format::schema::TableSchema;
-use streamhouse_format::types::parse_columns;
-use streamhouse_reader::incremental::{StartPosition, TailBuilder, TailEvent};
-use streamhouse_reader::ScanBuilder;
-use streamhouse_writer::TableWriter;
+use streamhouse::{RowKind, StartPosition, Table, TailEvent};
+
+use super::kv::{self, commit, compact};
 
 /// (snapshot, kind, id, v)
 type Change = (i64, RowKind, i64, Option<String>);
 
-async fn table(options: &[(&str, &str)]) -> Table {
-    let (io, root) =
-        open_warehouse(&format!("memory://tail-feed-{}", uuid_like())).expect("warehouse");
-    let schema = TableSchema::new(
-        parse_columns("id BIGINT NOT NULL, v STRING").unwrap(),
-        vec![],
-        vec!["id".into()],
-        options
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        0,
-    )
-    .unwrap();
-    Table::create(io, root.clone().join("db.db").join("t"), "db.t", schema)
-        .await
-        .unwrap()
-}
-
-fn uuid_like() -> String {
+/// `prefix` with a suffix no other warehouse of this test run has.
+fn unique(prefix: &str) -> String {
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    format!(
-        "{}-{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-    )
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    format!("{prefix}-{}-{n}", std::process::id())
 }
 
-fn batch(rows: &[(i64, Option<&str>)]) -> RecordBatch {
-    RecordBatch::try_new(
-        Arc::new(Schema::new(vec![
-            Field::new("id", ArrowType::Int64, false),
-            Field::new("v", ArrowType::Utf8, true),
-        ])),
-        vec![
-            Arc::new(Int64Array::from(
-                rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-            )),
-            Arc::new(StringArray::from(
-                rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-            )),
-        ],
-    )
-    .unwrap()
+/// A table in a warehouse of its own in memory.
+async fn table(options: &[(&str, &str)]) -> Table {
+    kv::create(&unique("memory://tail-feed"), options).await
 }
 
-/// Writes `(kind, id, v)` records and commits once.
-async fn write(w: &mut TableWriter, records: &[(RowKind, i64, Option<&str>)]) -> Vec<i64> {
-    let rows: Vec<(i64, Option<&str>)> = records.iter().map(|r| (r.1, r.2)).collect();
-    let kinds: Vec<RowKind> = records.iter().map(|r| r.0).collect();
-    w.write_with_kinds(&batch(&rows), &kinds).await.unwrap();
-    w.commit().await.unwrap().snapshot_ids
-}
-
-async fn compact(t: &Table, full: bool) {
-    let opts = CompactOptions {
-        full,
-        ..Default::default()
-    };
-    Compactor::new(t.clone())
-        .unwrap()
-        .compact_table(&opts)
-        .await
-        .unwrap();
+/// The (id, v) of each row of a batch of the table's columns.
+fn id_values(b: &RecordBatch) -> Vec<(i64, Option<String>)> {
+    let ids = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+    let vs = b.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+    (0..b.num_rows())
+        .map(|i| {
+            (
+                ids.value(i),
+                vs.is_valid(i).then(|| vs.value(i).to_string()),
+            )
+        })
+        .collect()
 }
 
 async fn feed(t: &Table, start: StartPosition) -> Vec<Change> {
-    let mut tail = TailBuilder::new(t).start(start).build().await.unwrap();
     let mut out = vec![];
-    while let Some(e) = tail.next().await.unwrap() {
-        if let TailEvent::Changes(b) = e {
-            let ids = b
-                .rows
-                .column(0)
-                .as_any()
-                .downcast_ref::<Int64Array>()
-                .unwrap();
-            let vs = b
-                .rows
-                .column(1)
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .unwrap();
-            for i in 0..b.num_rows() {
-                out.push((
-                    b.snapshot_id,
-                    b.kind(i),
-                    ids.value(i),
-                    vs.is_valid(i).then(|| vs.value(i).to_string()),
-                ));
-            }
+    for b in kv::changes(t, start).await {
+        for (i, (id, v)) in id_values(&b.rows).into_iter().enumerate() {
+            out.push((b.snapshot_id, b.kind(i), id, v));
         }
     }
     out
@@ -129,18 +62,8 @@ fn replay(changes: &[Change]) -> BTreeMap<i64, Option<String>> {
 }
 
 async fn current_rows(t: &Table) -> BTreeMap<i64, Option<String>> {
-    let mut out = BTreeMap::new();
-    for b in ScanBuilder::new(t).to_batches().await.unwrap() {
-        let ids = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
-        let vs = b.column(1).as_any().downcast_ref::<StringArray>().unwrap();
-        for i in 0..b.num_rows() {
-            out.insert(
-                ids.value(i),
-                vs.is_valid(i).then(|| vs.value(i).to_string()),
-            );
-        }
-    }
-    out
+    let batches = t.scan().collect().await.unwrap();
+    batches.iter().flat_map(id_values).collect()
 }
 
 fn kinds_of(changes: &[Change]) -> Vec<(RowKind, i64)> {
@@ -150,10 +73,11 @@ fn kinds_of(changes: &[Change]) -> Vec<(RowKind, i64)> {
 #[tokio::test]
 async fn input_changelog_is_every_record_sorted_by_key_then_sequence() {
     let t = table(&[("bucket", "1"), ("changelog-producer", "input")]).await;
-    let mut w = TableWriter::new(t.clone()).await.unwrap();
+    let mut w = t.writer().await.unwrap();
     use RowKind::*;
-    let s = write(
+    let s = commit(
         &mut w,
+        &t,
         &[
             (Insert, 2, Some("b")),
             (Insert, 1, Some("a")),
@@ -183,10 +107,11 @@ async fn input_changelog_is_every_record_sorted_by_key_then_sequence() {
 #[tokio::test]
 async fn lookup_changelog_from_compaction_feeds_the_tail_without_duplicates() {
     let t = table(&[("bucket", "1"), ("changelog-producer", "lookup")]).await;
-    let mut w = TableWriter::new(t.clone()).await.unwrap();
+    let mut w = t.writer().await.unwrap();
     use RowKind::*;
-    write(
+    commit(
         &mut w,
+        &t,
         &[
             (Insert, 1, Some("a")),
             (Insert, 2, Some("b")),
@@ -195,8 +120,9 @@ async fn lookup_changelog_from_compaction_feeds_the_tail_without_duplicates() {
     )
     .await;
     compact(&t, false).await;
-    write(
+    commit(
         &mut w,
+        &t,
         &[
             (UpdateAfter, 1, Some("a2")),
             (Delete, 2, None),
@@ -246,7 +172,7 @@ async fn lookup_changelog_from_compaction_feeds_the_tail_without_duplicates() {
 #[tokio::test]
 async fn compaction_snapshots_never_duplicate_rows_without_changelog() {
     let t = table(&[("bucket", "2")]).await;
-    let mut w = TableWriter::new(t.clone()).await.unwrap();
+    let mut w = t.writer().await.unwrap();
     use RowKind::*;
     let mut written = 0;
     for round in 0..4i64 {
@@ -255,7 +181,7 @@ async fn compaction_snapshots_never_duplicate_rows_without_changelog() {
             .collect();
         let refs: Vec<(RowKind, i64, Option<&str>)> =
             records.iter().map(|r| (r.0, r.1, r.2.as_deref())).collect();
-        write(&mut w, &refs).await;
+        commit(&mut w, &t, &refs).await;
         written += 20;
         compact(&t, round % 2 == 1).await;
     }
@@ -285,38 +211,31 @@ async fn follows_a_table_on_s3() {
     if super::interop_support::s3_endpoint().is_none() {
         return;
     }
-    let location = format!("s3://lake/tail-{}", uuid_like());
-    let (io, root) = open_warehouse(&location).expect("warehouse");
-    let schema = TableSchema::new(
-        parse_columns("id BIGINT NOT NULL, v STRING").unwrap(),
-        vec![],
-        vec!["id".into()],
-        [
-            ("bucket".to_string(), "1".to_string()),
-            ("changelog-producer".to_string(), "input".to_string()),
-        ]
-        .into_iter()
-        .collect(),
-        0,
+    let t = kv::create(
+        &unique("s3://lake/tail"),
+        &[("bucket", "1"), ("changelog-producer", "input")],
     )
-    .unwrap();
-    let t = Table::create(io, root.clone().join("db.db").join("t"), "db.t", schema)
-        .await
-        .unwrap();
-    let mut tail = TailBuilder::new(&t)
-        .start(StartPosition::Latest)
+    .await;
+    let mut tail = t
+        .tail()
+        .from(StartPosition::Latest)
         .consumer("s3")
         .follow(true)
-        .build()
+        .open()
         .await
         .unwrap();
     let writer = {
         let t = t.clone();
         tokio::spawn(async move {
-            let mut w = TableWriter::new(t).await.unwrap();
+            let mut w = t.writer().await.unwrap();
             use RowKind::*;
             for i in 0..5i64 {
-                write(&mut w, &[(Insert, i, Some("x")), (Delete, i, Some("x"))]).await;
+                commit(
+                    &mut w,
+                    &t,
+                    &[(Insert, i, Some("x")), (Delete, i, Some("x"))],
+                )
+                .await;
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
         })
@@ -344,7 +263,7 @@ async fn follows_a_table_on_s3() {
         .collect();
     assert_eq!(seen, expected);
     tail.checkpoint().await.unwrap();
-    assert_eq!(t.consumer("s3").await.unwrap(), Some(6));
+    assert_eq!(t.as_format_table().consumer("s3").await.unwrap(), Some(6));
     // No listing while following: the stats count looks and hint reads only.
     assert!(tail.stats().probes >= 5, "{:?}", tail.stats());
 }

@@ -3,35 +3,25 @@
 //! pypaimon's own — change by change, with kinds and snapshot ids. Needs STREAMHOUSE_PYTHON
 //! (`tests/run.sh`); skips loudly without it, fails under CI.
 
-use std::sync::Arc;
+use std::path::Path;
 
-use arrow::array::{Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType as ArrowType, Field, Schema};
 use serde_json::json;
-use streamhouse_compaction::{CompactOptions, Compactor};
-use streamhouse_format::io::{open_warehouse, table_root, Identifier, Table};
-use streamhouse_format::row_kind::RowKind;
-use streamhouse_format::schema::TableSchema;
-use streamhouse_format::types::parse_columns;
-use streamhouse_reader::incremental::{StartPosition, TailBuilder, TailEvent};
-use streamhouse_writer::TableWriter;
+use streamhouse::{Catalog, Identifier, RowKind, StartPosition, Table};
 
 use super::interop_support::{
     arrow_rows_canonical, assert_same_rows, pypaimon_write, run_python_script, truncate_to_micros,
 };
+use super::kv::{self, commit, compact};
 use super::*;
 
 /// Our feed as canonical rows plus `_row_kind` and `_snapshot_id` (the script's form).
 async fn our_feed(table: &Table, start: StartPosition) -> Vec<Value> {
-    let mut tail = TailBuilder::new(table).start(start).build().await.unwrap();
     let mut rows = vec![];
-    while let Some(e) = tail.next().await.unwrap() {
-        if let TailEvent::Changes(b) = e {
-            let batch = b.with_kind_column("_row_kind").unwrap();
-            for mut row in arrow_rows_canonical(std::slice::from_ref(&batch), &batch.schema()) {
-                row["_snapshot_id"] = json!(b.snapshot_id);
-                rows.push(row);
-            }
+    for b in kv::changes(table, start).await {
+        let batch = b.with_kind_column("_row_kind").unwrap();
+        for mut row in arrow_rows_canonical(std::slice::from_ref(&batch), &batch.schema()) {
+            row["_snapshot_id"] = json!(b.snapshot_id);
+            rows.push(row);
         }
     }
     rows
@@ -47,76 +37,40 @@ fn pypaimon_feed(dir: &Path, from: Option<i64>) -> Vec<Value> {
     json_lines(&run_python_script("pypaimon_stream.py", &args))
 }
 
-async fn open(warehouse: &Path, name: &str) -> Table {
-    let (io, root) = open_warehouse(&table_path(warehouse)).unwrap();
-    let id = Identifier::parse(name).unwrap();
-    Table::open(io, table_root(&root, &id), name).await.unwrap()
+fn table_path(p: &Path) -> String {
+    p.to_str().expect("utf-8 path").to_string()
 }
 
-async fn create(warehouse: &Path, options: &[(&str, &str)]) -> Table {
-    let (io, root) = open_warehouse(&table_path(warehouse)).unwrap();
-    let schema = TableSchema::new(
-        parse_columns("id BIGINT NOT NULL, v STRING").unwrap(),
-        vec![],
-        vec!["id".into()],
-        options
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        0,
-    )
-    .unwrap();
-    let id = Identifier::parse("db.t").unwrap();
-    Table::create(io, table_root(&root, &id), "db.t", schema)
+async fn open(warehouse: &Path, name: &str) -> Table {
+    let catalog = Catalog::builder(table_path(warehouse)).open().unwrap();
+    catalog
+        .table(&Identifier::parse(name).unwrap())
         .await
         .unwrap()
 }
 
 /// A few commits of inserts, updates and deletes, with compactions in between.
 async fn write_history(table: &Table) {
-    let mut w = TableWriter::new(table.clone()).await.unwrap();
+    let mut w = table.writer().await.unwrap();
     use RowKind::*;
-    let commits: Vec<Vec<(RowKind, i64, Option<&str>)>> = vec![
-        vec![
+    let commits: &[&[kv::Record]] = &[
+        &[
             (Insert, 1, Some("a")),
             (Insert, 2, Some("b")),
             (Insert, 3, Some("c")),
         ],
-        vec![
+        &[
             (UpdateBefore, 1, Some("a")),
             (UpdateAfter, 1, Some("a2")),
             (Delete, 3, Some("c")),
         ],
-        vec![(Insert, 4, Some("d")), (UpdateAfter, 2, Some("b2"))],
-        vec![(Delete, 4, Some("d")), (Insert, 5, Some("e"))],
+        &[(Insert, 4, Some("d")), (UpdateAfter, 2, Some("b2"))],
+        &[(Delete, 4, Some("d")), (Insert, 5, Some("e"))],
     ];
     for (i, records) in commits.iter().enumerate() {
-        let ids: Vec<i64> = records.iter().map(|r| r.1).collect();
-        let vs: Vec<Option<&str>> = records.iter().map(|r| r.2).collect();
-        let kinds: Vec<RowKind> = records.iter().map(|r| r.0).collect();
-        let batch = RecordBatch::try_new(
-            Arc::new(Schema::new(vec![
-                Field::new("id", ArrowType::Int64, false),
-                Field::new("v", ArrowType::Utf8, true),
-            ])),
-            vec![
-                Arc::new(Int64Array::from(ids)),
-                Arc::new(StringArray::from(vs)),
-            ],
-        )
-        .unwrap();
-        w.write_with_kinds(&batch, &kinds).await.unwrap();
-        w.commit().await.unwrap();
+        commit(&mut w, table, records).await;
         if i % 2 == 1 {
-            let opts = CompactOptions {
-                full: i == 3,
-                ..Default::default()
-            };
-            Compactor::new(table.clone())
-                .unwrap()
-                .compact_table(&opts)
-                .await
-                .unwrap();
+            compact(table, i == 3).await;
         }
     }
 }
@@ -128,8 +82,8 @@ async fn our_feed_matches_pypaimons_stream_read_for_every_producer() {
     }
     for producer in ["none", "input", "lookup"] {
         let dir = tempfile::tempdir().unwrap();
-        let table = create(
-            dir.path(),
+        let table = kv::create(
+            &table_path(dir.path()),
             &[("bucket", "2"), ("changelog-producer", producer)],
         )
         .await;
@@ -202,16 +156,14 @@ fn the_cli_feed_matches_pypaimon_too() {
     wh.create(
         "db.c",
         "id BIGINT NOT NULL, v STRING",
-        &[
-            "--primary-key",
-            "id",
-            "--option",
-            "changelog-producer=input",
-        ],
+        "--primary-key id --option changelog-producer=input",
     );
-    wh.write_json("db.c", "{\"id\":1,\"v\":\"a\"}\n{\"id\":2,\"v\":\"b\"}\n");
-    wh.write_json(
+    wh.write(
         "db.c",
+        "json",
+        "{\"id\":1,\"v\":\"a\"}\n{\"id\":2,\"v\":\"b\"}\n",
+    );
+    wh.write("db.c", "json",
         "{\"id\":1,\"v\":\"a\",\"rowkind\":\"-U\"}\n{\"id\":1,\"v\":\"z\",\"rowkind\":\"+U\"}\n{\"id\":2,\"v\":\"b\",\"rowkind\":\"-D\"}\n",
     );
     let cli: Vec<Value> = wh

@@ -8,7 +8,6 @@
 //! was killed, and every other snapshot is printed completely, once.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::*;
@@ -44,32 +43,10 @@ fn killed_consumers_lose_nothing_and_repeat_only_the_snapshot_in_flight() {
     wh.create(
         "db.t",
         "id BIGINT NOT NULL, v STRING",
-        &[
-            "--primary-key",
-            "id",
-            "--option",
-            "bucket=2",
-            "--option",
-            "changelog-producer=input",
-        ],
+        "--primary-key id --option bucket=2 --option changelog-producer=input",
     );
-    let mut writer = Running(
-        wh.command(&[
-            "write",
-            "db.t",
-            "--format",
-            "json",
-            "--follow",
-            "--commit-interval",
-            "30ms",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the writer"),
-    );
-    let mut stdin = writer.0.stdin.take().expect("writer stdin");
+    let mut writer = follow_writer(&wh, "30ms");
+    let mut stdin = writer.stdin();
     let feeder = std::thread::spawn(move || {
         let mut rng = Rng(0x5eed);
         let mut fed: Vec<Change> = vec![];
@@ -95,7 +72,7 @@ fn killed_consumers_lose_nothing_and_repeat_only_the_snapshot_in_flight() {
     let mut runs: Vec<Vec<(i64, Change)>> = vec![];
     let mut kills = 0;
     loop {
-        let writer_done = writer.0.try_wait().expect("writer status").is_some();
+        let writer_done = writer.exited();
         let mut args = vec![
             "tail",
             "db.t",
@@ -112,31 +89,17 @@ fn killed_consumers_lose_nothing_and_repeat_only_the_snapshot_in_flight() {
         if !writer_done {
             args.push("--follow");
         }
-        let mut child = Running(
-            wh.command(&args)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start a consumer"),
-        );
-        let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-        let sink = lines.clone();
-        let reader = read_lines(child.0.stdout.take().expect("stdout"), move |l| {
-            sink.lock().expect("lines").push(l)
-        });
-        if writer_done {
-            let status = child.0.wait().expect("wait for the last consumer");
-            assert!(status.success(), "the last consumer failed: {status:?}");
-        } else {
+        let mut child = wh.spawn(&args);
+        if !writer_done {
             std::thread::sleep(Duration::from_millis(40 + rng.below(260)));
-            child.0.kill().expect("kill -9");
-            child.0.wait().expect("reap");
+            child.kill();
             kills += 1;
         }
-        reader.join().expect("reader");
+        let (status, lines) = child.finish();
+        if writer_done {
+            assert!(status.success(), "the last consumer failed: {status:?}");
+        }
         let printed: Vec<(i64, Change)> = lines
-            .lock()
-            .expect("lines")
             .iter()
             .map(|l| change_of(&serde_json::from_str(l).expect("a JSON line")))
             .collect();
@@ -146,7 +109,7 @@ fn killed_consumers_lose_nothing_and_repeat_only_the_snapshot_in_flight() {
         }
     }
     let fed = feeder.join().expect("feeder");
-    let status = writer.0.wait().expect("writer");
+    let (status, _) = writer.finish();
     assert!(status.success(), "writer failed: {status:?}");
     assert!(kills >= 5, "only {kills} consumers were killed");
 
