@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use arrow::array::{Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType as ArrowType, Field, Schema};
+use streamhouse_format::clock::ManualClock;
 use streamhouse_format::io::faults::FaultyStore;
 use streamhouse_format::io::{CommitMessage, Committer, FileIO, Table};
 use streamhouse_format::manifest::DataFileMeta;
@@ -275,13 +276,15 @@ async fn append_tables_stream_new_rows_and_skip_their_compaction() {
 
 #[tokio::test]
 async fn from_timestamp_starts_at_the_first_snapshot_committed_then() {
-    let t = pk_table("none").await;
+    let mut t = pk_table("none").await;
+    let clock = ManualClock::starting_now();
+    t.io = t.io.clone().with_clock(Arc::new(clock.clone()));
     let mut times = vec![];
     for i in 0..4 {
         let f = pk_file(&t, &[(i, "x", 0)], i, 0).await;
         let s = append(&t, vec![f], vec![]).await;
         times.push(t.snapshot(s).await.unwrap().time_millis);
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        clock.advance(Duration::from_millis(5));
     }
     let first = |ms: i64| {
         let t = t.clone();
@@ -438,50 +441,100 @@ async fn a_missing_snapshot_in_the_middle_is_corruption() {
     assert!(e.contains("snapshot 2 of table db.t is missing"), "{e}");
 }
 
-/// Reopens a table through a store that logs every request.
-async fn logged(t: &Table) -> (Table, Arc<FaultyStore>) {
+/// Reopens a table through a store that logs every request, on `clock`.
+async fn logged(t: &Table, clock: ManualClock) -> (Table, Arc<FaultyStore>) {
     let store = Arc::new(FaultyStore::new(t.io.store.clone()));
-    let io = FileIO::new(store.clone(), "logged");
+    let io = FileIO::new(store.clone(), "logged").with_clock(Arc::new(clock));
     (
         Table::open(io, t.root.clone(), "db.t").await.unwrap(),
         store,
     )
 }
 
+/// Lets the other futures of this task run until they wait (everything is in memory).
+async fn settle() {
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Yields until `done` holds.
+async fn until(mut done: impl FnMut() -> bool) {
+    for _ in 0..1_000 {
+        if done() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("never happened");
+}
+
+/// A waiting tail polls on the table's clock: one GET of the next snapshot each time the clock
+/// has moved one poll interval on, none before, the `LATEST` hint once per wait and no listing;
+/// a cancelled wait loses nothing, and a commit is seen at the next look.
 #[tokio::test]
-async fn waiting_costs_one_get_per_look_and_no_listing() {
+async fn waiting_looks_once_per_interval_of_the_tables_clock() {
     let t = pk_table("none").await;
     commit_rows(&t, 0, 1).await;
-    let (lt, store) = logged(&t).await;
+    let clock = ManualClock::starting_now().holding_waits();
+    let (lt, store) = logged(&t, clock.clone()).await;
+    // Long enough that a tail sleeping on tokio's timer would not look within the test.
+    let interval = Duration::from_millis(50);
+    let just_before = interval - Duration::from_millis(1);
     let mut tail = TailBuilder::new(&lt)
         .start(StartPosition::Latest)
         .follow(true)
-        .poll_interval(Duration::from_millis(5))
-        .max_poll_interval(Duration::from_millis(20))
+        .poll_interval(interval)
+        .max_poll_interval(interval)
         .build()
         .await
         .unwrap();
     let before = store.op_count();
-    let waited = tokio::time::timeout(Duration::from_millis(300), tail.next()).await;
-    assert!(waited.is_err(), "nothing was committed");
-    let log: Vec<String> = store.log().into_iter().skip(before).collect();
-    let looks = log
-        .iter()
-        .filter(|l| l.ends_with("snapshot/snapshot-2"))
-        .count();
-    let hints = log
-        .iter()
-        .filter(|l| l.ends_with("snapshot/LATEST"))
-        .count();
-    assert!(looks >= 10, "{log:?}");
-    assert_eq!(hints, 1, "the hint is read once per wait: {log:?}");
-    assert_eq!(looks + hints, log.len(), "{log:?}");
-    // The cancelled call lost nothing: the next commit arrives.
-    commit_rows(&t, 10, 1).await;
-    let e = tokio::time::timeout(Duration::from_secs(5), tail.next())
-        .await
-        .unwrap()
-        .unwrap();
+    let requests = |suffix: &str| {
+        let log = store.log();
+        let n = log[before..].iter().filter(|l| l.ends_with(suffix)).count();
+        (n, log.len() - before)
+    };
+    let looks = || requests("snapshot/snapshot-2").0;
+    let drive = async {
+        until(|| clock.waiting() == 1).await;
+        for look in 2..=20 {
+            clock.advance(just_before);
+            settle().await;
+            assert_eq!(looks(), look - 1, "looked before the interval passed");
+            clock.advance(interval - just_before);
+            until(|| looks() == look).await;
+        }
+    };
+    tokio::select! {
+        biased;
+        e = tail.next() => panic!("nothing was committed: {e:?}"),
+        _ = drive => {}
+    }
+    let (hints, all) = requests("snapshot/LATEST");
+    assert_eq!(
+        hints,
+        1,
+        "the hint is read once per wait: {:?}",
+        store.log()
+    );
+    assert_eq!(looks() + hints, all, "{:?}", store.log());
+    // The cancelled call lost nothing: a commit while waiting arrives at the next look.
+    let next = tail.next();
+    tokio::pin!(next);
+    tokio::select! {
+        biased;
+        e = &mut next => panic!("nothing was committed: {e:?}"),
+        _ = async {
+            until(|| looks() == 21).await;
+            commit_rows(&t, 10, 1).await;
+            clock.advance(just_before);
+            settle().await;
+        } => {}
+    }
+    assert_eq!(looks(), 21, "the commit is not seen before the next look");
+    clock.advance(interval - just_before);
+    let e = next.await.unwrap();
     assert!(matches!(e, Some(TailEvent::Changes(b)) if b.snapshot_id == 2));
 }
 
@@ -489,7 +542,7 @@ async fn waiting_costs_one_get_per_look_and_no_listing() {
 async fn storage_errors_while_looking_are_retried() {
     let t = pk_table("none").await;
     commit_rows(&t, 0, 1).await;
-    let (lt, store) = logged(&t).await;
+    let (lt, store) = logged(&t, ManualClock::starting_now()).await;
     let mut tail = TailBuilder::new(&lt)
         .start(StartPosition::FromSnapshot(1))
         .build()

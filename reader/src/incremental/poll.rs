@@ -10,7 +10,7 @@
 //! one request per ceiling interval. A writer committing every 200 ms is therefore seen within
 //! about one floor interval of its commit.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Default floor: the shortest wait between two looks.
 pub const DEFAULT_MIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
@@ -40,17 +40,18 @@ impl Default for PollConfig {
     }
 }
 
-/// The adaptive schedule (pure: the caller passes the clock).
+/// The adaptive schedule (pure: the caller passes the time, read from the table's clock, as
+/// the time since the epoch).
 #[derive(Debug, Clone)]
 pub struct PollSchedule {
     floor: Duration,
     ceiling: Duration,
     /// When the last snapshot that had to be waited for was seen.
-    last_arrival: Option<Instant>,
+    last_arrival: Option<Duration>,
     /// Mean gap between such arrivals.
     gap: Option<Duration>,
     /// When the current wait began (right after the last snapshot was found).
-    wait_started: Option<Instant>,
+    wait_started: Option<Duration>,
     /// Whether the current wait has had a miss (an arrival right after a miss is a real
     /// arrival; snapshots found while catching up say nothing about the cadence).
     waiting: bool,
@@ -75,14 +76,14 @@ impl PollSchedule {
     }
 
     /// A snapshot was found at `now`.
-    pub fn found(&mut self, now: Instant) {
+    pub fn found(&mut self, now: Duration) {
         if !self.waiting {
             return;
         }
         self.waiting = false;
         self.wait_started = None;
         if let Some(last) = self.last_arrival {
-            let observed = now.saturating_duration_since(last);
+            let observed = now.saturating_sub(last);
             self.gap = Some(match self.gap {
                 None => observed,
                 Some(g) => g.mul_f64(1.0 - GAP_WEIGHT) + observed.mul_f64(GAP_WEIGHT),
@@ -92,7 +93,7 @@ impl PollSchedule {
     }
 
     /// The next snapshot was not there at `now`: how long to wait before looking again.
-    pub fn missed(&mut self, now: Instant) -> Duration {
+    pub fn missed(&mut self, now: Duration) -> Duration {
         self.waiting = true;
         let started = *self.wait_started.get_or_insert(now);
         if let (Some(last), Some(gap)) = (self.last_arrival, self.gap) {
@@ -107,7 +108,7 @@ impl PollSchedule {
             }
         }
         // Nothing due: wait an eighth of the time waited so far.
-        let waited = now.saturating_duration_since(started);
+        let waited = now.saturating_sub(started);
         (waited / RELATIVE_WAIT_DIVISOR).clamp(self.floor, self.ceiling)
     }
 }
@@ -126,7 +127,7 @@ mod tests {
             min_interval: ms(10),
             max_interval: ms(100),
         });
-        let t = Instant::now();
+        let t = Duration::ZERO;
         let delays: Vec<Duration> = [0, 40, 200, 400, 2000]
             .iter()
             .map(|&i| s.missed(t + ms(i)))
@@ -140,7 +141,7 @@ mod tests {
             min_interval: ms(10),
             max_interval: ms(1000),
         });
-        let t0 = Instant::now();
+        let t0 = Duration::ZERO;
         // Arrivals every 200 ms, observed while waiting.
         for i in 0..5u64 {
             s.missed(t0 + ms(i * 200) - ms(5).min(ms(i * 200)));
@@ -166,7 +167,7 @@ mod tests {
     #[test]
     fn catching_up_does_not_count_as_arrivals() {
         let mut s = PollSchedule::new(PollConfig::default());
-        let t = Instant::now();
+        let t = Duration::ZERO;
         s.found(t);
         s.found(t + ms(1));
         assert_eq!(s.mean_gap(), None);
@@ -183,6 +184,6 @@ mod tests {
             min_interval: ms(50),
             max_interval: ms(5),
         });
-        assert_eq!(s.missed(Instant::now()), ms(50));
+        assert_eq!(s.missed(Duration::ZERO), ms(50));
     }
 }

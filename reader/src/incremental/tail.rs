@@ -1,7 +1,9 @@
 //! [`Tail`]: walks snapshot ids one by one from its start position, hands out each snapshot's
 //! changes followed by a [`TailEvent::SnapshotEnd`], records consumer progress, and in follow
 //! mode waits for the next snapshot by probing `snapshot-<next>` (one GET per look, never a
-//! listing; see [`poll`](super::poll)).
+//! listing; see [`poll`](super::poll)), waiting between looks on the table's clock
+//! ([`FileIO::clock`](streamhouse_format::io::FileIO), so a test drives the polling with a
+//! manual clock).
 //!
 //! Guarantees (see `spec/tail.md`):
 //! * snapshot ids are handled in order, each exactly once: the tail only moves to id N+1 after
@@ -13,7 +15,7 @@
 //! [`Tail::next`] is cancel-safe: dropping its future (e.g. in a `select!` with a shutdown
 //! signal) loses no change and repeats none.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::stream::BoxStream;
 use futures::StreamExt;
@@ -91,7 +93,8 @@ pub struct Tail {
     known_latest: i64,
     /// Whether the last look missed (the tail is waiting).
     waiting: bool,
-    last_latest_check: Option<Instant>,
+    /// When the `LATEST` hint was last read, by the table's clock.
+    last_latest_check: Option<Duration>,
     failed: Option<String>,
     stats: TailStats,
 }
@@ -293,8 +296,8 @@ impl Tail {
                             None => {
                                 // Not committed yet: record progress, then wait.
                                 self.record().await?;
-                                let delay = self.schedule.missed(Instant::now());
-                                tokio::time::sleep(delay).await;
+                                let delay = self.schedule.missed(self.now());
+                                self.table.io.clock.sleep(delay).await;
                                 continue;
                             }
                         },
@@ -363,7 +366,7 @@ impl Tail {
         }
         self.known_latest = self.known_latest.max(id);
         if self.waiting {
-            self.schedule.found(Instant::now());
+            self.schedule.found(self.now());
             self.waiting = false;
         }
         Ok(Some(s))
@@ -374,14 +377,15 @@ impl Tail {
     async fn missing(&mut self, id: i64) -> Result<Option<Snapshot>> {
         let first_miss = !self.waiting;
         self.waiting = true;
+        let now = self.now();
         let due = self
             .last_latest_check
-            .is_none_or(|t| t.elapsed() >= LATEST_CHECK_INTERVAL);
+            .is_none_or(|t| now.saturating_sub(t) >= LATEST_CHECK_INTERVAL);
         let must_exist = self.known_latest >= id || !self.follow;
         if !(must_exist || first_miss || due) {
             return Ok(None);
         }
-        self.last_latest_check = Some(Instant::now());
+        self.last_latest_check = Some(now);
         self.stats.latest_checks += 1;
         let latest = latest_hint(&self.table).await?;
         self.known_latest = self.known_latest.max(latest);
@@ -408,6 +412,12 @@ impl Tail {
                 ),
             )),
         }
+    }
+
+    /// The table's clock as the time since the epoch (waits and their schedule use it, so a
+    /// test drives polling with a manual clock).
+    fn now(&self) -> Duration {
+        Duration::from_millis(u64::try_from(self.table.io.clock.now_millis()).unwrap_or(0))
     }
 
     /// A file vanished while a snapshot was read: say so, and whether expiration took it.
