@@ -1,6 +1,7 @@
 //! Flink 1.20 SQL (Paimon's Flink connector 1.3.1, the JVM bench's `flink` subcommand) batch-reads
 //! tables our `TableWriter` and `Compactor` wrote: primary-key (fixed buckets, partitioned),
-//! append, partial-update, aggregation and first-row tables, compacted levels, tags
+//! append, partial-update, aggregation, sequence-field and first-row tables (most of them
+//! `scenarios`' catalogue, which pypaimon and Paimon's Java reader read too), compacted levels, tags
 //! (`scan.tag-name`), time travel (`scan.snapshot-id`), projections, and the `$snapshots`,
 //! `$files`, `$options`, `$tags` and `$consumers` system tables; and a lookup join (`FOR
 //! SYSTEM_TIME AS OF`) against a table we wrote. One JVM runs every query; Flink's rows must
@@ -11,17 +12,19 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use streamhouse_compaction::{CompactOptions, Compactor};
 use streamhouse_format::datum::Datum;
 use streamhouse_format::io::Table;
 use streamhouse_format::snapshot::CommitKind;
-use streamhouse_reader::{lookup, ScanBuilder};
+use streamhouse_reader::lookup;
 
 use crate::flink_streams_ours::{live_check, live_join_check, stream_checks};
 use crate::flink_support::{flink_spawn, hints, FlinkCase, FlinkRun};
 use crate::interop_support::{assert_same_rows, sort_rows};
 use crate::java_support::{canonical_rows, java_bench};
-use crate::support::{create_table, inserts, write_commit_in_batches};
+use crate::scenarios::{self, r3};
+use crate::support::{
+    compact_fully, create_table, failure_of, inserts, read_rows, write_commit_in_batches,
+};
 
 /// A Flink query and the rows it must give.
 struct Check {
@@ -36,22 +39,8 @@ async fn ours(
     tag: Option<&str>,
     columns: Option<&[&str]>,
 ) -> Vec<Value> {
-    let mut scan = ScanBuilder::new(table);
-    if let Some(id) = snapshot {
-        scan = scan.snapshot(id);
-    }
-    if let Some(tag) = tag {
-        scan = scan.tag(tag.to_string());
-    }
-    if let Some(columns) = columns {
-        scan = scan.projection(columns.iter().map(|c| c.to_string()).collect());
-    }
-    let schema = scan.output_schema().unwrap();
-    let batches = scan
-        .to_batches()
-        .await
-        .unwrap_or_else(|e| panic!("our scan of {}: {e}", table.name));
-    canonical_rows(&batches, &schema)
+    let columns: Option<Vec<String>> = columns.map(|c| c.iter().map(|c| c.to_string()).collect());
+    read_rows(table, snapshot, tag, columns.as_deref()).await
 }
 
 /// `SELECT cols FROM table hints` and our rows for it.
@@ -95,8 +84,14 @@ fn location(warehouse: &Path) -> &str {
     warehouse.to_str().unwrap()
 }
 
-fn r3(id: i64, v: Option<&str>, n: Option<i64>) -> Value {
-    json!({"id": id, "v": v, "n": n})
+/// `NAME_latest` and `NAME_snapshot_K` for each of `snapshots` of `db.NAME`.
+async fn push_snapshots(checks: &mut Vec<Check>, table: &Table, snapshots: &[i64]) {
+    let short = table.name.trim_start_matches("db.");
+    checks.push(read_check(&format!("{short}_latest"), table, None, None, None).await);
+    for &id in snapshots {
+        let name = format!("{short}_snapshot_{id}");
+        checks.push(read_check(&name, table, Some(id), None, None).await);
+    }
 }
 
 /// PK table, 3 buckets, small write buffer; inserts, -U/+U pairs, bare +U, deletes,
@@ -179,218 +174,27 @@ async fn pk_fixed(warehouse: &Path, checks: &mut Vec<Check>) -> Table {
     table
 }
 
-/// PK (dt, id) partitioned by dt including the empty string (Paimon's default partition), 2
-/// buckets.
-async fn pk_partitioned(warehouse: &Path, checks: &mut Vec<Check>) {
-    let table = create_table(
-        location(warehouse),
-        "db.pk_partitioned",
-        "dt STRING, id BIGINT, v STRING, n INT",
-        &["dt"],
-        &["dt", "id"],
-        &[("bucket", "2"), ("write-buffer-size", "8 kb")],
-    )
-    .await;
-    let r = |dt: Option<&str>, id: i64, v: Option<&str>, n: Option<i32>| json!({"dt": dt, "id": id, "v": v, "n": n});
-    let days = [Some("2024-01-01"), Some("2024-01-02"), Some("")];
-    let c1 = inserts(
-        days.iter()
-            .flat_map(|d| (1..=60).map(move |id| r(*d, id, Some("v1"), Some(id as i32))))
-            .collect(),
-    );
-    let c2 = vec![
-        (
-            "+U",
-            r(Some(""), 1, Some("default partition updated"), None),
-        ),
-        ("-D", r(Some(""), 2, None, None)),
-        ("+U", r(Some("2024-01-01"), 3, Some("v2"), Some(-3))),
-        (
-            "+I",
-            r(Some("2024-01-03"), 1, Some("new partition"), Some(1)),
-        ),
-        ("-D", r(Some("2024-01-02"), 60, None, None)),
-    ];
-    write_commit_in_batches(&table, &c1, 20).await;
-    write_commit_in_batches(&table, &c2, 20).await;
-    checks.push(read_check("pk_partitioned_latest", &table, None, None, None).await);
-    checks.push(read_check("pk_partitioned_snapshot_1", &table, Some(1), None, None).await);
-    let expected: Vec<Value> = ours(&table, None, None, None)
-        .await
-        .into_iter()
-        .filter(|r| r["dt"] == json!("2024-01-01"))
-        .collect();
-    checks.push(Check {
-        case: FlinkCase::batch(
-            "pk_partitioned_one_partition",
-            "SELECT * FROM db.pk_partitioned WHERE dt = '2024-01-01'",
-        ),
-        expected,
-    });
-}
-
-/// Append tables: unaware-bucket with duplicates and nulls, and 2 buckets by `bucket-key`.
-async fn append(warehouse: &Path, checks: &mut Vec<Check>) {
-    let table = create_table(
-        location(warehouse),
-        "db.append_unaware",
-        "id INT, category STRING, value DOUBLE, flag BOOLEAN",
-        &[],
-        &[],
-        &[("bucket", "-1")],
-    )
-    .await;
-    let row = |id: i32, c: Option<&str>, v: Option<f64>, f: Option<bool>| json!({"id": id, "category": c, "value": v, "flag": f});
-    write_commit_in_batches(
-        &table,
-        &inserts(
-            (0..50)
-                .map(|i| {
-                    row(
-                        i,
-                        Some(["a", "b", "c"][i as usize % 3]),
-                        Some(i as f64 / 8.0),
-                        Some(i % 2 == 0),
-                    )
-                })
-                .collect(),
-        ),
-        1000,
-    )
-    .await;
-    write_commit_in_batches(
-        &table,
-        &inserts(vec![
-            row(3, Some("a"), Some(0.375), None),
-            row(3, Some("a"), Some(0.375), None),
-            row(100, None, None, None),
-        ]),
-        1000,
-    )
-    .await;
-    checks.push(read_check("append_unaware_latest", &table, None, None, None).await);
-    checks.push(read_check("append_unaware_snapshot_1", &table, Some(1), None, None).await);
-
-    let table = create_table(
-        location(warehouse),
-        "db.append_bucket_key",
-        "region STRING, id BIGINT NOT NULL, amount BIGINT",
-        &["region"],
-        &[],
-        &[("bucket", "2"), ("bucket-key", "id")],
-    )
-    .await;
-    let row = |region: Option<&str>, id: i64, amount: Option<i64>| json!({"region": region, "id": id, "amount": amount});
-    write_commit_in_batches(
-        &table,
-        &inserts(
-            (0..30)
-                .map(|i| row(Some(["eu", "us"][i as usize % 2]), i, Some(i * 100)))
-                .chain([row(None, 7, Some(i64::MIN)), row(None, 8, Some(i64::MAX))])
-                .collect(),
-        ),
-        1000,
-    )
-    .await;
-    checks.push(read_check("append_bucket_key_latest", &table, None, None, None).await);
-}
-
-/// Partial-update, aggregation and first-row engines.
-async fn engines(warehouse: &Path, checks: &mut Vec<Check>) {
-    let table = create_table(
-        location(warehouse),
-        "db.partial_update",
-        "id BIGINT, a INT, b STRING, c DOUBLE",
-        &[],
-        &["id"],
-        &[("bucket", "2"), ("merge-engine", "partial-update")],
-    )
-    .await;
-    let r = |id: i64, a: Option<i32>, b: Option<&str>, c: Option<f64>| json!({"id": id, "a": a, "b": b, "c": c});
-    for commit in [
-        inserts(vec![
-            r(1, Some(10), None, None),
-            r(2, None, Some("x"), Some(1.0)),
-            r(1, None, None, Some(0.5)),
-        ]),
-        inserts(vec![
-            r(1, None, Some("y"), None),
-            r(3, Some(1), Some("z"), None),
-            r(2, Some(5), None, Some(2.5)),
-        ]),
-    ] {
-        write_commit_in_batches(&table, &commit, 1000).await;
+/// The catalogue's tables: partitioned PK, append (unaware and with a bucket key),
+/// partial-update, aggregation and sequence field; and a first-row table.
+async fn catalogue(warehouse: &Path, checks: &mut Vec<Check>) {
+    for (scenario, snapshots) in scenarios::shared() {
+        let written = scenario.write(warehouse).await;
+        push_snapshots(checks, &written.table, snapshots).await;
+        if written.table.name == "db.pk_partitioned" {
+            let expected: Vec<Value> = ours(&written.table, None, None, None)
+                .await
+                .into_iter()
+                .filter(|r| r["dt"] == json!("2024-01-01"))
+                .collect();
+            checks.push(Check {
+                case: FlinkCase::batch(
+                    "pk_partitioned_one_partition",
+                    "SELECT * FROM db.pk_partitioned WHERE dt = '2024-01-01'",
+                ),
+                expected,
+            });
+        }
     }
-    checks.push(read_check("partial_update_latest", &table, None, None, None).await);
-    checks.push(read_check("partial_update_snapshot_1", &table, Some(1), None, None).await);
-
-    let table = create_table(
-        location(warehouse),
-        "db.aggregation",
-        "id BIGINT, s BIGINT, mx DOUBLE, mn INT, lnn STRING, la STRING, bor BOOLEAN",
-        &[],
-        &["id"],
-        &[
-            ("bucket", "2"),
-            ("merge-engine", "aggregation"),
-            ("fields.s.aggregate-function", "sum"),
-            ("fields.mx.aggregate-function", "max"),
-            ("fields.mn.aggregate-function", "min"),
-            ("fields.lnn.aggregate-function", "last_non_null_value"),
-            ("fields.la.aggregate-function", "listagg"),
-            ("fields.bor.aggregate-function", "bool_or"),
-        ],
-    )
-    .await;
-    let r = |id: i64,
-             s: Option<i64>,
-             mx: Option<f64>,
-             mn: Option<i32>,
-             lnn: Option<&str>,
-             la: Option<&str>,
-             bor: Option<bool>| {
-        json!({"id": id, "s": s, "mx": mx, "mn": mn, "lnn": lnn, "la": la, "bor": bor})
-    };
-    for commit in [
-        inserts(vec![
-            r(
-                1,
-                Some(10),
-                Some(1.5),
-                Some(5),
-                Some("a"),
-                Some("x"),
-                Some(false),
-            ),
-            r(2, None, None, None, None, None, None),
-            r(1, Some(5), Some(0.5), Some(3), None, Some("y"), Some(false)),
-        ]),
-        inserts(vec![
-            r(
-                2,
-                Some(7),
-                Some(-2.0),
-                Some(9),
-                Some("l"),
-                Some("p"),
-                Some(true),
-            ),
-            r(1, Some(-1), Some(4.0), Some(8), Some("c"), None, Some(true)),
-            r(
-                3,
-                Some(1),
-                Some(1.0),
-                Some(1),
-                Some("only"),
-                Some("only"),
-                Some(false),
-            ),
-        ]),
-    ] {
-        write_commit_in_batches(&table, &commit, 1000).await;
-    }
-    checks.push(read_check("aggregation_latest", &table, None, None, None).await);
-    checks.push(read_check("aggregation_snapshot_1", &table, Some(1), None, None).await);
 
     let table = create_table(
         location(warehouse),
@@ -401,65 +205,21 @@ async fn engines(warehouse: &Path, checks: &mut Vec<Check>) {
         &[("bucket", "2"), ("merge-engine", "first-row")],
     )
     .await;
-    write_commit_in_batches(
-        &table,
-        &inserts((0..40).map(|i| json!({"id": i, "v": "first"})).collect()),
-        1000,
-    )
-    .await;
-    write_commit_in_batches(
-        &table,
-        &inserts((20..60).map(|i| json!({"id": i, "v": "second"})).collect()),
-        1000,
-    )
-    .await;
+    for (ids, v) in [(0..40, "first"), (20..60, "second")] {
+        let rows = ids.map(|i| json!({"id": i, "v": v})).collect();
+        write_commit_in_batches(&table, &inserts(rows), 1000).await;
+    }
     // Paimon's batch read of a first-row table skips level 0 (it reads what compaction made):
     // compact first so both readers see every key.
-    Compactor::new(table.clone())
-        .unwrap()
-        .compact_table(&CompactOptions {
-            full: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    compact_fully(&table).await;
     checks.push(read_check("first_row_latest", &table, None, None, None).await);
 }
 
-/// Three commits, a full compaction (every level-0 file rewritten above level 0), a tag on the
-/// compacted snapshot.
+/// The catalogue's three commits and a full compaction (every level-0 file rewritten above
+/// level 0), a tag on the compacted snapshot.
 async fn compacted(warehouse: &Path, checks: &mut Vec<Check>) -> Table {
-    let table = create_table(
-        location(warehouse),
-        "db.compacted",
-        "id BIGINT, v STRING, n BIGINT",
-        &[],
-        &["id"],
-        &[("bucket", "2"), ("write-buffer-size", "8 kb")],
-    )
-    .await;
-    let commits = [
-        inserts((0..200).map(|i| r3(i, Some("v1"), Some(i))).collect()),
-        (0..200)
-            .step_by(3)
-            .map(|i| ("+U", r3(i, Some("v2"), Some(-i))))
-            .collect::<Vec<_>>(),
-        (0..200)
-            .step_by(7)
-            .map(|i| ("-D", r3(i, None, None)))
-            .collect(),
-    ];
-    for c in &commits {
-        write_commit_in_batches(&table, c, 40).await;
-    }
-    Compactor::new(table.clone())
-        .unwrap()
-        .compact_table(&CompactOptions {
-            full: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let table = scenarios::to_compact().write(warehouse).await.table;
+    compact_fully(&table).await;
     let latest = table.latest_snapshot_id().await.unwrap().unwrap();
     assert_eq!(
         table.snapshot(latest).await.unwrap().commit_kind,
@@ -469,19 +229,9 @@ async fn compacted(warehouse: &Path, checks: &mut Vec<Check>) -> Table {
         .create_tag("after_compaction", None, None)
         .await
         .unwrap();
-    checks.push(read_check("compacted_latest", &table, None, None, None).await);
-    checks.push(read_check("compacted_snapshot_3", &table, Some(3), None, None).await);
-    checks.push(read_check("compacted_snapshot_1", &table, Some(1), None, None).await);
-    checks.push(
-        read_check(
-            "compacted_tag",
-            &table,
-            None,
-            Some("after_compaction"),
-            None,
-        )
-        .await,
-    );
+    push_snapshots(checks, &table, &[3, 1]).await;
+    let tag = Some("after_compaction");
+    checks.push(read_check("compacted_tag", &table, None, tag, None).await);
     table
 }
 
@@ -510,14 +260,7 @@ async fn lookup_join(warehouse: &Path, checks: &mut Vec<Check>) {
     for c in &commits {
         write_commit_in_batches(&table, c, 1000).await;
     }
-    Compactor::new(table.clone())
-        .unwrap()
-        .compact_table(&CompactOptions {
-            full: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    compact_fully(&table).await;
     write_commit_in_batches(
         &table,
         &[
@@ -684,18 +427,9 @@ fn verify(checks: &[Check], flink: &FlinkRun) -> Vec<String> {
     for check in checks {
         let name = &check.case.name;
         let outcome = match flink.result(name) {
-            Ok(rows) => std::panic::catch_unwind(|| {
-                assert_same_rows(
-                    &sort_rows(rows.clone()),
-                    &check.expected,
-                    &format!("{name}: Flink vs ours"),
-                )
-            })
-            .err()
-            .map(|e| {
-                e.downcast_ref::<String>()
-                    .cloned()
-                    .unwrap_or_else(|| "panic".into())
+            Ok(rows) => failure_of(|| {
+                let what = format!("{name}: Flink vs ours");
+                assert_same_rows(&sort_rows(rows.clone()), &check.expected, &what)
             }),
             Err(error) => Some(format!("{name}: Flink failed:\n{error}")),
         };
@@ -720,9 +454,7 @@ async fn flink_reads_our_tables_batch_streaming_and_live() {
     let warehouse = dir.path();
     let mut checks = vec![];
     let pk = pk_fixed(warehouse, &mut checks).await;
-    pk_partitioned(warehouse, &mut checks).await;
-    append(warehouse, &mut checks).await;
-    engines(warehouse, &mut checks).await;
+    catalogue(warehouse, &mut checks).await;
     let compacted = compacted(warehouse, &mut checks).await;
     lookup_join(warehouse, &mut checks).await;
     system_tables(&pk, &mut checks).await;

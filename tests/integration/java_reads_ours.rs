@@ -7,21 +7,21 @@
 //! writer wrote (`we_read_what_java_paimon_writes`), and both writers take turns on the same
 //! tables (`java_and_we_write_the_same_tables`).
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::{json, Value};
-use streamhouse_compaction::{BucketOutcome, CompactOptions, Compactor};
+use streamhouse_compaction::BucketOutcome;
 use streamhouse_format::io::Table;
 use streamhouse_format::snapshot::CommitKind;
-use streamhouse_reader::ScanBuilder;
 
 use crate::interop_support::assert_same_rows;
 use crate::java_support::{
-    canonical_rows, java_bench, java_read, java_write, JavaRead, ReadCase, WriteTable,
+    canonical_rows, java_bench, java_read, java_write, BenchRun, ReadCase, WriteTable,
 };
+use crate::scenarios::{self, all_bytes_hex, r3, seq_row, Records, Scenario, Written};
 use crate::support::{
-    create_table, inserts, open_table, write_commit_in_batches, Agg, Engine, Model,
+    compact_fully, create_table, failure_of, inserts, nested_batch, open_table, read_rows,
+    write_commit_in_batches, write_nested, Agg, Engine, Model,
 };
 
 /// A case for Java and what we expect of it.
@@ -32,35 +32,15 @@ struct Check {
     model: Option<Vec<Value>>,
 }
 
-/// Our merged read for `case` (snapshot, tag, projection): `support::scan_rows`, extended to
-/// tags and nested columns.
+/// Our merged read for `case` (snapshot, tag, projection).
 async fn our_rows(table: &Table, case: &ReadCase) -> Vec<Value> {
-    let mut scan = ScanBuilder::new(table);
-    if let Some(id) = case.snapshot {
-        scan = scan.snapshot(id);
-    }
-    if let Some(tag) = &case.tag {
-        scan = scan.tag(tag.clone());
-    }
-    if let Some(columns) = &case.columns {
-        scan = scan.projection(columns.clone());
-    }
-    let schema = scan.output_schema().unwrap();
-    let batches = scan
-        .to_batches()
-        .await
-        .unwrap_or_else(|e| panic!("our scan for case {}: {e}", case.name));
-    canonical_rows(&batches, &schema)
-}
-
-/// Runs `f`; a panic becomes `Err(message)` (so one failing case does not hide the others).
-fn failure_of(f: impl FnOnce() + std::panic::UnwindSafe) -> Option<String> {
-    std::panic::catch_unwind(f).err().map(|e| {
-        e.downcast_ref::<String>()
-            .cloned()
-            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "panic".into())
-    })
+    read_rows(
+        table,
+        case.snapshot,
+        case.tag.as_deref(),
+        case.columns.as_deref(),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -70,14 +50,19 @@ async fn java_paimon_reads_every_kind_of_table() {
     let warehouse = dir.path();
     let mut checks = vec![];
     pk_fixed_bucket(warehouse, &mut checks).await;
-    pk_partitioned(warehouse, &mut checks).await;
-    append_unaware(warehouse, &mut checks).await;
-    append_bucket_key(warehouse, &mut checks).await;
-    partial_update(warehouse, &mut checks).await;
-    aggregation(warehouse, &mut checks).await;
-    sequence_field(warehouse, &mut checks).await;
+    // The catalogue's tables at the latest snapshot and older ones.
+    for (scenario, snapshots) in scenarios::shared()
+        .into_iter()
+        .chain([(all_types(), &[1][..])])
+    {
+        let written = scenario.write(warehouse).await;
+        push_snapshots(&mut checks, warehouse, &written, snapshots);
+    }
+    for table in ["pk_partitioned/dt", "append_bucket_key/region"] {
+        let dir = warehouse.join(format!("db.db/{table}=__DEFAULT_PARTITION__"));
+        assert!(dir.is_dir(), "{}: the default partition", dir.display());
+    }
     compacted(warehouse, &mut checks).await;
-    all_types(warehouse, &mut checks).await;
     nested(warehouse, &mut checks).await;
     variants(warehouse, &mut checks).await;
 
@@ -104,7 +89,7 @@ async fn java_paimon_reads_every_kind_of_table() {
 
 /// For every check: our rows equal the model's (when there is one) and Java's rows equal ours.
 /// Reports every failing check at once.
-async fn verify(checks: &[Check], java: &JavaRead) {
+async fn verify(checks: &[Check], java: &BenchRun) {
     let mut failures = vec![];
     for check in checks {
         let name = &check.case.name;
@@ -164,23 +149,6 @@ fn location(warehouse: &Path) -> &str {
     warehouse.to_str().unwrap()
 }
 
-/// Commits `commits` in order (each with `rows_per_batch`), returns the model's rows after each.
-async fn commit_all(
-    table: &Table,
-    model: &mut Model,
-    commits: &[Vec<(&str, Value)>],
-    rows_per_batch: usize,
-) -> Vec<Vec<Value>> {
-    let mut after = vec![];
-    for (i, records) in commits.iter().enumerate() {
-        let id = write_commit_in_batches(table, records, rows_per_batch).await;
-        assert_eq!(id, i as i64 + 1, "{}: one snapshot per commit", table.name);
-        model.apply(records);
-        after.push(model.rows());
-    }
-    after
-}
-
 fn check(table: &Table, case: ReadCase, model: Option<&[Value]>) -> Check {
     Check {
         case,
@@ -189,486 +157,45 @@ fn check(table: &Table, case: ReadCase, model: Option<&[Value]>) -> Check {
     }
 }
 
-fn pk_row(id: i64, name: Option<&str>, amount: Option<f64>, qty: Option<i32>) -> Value {
-    json!({"id": id, "name": name, "amount": amount, "qty": qty})
+/// Cases `NAME_latest` and `NAME_snapshot_K` for each of `snapshots` of a written scenario
+/// (`db.NAME`), each against the model.
+fn push_snapshots(checks: &mut Vec<Check>, warehouse: &Path, written: &Written, snapshots: &[i64]) {
+    let table = &written.table;
+    let short = table.name.trim_start_matches("db.");
+    let latest = ReadCase::new(&format!("{short}_latest"), warehouse, &table.name);
+    checks.push(check(table, latest, Some(written.latest())));
+    for &id in snapshots {
+        let name = format!("{short}_snapshot_{id}");
+        let case = ReadCase::new(&name, warehouse, &table.name).snapshot(id);
+        checks.push(check(table, case, Some(written.rows_at(Some(id)))));
+    }
 }
 
-fn first_version(id: i64) -> Value {
-    let name = (id % 9 != 0).then(|| format!("n{id}"));
-    pk_row(
-        id,
-        name.as_deref(),
-        Some(id as f64 * 0.5),
-        (id % 5 != 0).then_some((id % 7) as i32),
-    )
-}
-
-/// PK table, 3 fixed buckets, a small write buffer (several overlapping level-0 files per
-/// bucket and commit); 4 commits of inserts, -U/+U pairs, bare +U, deletes, a key whose last
-/// record is -U, delete-then-reinsert. Read at the latest and an older snapshot, projected, and
-/// through a tag.
+/// The catalogue's PK table with 3 fixed buckets and 4 commits, read at the latest and older
+/// snapshots, projected, through a tag and with row kinds.
 async fn pk_fixed_bucket(warehouse: &Path, checks: &mut Vec<Check>) {
-    let table = create_table(
-        location(warehouse),
-        "db.pk_fixed",
-        "id BIGINT, name STRING, amount DOUBLE, qty INT",
-        &[],
-        &["id"],
-        &[("bucket", "3"), ("write-buffer-size", "8 kb")],
-    )
-    .await;
-    let mut model = Model::new(&table.schema, Engine::Deduplicate);
-    let c1 = inserts((1..=300).map(first_version).collect());
-    let mut c2: Vec<(&str, Value)> = vec![];
-    for id in 1..=20 {
-        c2.push(("-U", first_version(id)));
-        c2.push(("+U", pk_row(id, Some("updated"), Some(-(id as f64)), None)));
-    }
-    for id in 21..=30 {
-        c2.push(("+U", pk_row(id, Some("bare +U"), None, Some(id as i32))));
-    }
-    for id in 31..=40 {
-        c2.push(("-D", first_version(id)));
-    }
-    for id in 400..410 {
-        c2.push(("+I", pk_row(id, Some("new"), Some(1e-3), Some(-1))));
-    }
-    c2.push(("-D", pk_row(999, None, None, None)));
-    let c3 = vec![
-        ("-U", first_version(50)),
-        ("-D", first_version(51)),
-        ("+I", pk_row(51, Some("back"), Some(51.5), Some(51))),
-        ("+U", pk_row(52, Some("v2"), Some(2.0), None)),
-        ("+U", pk_row(52, Some("v3"), Some(3.0), Some(3))),
-        ("+U", pk_row(53, None, None, None)),
-        ("+I", pk_row(500, Some("short-lived"), Some(1.0), Some(1))),
-        ("-D", pk_row(500, None, None, None)),
-    ];
-    let c4 = vec![
-        ("+I", pk_row(31, Some("re-inserted"), None, Some(1))),
-        ("+I", pk_row(50, Some("resurrected"), Some(50.0), None)),
-        ("-D", pk_row(400, None, None, None)),
-    ];
-    let after = commit_all(&table, &mut model, &[c1, c2, c3, c4], 25).await;
+    let written = scenarios::pk_fixed().write(warehouse).await;
+    let (table, after) = (&written.table, &written.after);
     assert_eq!(after[0].len(), 300);
     assert_eq!(after[1].len(), 300 - 10 + 10);
     table.create_tag("t2", Some(2), None).await.unwrap();
-
-    checks.push(check(
-        &table,
-        ReadCase::new("pk_fixed_latest", warehouse, "db.pk_fixed"),
-        Some(&after[3]),
-    ));
-    checks.push(check(
-        &table,
-        ReadCase::new("pk_fixed_snapshot_2", warehouse, "db.pk_fixed").snapshot(2),
-        Some(&after[1]),
-    ));
-    checks.push(check(
-        &table,
-        ReadCase::new("pk_fixed_snapshot_3", warehouse, "db.pk_fixed").snapshot(3),
-        Some(&after[2]),
-    ));
-    checks.push(check(
-        &table,
-        ReadCase::new("pk_fixed_tag_t2", warehouse, "db.pk_fixed").tag("t2"),
-        Some(&after[1]),
-    ));
-    checks.push(check(
-        &table,
-        ReadCase::new("pk_fixed_projected", warehouse, "db.pk_fixed").columns(&["qty", "id"]),
-        None,
-    ));
-    checks.push(check(
-        &table,
-        ReadCase::new("pk_fixed_row_kinds", warehouse, "db.pk_fixed").with_row_kind(),
-        Some(&after[3]),
-    ));
+    push_snapshots(checks, warehouse, &written, &[2, 3]);
+    let case = |name: &str| ReadCase::new(name, warehouse, "db.pk_fixed");
+    let tagged = case("pk_fixed_tag_t2").tag("t2");
+    checks.push(check(table, tagged, Some(&after[1])));
+    let projected = case("pk_fixed_projected").columns(&["qty", "id"]);
+    checks.push(check(table, projected, None));
+    let kinds = case("pk_fixed_row_kinds").with_row_kind();
+    checks.push(check(table, kinds, Some(&after[3])));
 }
 
-/// PK (dt, id) partitioned by dt, including the empty string (Paimon's default partition),
-/// 2 buckets, 3 commits.
-async fn pk_partitioned(warehouse: &Path, checks: &mut Vec<Check>) {
-    let table = create_table(
-        location(warehouse),
-        "db.pk_partitioned",
-        "dt STRING, id BIGINT, v STRING, n INT",
-        &["dt"],
-        &["dt", "id"],
-        &[("bucket", "2"), ("write-buffer-size", "8 kb")],
-    )
-    .await;
-    let mut model = Model::new(&table.schema, Engine::Deduplicate);
-    let r = |dt: &str, id: i64, v: Option<&str>, n: Option<i32>| json!({"dt": dt, "id": id, "v": v, "n": n});
-    let days = ["2024-01-01", "2024-01-02", ""];
-    let c1 = inserts(
-        days.iter()
-            .flat_map(|d| (1..=60).map(move |id| r(d, id, Some("v1"), Some(id as i32))))
-            .collect(),
-    );
-    let c2 = vec![
-        ("+U", r("", 1, Some("default partition updated"), None)),
-        ("-D", r("", 2, None, None)),
-        ("-U", r("2024-01-01", 3, None, None)),
-        ("+U", r("2024-01-01", 3, Some("v2"), Some(-3))),
-        ("+I", r("2024-01-03", 1, Some("new partition"), Some(1))),
-        ("-D", r("2024-01-02", 60, None, None)),
-    ];
-    let c3 = vec![
-        ("+I", r("", 2, Some("back"), Some(2))),
-        ("-D", r("2024-01-03", 1, None, None)),
-        ("+I", r("2024-01-02", 61, None, None)),
-    ];
-    let after = commit_all(&table, &mut model, &[c1, c2, c3], 20).await;
-    assert!(
-        warehouse
-            .join("db.db/pk_partitioned/dt=__DEFAULT_PARTITION__")
-            .is_dir(),
-        "the empty dt lives in the default partition"
-    );
-    checks.push(check(
-        &table,
-        ReadCase::new("pk_partitioned_latest", warehouse, "db.pk_partitioned"),
-        Some(&after[2]),
-    ));
-    checks.push(check(
-        &table,
-        ReadCase::new("pk_partitioned_snapshot_2", warehouse, "db.pk_partitioned").snapshot(2),
-        Some(&after[1]),
-    ));
-}
-
-/// Append table, bucket -1: duplicates and nulls kept, 3 commits.
-async fn append_unaware(warehouse: &Path, checks: &mut Vec<Check>) {
-    let table = create_table(
-        location(warehouse),
-        "db.append_unaware",
-        "id INT, category STRING, value DOUBLE, note STRING",
-        &[],
-        &[],
-        &[("bucket", "-1")],
-    )
-    .await;
-    let mut model = Model::new(&table.schema, Engine::Append);
-    let row = |id: i32, category: Option<&str>, value: Option<f64>, note: Option<&str>| json!({"id": id, "category": category, "value": value, "note": note});
-    let commits = [
-        inserts(
-            (0..50)
-                .map(|i| {
-                    let cat = format!("cat_{}", i % 3);
-                    row(
-                        i,
-                        Some(&cat),
-                        Some(i as f64 / 4.0),
-                        (i % 4 == 0).then_some("four"),
-                    )
-                })
-                .collect(),
-        ),
-        inserts(vec![
-            row(3, Some("cat_0"), Some(0.75), None),
-            row(3, Some("cat_0"), Some(0.75), None),
-            row(100, None, None, Some("nulls")),
-            json!({"id": null}),
-        ]),
-        inserts(
-            (20..26)
-                .map(|i| {
-                    row(
-                        i,
-                        Some("cat_9"),
-                        Some(-(i as f64)),
-                        Some(&"x".repeat(i as usize)),
-                    )
-                })
-                .collect(),
-        ),
-    ];
-    let after = commit_all(&table, &mut model, &commits, 1000).await;
-    checks.push(check(
-        &table,
-        ReadCase::new("append_unaware_latest", warehouse, "db.append_unaware"),
-        Some(&after[2]),
-    ));
-    checks.push(check(
-        &table,
-        ReadCase::new("append_unaware_snapshot_1", warehouse, "db.append_unaware").snapshot(1),
-        Some(&after[0]),
-    ));
-}
-
-/// Append table partitioned by a nullable column (NULL goes to the default partition), 2
-/// buckets by `bucket-key = id`.
-async fn append_bucket_key(warehouse: &Path, checks: &mut Vec<Check>) {
-    let table = create_table(
-        location(warehouse),
-        "db.append_bucket_key",
-        "region STRING, id BIGINT NOT NULL, amount BIGINT, label STRING",
-        &["region"],
-        &[],
-        &[("bucket", "2"), ("bucket-key", "id")],
-    )
-    .await;
-    let mut model = Model::new(&table.schema, Engine::Append);
-    let regions = ["eu", "us", "ap"];
-    let row = |region: Option<&str>, id: i64, amount: Option<i64>, label: Option<&str>| json!({"region": region, "id": id, "amount": amount, "label": label});
-    let commits = [
-        inserts(
-            (0..30)
-                .map(|i| {
-                    row(
-                        Some(regions[i as usize % 3]),
-                        i,
-                        Some(i * 100),
-                        Some(&format!("r{i}")),
-                    )
-                })
-                .collect(),
-        ),
-        inserts(vec![
-            row(Some("eu"), 0, Some(1), Some("r0-again")),
-            row(None, 7, Some(i64::MIN), Some("null region")),
-            row(None, 8, Some(i64::MAX), None),
-        ]),
-    ];
-    let after = commit_all(&table, &mut model, &commits, 1000).await;
-    assert!(warehouse
-        .join("db.db/append_bucket_key/region=__DEFAULT_PARTITION__")
-        .is_dir());
-    checks.push(check(
-        &table,
-        ReadCase::new(
-            "append_bucket_key_latest",
-            warehouse,
-            "db.append_bucket_key",
-        ),
-        Some(&after[1]),
-    ));
-}
-
-/// Partial-update engine: per column the latest non-null value wins, across commits.
-async fn partial_update(warehouse: &Path, checks: &mut Vec<Check>) {
-    let table = create_table(
-        location(warehouse),
-        "db.partial_update",
-        "id BIGINT, a INT, b STRING, c DOUBLE, d DATE",
-        &[],
-        &["id"],
-        &[("bucket", "2"), ("merge-engine", "partial-update")],
-    )
-    .await;
-    let mut model = Model::new(&table.schema, Engine::PartialUpdate);
-    let r = |id: i64, a: Option<i32>, b: Option<&str>, c: Option<f64>| json!({"id": id, "a": a, "b": b, "c": c});
-    let commits = [
-        inserts(vec![
-            r(1, Some(10), None, None),
-            r(2, None, Some("x"), Some(1.0)),
-            r(4, None, None, None),
-            r(1, None, None, Some(0.5)),
-        ]),
-        inserts(vec![
-            r(1, None, Some("y"), None),
-            r(1, Some(11), None, None),
-            r(3, Some(1), Some("z"), None),
-            json!({"id": 5, "d": "2024-05-05"}),
-        ]),
-        inserts(vec![
-            r(2, Some(5), None, Some(2.5)),
-            r(1, None, None, Some(9.75)),
-            r(3, None, Some("z2"), None),
-            json!({"id": 4, "d": "1999-12-31"}),
-            r(5, Some(-5), None, None),
-        ]),
-    ];
-    let after = commit_all(&table, &mut model, &commits, 1000).await;
-    checks.push(check(
-        &table,
-        ReadCase::new("partial_update_latest", warehouse, "db.partial_update"),
-        Some(&after[2]),
-    ));
-    checks.push(check(
-        &table,
-        ReadCase::new("partial_update_snapshot_2", warehouse, "db.partial_update").snapshot(2),
-        Some(&after[1]),
-    ));
-}
-
-/// Aggregation engine: sum, product, min, max, last_value, last_non_null_value, first_value,
-/// first_non_null_value, bool_or, bool_and, listagg, and the default for an unnamed column.
-async fn aggregation(warehouse: &Path, checks: &mut Vec<Check>) {
-    let functions = [
-        ("s", "BIGINT", Agg::Sum),
-        ("p", "BIGINT", Agg::Product),
-        ("mn", "INT", Agg::Min),
-        ("mx", "DOUBLE", Agg::Max),
-        ("lv", "STRING", Agg::LastValue),
-        ("lnn", "STRING", Agg::LastNonNullValue),
-        ("fv", "STRING", Agg::FirstValue),
-        ("fnn", "STRING", Agg::FirstNonNullValue),
-        ("bor", "BOOLEAN", Agg::BoolOr),
-        ("band", "BOOLEAN", Agg::BoolAnd),
-        ("la", "STRING", Agg::Listagg),
-        ("dsum", "DOUBLE", Agg::Sum),
-    ];
-    let columns = std::iter::once("id BIGINT".to_string())
-        .chain(functions.iter().map(|(n, t, _)| format!("{n} {t}")))
-        .chain(["untouched STRING".to_string()])
-        .collect::<Vec<_>>()
-        .join(", ");
-    let keys: Vec<String> = functions
-        .iter()
-        .map(|(n, _, _)| format!("fields.{n}.aggregate-function"))
-        .collect();
-    let mut options: Vec<(&str, &str)> = vec![("bucket", "2"), ("merge-engine", "aggregation")];
-    for (key, (_, _, f)) in keys.iter().zip(&functions) {
-        options.push((key, f.paimon_name()));
-    }
-    let table = create_table(
-        location(warehouse),
-        "db.aggregation",
-        &columns,
-        &[],
-        &["id"],
-        &options,
-    )
-    .await;
-    let engine = Engine::Aggregation(
-        functions
-            .iter()
-            .map(|(n, _, f)| (n.to_string(), *f))
-            .collect::<BTreeMap<_, _>>(),
-    );
-    let mut model = Model::new(&table.schema, engine);
-    let names: Vec<&str> = functions
-        .iter()
-        .map(|(n, _, _)| *n)
-        .chain(["untouched"])
-        .collect();
-    let r = |id: i64, values: Vec<Value>| {
-        let mut row = serde_json::Map::new();
-        row.insert("id".into(), json!(id));
-        for (n, v) in names.iter().zip(values) {
-            row.insert(n.to_string(), v);
-        }
-        Value::Object(row)
-    };
-    let n = Value::Null;
-    #[rustfmt::skip]
-    let commits = [
-        inserts(vec![
-            r(1, vec![json!(10), json!(2), json!(5), json!(1.5), json!("a"), json!("a"), n.clone(), n.clone(), json!(false), json!(true), json!("x"), json!(0.25), json!("u1")]),
-            r(2, vec![n.clone(), n.clone(), n.clone(), n.clone(), n.clone(), n.clone(), json!("f"), n.clone(), n.clone(), n.clone(), n.clone(), n.clone(), n.clone()]),
-            r(1, vec![json!(5), json!(3), json!(3), json!(0.5), n.clone(), n.clone(), json!("b"), json!("b"), json!(false), json!(true), n.clone(), json!(0.5), n.clone()]),
-        ]),
-        inserts(vec![
-            r(2, vec![json!(7), json!(4), json!(9), json!(-2.0), json!("l"), json!("l"), json!("g"), json!("g"), json!(true), json!(false), json!("p"), json!(-1.0), json!("u2")]),
-            r(1, vec![json!(-1), json!(-1), json!(8), json!(4.0), json!("c"), n.clone(), json!("c"), json!("c"), json!(true), json!(false), json!("y"), json!(1.0), n.clone()]),
-        ]),
-        inserts(vec![
-            r(3, vec![json!(1), json!(1), json!(1), json!(1.0), json!("only"), json!("only"), json!("only"), json!("only"), json!(false), json!(false), json!("only"), json!(1.0), json!("u3")]),
-            r(2, vec![json!(1), json!(10), json!(-5), n.clone(), n.clone(), n.clone(), n.clone(), json!("h"), n.clone(), json!(true), json!("q"), json!(0.125), n.clone()]),
-            r(1, vec![json!(100), json!(2), json!(i32::MIN), json!(-8.5), json!("d"), json!("d"), json!("d"), json!("d"), json!(false), json!(true), json!("z"), json!(2.0), json!("u1b")]),
-        ]),
-    ];
-    let after = commit_all(&table, &mut model, &commits, 1000).await;
-    checks.push(check(
-        &table,
-        ReadCase::new("aggregation_latest", warehouse, "db.aggregation"),
-        Some(&after[2]),
-    ));
-    checks.push(check(
-        &table,
-        ReadCase::new("aggregation_snapshot_1", warehouse, "db.aggregation").snapshot(1),
-        Some(&after[0]),
-    ));
-}
-
-/// Deduplicate with `sequence.field = ts`: the highest ts wins (ties: the later record), also
-/// across commits; a delete with a lower ts loses.
-async fn sequence_field(warehouse: &Path, checks: &mut Vec<Check>) {
-    let table = create_table(
-        location(warehouse),
-        "db.sequence_field",
-        "id BIGINT, ts BIGINT NOT NULL, v STRING",
-        &[],
-        &["id"],
-        &[("bucket", "2"), ("sequence.field", "ts")],
-    )
-    .await;
-    let mut model = Model::new(&table.schema, Engine::SequenceField("ts".into()));
-    let r = |id: i64, ts: i64, v: &str| json!({"id": id, "ts": ts, "v": v});
-    let commits = [
-        vec![
-            ("+I", r(1, 5, "a")),
-            ("+I", r(2, 1, "b")),
-            ("+I", r(1, 3, "older, same commit")),
-            ("+I", r(4, 7, "d")),
-            ("+I", r(5, 1, "e")),
-        ],
-        vec![
-            ("+I", r(1, 4, "late but older")),
-            ("+I", r(2, 1, "tie, later wins")),
-            ("+I", r(3, 10, "c")),
-            ("+I", r(4, 8, "d newer")),
-            ("-D", r(5, 0, "delete with an older ts loses")),
-        ],
-        vec![
-            ("+I", r(3, 11, "c newer")),
-            ("+I", r(3, 9, "c older")),
-            ("+I", r(4, 6, "d older")),
-            ("-D", r(2, 2, "delete with a newer ts wins")),
-        ],
-    ];
-    let after = commit_all(&table, &mut model, &commits, 1000).await;
-    checks.push(check(
-        &table,
-        ReadCase::new("sequence_field_latest", warehouse, "db.sequence_field"),
-        Some(&after[2]),
-    ));
-    checks.push(check(
-        &table,
-        ReadCase::new("sequence_field_snapshot_2", warehouse, "db.sequence_field").snapshot(2),
-        Some(&after[1]),
-    ));
-}
-
-/// PK table, 2 buckets, 3 commits, then a full compaction (every bucket into one run at the
-/// highest level); read after compaction, at the last write before it, at an older snapshot and
-/// through a tag of the compacted snapshot.
+/// The catalogue's PK table after its 3 commits and a full compaction (every bucket into one
+/// run at the highest level); read after compaction, at the last write before it, at an older
+/// snapshot and through a tag of the compacted snapshot.
 async fn compacted(warehouse: &Path, checks: &mut Vec<Check>) {
-    let table = create_table(
-        location(warehouse),
-        "db.compacted",
-        "id BIGINT, v STRING, n BIGINT",
-        &[],
-        &["id"],
-        &[("bucket", "2"), ("write-buffer-size", "8 kb")],
-    )
-    .await;
-    let mut model = Model::new(&table.schema, Engine::Deduplicate);
-    let r = |id: i64, v: &str, n: Option<i64>| json!({"id": id, "v": v, "n": n});
-    let commits = [
-        inserts((0..200).map(|i| r(i, "v1", Some(i))).collect()),
-        (0..200)
-            .step_by(3)
-            .map(|i| ("+U", r(i, "v2", Some(-i))))
-            .chain((200..220).map(|i| ("+I", r(i, "v2 new", None))))
-            .collect::<Vec<_>>(),
-        (0..220)
-            .step_by(7)
-            .map(|i| ("-D", r(i, "", None)))
-            .chain([("+I", r(7, "v3 back", Some(7)))])
-            .collect(),
-    ];
-    let after = commit_all(&table, &mut model, &commits, 40).await;
-    let outcomes = Compactor::new(table.clone())
-        .unwrap()
-        .compact_table(&CompactOptions {
-            full: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let written = scenarios::to_compact().write(warehouse).await;
+    let table = &written.table;
+    let outcomes = compact_fully(table).await;
     let compacted = outcomes
         .iter()
         .filter(|o| matches!(o, BucketOutcome::Compacted(_)))
@@ -690,23 +217,9 @@ async fn compacted(warehouse: &Path, checks: &mut Vec<Check>) {
         files.iter().map(|e| e.file.level).collect::<Vec<_>>()
     );
     table.create_tag("compacted", None, None).await.unwrap();
-
-    for (name, case, rows) in [
-        ("compacted_latest", None, &after[2]),
-        ("compacted_snapshot_3", Some(3), &after[2]),
-        ("compacted_snapshot_1", Some(1), &after[0]),
-    ] {
-        let mut case_ = ReadCase::new(name, warehouse, "db.compacted");
-        if let Some(id) = case {
-            case_ = case_.snapshot(id);
-        }
-        checks.push(check(&table, case_, Some(rows)));
-    }
-    checks.push(check(
-        &table,
-        ReadCase::new("compacted_tag", warehouse, "db.compacted").tag("compacted"),
-        Some(&after[2]),
-    ));
+    push_snapshots(checks, warehouse, &written, &[3, 1]);
+    let tagged = ReadCase::new("compacted_tag", warehouse, "db.compacted").tag("compacted");
+    checks.push(check(table, tagged, Some(written.latest())));
 }
 
 /// The same PK table and writes under options that change the files: Parquet compression codecs,
@@ -714,118 +227,104 @@ async fn compacted(warehouse: &Path, checks: &mut Vec<Check>) {
 /// `sequence.field`, `data-file.thin-mode`, and a big one (many pages and several files per
 /// bucket).
 async fn variants(warehouse: &Path, checks: &mut Vec<Check>) {
-    let r = |id: i64, v: Option<&str>, n: Option<i64>| json!({"id": id, "v": v, "n": n});
-    let commits = [
+    let commits: [Records; 2] = [
         inserts(
             (0..300)
-                .map(|i| r(i, Some(&format!("v1-{i}")), Some(i)))
+                .map(|i| r3(i, Some(&format!("v1-{i}")), Some(i)))
                 .collect(),
         ),
         (0..300)
             .step_by(4)
-            .map(|i| ("+U", r(i, Some("v2"), None)))
-            .chain((0..300).step_by(9).map(|i| ("-D", r(i, None, None))))
-            .chain((300..320).map(|i| ("+I", r(i, None, Some(-i)))))
-            .collect::<Vec<_>>(),
+            .map(|i| ("+U", r3(i, Some("v2"), None)))
+            .chain((0..300).step_by(9).map(|i| ("-D", r3(i, None, None))))
+            .chain((300..320).map(|i| ("+I", r3(i, None, Some(-i)))))
+            .collect(),
     ];
-    for (name, options) in [
-        ("snappy", vec![("file.compression", "snappy")]),
-        ("lz4", vec![("file.compression", "lz4")]),
-        ("uncompressed", vec![("file.compression", "none")]),
-        ("changelog_input", vec![("changelog-producer", "input")]),
-        ("thin_mode", vec![("data-file.thin-mode", "true")]),
+    let pk_table = |name: &str, bucket: &str, buffer: &str| {
+        Scenario::new(name, "id BIGINT, v STRING, n BIGINT", Engine::Deduplicate)
+            .primary_key(&["id"])
+            .option("bucket", bucket)
+            .option("write-buffer-size", buffer)
+    };
+    for (name, key, value) in [
+        ("snappy", "file.compression", "snappy"),
+        ("lz4", "file.compression", "lz4"),
+        ("uncompressed", "file.compression", "none"),
+        ("changelog_input", "changelog-producer", "input"),
+        ("thin_mode", "data-file.thin-mode", "true"),
     ] {
-        let table_name = format!("db.variant_{name}");
-        let mut all = vec![("bucket", "2"), ("write-buffer-size", "16 kb")];
-        all.extend(options);
-        let table = create_table(
-            location(warehouse),
-            &table_name,
-            "id BIGINT, v STRING, n BIGINT",
-            &[],
-            &["id"],
-            &all,
-        )
-        .await;
-        let mut model = Model::new(&table.schema, Engine::Deduplicate);
-        let after = commit_all(&table, &mut model, &commits, 50).await;
-        checks.push(check(
-            &table,
-            ReadCase::new(&format!("variant_{name}"), warehouse, &table_name),
-            Some(&after[1]),
-        ));
+        let mut scenario = pk_table(&format!("db.variant_{name}"), "2", "16 kb").option(key, value);
+        for c in &commits {
+            scenario = scenario.commit_in_batches(c.clone(), 50);
+        }
+        let written = scenario.write(warehouse).await;
+        let case = ReadCase::new(&format!("variant_{name}"), warehouse, &written.table.name);
+        checks.push(check(&written.table, case, Some(written.latest())));
     }
 
     // Descending sequence field: the lowest `ts` wins. `ts` is an INT here, unlike in
     // db.sequence_field: Paimon Java 1.3.1 caches generated comparators without their sort
     // order, so in one JVM an ascending table of the same types would flip this one (see
-    // java_support).
-    let table = create_table(
-        location(warehouse),
+    // java_support). The model knows only ascending order: the rows are written out.
+    let q = seq_row;
+    let written = Scenario::new(
         "db.variant_sequence_descending",
         "id BIGINT, ts INT NOT NULL, v STRING",
-        &[],
-        &["id"],
-        &[
-            ("bucket", "1"),
-            ("sequence.field", "ts"),
-            ("sequence.field.sort-order", "descending"),
-        ],
+        Engine::Deduplicate,
     )
-    .await;
-    let q = |id: i64, ts: i64, v: &str| json!({"id": id, "ts": ts, "v": v});
-    write_commit_in_batches(
-        &table,
-        &inserts(vec![q(1, 5, "a"), q(2, 5, "b"), q(1, 3, "a lower ts wins")]),
-        10,
-    )
-    .await;
-    write_commit_in_batches(
-        &table,
-        &inserts(vec![q(2, 9, "b higher ts loses"), q(3, 1, "c")]),
-        10,
-    )
+    .primary_key(&["id"])
+    .option("bucket", "1")
+    .option("sequence.field", "ts")
+    .option("sequence.field.sort-order", "descending")
+    .insert(vec![q(1, 5, "a"), q(2, 5, "b"), q(1, 3, "a lower ts wins")])
+    .insert(vec![q(2, 9, "b higher ts loses"), q(3, 1, "c")])
+    .write(warehouse)
     .await;
     checks.push(check(
-        &table,
-        ReadCase::new("variant_sequence_descending", warehouse, &table.name),
+        &written.table,
+        ReadCase::new(
+            "variant_sequence_descending",
+            warehouse,
+            &written.table.name,
+        ),
         Some(&[q(1, 3, "a lower ts wins"), q(2, 5, "b"), q(3, 1, "c")]),
     ));
 
     // Big: 30 000 keys with long strings over 3 commits; many pages and files per bucket.
-    let table = create_table(
-        location(warehouse),
-        "db.variant_big",
-        "id BIGINT, v STRING, n BIGINT",
-        &[],
-        &["id"],
-        &[("bucket", "2"), ("write-buffer-size", "1 mb")],
-    )
-    .await;
-    let mut model = Model::new(&table.schema, Engine::Deduplicate);
     let long = |i: i64| format!("{i:08}-{}", "x".repeat((i % 97) as usize));
-    let big_commits = [
-        inserts((0..30_000).map(|i| r(i, Some(&long(i)), Some(i))).collect()),
-        (0..30_000)
-            .step_by(7)
-            .map(|i| ("+U", r(i, Some("updated"), None)))
-            .collect(),
-        (0..30_000)
-            .step_by(11)
-            .map(|i| ("-D", r(i, None, None)))
-            .collect(),
-    ];
-    let after = commit_all(&table, &mut model, &big_commits, 5_000).await;
+    let written = pk_table("db.variant_big", "2", "1 mb")
+        .commit_in_batches(
+            inserts(
+                (0..30_000)
+                    .map(|i| r3(i, Some(&long(i)), Some(i)))
+                    .collect(),
+            ),
+            5_000,
+        )
+        .commit_in_batches(
+            (0..30_000)
+                .step_by(7)
+                .map(|i| ("+U", r3(i, Some("updated"), None)))
+                .collect(),
+            5_000,
+        )
+        .commit_in_batches(
+            (0..30_000)
+                .step_by(11)
+                .map(|i| ("-D", r3(i, None, None)))
+                .collect(),
+            5_000,
+        )
+        .write(warehouse)
+        .await;
+    let case = |name: &str| ReadCase::new(name, warehouse, "db.variant_big");
     checks.push(check(
-        &table,
-        ReadCase::new("variant_big", warehouse, "db.variant_big"),
-        Some(&after[2]),
+        &written.table,
+        case("variant_big"),
+        Some(written.latest()),
     ));
-    checks.push(check(
-        &table,
-        ReadCase::new("variant_big_projected", warehouse, "db.variant_big").columns(&["n"]),
-        None,
-    ));
+    let projected = case("variant_big_projected").columns(&["n"]);
+    checks.push(check(&written.table, projected, None));
 }
 
 const ALL_TYPES: &str = "id INT, c_boolean BOOLEAN, c_tinyint TINYINT, c_smallint SMALLINT, \
@@ -834,10 +333,6 @@ const ALL_TYPES: &str = "id INT, c_boolean BOOLEAN, c_tinyint TINYINT, c_smallin
     c_string STRING, c_binary BINARY(4), c_varbinary VARBINARY(8), c_bytes BYTES, c_date DATE, \
     c_time TIME(3), c_time0 TIME, c_ts3 TIMESTAMP(3), c_ts6 TIMESTAMP(6), \
     c_ltz3 TIMESTAMP(3) WITH LOCAL TIME ZONE, c_ltz6 TIMESTAMP(6) WITH LOCAL TIME ZONE";
-
-fn all_bytes_hex() -> String {
-    (0u8..=255).map(|b| format!("{b:02x}")).collect()
-}
 
 fn all_types_rows() -> Vec<Value> {
     vec![
@@ -885,46 +380,16 @@ fn all_types_rows() -> Vec<Value> {
 
 /// Every primitive type but TIMESTAMP(7..9), edge values and rows of nulls; a second commit
 /// updates a row, fills a null row, deletes one and adds one.
-async fn all_types(warehouse: &Path, checks: &mut Vec<Check>) {
-    let table = create_table(
-        location(warehouse),
+fn all_types() -> Scenario {
+    scenarios::all_types(
         "db.all_types",
         ALL_TYPES,
-        &[],
-        &["id"],
-        &[("bucket", "2")],
+        all_types_rows(),
+        json!({"c_string": "updated", "c_int": null, "c_dec5": "0.05"}),
+        json!({"c_boolean": true, "c_date": "1969-07-20", "c_dec38": "-0.0000000001",
+            "c_ltz6": "2024-01-01T00:00:00.123456Z"}),
+        json!({"id": 8, "c_char": "eight"}),
     )
-    .await;
-    let mut model = Model::new(&table.schema, Engine::Deduplicate);
-    let mut updated = all_types_rows()[1].clone();
-    updated["c_string"] = json!("updated");
-    updated["c_int"] = Value::Null;
-    updated["c_dec5"] = json!("0.05");
-    let filled = json!({"id": 4, "c_boolean": true, "c_date": "1969-07-20",
-        "c_dec38": "-0.0000000001", "c_ltz6": "2024-01-01T00:00:00.123456Z"});
-    let mut new_row = all_types_rows()[0].clone();
-    new_row["id"] = json!(8);
-    new_row["c_char"] = json!("eight");
-    let commits = [
-        inserts(all_types_rows()),
-        vec![
-            ("+U", updated),
-            ("+U", filled),
-            ("-D", json!({"id": 5})),
-            ("+I", new_row),
-        ],
-    ];
-    let after = commit_all(&table, &mut model, &commits, 1000).await;
-    checks.push(check(
-        &table,
-        ReadCase::new("all_types_latest", warehouse, "db.all_types"),
-        Some(&after[1]),
-    ));
-    checks.push(check(
-        &table,
-        ReadCase::new("all_types_snapshot_1", warehouse, "db.all_types").snapshot(1),
-        Some(&after[0]),
-    ));
 }
 
 const NESTED: &str = "id INT, arr ARRAY<INT>, m MAP<STRING, INT>, r ROW<a INT, b STRING>";
@@ -954,43 +419,14 @@ async fn nested(warehouse: &Path, checks: &mut Vec<Check>) {
         json!({"id": 1, "arr": [9], "m": {"z": 26}, "r": {"a": 9, "b": "nine"}}),
         json!({"id": 6, "arr": [6, 6], "m": {"x": 1, "y": null}, "r": {"a": null, "b": "six"}}),
     ];
-    let mut expected = BTreeMap::new();
-    for (i, rows) in [&c1, &c2].into_iter().enumerate() {
-        let batch = nested_batch(&table, rows);
-        let mut writer = streamhouse_writer::TableWriter::new(table.clone())
-            .await
-            .unwrap();
-        writer.write(&batch).await.unwrap();
-        let summary = writer.commit().await.unwrap();
-        assert_eq!(summary.snapshot_ids, [i as i64 + 1]);
-        for row in rows.iter() {
-            expected.insert(row["id"].as_i64().unwrap(), row.clone());
-        }
-        if i == 0 {
-            let rows: Vec<Value> = expected.values().cloned().collect();
-            checks.push(check(
-                &table,
-                ReadCase::new("nested_snapshot_1", warehouse, "db.nested").snapshot(1),
-                Some(&rows),
-            ));
-        }
+    let mut model = Model::new(&table.schema, Engine::Deduplicate);
+    let mut after = vec![];
+    for (i, rows) in [c1, c2].into_iter().enumerate() {
+        assert_eq!(write_nested(&table, &rows).await, i as i64 + 1);
+        model.apply(&inserts(rows));
+        after.push(model.rows());
     }
-    let rows: Vec<Value> = expected.values().cloned().collect();
-    checks.push(check(
-        &table,
-        ReadCase::new("nested_latest", warehouse, "db.nested"),
-        Some(&rows),
-    ));
-}
-
-/// `rows` (JSON objects in the nested canonical form) as one batch of the table's Arrow schema.
-fn nested_batch(table: &Table, rows: &[Value]) -> arrow::array::RecordBatch {
-    let schema = table.schema.arrow_schema();
-    let mut decoder = arrow::json::ReaderBuilder::new(schema)
-        .build_decoder()
-        .unwrap();
-    decoder.serialize(rows).unwrap();
-    decoder.flush().unwrap().expect("one batch")
+    push_snapshots(checks, warehouse, &Written { table, after }, &[1]);
 }
 
 #[test]

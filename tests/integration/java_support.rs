@@ -35,10 +35,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, GenericListArray, OffsetSizeTrait, RecordBatch};
 use arrow::datatypes::{DataType, Schema};
 use serde_json::{json, Map, Value};
 
@@ -159,9 +159,10 @@ impl ReadCase {
     }
 }
 
-/// What one JVM read: per case its canonical rows (sorted) or the Java exception chain.
+/// What one JVM gave: per case its rows (sorted for [`java_read`], in arrival order for
+/// Flink) or the exception chain of the case.
 #[derive(Debug)]
-pub struct JavaRead {
+pub struct BenchRun {
     pub results: BTreeMap<String, Result<Vec<Value>, String>>,
     /// The JVM's wall time (start, class loading and every case).
     pub elapsed: Duration,
@@ -169,78 +170,202 @@ pub struct JavaRead {
     pub stderr: String,
 }
 
-impl JavaRead {
-    /// The rows of case `name`; panics with Java's exception when it failed.
+impl BenchRun {
+    /// The rows of case `name`; panics with the case's exception when it failed.
     pub fn rows(&self, name: &str) -> &[Value] {
         match self.result(name) {
             Ok(rows) => rows,
-            Err(error) => panic!("Paimon's Java reader failed on case {name}:\n{error}"),
+            Err(error) => panic!("the JVM bench failed on case {name}:\n{error}"),
         }
+    }
+
+    /// The rows of case `name`, sorted (for comparing as multisets).
+    pub fn sorted(&self, name: &str) -> Vec<Value> {
+        sort_rows(self.rows(name).to_vec())
     }
 
     pub fn result(&self, name: &str) -> &Result<Vec<Value>, String> {
         self.results
             .get(name)
-            .unwrap_or_else(|| panic!("no case {name} was read"))
+            .unwrap_or_else(|| panic!("no case {name} ran"))
+    }
+
+    /// The stderr line of case `name` (`case NAME: 12 rows, quiet in 3456 ms`).
+    pub fn line(&self, name: &str) -> &str {
+        let prefix = format!("case {name}: ");
+        self.stderr
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or("")
     }
 }
 
-/// Reads every case in ONE JVM (`Bench read SPEC OUT_DIR`). Panics when the JVM itself fails
-/// (cannot start, bad class path, bad spec) or a case left no output; a case whose read threw
-/// is an `Err` with Java's exception chain.
-pub fn java_read(bench: &JavaBench, cases: &[ReadCase]) -> JavaRead {
-    let mut names = std::collections::BTreeSet::new();
-    for case in cases {
-        assert!(
-            names.insert(case.name.as_str()),
-            "duplicate case {}",
-            case.name
-        );
+/// A running JVM of the bench (`Bench SUBCOMMAND SPEC [OUT_DIR]`): its spec, output and stderr
+/// live in a directory of its own. Dropped while running, it is killed.
+pub struct BenchProcess {
+    child: Child,
+    dir: tempfile::TempDir,
+    /// The cases whose output [`BenchProcess::finish`] collects from the output directory.
+    cases: Vec<String>,
+    command: String,
+    started: Instant,
+}
+
+/// How long one JVM may run before it is killed (a hung reader must not hang the test run).
+const JVM_TIMEOUT: Duration = Duration::from_secs(600);
+
+impl BenchProcess {
+    /// Writes `spec` and starts `java JVM_OPTIONS -cp … Bench SUBCOMMAND SPEC [OUT_DIR]` (the
+    /// output directory when there are `cases`, which must have distinct names); returns at
+    /// once.
+    pub fn spawn(
+        bench: &JavaBench,
+        jvm_options: &[&str],
+        subcommand: &str,
+        spec: &Value,
+        cases: Vec<String>,
+    ) -> Self {
+        let mut names = std::collections::BTreeSet::new();
+        for case in &cases {
+            assert!(names.insert(case), "duplicate case {case}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let spec_path = dir.path().join("spec.json");
+        std::fs::write(&spec_path, serde_json::to_string_pretty(spec).unwrap()).unwrap();
+        let mut command = Command::new(&bench.java);
+        command
+            .args(["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
+            .args(jvm_options)
+            .arg("-cp")
+            .arg(&bench.classpath)
+            .arg("dev.streamhouse.bench.Bench")
+            .arg(subcommand)
+            .arg(&spec_path);
+        if !cases.is_empty() {
+            command.arg(dir.path().join("out"));
+        }
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap());
+        let started = Instant::now();
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bench.java.display()));
+        BenchProcess {
+            child,
+            dir,
+            cases,
+            command: format!("{command:?}"),
+            started,
+        }
     }
-    let dir = tempfile::tempdir().unwrap();
-    let spec = dir.path().join("spec.json");
-    let out = dir.path().join("out");
-    let cases_json: Vec<Value> = cases.iter().map(ReadCase::to_json).collect();
-    std::fs::write(
-        &spec,
-        serde_json::to_string_pretty(&json!({ "cases": cases_json })).unwrap(),
-    )
-    .unwrap();
 
-    let (elapsed, stderr) = run_bench(bench, &["read".as_ref(), spec.as_os_str(), out.as_os_str()]);
+    fn out(&self) -> PathBuf {
+        self.dir.path().join("out")
+    }
 
-    let mut results = BTreeMap::new();
-    for case in cases {
-        let rows = out.join(format!("{}.jsonl", case.name));
-        let error = out.join(format!("{}.error", case.name));
-        let result = if let Ok(text) = std::fs::read_to_string(&error) {
-            Err(text)
-        } else {
-            let text = std::fs::read_to_string(&rows).unwrap_or_else(|e| {
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
+    }
+
+    /// Waits until case `name`'s query job runs or its statement's job was submitted
+    /// (`NAME.running`); panics after `timeout` or when the JVM ended first.
+    pub fn wait_running(&mut self, name: &str, timeout: Duration) {
+        let marker = self.out().join(format!("{name}.running"));
+        let deadline = Instant::now() + timeout;
+        while !marker.exists() {
+            if let Some(status) = self.child.try_wait().unwrap() {
                 panic!(
-                    "case {}: neither {} nor its .error ({e}); JVM stderr:\n{stderr}",
-                    case.name,
-                    rows.display()
-                )
-            });
-            let rows = text
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(|line| {
-                    parse_exact(line).unwrap_or_else(|e| {
-                        panic!("case {}: bad JSON line {line:?}: {e}", case.name)
-                    })
-                })
-                .collect::<Vec<_>>();
-            Ok(sort_rows(rows))
+                    "the JVM ended ({status}) before case {name} ran:\n{}",
+                    self.stderr()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "case {name} did not start within {timeout:?}:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the JVM (killed after [`JVM_TIMEOUT`]) and collects every case's output
+    /// (`NAME.jsonl`, or `NAME.error` with the exception chain). Panics when the JVM failed or
+    /// a case left no output.
+    pub fn finish(mut self) -> BenchRun {
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if self.started.elapsed() > JVM_TIMEOUT {
+                self.child.kill().ok();
+                self.child.wait().ok();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         };
-        results.insert(case.name.clone(), result);
+        let elapsed = self.started.elapsed();
+        let stderr = self.stderr();
+        let command = &self.command;
+        match status {
+            Some(status) => assert!(status.success(), "{command} failed ({status}):\n{stderr}"),
+            None => panic!("{command} ran longer than {JVM_TIMEOUT:?} and was killed:\n{stderr}"),
+        }
+        let out = self.out();
+        let mut results = BTreeMap::new();
+        for case in &self.cases {
+            let rows = out.join(format!("{case}.jsonl"));
+            let result = if let Ok(text) =
+                std::fs::read_to_string(out.join(format!("{case}.error")))
+            {
+                Err(text)
+            } else {
+                let text = std::fs::read_to_string(&rows).unwrap_or_else(|e| {
+                    panic!(
+                        "case {case}: neither {} nor its .error ({e}); JVM stderr:\n{stderr}",
+                        rows.display()
+                    )
+                });
+                Ok(text
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|line| {
+                        parse_exact(line)
+                            .unwrap_or_else(|e| panic!("case {case}: bad JSON line {line:?}: {e}"))
+                    })
+                    .collect())
+            };
+            results.insert(case.clone(), result);
+        }
+        BenchRun {
+            results,
+            elapsed,
+            stderr,
+        }
     }
-    JavaRead {
-        results,
-        elapsed,
-        stderr,
+}
+
+impl Drop for BenchProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.child.kill().ok();
+            self.child.wait().ok();
+        }
     }
+}
+
+/// Reads every case in ONE JVM (`Bench read SPEC OUT_DIR`), each case's rows sorted. Panics
+/// when the JVM itself fails (cannot start, bad class path, bad spec) or a case left no output;
+/// a case whose read threw is an `Err` with Java's exception chain.
+pub fn java_read(bench: &JavaBench, cases: &[ReadCase]) -> BenchRun {
+    let spec = json!({ "cases": cases.iter().map(ReadCase::to_json).collect::<Vec<_>>() });
+    let names = cases.iter().map(|c| c.name.clone()).collect();
+    let mut run = BenchProcess::spawn(bench, &[], "read", &spec, names).finish();
+    for rows in run.results.values_mut().flat_map(|r| r.as_mut().ok()) {
+        *rows = sort_rows(std::mem::take(rows));
+    }
+    run
 }
 
 /// A table Paimon's Java writer creates and fills ([`java_write`]).
@@ -346,58 +471,12 @@ impl WriteTable {
 /// in ONE JVM (`Bench write SPEC`): one `BatchWriteBuilder` commit per entry of `commits`
 /// (Java may add compaction commits of its own). Panics with the JVM's stderr when it fails.
 pub fn java_write(bench: &JavaBench, warehouse: &Path, tables: &[WriteTable]) -> Duration {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = dir.path().join("spec.json");
     let tables: Vec<Value> = tables.iter().map(WriteTable::to_json).collect();
     let warehouse = warehouse.to_str().expect("warehouse paths are UTF-8");
-    std::fs::write(
-        &spec,
-        serde_json::to_string_pretty(&json!({"warehouse": warehouse, "tables": tables})).unwrap(),
-    )
-    .unwrap();
-    let (elapsed, _) = run_bench(bench, &["write".as_ref(), spec.as_os_str()]);
-    elapsed
-}
-
-/// How long one JVM may run before it is killed (a hung reader must not hang the test run).
-const JVM_TIMEOUT: Duration = Duration::from_secs(600);
-
-/// Runs `Bench ARGS…` in a JVM; returns its wall time and stderr. Panics when it fails or runs
-/// longer than [`JVM_TIMEOUT`].
-fn run_bench(bench: &JavaBench, args: &[&std::ffi::OsStr]) -> (Duration, String) {
-    let logs = tempfile::tempdir().unwrap();
-    let stderr_path = logs.path().join("stderr");
-    let mut command = Command::new(&bench.java);
-    command
-        .args(["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp"])
-        .arg(&bench.classpath)
-        .arg("dev.streamhouse.bench.Bench")
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&stderr_path).unwrap());
-    let started = Instant::now();
-    let mut child = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bench.java.display()));
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if started.elapsed() > JVM_TIMEOUT {
-            child.kill().ok();
-            child.wait().ok();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let elapsed = started.elapsed();
-    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-    match status {
-        Some(status) => assert!(status.success(), "{command:?} failed ({status}):\n{stderr}"),
-        None => panic!("{command:?} ran longer than {JVM_TIMEOUT:?} and was killed:\n{stderr}"),
-    }
-    (elapsed, stderr)
+    let spec = json!({"warehouse": warehouse, "tables": tables});
+    BenchProcess::spawn(bench, &[], "write", &spec, vec![])
+        .finish()
+        .elapsed
 }
 
 /// Marks a float's text inside a string while `parse_exact` parses a line.
@@ -485,30 +564,8 @@ pub fn canonical_rows(batches: &[RecordBatch], schema: &Schema) -> Vec<Value> {
 pub fn nested_values(array: &ArrayRef) -> Vec<Value> {
     let present = |i: usize| !array.is_null(i);
     match array.data_type() {
-        DataType::List(_) => {
-            let list = array.as_list::<i32>();
-            (0..list.len())
-                .map(|i| {
-                    if present(i) {
-                        Value::Array(nested_values(&list.value(i)))
-                    } else {
-                        Value::Null
-                    }
-                })
-                .collect()
-        }
-        DataType::LargeList(_) => {
-            let list = array.as_list::<i64>();
-            (0..list.len())
-                .map(|i| {
-                    if present(i) {
-                        Value::Array(nested_values(&list.value(i)))
-                    } else {
-                        Value::Null
-                    }
-                })
-                .collect()
-        }
+        DataType::List(_) => list_values(array.as_list::<i32>()),
+        DataType::LargeList(_) => list_values(array.as_list::<i64>()),
         DataType::Map(_, _) => {
             let map = array.as_map();
             (0..map.len())
@@ -551,6 +608,16 @@ pub fn nested_values(array: &ArrayRef) -> Vec<Value> {
         }
         _ => column_values(array),
     }
+}
+
+/// Canonical values of a list array: a JSON array per slot, or null.
+fn list_values<O: OffsetSizeTrait>(list: &GenericListArray<O>) -> Vec<Value> {
+    (0..list.len())
+        .map(|i| match list.is_null(i) {
+            true => Value::Null,
+            false => Value::Array(nested_values(&list.value(i))),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -27,6 +27,10 @@
 //! - `fault_sweep`: every fault kind at every storage operation of write + commit, compaction +
 //!   commit and expiration.
 //!
+//! Shared: `support` (tables, canonical rows, the merge model), `scenarios` (the catalogue of
+//! tables our writer writes for pypaimon, Java and Flink to read), `java_support` and
+//! `flink_support` (the JVM bench), `procs` (CLI processes).
+//!
 //! Run them with `bash tests/run.sh` (it provides pypaimon, S3 and the JVM bench); without that
 //! environment the interop, Java and S3 tests skip loudly, and under `CI` they fail.
 
@@ -34,6 +38,7 @@ mod flink_support;
 use streamhouse_test_support as interop_support;
 mod java_support;
 mod procs;
+mod scenarios;
 mod support;
 
 mod backends;
@@ -42,6 +47,7 @@ mod cli_writes_java_reads;
 mod concurrency;
 mod crash;
 mod cross_partition;
+mod dynamic_bucket_writes;
 mod fault_sweep;
 mod flink_reads_ours;
 mod flink_streams_ours;

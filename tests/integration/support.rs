@@ -14,6 +14,7 @@ use arrow::array::{
     TimestampMillisecondBuilder, TimestampNanosecondBuilder,
 };
 use serde_json::{Map, Value};
+use streamhouse_compaction::{BucketOutcome, CompactOptions, Compactor};
 use streamhouse_format::io::{open_warehouse, table_root, Identifier, Table};
 use streamhouse_format::row_kind::RowKind;
 use streamhouse_format::schema::TableSchema;
@@ -93,6 +94,56 @@ pub async fn scan_rows(
         .unwrap_or_else(|e| panic!("scan of {} (snapshot {snapshot:?}): {e}", table.name))
 }
 
+/// Our merged read of `table` at `snapshot` or `tag` (the latest when neither), all columns or
+/// `columns` in that order, as canonical rows with nested columns (`java_support`'s form).
+pub async fn read_rows(
+    table: &Table,
+    snapshot: Option<i64>,
+    tag: Option<&str>,
+    columns: Option<&[String]>,
+) -> Vec<Value> {
+    let mut scan = ScanBuilder::new(table);
+    if let Some(id) = snapshot {
+        scan = scan.snapshot(id);
+    }
+    if let Some(tag) = tag {
+        scan = scan.tag(tag.to_string());
+    }
+    if let Some(columns) = columns {
+        scan = scan.projection(columns.to_vec());
+    }
+    let schema = scan.output_schema().unwrap();
+    let batches = scan.to_batches().await.unwrap_or_else(|e| {
+        panic!(
+            "our scan of {} (snapshot {snapshot:?}, tag {tag:?}): {e}",
+            table.name
+        )
+    });
+    crate::java_support::canonical_rows(&batches, &schema)
+}
+
+/// A full compaction of every bucket of `table`, committed; the outcome per bucket.
+pub async fn compact_fully(table: &Table) -> Vec<BucketOutcome> {
+    Compactor::new(table.clone())
+        .unwrap()
+        .compact_table(&CompactOptions {
+            full: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("full compaction of {}: {e}", table.name))
+}
+
+/// Runs `f`; the message of its panic, if it panics (so one failing case does not hide others).
+pub fn failure_of(f: impl FnOnce() + std::panic::UnwindSafe) -> Option<String> {
+    std::panic::catch_unwind(f).err().map(|e| {
+        e.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "panic".into())
+    })
+}
+
 /// The rows with only `columns` kept.
 pub fn project(rows: &[Value], columns: &[&str]) -> Vec<Value> {
     sort_rows(rows.iter().map(|r| {
@@ -147,6 +198,25 @@ pub async fn write_commit_in_batches(
         1,
         "one snapshot per commit: {summary:?}"
     );
+    summary.snapshot_ids[0]
+}
+
+/// `rows` (canonical JSON objects, nested columns in `java_support`'s form) as one batch of
+/// the table's Arrow schema, through arrow's JSON decoder.
+pub fn nested_batch(table: &Table, rows: &[Value]) -> RecordBatch {
+    let mut decoder = arrow::json::ReaderBuilder::new(table.schema.arrow_schema())
+        .build_decoder()
+        .unwrap();
+    decoder.serialize(rows).unwrap();
+    decoder.flush().unwrap().expect("one batch")
+}
+
+/// Inserts `rows` ([`nested_batch`]) in one commit; the new snapshot id.
+pub async fn write_nested(table: &Table, rows: &[Value]) -> i64 {
+    let mut writer = TableWriter::new(table.clone()).await.unwrap();
+    writer.write(&nested_batch(table, rows)).await.unwrap();
+    let summary = writer.commit().await.unwrap();
+    assert_eq!(summary.snapshot_ids.len(), 1, "{summary:?}");
     summary.snapshot_ids[0]
 }
 
