@@ -26,7 +26,7 @@ use streamhouse_format::types::parse_columns;
 use streamhouse_writer::TableWriter;
 
 use crate::interop_support::assert_same_rows;
-use crate::support::{batch_from_rows, try_scan_rows};
+use crate::support::{batch_from_rows, compact_fully, try_scan_rows};
 
 const NAME: &str = "db.t";
 const WRITER: &str = "sweep-writer";
@@ -226,6 +226,27 @@ where
     )
 }
 
+/// Runs `op` on the table of a fresh `setup` rig with the fault `arm` armed; asserts that the
+/// fault fired and disarms it. The table opened afresh without faults, and `op`'s outcome.
+async fn under_fault<S, SF, P, PF, T>(setup: S, what: &str, arm: &Arm, op: P) -> (Table, T)
+where
+    S: Fn() -> SF,
+    SF: std::future::Future<Output = Rig>,
+    P: FnOnce(Table) -> PF,
+    PF: std::future::Future<Output = T>,
+{
+    let rig = setup().await;
+    let fired = rig.faulty.faults_fired();
+    arm(&rig.faulty);
+    let outcome = op(rig.table.clone()).await;
+    assert!(
+        rig.faulty.faults_fired() > fired,
+        "{what}: the fault never fired"
+    );
+    rig.faulty.disarm();
+    (rig.clean().await, outcome)
+}
+
 async fn writer_setup() -> Rig {
     let rig = Rig::new(&[("bucket", "2")]).await;
     let mut first = inserts("a", 0..6, "first");
@@ -268,25 +289,18 @@ async fn every_fault_at_every_operation_of_write_and_commit() {
     // Through TableWriter::commit: the caller cannot retry; the commit is there once or not.
     let mut tally = Tally::default();
     for (what, arm) in scenarios(ops, lists) {
-        let rig = writer_setup().await;
-        let fired = rig.faulty.faults_fired();
-        arm(&rig.faulty);
-        let mut w = TableWriter::with_commit_user(rig.table.clone(), WRITER.into()).unwrap();
-        let outcome = match write_records(&mut w, &rig.table, &second_commit()).await {
-            Ok(()) => w.commit().await.map(|_| ()),
-            Err(e) => Err(e),
-        };
-        if outcome.is_err() {
-            w.abort()
-                .await
-                .unwrap_or_else(|e| panic!("{what}: abort: {e}"));
-        }
-        assert!(
-            rig.faulty.faults_fired() > fired,
-            "{what}: the fault never fired"
-        );
-        rig.faulty.disarm();
-        let clean = rig.clean().await;
+        let (clean, outcome) = under_fault(writer_setup, &what, &arm, |table| async move {
+            let mut w = TableWriter::with_commit_user(table.clone(), WRITER.into()).unwrap();
+            let outcome = match write_records(&mut w, &table, &second_commit()).await {
+                Ok(()) => w.commit().await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            if outcome.is_err() {
+                w.abort().await.unwrap_or_else(|e| panic!("abort: {e}"));
+            }
+            outcome
+        })
+        .await;
         let landed = snapshots_of(&clean, WRITER).await;
         assert!(landed <= 1, "{what}: the commit landed {landed} times");
         match (&outcome, landed) {
@@ -414,19 +428,11 @@ async fn every_fault_at_every_operation_of_compaction_and_commit() {
 
     let mut tally = Tally::default();
     for (what, arm) in scenarios(ops, lists) {
-        let rig = compaction_setup().await;
-        let fired = rig.faulty.faults_fired();
-        arm(&rig.faulty);
-        let outcome = Compactor::new(rig.table.clone())
-            .unwrap()
-            .compact_table(&full)
-            .await;
-        assert!(
-            rig.faulty.faults_fired() > fired,
-            "{what}: the fault never fired"
-        );
-        rig.faulty.disarm();
-        let clean = rig.clean().await;
+        let full = &full;
+        let (clean, outcome) = under_fault(compaction_setup, &what, &arm, |table| async move {
+            Compactor::new(table).unwrap().compact_table(full).await
+        })
+        .await;
         let landed = compact_snapshots(&clean).await;
         assert_same_rows(&read(&clean, None).await, &rows, &what);
         let acknowledged = match &outcome {
@@ -460,7 +466,7 @@ async fn every_fault_at_every_operation_of_compaction_and_commit() {
         // Compacting again finishes the job without compacting anything twice.
         Compactor::new(clean.clone())
             .unwrap()
-            .compact_table(&full)
+            .compact_table(full)
             .await
             .unwrap_or_else(|e| panic!("{what}: compacting again: {e}"));
         assert_eq!(compact_snapshots(&clean).await, 1, "{what}");
@@ -481,14 +487,7 @@ async fn every_fault_at_every_operation_of_compaction_and_commit() {
 /// Five snapshots: three writes, a full compaction (one commit), one more write.
 async fn expire_setup() -> Rig {
     let rig = compaction_setup().await;
-    Compactor::new(rig.table.clone())
-        .unwrap()
-        .compact_table(&CompactOptions {
-            full: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    compact_fully(&rig.table).await;
     commit_records(&rig.table, &inserts("b", 2..5, "five")).await;
     rig
 }
@@ -535,16 +534,10 @@ async fn every_fault_at_every_operation_of_expiration() {
 
     let mut tally = Tally::default();
     for (what, arm) in scenarios(ops, lists) {
-        let rig = expire_setup().await;
-        let fired = rig.faulty.faults_fired();
-        arm(&rig.faulty);
-        let outcome = expire_snapshots_at(&rig.table, &expire_config(), later()).await;
-        assert!(
-            rig.faulty.faults_fired() > fired,
-            "{what}: the fault never fired"
-        );
-        rig.faulty.disarm();
-        let clean = rig.clean().await;
+        let (clean, outcome) = under_fault(expire_setup, &what, &arm, |table| async move {
+            expire_snapshots_at(&table, &expire_config(), later()).await
+        })
+        .await;
         // The snapshots expiration keeps read as before, whatever happened.
         for (id, rows) in &kept {
             assert_same_rows(&read(&clean, Some(*id)).await, rows, &what);

@@ -13,14 +13,14 @@
 //! And the other way: we read (scan and `get`) the same table written by Java's writer, whose
 //! INT96 bytes differ from ours before 1970 (it divides toward zero: negative nanos of the day).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use parquet::basic::Type as PhysicalType;
 use parquet::column::reader::get_typed_column_reader;
 use parquet::data_type::Int96Type;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use serde_json::{json, Value};
-use streamhouse_compaction::{BucketOutcome, CompactOptions, Compactor};
+use streamhouse_compaction::BucketOutcome;
 use streamhouse_format::datum::Datum;
 use streamhouse_format::io::Table;
 use streamhouse_reader::lookup::{LookupHandle, LookupOptions};
@@ -30,8 +30,8 @@ use crate::interop_support::{
 };
 use crate::java_support::{java_bench, java_read, java_write, ReadCase, WriteTable};
 use crate::support::{
-    create_table, days_from_civil, inserts, open_table, project, scan_rows, write_commit, Engine,
-    Model,
+    compact_fully, create_table, days_from_civil, inserts, open_table, project, read_rows,
+    scan_rows, write_commit, write_nested, Engine, Model,
 };
 
 const COLUMNS: &str = "id INT NOT NULL, k9 TIMESTAMP(9) NOT NULL, ts7 TIMESTAMP(7), \
@@ -148,29 +148,44 @@ fn second_commit() -> Vec<(&'static str, Value)> {
     ]
 }
 
-/// Physical type of `column` in every live data file of the table (latest snapshot or
-/// `snapshot`).
+/// The live data files of `table` (`db.NAME` in `warehouse`; latest snapshot or `snapshot`).
+async fn data_files(table: &Table, warehouse: &Path, snapshot: Option<i64>) -> Vec<PathBuf> {
+    let snapshot = table.snapshot_or_latest(snapshot).await.unwrap().unwrap();
+    let dir = table_dir(warehouse, "db", table.name.trim_start_matches("db."));
+    let files = table.all_live_files(&snapshot).await.unwrap();
+    files
+        .iter()
+        .map(|f| {
+            dir.join(format!("bucket-{}", f.bucket))
+                .join(&f.file.file_name)
+        })
+        .collect()
+}
+
+fn parquet_reader(path: &Path) -> SerializedFileReader<std::fs::File> {
+    SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap()
+}
+
+/// Physical type of the leaf column at `column` (a top-level name, or a path such as `r.t`) in
+/// every live data file of the table (latest snapshot or `snapshot`).
 async fn physical_types_at(
     table: &Table,
     warehouse: &Path,
     column: &str,
     snapshot: Option<i64>,
 ) -> Vec<PhysicalType> {
-    let snapshot = table.snapshot_or_latest(snapshot).await.unwrap().unwrap();
-    let dir = table_dir(warehouse, "db", "timestamps");
     let mut out = vec![];
-    for f in table.all_live_files(&snapshot).await.unwrap() {
-        let path = dir
-            .join(format!("bucket-{}", f.bucket))
-            .join(&f.file.file_name);
-        let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+    for path in data_files(table, warehouse, snapshot).await {
+        let reader = parquet_reader(&path);
         let schema = reader.metadata().file_metadata().schema_descr();
         let c = schema
             .columns()
             .iter()
-            .find(|c| c.name() == column)
-            .unwrap();
-        out.push(c.physical_type());
+            .find(|c| c.path().string() == column);
+        out.push(
+            c.unwrap_or_else(|| panic!("no column {column}"))
+                .physical_type(),
+        );
     }
     out
 }
@@ -199,14 +214,7 @@ async fn java_and_pypaimon_read_our_int96_timestamps() {
         model.apply(&records);
         after.push(model.rows());
     }
-    let outcomes = Compactor::new(table.clone())
-        .unwrap()
-        .compact_table(&CompactOptions {
-            full: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let outcomes = compact_fully(&table).await;
     assert!(
         outcomes
             .iter()
@@ -235,11 +243,7 @@ async fn java_and_pypaimon_read_our_int96_timestamps() {
 
     // pyarrow reads the compacted file's INT96 columns as nanosecond timestamps.
     if python().is_some() {
-        let snapshot = table.snapshot_or_latest(None).await.unwrap().unwrap();
-        let files = table.all_live_files(&snapshot).await.unwrap();
-        let file = table_dir(warehouse, "db", "timestamps")
-            .join("bucket-0")
-            .join(&files[0].file.file_name);
+        let file = &data_files(&table, warehouse, None).await[0];
         // INT96 carries no zone: pyarrow reads TIMESTAMP_LTZ(7..9) as naive instants in UTC
         // (as it reads Java's files).
         let naive_ltz: Vec<Value> = after[2]
@@ -255,7 +259,7 @@ async fn java_and_pypaimon_read_our_int96_timestamps() {
             })
             .collect();
         assert_same_rows(
-            &project(&pyarrow_parquet_rows(&file), &NAMES),
+            &project(&pyarrow_parquet_rows(file), &NAMES),
             &naive_ltz,
             "pyarrow reads the compacted file",
         );
@@ -355,13 +359,9 @@ async fn we_read_the_int96_timestamps_java_writes() {
         let types = physical_types_at(&table, warehouse, column, Some(1)).await;
         assert_eq!(types, [PhysicalType::INT96], "{column}");
     }
-    let snapshot = table.snapshot(1).await.unwrap();
-    let files = table.all_live_files(&snapshot).await.unwrap();
+    let files = data_files(&table, warehouse, Some(1)).await;
     assert_eq!(files.len(), 1);
-    let path = table_dir(warehouse, "db", "timestamps")
-        .join("bucket-0")
-        .join(&files[0].file.file_name);
-    let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+    let reader = parquet_reader(&files[0]);
     let schema = reader.metadata().file_metadata().schema_descr();
     let ts9 = schema
         .columns()
@@ -429,41 +429,17 @@ async fn java_reads_nested_int96_timestamps() {
                "r": {"a": -4, "t": "1969-07-20T20:17:40.000000001"},
                "l": ["2001-09-09T01:46:40.000000005Z", "1950-05-05T05:05:05.050505050Z"]}),
     ];
-    let schema = table.schema.arrow_schema();
-    let mut decoder = arrow::json::ReaderBuilder::new(schema.clone())
-        .build_decoder()
-        .unwrap();
-    decoder.serialize(&rows).unwrap();
-    let batch = decoder.flush().unwrap().expect("one batch");
-    let mut writer = streamhouse_writer::TableWriter::new(table.clone())
-        .await
-        .unwrap();
-    writer.write(&batch).await.unwrap();
-    writer.commit().await.unwrap();
+    assert_eq!(write_nested(&table, &rows).await, 1);
     for column in [
         "arr.list.element",
         "m.key_value.value",
         "r.t",
         "l.list.element",
     ] {
-        let snapshot = table.snapshot_or_latest(None).await.unwrap().unwrap();
-        let files = table.all_live_files(&snapshot).await.unwrap();
-        let path = table_dir(warehouse, "db", "nested_timestamps")
-            .join("bucket-0")
-            .join(&files[0].file.file_name);
-        let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
-        let schema = reader.metadata().file_metadata().schema_descr();
-        let c = schema
-            .columns()
-            .iter()
-            .find(|c| c.path().string() == column)
-            .unwrap();
-        assert_eq!(c.physical_type(), PhysicalType::INT96, "{column}");
+        let types = physical_types_at(&table, warehouse, column, None).await;
+        assert_eq!(types, [PhysicalType::INT96], "{column}");
     }
-    let scan = streamhouse_reader::ScanBuilder::new(&table);
-    let out_schema = scan.output_schema().unwrap();
-    let ours = crate::java_support::canonical_rows(&scan.to_batches().await.unwrap(), &out_schema);
-    assert_same_rows(&ours, &rows, "ours");
+    assert_same_rows(&read_rows(&table, None, None, None).await, &rows, "ours");
 
     let Some(bench) = java_bench() else { return };
     let case = ReadCase::new("nested_timestamps", warehouse, "db.nested_timestamps");
