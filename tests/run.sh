@@ -17,7 +17,10 @@
 #      Needs Java 17+ and Maven 3.8+ with access to Maven Central (~/.m2 is a cache, not a need).
 #   4. cargo fmt --check, then cargo test --workspace --locked (debug; one build; a stale
 #      Cargo.lock is an error), then cargo clippy --workspace --all-targets -D warnings.
-#   5. The streamhouse CLI binary (reuses step 4's build).
+#   5. The streamhouse CLI binary (reuses step 4's build); then the Python package python/
+#      installed into the venv with `pip install ./python` (maturin, dev profile, the same target
+#      dir, so only the extension crate itself is compiled again), and its pytest suite
+#      python/tests (with the moto server and pypaimon).
 #   6. tests/paimon-peer (a separate cargo workspace with its own target dir), then
 #      tests/python/peer_check.py: the `paimon` crate, pypaimon and each table's expected rows must
 #      agree on tables written by pypaimon and by the streamhouse CLI.
@@ -174,6 +177,19 @@ build_cli() {
     cargo build --locked --workspace --bins
 }
 
+# `pip install ./python` as a newcomer runs it, but with maturin from the venv (pinned), the dev
+# profile and this run's target dir, so the stack built in step 4 is reused.
+install_python_package() {
+    PATH="$VENV/bin:$PATH" CARGO_TARGET_DIR="$MAIN_TARGET" MATURIN_PEP517_ARGS="--profile dev --locked" \
+        "$VENV/bin/pip" install --disable-pip-version-check --no-input -q \
+        --no-build-isolation --no-deps --force-reinstall ./python
+}
+
+python_tests() {
+    # From python/tests, so that `import streamhouse` is the installed package.
+    (cd python/tests && "$VENV/bin/python" -m pytest -q -p no:cacheprovider .)
+}
+
 build_peer() {
     CARGO_TARGET_DIR="$PEER_DIR/target" cargo build --locked --manifest-path "$PEER_DIR/Cargo.toml"
 }
@@ -205,6 +221,8 @@ step "cargo test --workspace --locked" cargo test --workspace --locked
 step "cargo clippy --workspace --all-targets (warnings are errors)" \
     cargo clippy --locked --workspace --all-targets -- -D warnings
 step "build the streamhouse CLI" build_cli
+step "install the Python package (pip install ./python, maturin)" install_python_package
+step "Python package tests (pytest python/tests)" python_tests
 step "build tests/paimon-peer (the paimon crate)" build_peer
 if [ -x "$PEER_DIR/target/debug/paimon-peer" ]; then
     mkdir -p "$SCRATCH/peer-check"
