@@ -375,11 +375,17 @@ touches other tables.";
 #[derive(Debug, Args)]
 pub struct DemoArgs {}
 
-fn parse_identifier(s: &str) -> Result<Identifier, String> {
+/// A `DB.TABLE` argument.
+pub fn parse_identifier(s: &str) -> Result<Identifier, String> {
     Identifier::parse(s).map_err(|e| match e {
         streamhouse::Error::Invalid(m) => m,
         e => e.to_string(),
     })
+}
+
+/// A duration argument (`30s`, `10 min`, `1d`, …).
+pub fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
+    streamhouse::parse_duration(s).map_err(|e| e.to_string())
 }
 
 fn parse_option(s: &str) -> Result<(String, String), String> {

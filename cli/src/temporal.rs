@@ -45,6 +45,48 @@ pub fn format_timestamp(value: i64, unit: TimeUnit, precision: u32, with_zone: b
     value_text::render_timestamp(i128::from(value) * nanos_per(unit), precision, with_zone)
 }
 
+/// Which instant a bare date (`2024-01-31`) names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayEdge {
+    /// Its first second (a tail starting at that day).
+    Start,
+    /// Its last second (a table as of that day).
+    End,
+}
+
+/// A point in time a user typed, as epoch milliseconds: epoch milliseconds, an RFC 3339 time
+/// (a space may stand for the `T`), or a date-time or date without an offset in the local time
+/// zone (a bare date is the second `day` says).
+pub fn parse_instant(text: &str, day: DayEdge) -> Option<i64> {
+    use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone};
+    let t = text.trim();
+    if let Ok(ms) = t.parse::<i64>() {
+        return Some(ms);
+    }
+    if let Ok(d) = DateTime::parse_from_rfc3339(&t.replacen(' ', "T", 1)) {
+        return Some(d.timestamp_millis());
+    }
+    let local = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+    .or_else(|| {
+        let date = NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()?;
+        match day {
+            DayEdge::Start => date.and_hms_opt(0, 0, 0),
+            DayEdge::End => date.and_hms_opt(23, 59, 59),
+        }
+    })?;
+    Local
+        .from_local_datetime(&local)
+        .earliest()
+        .map(|d| d.timestamp_millis())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +132,28 @@ mod tests {
             let parsed = parse_timestamp(text, precision, unit, zone).unwrap();
             assert_eq!(parsed, value, "{text}");
             assert_eq!(format_timestamp(parsed, unit, precision, zone), printed);
+        }
+    }
+
+    #[test]
+    fn instants_a_user_types() {
+        let z = 1_706_708_700_000; // 2024-01-31T13:45:00Z
+        for text in [
+            "1706708700000",
+            "2024-01-31T13:45:00Z",
+            "2024-01-31 13:45:00Z",
+            "2024-01-31T14:45:00+01:00",
+        ] {
+            assert_eq!(parse_instant(text, DayEdge::Start), Some(z), "{text}");
+        }
+        let local = |t: &str| parse_instant(t, DayEdge::Start).expect(t);
+        assert_eq!(local("2024-01-31 13:45:00"), local("2024-01-31T13:45"));
+        let start = local("2024-01-31");
+        assert_eq!(local("2024-01-31 00:00:00"), start);
+        let end = parse_instant("2024-01-31", DayEdge::End).unwrap();
+        assert_eq!(end - start, (24 * 3600 - 1) * 1000);
+        for bad in ["yesterday", "2024-13-01", ""] {
+            assert_eq!(parse_instant(bad, DayEdge::End), None, "{bad}");
         }
     }
 

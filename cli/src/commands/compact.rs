@@ -7,10 +7,10 @@ use std::time::Duration;
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use streamhouse::{
-    parse_duration, Cancel, Catalog, CompactReport, Error, Identifier, Progress, ProgressTask,
-    Table,
+    Cancel, Catalog, CompactReport, Error, Identifier, Progress, ProgressTask, Table,
 };
 
+use crate::args::{parse_duration_arg, parse_identifier};
 use crate::commands::{human_bytes, plural};
 use crate::error::{CliError, CliResult};
 
@@ -38,7 +38,7 @@ Examples:
 #[derive(Debug, Args)]
 pub struct CompactArgs {
     /// The table, as DATABASE.TABLE
-    #[arg(value_name = "DB.TABLE", value_parser = parse_table)]
+    #[arg(value_name = "DB.TABLE", value_parser = parse_identifier)]
     pub table: Identifier,
     /// Compact every bucket into a single sorted run at the highest level
     #[arg(long)]
@@ -53,16 +53,8 @@ pub struct CompactArgs {
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub workers: usize,
     /// Pause between passes of the service (e.g. 10s, 1min)
-    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_interval)]
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_duration_arg)]
     pub interval: Duration,
-}
-
-fn parse_table(s: &str) -> Result<Identifier, String> {
-    Identifier::parse(s).map_err(|e| e.to_string())
-}
-
-fn parse_interval(s: &str) -> Result<Duration, String> {
-    parse_duration(s).map_err(|e| e.to_string())
 }
 
 /// Progress bars (one per running compaction) on a terminal, nothing otherwise.

@@ -19,6 +19,7 @@ use streamhouse::{
     Table,
 };
 
+use crate::args::parse_identifier;
 use crate::args::InputFormat;
 use crate::error::{CliError, CliResult};
 use crate::input::convert::{build_array, Raw};
@@ -62,7 +63,7 @@ Examples:
 #[derive(Debug, Args)]
 pub struct GetArgs {
     /// The table, as DATABASE.TABLE
-    #[arg(value_name = "DB.TABLE", value_parser = parse_table)]
+    #[arg(value_name = "DB.TABLE", value_parser = parse_identifier)]
     pub table: Identifier,
     /// Values of a single-column primary key
     #[arg(value_name = "KEY")]
@@ -89,13 +90,6 @@ pub enum GetOutput {
     Table,
     Csv,
     Json,
-}
-
-fn parse_table(s: &str) -> Result<Identifier, String> {
-    Identifier::parse(s).map_err(|e| match e {
-        streamhouse::Error::Invalid(m) => m,
-        e => e.to_string(),
-    })
 }
 
 /// One key before conversion: its raw values in primary-key order and where it came from.

@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use clap::Args;
-use streamhouse::{parse_duration, Catalog, Identifier};
+use streamhouse::{Catalog, Identifier};
 
+use crate::args::{parse_duration_arg, parse_identifier};
 use crate::commands::{human_bytes, plural};
 use crate::error::{CliError, CliResult};
 
@@ -27,7 +28,7 @@ Examples:
 #[derive(Debug, Args)]
 pub struct ExpireArgs {
     /// The table, as DATABASE.TABLE
-    #[arg(value_name = "DB.TABLE", value_parser = parse_table)]
+    #[arg(value_name = "DB.TABLE", value_parser = parse_identifier)]
     pub table: Identifier,
     /// Keep at least this many snapshots (snapshot.num-retained.min)
     #[arg(long, value_name = "N")]
@@ -36,7 +37,7 @@ pub struct ExpireArgs {
     #[arg(long, value_name = "N")]
     pub retain_max: Option<u64>,
     /// Expire only snapshots older than this (snapshot.time-retained), e.g. 1h, 30min, 1d
-    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
     pub older_than: Option<Duration>,
     /// Expire at most this many snapshots (snapshot.expire.limit)
     #[arg(long, value_name = "N")]
@@ -51,22 +52,14 @@ are deleted, so files of commits still in progress are safe.";
 #[derive(Debug, Args)]
 pub struct CleanOrphansArgs {
     /// The table, as DATABASE.TABLE
-    #[arg(value_name = "DB.TABLE", value_parser = parse_table)]
+    #[arg(value_name = "DB.TABLE", value_parser = parse_identifier)]
     pub table: Identifier,
     /// Only delete files older than this (e.g. 1d, 6h)
-    #[arg(long, default_value = "1d", value_name = "DURATION", value_parser = parse_age)]
+    #[arg(long, default_value = "1d", value_name = "DURATION", value_parser = parse_duration_arg)]
     pub older_than: Duration,
     /// List what would be deleted without deleting
     #[arg(long)]
     pub dry_run: bool,
-}
-
-fn parse_table(s: &str) -> Result<Identifier, String> {
-    Identifier::parse(s).map_err(|e| e.to_string())
-}
-
-fn parse_age(s: &str) -> Result<Duration, String> {
-    parse_duration(s).map_err(|e| e.to_string())
 }
 
 pub async fn expire(catalog: &Catalog, args: ExpireArgs) -> CliResult<()> {

@@ -13,8 +13,8 @@ pub mod tag;
 pub mod tail;
 mod write;
 
-use streamhouse::metrics::{MetricsSnapshot, RequestKind};
 use arrow::datatypes::Schema;
+use streamhouse::metrics::{MetricsSnapshot, RequestKind};
 use streamhouse::{Catalog, DataType, Table};
 
 use crate::args::{Cli, Command};

@@ -10,6 +10,7 @@ use streamhouse::{Catalog, Scan, ScanStats, Table, TableTotals};
 use crate::args::{ScanArgs, ScanOutput};
 use crate::error::{CliError, CliResult};
 use crate::output::{open_sink, Dest};
+use crate::temporal::{parse_instant, DayEdge};
 
 #[derive(Debug, Clone)]
 pub struct ScanRequest {
@@ -38,35 +39,15 @@ impl Default for ScanRequest {
     }
 }
 
-/// `--as-of` text: epoch milliseconds, an RFC 3339 time, or a local date-time.
+/// `--as-of` text: epoch milliseconds, an RFC 3339 time, or a local date-time (a bare date is
+/// the end of that day).
 pub fn parse_as_of(s: &str) -> CliResult<i64> {
-    let t = s.trim();
-    if let Ok(ms) = t.parse::<i64>() {
-        return Ok(ms);
-    }
-    if let Ok(z) = chrono::DateTime::parse_from_rfc3339(&t.replacen(' ', "T", 1)) {
-        return Ok(z.timestamp_millis());
-    }
-    for f in [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%d",
-    ] {
-        let parsed = chrono::NaiveDateTime::parse_from_str(t, f).or_else(|_| {
-            chrono::NaiveDate::parse_from_str(t, f)
-                .map(|d| d.and_hms_opt(23, 59, 59).unwrap_or_default())
-        });
-        if let Ok(dt) = parsed {
-            if let Some(local) = dt.and_local_timezone(chrono::Local).earliest() {
-                return Ok(local.timestamp_millis());
-            }
-        }
-    }
-    Err(CliError::Usage(format!(
-        "--as-of {s:?}: expected a time like '2024-01-31 13:45:00' (local time), \
-         '2024-01-31T13:45:00Z', or epoch milliseconds"
-    )))
+    parse_instant(s, DayEdge::End).ok_or_else(|| {
+        CliError::Usage(format!(
+            "--as-of {s:?}: expected a time like '2024-01-31 13:45:00' (local time), \
+             '2024-01-31T13:45:00Z', or epoch milliseconds"
+        ))
+    })
 }
 
 pub async fn run(catalog: &Catalog, args: ScanArgs) -> CliResult<()> {

@@ -4,6 +4,7 @@
 use clap::{Args, Subcommand};
 use streamhouse::{parse_duration, Catalog, Identifier};
 
+use crate::args::parse_identifier;
 use crate::args::InfoOutput;
 use crate::error::CliResult;
 use crate::output::records::Records;
@@ -60,10 +61,6 @@ pub struct TagDeleteArgs {
     pub table: Identifier,
     /// The tag's name
     pub name: String,
-}
-
-fn parse_identifier(s: &str) -> Result<Identifier, String> {
-    Identifier::parse(s).map_err(|e| e.to_string())
 }
 
 pub async fn run(catalog: &Catalog, cmd: TagCommand) -> CliResult<()> {

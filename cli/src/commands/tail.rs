@@ -20,10 +20,12 @@ use streamhouse::{
 use tokio::sync::watch;
 
 use super::plural;
+use crate::args::parse_identifier;
 use crate::args::InfoOutput;
 use crate::error::{CliError, CliResult};
 use crate::output::value::{json_row, Renderer};
 use crate::output::{csv_field, table};
+use crate::temporal::{parse_instant, DayEdge};
 
 pub const TAIL_ABOUT: &str = "\
 Print a table's changes with their kinds, snapshot by snapshot: +I insert, -U / +U the old and
@@ -61,7 +63,7 @@ Examples:
 #[derive(Debug, Args)]
 pub struct TailArgs {
     /// The table, as DATABASE.TABLE
-    #[arg(value_name = "DB.TABLE", value_parser = parse_table)]
+    #[arg(value_name = "DB.TABLE", value_parser = parse_identifier)]
     pub table: Identifier,
     /// Where to start: latest-full, latest, snapshot:N or timestamp:T
     #[arg(long, value_name = "POSITION", default_value = "latest-full")]
@@ -90,13 +92,6 @@ pub struct TailArgs {
     /// Longest wait between two looks for a new snapshot (--follow)
     #[arg(long, value_name = "DURATION", default_value = "500ms")]
     pub max_poll_interval: String,
-}
-
-fn parse_table(s: &str) -> Result<Identifier, String> {
-    Identifier::parse(s).map_err(|e| match e {
-        streamhouse::Error::Invalid(m) => m,
-        e => e.to_string(),
-    })
 }
 
 pub async fn run(catalog: &Catalog, args: TailArgs) -> CliResult<()> {
@@ -198,44 +193,11 @@ pub fn parse_start(s: &str) -> CliResult<StartPosition> {
         ))
     };
     if let Some(t) = s.trim().strip_prefix("timestamp:") {
-        let t = t.trim();
-        if let Ok(ms) = t.parse::<i64>() {
-            return Ok(StartPosition::FromTimestamp(ms));
-        }
-        return parse_instant(t)
+        return parse_instant(t, DayEdge::Start)
             .map(StartPosition::FromTimestamp)
             .ok_or_else(usage);
     }
     s.parse::<StartPosition>().map_err(|_| usage())
-}
-
-/// A date-time as epoch milliseconds: RFC 3339, or without an offset in the local time zone.
-fn parse_instant(t: &str) -> Option<i64> {
-    use chrono::{DateTime, Local, NaiveDateTime, TimeZone};
-    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
-        return Some(d.timestamp_millis());
-    }
-    for fmt in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M",
-    ] {
-        if let Ok(n) = NaiveDateTime::parse_from_str(t, fmt) {
-            return Local
-                .from_local_datetime(&n)
-                .earliest()
-                .map(|d| d.timestamp_millis());
-        }
-    }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        let n = d.and_hms_opt(0, 0, 0)?;
-        return Local
-            .from_local_datetime(&n)
-            .earliest()
-            .map(|d| d.timestamp_millis());
-    }
-    None
 }
 
 fn duration_arg(flag: &str, v: &str) -> CliResult<Duration> {
