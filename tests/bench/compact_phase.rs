@@ -12,13 +12,12 @@ use arrow::compute::{concat_batches, filter_record_batch, lexsort_to_indices, ta
 use arrow::compute::{SortColumn, SortOptions};
 use arrow::datatypes::{Float64Type, Int64Type, Int8Type, SchemaRef};
 use futures::TryStreamExt;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use streamhouse_compaction::{CompactOptions, CompactingWriter, Compactor};
 use streamhouse_format::io::Table;
 use streamhouse_reader::ScanBuilder;
 
-use crate::{parquet_props, peak_rss_mib, reset_peak_rss, Row};
+use crate::{parquet_props, peak_rss_mib, read_parquet, reset_peak_rss, Row};
 
 /// Local paths of the live data files of the table's latest snapshot, by bucket.
 async fn live_files(table: &Table, warehouse: &FsPath) -> Vec<(i32, Vec<PathBuf>)> {
@@ -43,20 +42,7 @@ async fn live_files(table: &Table, warehouse: &FsPath) -> Vec<(i32, Vec<PathBuf>
 
 fn read_files(files: &[PathBuf]) -> (Vec<RecordBatch>, u64) {
     let mut out = vec![];
-    let mut rows = 0;
-    for f in files {
-        let file = std::fs::File::open(f).expect("open");
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .expect("reader")
-            .with_batch_size(8192)
-            .build()
-            .expect("build");
-        for b in reader {
-            let b = b.expect("batch");
-            rows += b.num_rows() as u64;
-            out.push(b);
-        }
-    }
+    let rows = read_parquet(files, |b| out.push(b));
     (out, rows)
 }
 
@@ -223,7 +209,7 @@ pub async fn run(
         .collect();
     reset_peak_rss();
     let start = Instant::now();
-    let raw_rows = read_files_counting(&after);
+    let raw_rows = read_parquet(&after, |_| {}); // without keeping batches: a raw read's cost
     let raw_s = start.elapsed().as_secs_f64();
     report.push(Row {
         phase: "read after compact".into(),
@@ -234,23 +220,6 @@ pub async fn run(
         note: format!("streamhouse / arrow-rs = {:.2}x", read_s / raw_s),
     });
     ok
-}
-
-/// Reads files without keeping batches (a raw read's cost).
-fn read_files_counting(files: &[PathBuf]) -> u64 {
-    let mut rows = 0;
-    for f in files {
-        let file = std::fs::File::open(f).expect("open");
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .expect("reader")
-            .with_batch_size(8192)
-            .build()
-            .expect("build");
-        for b in reader {
-            rows += b.expect("batch").num_rows() as u64;
-        }
-    }
-    rows
 }
 
 /// A long upsert run with in-writer compaction on a fresh table: sorted runs stay at or below

@@ -16,34 +16,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::array::{AsArray, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType as A, Field, Float64Type, Schema};
+use arrow::datatypes::Float64Type;
 use streamhouse_format::datum::Datum;
 use streamhouse_format::io::{open_warehouse, table_root, Identifier, Table};
-use streamhouse_format::schema::TableSchema;
-use streamhouse_format::types::parse_columns;
 use streamhouse_reader::lookup::{LookupHandle, LookupOptions};
 use streamhouse_reader::ScanBuilder;
 use streamhouse_writer::TableWriter;
 
-use crate::{peak_rss_mib, reset_peak_rss, Row};
-
-/// splitmix64, seeded: the same keys every run.
-struct Keys(u64);
-
-impl Keys {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn ids(&mut self, n: usize, below: i64) -> Vec<i64> {
-        (0..n)
-            .map(|_| (self.next() % below as u64) as i64)
-            .collect()
-    }
-}
+use crate::{
+    create_bench_table, peak_rss_mib, reset_peak_rss, w_arrow_schema, Rng, Row, W_COLUMNS,
+};
 
 fn key(id: i64) -> Vec<Datum> {
     vec![Datum::BigInt(id)]
@@ -236,7 +218,7 @@ fn multi_get_one_core(table: &Table, ids: &[i64]) -> (f64, f64, usize) {
 
 /// The lookup rows of one table (local disk or S3). Returns whether every answer was right.
 async fn lookups(table: &Table, ids: i64, label: &str, report: &mut Vec<Row>) -> bool {
-    let mut gen = Keys(4242);
+    let mut gen = Rng(4242);
     let mut ok = true;
     // Warm, pages cached.
     let h = LookupHandle::open(table, LookupOptions::default())
@@ -311,40 +293,14 @@ async fn s3_table(endpoint: &str, rows: usize) -> Option<Table> {
             return None;
         }
     };
-    let schema = TableSchema::new(
-        parse_columns(
-            "id BIGINT NOT NULL, category STRING, ts BIGINT, amount DOUBLE, payload STRING",
-        )
-        .expect("cols"),
-        vec![],
-        vec!["id".into()],
-        [
-            ("bucket".to_string(), "4".to_string()),
-            ("write-only".to_string(), "true".to_string()),
-        ]
-        .into_iter()
-        .collect(),
-        0,
-    )
-    .expect("schema");
-    let ident = Identifier::parse("bench.w").expect("id");
-    let table = Table::create(io, table_root(&root, &ident), "bench.w", schema)
-        .await
-        .expect("create on S3");
-    let arrow = Arc::new(Schema::new(vec![
-        Field::new("id", A::Int64, false),
-        Field::new("category", A::Utf8, true),
-        Field::new("ts", A::Int64, true),
-        Field::new("amount", A::Float64, true),
-        Field::new("payload", A::Utf8, true),
-    ]));
-    let mut gen = Keys(7);
+    let options = [("bucket", "4"), ("write-only", "true")];
+    let table = create_bench_table(io, &root, "bench.w", W_COLUMNS, &options).await;
+    let arrow = w_arrow_schema();
+    let mut gen = Rng(7);
     let per = rows / 20;
     let mut ids: Vec<i64> = (0..rows as i64).collect();
-    for i in (1..ids.len()).rev() {
-        ids.swap(i, (gen.next() % (i as u64 + 1)) as usize);
-    }
-    let batch = |ids: &[i64], gen: &mut Keys| {
+    gen.shuffle(&mut ids);
+    let batch = |ids: &[i64], gen: &mut Rng| {
         let n = ids.len();
         RecordBatch::try_new(
             arrow.clone(),
@@ -447,7 +403,7 @@ pub async fn run(
     let mut ok = lookups(table, ids, label, report).await;
 
     reset_peak_rss();
-    let many = Keys(99).ids(100_000, ids);
+    let many = Rng(99).ids(100_000, ids);
     let (cold, warm, found) = multi_get_one_core(table, &many);
     ok &= found == many.len();
     report.push(row(
@@ -458,7 +414,7 @@ pub async fn run(
         format!("{warm:.0} keys/s warm (target 200 000), {cold:.0} keys/s from cold caches"),
     ));
 
-    let sample = Keys(5).ids(7, ids);
+    let sample = Rng(5).ids(7, ids);
     cold_processes(warehouse.to_str().expect("utf8"), &sample, label, report);
 
     // Baselines on the same keys.

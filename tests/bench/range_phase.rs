@@ -216,16 +216,7 @@ pub async fn run(
     streamhouse_sql::register_warehouse(&ctx, &table.io, &warehouse_root(table))
         .await
         .expect("register");
-    reset_peak_rss();
-    let start = Instant::now();
-    let ours = ctx
-        .sql(&query.replace("{}", "bench.w"))
-        .await
-        .expect("sql")
-        .collect()
-        .await
-        .expect("sql run");
-    let sql_s = start.elapsed().as_secs_f64();
+    let (ours, sql_s) = timed_sql(&ctx, &query.replace("{}", "bench.w")).await;
     let ours_rss = peak_rss_mib();
     let plain = SessionContext::new();
     plain
@@ -236,16 +227,7 @@ pub async fn run(
         )
         .await
         .expect("register parquet");
-    reset_peak_rss();
-    let start = Instant::now();
-    let theirs = plain
-        .sql(&query.replace("{}", "plain"))
-        .await
-        .expect("sql")
-        .collect()
-        .await
-        .expect("sql run");
-    let df_s = start.elapsed().as_secs_f64();
+    let (theirs, df_s) = timed_sql(&plain, &query.replace("{}", "plain")).await;
     let text = |b: &[RecordBatch]| {
         arrow::util::pretty::pretty_format_batches(b)
             .map(|t| t.to_string())
@@ -292,6 +274,20 @@ pub async fn run(
         note: String::new(),
     });
     range_ok && sql_ok
+}
+
+/// Runs `query` to its end with the peak RSS reset first: its batches and seconds.
+async fn timed_sql(ctx: &SessionContext, query: &str) -> (Vec<RecordBatch>, f64) {
+    reset_peak_rss();
+    let start = Instant::now();
+    let batches = ctx
+        .sql(query)
+        .await
+        .expect("sql")
+        .collect()
+        .await
+        .expect("sql run");
+    (batches, start.elapsed().as_secs_f64())
 }
 
 /// The warehouse root of a table (`<root>/<db>.db/<table>` → `<root>`).

@@ -18,15 +18,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use arrow::array::{Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType as A, Field, Schema};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use streamhouse_format::io::{open_warehouse, table_root, Identifier, Table};
-use streamhouse_format::schema::TableSchema;
+use streamhouse_format::io::{open_warehouse, Table};
 use streamhouse_format::snapshot::CommitKind;
-use streamhouse_format::types::parse_columns;
 use streamhouse_reader::incremental::{StartPosition, TailBuilder, TailEvent};
 use streamhouse_writer::TableWriter;
 
-use crate::{peak_rss_mib, reset_peak_rss, Row};
+use crate::{create_bench_table, peak_rss_mib, read_parquet, reset_peak_rss, Row};
 
 /// Commits of the latency phase, and what each holds.
 const LATENCY_COMMITS: usize = 100;
@@ -71,18 +68,7 @@ async fn read_changes(table: &Table, id: i64) -> (f64, u64, BTreeMap<String, u64
 
 fn raw_read(files: &[PathBuf]) -> (f64, u64) {
     let start = Instant::now();
-    let mut rows = 0u64;
-    for f in files {
-        let file = std::fs::File::open(f).expect("open");
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .expect("reader")
-            .with_batch_size(8192)
-            .build()
-            .expect("build");
-        for b in reader {
-            rows += b.expect("batch").num_rows() as u64;
-        }
-    }
+    let rows = read_parquet(files, |_| {});
     (start.elapsed().as_secs_f64(), rows)
 }
 
@@ -204,21 +190,15 @@ fn percentiles(mut v: Vec<f64>) -> (f64, f64, f64) {
 
 async fn latency_table(location: &str) -> Table {
     let (io, root) = open_warehouse(location).expect("warehouse");
-    let id = Identifier::parse("bench.tail").expect("id");
-    let schema = TableSchema::new(
-        parse_columns("id BIGINT NOT NULL, v STRING").expect("cols"),
-        vec![],
-        vec!["id".into()],
-        [("bucket", "2"), ("changelog-producer", "input")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        0,
+    let options = [("bucket", "2"), ("changelog-producer", "input")];
+    create_bench_table(
+        io,
+        &root,
+        "bench.tail",
+        "id BIGINT NOT NULL, v STRING",
+        &options,
     )
-    .expect("schema");
-    Table::create(io, table_root(&root, &id), "bench.tail", schema)
-        .await
-        .expect("create")
+    .await
 }
 
 /// A library tail following the table; records when each snapshot's last change was rendered.

@@ -17,7 +17,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
-use streamhouse_format::io::{open_warehouse, table_root, Identifier, Table};
+use streamhouse_format::io::{open_warehouse, table_root, FileIO, Identifier, Table};
 use streamhouse_format::schema::TableSchema;
 use streamhouse_format::types::parse_columns;
 use streamhouse_reader::ScanBuilder;
@@ -27,6 +27,47 @@ mod compact_phase;
 mod get_phase;
 mod range_phase;
 mod tail_phase;
+
+/// Workload W's table: its columns (primary key `id`).
+const W_COLUMNS: &str =
+    "id BIGINT NOT NULL, category STRING, ts BIGINT, amount DOUBLE, payload STRING";
+
+/// The Arrow schema of workload W's batches.
+fn w_arrow_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("id", A::Int64, false),
+        Field::new("category", A::Utf8, true),
+        Field::new("ts", A::Int64, true),
+        Field::new("amount", A::Float64, true),
+        Field::new("payload", A::Utf8, true),
+    ]))
+}
+
+/// Creates `name` (`db.table`) with `columns`, primary key `id` and `options` in the warehouse
+/// at `root` of `io`.
+async fn create_bench_table(
+    io: FileIO,
+    root: &object_store::path::Path,
+    name: &str,
+    columns: &str,
+    options: &[(&str, &str)],
+) -> Table {
+    let schema = TableSchema::new(
+        parse_columns(columns).expect("cols"),
+        vec![],
+        vec!["id".into()],
+        options
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        0,
+    )
+    .expect("schema");
+    let id = Identifier::parse(name).expect("id");
+    Table::create(io, table_root(root, &id), name, schema)
+        .await
+        .unwrap_or_else(|e| panic!("create {name}: {e}"))
+}
 
 /// splitmix64: a small seeded generator so every run sees the same data.
 struct Rng(u64);
@@ -40,6 +81,10 @@ impl Rng {
     }
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
+    }
+    /// `n` ids in `0..below`.
+    fn ids(&mut self, n: usize, below: i64) -> Vec<i64> {
+        (0..n).map(|_| self.below(below as u64) as i64).collect()
     }
     fn shuffle<T>(&mut self, v: &mut [T]) {
         for i in (1..v.len()).rev() {
@@ -192,19 +237,28 @@ fn arrow_read_all(dir: &FsPath) -> (f64, u64) {
     let mut files = vec![];
     collect_parquet(dir, &mut files);
     let start = Instant::now();
+    let rows = read_parquet(&files, |_| {});
+    (start.elapsed().as_secs_f64(), rows)
+}
+
+/// Reads `files` with arrow-rs (batches of 8192 rows), handing each batch to `each`; the rows
+/// read.
+fn read_parquet(files: &[PathBuf], mut each: impl FnMut(RecordBatch)) -> u64 {
     let mut rows = 0u64;
     for f in files {
-        let file = std::fs::File::open(&f).expect("open");
+        let file = std::fs::File::open(f).expect("open");
         let reader = ParquetRecordBatchReaderBuilder::try_new(file)
             .expect("reader")
             .with_batch_size(8192)
             .build()
             .expect("build");
         for b in reader {
-            rows += b.expect("batch").num_rows() as u64;
+            let b = b.expect("batch");
+            rows += b.num_rows() as u64;
+            each(b);
         }
     }
-    (start.elapsed().as_secs_f64(), rows)
+    rows
 }
 
 fn collect_parquet(dir: &FsPath, out: &mut Vec<PathBuf>) {
@@ -251,30 +305,10 @@ async fn main() {
     let work = tempfile::tempdir().expect("tempdir");
     let warehouse = work.path().join("warehouse");
     let (io, root) = open_warehouse(warehouse.to_str().expect("utf8")).expect("warehouse");
-    let id = Identifier::parse("bench.w").expect("id");
-    let schema = TableSchema::new(
-        parse_columns(
-            "id BIGINT NOT NULL, category STRING, ts BIGINT, amount DOUBLE, payload STRING",
-        )
-        .expect("cols"),
-        vec![],
-        vec!["id".into()],
-        [("bucket".to_string(), buckets.to_string())]
-            .into_iter()
-            .collect(),
-        0,
-    )
-    .expect("schema");
-    let table = Table::create(io, table_root(&root, &id), "bench.w", schema)
-        .await
-        .expect("create");
-    let arrow_schema = Arc::new(Schema::new(vec![
-        Field::new("id", A::Int64, false),
-        Field::new("category", A::Utf8, true),
-        Field::new("ts", A::Int64, true),
-        Field::new("amount", A::Float64, true),
-        Field::new("payload", A::Utf8, true),
-    ]));
+    let buckets_text = buckets.to_string();
+    let options = [("bucket", buckets_text.as_str())];
+    let table = create_bench_table(io, &root, "bench.w", W_COLUMNS, &options).await;
+    let arrow_schema = w_arrow_schema();
 
     let mut gen = Gen {
         rng: Rng(42),
