@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arrow::datatypes::Schema;
-use arrow_pyarrow::{FromPyArrow, ToPyArrow};
+use arrow_pyarrow::FromPyArrow;
+#[cfg(feature = "sql")]
+use arrow_pyarrow::ToPyArrow;
 use pyo3::prelude::*;
 use streamhouse::{Catalog, Error, Identifier, TableSpec};
 
@@ -161,6 +163,7 @@ impl PyCatalog {
     }
 
     /// Runs a SQL query over every table of the warehouse (DataFusion; tables as `db.table`).
+    #[cfg(feature = "sql")]
     fn _sql(&self, py: Python<'_>, query: String) -> PyResult<Vec<Py<PyAny>>> {
         check_open(py, &self.closed, self.inner.url())?;
         let catalog = self.inner.clone();
@@ -183,6 +186,17 @@ impl PyCatalog {
             out.push(b.to_pyarrow(py)?.unbind());
         }
         Ok(out)
+    }
+
+    /// Built without the `sql` feature: SQL is not available.
+    #[cfg(not(feature = "sql"))]
+    fn _sql(&self, py: Python<'_>, _query: String) -> PyResult<Vec<Py<PyAny>>> {
+        Err(crate::errors::to_py(
+            py,
+            Error::unsupported(
+                "this build of streamhouse has no SQL (built without the `sql` feature)",
+            ),
+        ))
     }
 
     fn __repr__(&self) -> String {
