@@ -13,9 +13,13 @@ use streamhouse_test_support as interop_support;
 
 use crate::harness::{by_id, json_lines, Wh};
 
-/// The test venv's Python and an empty warehouse; `None` (the test skips) without the venv.
-fn python_and_warehouse() -> Option<(PathBuf, Wh)> {
-    interop_support::python().map(|py| (py, Wh::new()))
+/// The test venv's Python and a warehouse with table `table` created; `None` (the test skips)
+/// without the venv.
+fn python_and_table(table: &str, schema: &str, extra: &str) -> Option<(PathBuf, Wh)> {
+    let py = interop_support::python()?;
+    let wh = Wh::new();
+    wh.create(table, schema, extra);
+    Some((py, wh))
 }
 
 /// Runs Python code with the test venv's interpreter; returns its stdout.
@@ -111,15 +115,11 @@ fn rows() -> Vec<Value> {
 
 #[test]
 fn pyarrow_nested_columns_write_and_read_back() {
-    let Some((py, wh)) = python_and_warehouse() else {
+    let schema = "id BIGINT NOT NULL, r ROW<a INT, b STRING>, l ARRAY<ROW<x BIGINT, y STRING>>, \
+                  m MAP<STRING, ROW<v INT>>";
+    let Some((py, wh)) = python_and_table("db.t", schema, "--primary-key id") else {
         return;
     };
-    wh.create(
-        "db.t",
-        "id BIGINT NOT NULL, r ROW<a INT, b STRING>, l ARRAY<ROW<x BIGINT, y STRING>>, \
-         m MAP<STRING, ROW<v INT>>",
-        "--primary-key id",
-    );
     // pyarrow's own spelling of the table's types: no field ids, "item" / "entries" children.
     let file = pyarrow_file(
         &py,
@@ -161,15 +161,11 @@ fn pyarrow_nested_columns_write_and_read_back() {
 
 #[test]
 fn pyarrow_nested_columns_that_do_not_fit_are_errors_naming_path_and_row() {
-    let Some((py, wh)) = python_and_warehouse() else {
+    let columns = "id BIGINT NOT NULL, r ROW<a INT NOT NULL, b VARCHAR(3)>, \
+                   l ARRAY<ROW<x BIGINT NOT NULL>>";
+    let Some((py, wh)) = python_and_table("db.s", columns, "") else {
         return;
     };
-    wh.create(
-        "db.s",
-        "id BIGINT NOT NULL, r ROW<a INT NOT NULL, b VARCHAR(3)>, \
-         l ARRAY<ROW<x BIGINT NOT NULL>>",
-        "",
-    );
     let schema = "pa.schema([('id', pa.int64()), \
                   ('r', pa.struct([('a', pa.int32()), ('b', pa.string())])), \
                   ('l', pa.list_(pa.struct([('x', pa.int64())])))])";
