@@ -12,7 +12,7 @@ use arrow::array::{
 };
 use arrow::datatypes::DataType as ArrowType;
 use serde_json::Value;
-use streamhouse_format::types::{DataType, TypeKind};
+use streamhouse::{DataType, TypeKind};
 use streamhouse_format::value_text::{self, ValueError};
 
 use super::nested::{list, map, row};

@@ -4,7 +4,7 @@
 
 use std::io::BufRead;
 
-use streamhouse_format::Error;
+use streamhouse::Error;
 
 use super::convert::Raw;
 use super::{read_line, BatchShape, Chunk};

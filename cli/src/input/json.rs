@@ -3,7 +3,7 @@
 use std::io::BufRead;
 
 use serde_json::{Map, Value};
-use streamhouse_format::Error;
+use streamhouse::Error;
 
 use super::convert::Raw;
 use super::{read_line, BatchShape, Chunk};

@@ -18,9 +18,9 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use streamhouse_format::row_kind::RowKind;
-use streamhouse_format::schema::TableSchema;
-use streamhouse_format::Error;
+use streamhouse::Error;
+use streamhouse::RowKind;
+use streamhouse::TableSchema;
 use tokio::sync::mpsc;
 
 use self::convert::{build_array, Raw};

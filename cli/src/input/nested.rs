@@ -6,7 +6,7 @@ use arrow::array::{ArrayRef, ListArray, MapArray, StructArray};
 use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::datatypes::DataType as ArrowType;
 use serde_json::Value;
-use streamhouse_format::types::{DataType, TypeKind};
+use streamhouse::{DataType, TypeKind};
 
 use super::convert::{build_array, json_kind, show, type_name, CellError, CellResult, Raw};
 

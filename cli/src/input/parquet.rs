@@ -12,8 +12,8 @@ use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::reader::ChunkReader;
-use streamhouse_format::types::DataField;
-use streamhouse_format::Error;
+use streamhouse::DataField;
+use streamhouse::Error;
 
 use super::conform::{conform, Rows};
 use super::convert::Raw;

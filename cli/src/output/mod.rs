@@ -16,7 +16,7 @@ use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
-use streamhouse_format::types::DataType;
+use streamhouse::DataType;
 
 use self::value::Renderer;
 use crate::args::ScanOutput;

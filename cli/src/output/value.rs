@@ -10,7 +10,7 @@ use arrow::datatypes::{
     TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
 };
 use arrow::util::display::array_value_to_string;
-use streamhouse_format::types::{DataType, TypeKind};
+use streamhouse::{DataType, TypeKind};
 use streamhouse_format::value_text::{self, base64};
 
 use crate::temporal;
