@@ -7,29 +7,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arrow::array::{AsArray, RecordBatch};
+use arrow::array::AsArray;
 use arrow::datatypes::{Int64Type, Int8Type};
 use common::*;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use streamhouse_compaction::service::{Service, ServiceConfig};
 use streamhouse_compaction::{Cancel, CompactOptions, CompactingWriter, Compactor};
-use streamhouse_format::io::commit::now_millis;
-use streamhouse_format::io::expire::{expire_snapshots_at, ExpireConfig};
 use streamhouse_format::io::orphans::clean_orphans;
 use streamhouse_format::io::Table;
 use streamhouse_format::snapshot::CommitKind;
-use streamhouse_writer::TableWriter;
-
-async fn commit_ops(table: &Table, ops: &[(i64, Option<&str>)]) {
-    let ops: Vec<(i64, Option<String>)> = ops
-        .iter()
-        .map(|(k, v)| (*k, v.map(str::to_string)))
-        .collect();
-    let (b, kinds) = ops_batch(&ops);
-    let mut w = TableWriter::new(table.clone()).await.unwrap();
-    w.write_with_kinds(&b, &kinds).await.unwrap();
-    w.commit().await.unwrap();
-}
 
 /// (kind, id, v) rows of the changelog files of the latest snapshot.
 async fn latest_changelog(table: &Table) -> Vec<(i8, i64, String)> {
@@ -37,22 +22,11 @@ async fn latest_changelog(table: &Table) -> Vec<(i8, i64, String)> {
     assert_eq!(s.commit_kind, CommitKind::Compact);
     let mut out = vec![];
     for e in table.changelog_files(&s).await.unwrap() {
-        let path = table
-            .bucket_dir("", e.bucket)
-            .join(e.file.file_name.as_str());
-        let bytes = table.io.read(&path).await.unwrap();
-        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
-            .unwrap()
-            .build()
-            .unwrap();
-        for b in reader {
-            let b: RecordBatch = b.unwrap();
-            let kinds = b
-                .column_by_name("_VALUE_KIND")
-                .unwrap()
-                .as_primitive::<Int8Type>();
-            let ids = b.column_by_name("id").unwrap().as_primitive::<Int64Type>();
-            let vs = b.column_by_name("v").unwrap().as_string::<i32>();
+        for b in read_data_file(table, e.bucket, &e.file.file_name).await {
+            let column = |name| b.column_by_name(name).unwrap();
+            let kinds = column("_VALUE_KIND").as_primitive::<Int8Type>();
+            let ids = column("id").as_primitive::<Int64Type>();
+            let vs = column("v").as_string::<i32>();
             for i in 0..b.num_rows() {
                 out.push((kinds.value(i), ids.value(i), vs.value(i).to_string()));
             }
@@ -61,36 +35,50 @@ async fn latest_changelog(table: &Table) -> Vec<(i8, i64, String)> {
     out
 }
 
+/// Upserts (Some) and deletes (None) of one commit.
+type Ops<'a> = &'a [(i64, Option<&'a str>)];
+/// A round: its commits, then the (kind, id, v) changelog rows the compaction after them
+/// must write.
+type Round<'a> = (&'a [Ops<'a>], &'a [(i8, i64, &'a str)]);
+
+/// Per round: the commits, one compaction with `opts`, and a check of its changelog.
+async fn assert_changelog_rounds(table: &Table, opts: &CompactOptions, rounds: &[Round<'_>]) {
+    let c = Compactor::new(table.clone()).unwrap();
+    for (round, (commits, expected)) in rounds.iter().enumerate() {
+        for ops in *commits {
+            commit_ops(table, ops).await;
+        }
+        c.compact_table(opts).await.unwrap();
+        let expected: Vec<(i8, i64, String)> = expected
+            .iter()
+            .map(|&(k, id, v)| (k, id, v.into()))
+            .collect();
+        assert_eq!(latest_changelog(table).await, expected, "round {round}");
+    }
+}
+
 #[tokio::test]
 async fn lookup_changelog_has_before_images_from_higher_levels() {
-    let dir = tempfile::tempdir().unwrap();
-    let wh = dir.path().to_str().unwrap();
-    let table = create_table(
-        wh,
-        "db.t",
-        &[("bucket", "1"), ("changelog-producer", "lookup")],
+    let (_dir, table) = temp_table(&[("bucket", "1"), ("changelog-producer", "lookup")]).await;
+    // Lookup tables push level 0 up on every compaction, below the trigger too.
+    assert_changelog_rounds(
+        &table,
+        &CompactOptions::default(),
+        &[
+            (
+                &[&[(1, Some("a")), (2, Some("b"))]],
+                &[(0, 1, "a"), (0, 2, "b")],
+            ),
+            (
+                &[
+                    &[(1, Some("a2")), (2, None), (3, Some("c"))],
+                    &[(1, Some("a3")), (4, Some("d")), (4, None)],
+                ],
+                &[(1, 1, "a"), (2, 1, "a3"), (3, 2, "b"), (0, 3, "c")],
+            ),
+        ],
     )
     .await;
-    let c = Compactor::new(table.clone()).unwrap();
-    commit_ops(&table, &[(1, Some("a")), (2, Some("b"))]).await;
-    // Lookup tables push level 0 up on every compaction, below the trigger too.
-    c.compact_table(&CompactOptions::default()).await.unwrap();
-    assert_eq!(
-        latest_changelog(&table).await,
-        vec![(0, 1, "a".into()), (0, 2, "b".into())]
-    );
-    commit_ops(&table, &[(1, Some("a2")), (2, None), (3, Some("c"))]).await;
-    commit_ops(&table, &[(1, Some("a3")), (4, Some("d")), (4, None)]).await;
-    c.compact_table(&CompactOptions::default()).await.unwrap();
-    assert_eq!(
-        latest_changelog(&table).await,
-        vec![
-            (1, 1, "a".into()),
-            (2, 1, "a3".into()),
-            (3, 2, "b".into()),
-            (0, 3, "c".into()),
-        ]
-    );
     let s = table.snapshot_or_latest(None).await.unwrap().unwrap();
     assert_eq!(s.changelog_record_count, Some(4));
     assert_eq!(
@@ -103,28 +91,24 @@ async fn lookup_changelog_has_before_images_from_higher_levels() {
 /// version of an existing key changes nothing, so it is no change (Java's first-row changelog).
 #[tokio::test]
 async fn first_row_lookup_changelog_has_only_new_keys() {
-    let dir = tempfile::tempdir().unwrap();
-    let wh = dir.path().to_str().unwrap();
-    let table = create_table(
-        wh,
-        "db.t",
+    let (_dir, table) = temp_table(&[
+        ("bucket", "1"),
+        ("changelog-producer", "lookup"),
+        ("merge-engine", "first-row"),
+    ])
+    .await;
+    assert_changelog_rounds(
+        &table,
+        &CompactOptions::default(),
         &[
-            ("bucket", "1"),
-            ("changelog-producer", "lookup"),
-            ("merge-engine", "first-row"),
+            (
+                &[&[(1, Some("a")), (2, Some("b"))]],
+                &[(0, 1, "a"), (0, 2, "b")],
+            ),
+            (&[&[(1, Some("a2")), (3, Some("c"))]], &[(0, 3, "c")]),
         ],
     )
     .await;
-    let c = Compactor::new(table.clone()).unwrap();
-    commit_ops(&table, &[(1, Some("a")), (2, Some("b"))]).await;
-    c.compact_table(&CompactOptions::default()).await.unwrap();
-    assert_eq!(
-        latest_changelog(&table).await,
-        vec![(0, 1, "a".into()), (0, 2, "b".into())]
-    );
-    commit_ops(&table, &[(1, Some("a2")), (3, Some("c"))]).await;
-    c.compact_table(&CompactOptions::default()).await.unwrap();
-    assert_eq!(latest_changelog(&table).await, vec![(0, 3, "c".into())]);
     assert_eq!(
         read_map(&table, None).await,
         BTreeMap::from([
@@ -165,28 +149,12 @@ async fn a_writer_and_two_compaction_services_lose_nothing() {
         );
         services.push(tokio::spawn(async move { svc.run().await }));
     }
-    let mut model = BTreeMap::new();
+    let mut model = Model::new();
     for round in 0..30i64 {
-        let ops: Vec<(i64, Option<String>)> = (0..40)
-            .map(|i| {
-                let k = (i * 31 + round * 17) % 150;
-                if (i + round) % 7 == 0 {
-                    (k, None)
-                } else {
-                    (k, Some(format!("{round}-{i}")))
-                }
-            })
-            .collect();
-        for (k, v) in &ops {
-            match v {
-                Some(v) => model.insert(*k, Some(v.clone())),
-                None => model.remove(k),
-            };
-        }
-        let (b, kinds) = ops_batch(&ops);
-        let mut w = TableWriter::new(table.clone()).await.unwrap();
-        w.write_with_kinds(&b, &kinds).await.unwrap();
-        w.commit().await.unwrap();
+        let key = |i| (i * 31 + round * 17) % 150;
+        let ops = round_ops(round, 40, key, |i| (i + round) % 7 == 0);
+        apply_ops(&mut model, &ops);
+        commit_ops(&table, &ops).await;
         assert_eq!(read_map(&table, None).await, model, "after round {round}");
     }
     // Let the services catch up, then stop them.
@@ -224,24 +192,13 @@ async fn a_writer_and_two_compaction_services_lose_nothing() {
 
 #[tokio::test]
 async fn in_writer_compaction_keeps_runs_under_the_stop_trigger() {
-    let table = create_table(
-        "memory://in-writer-compaction",
-        "db.t",
-        &[("bucket", "2"), ("target-file-size", "8kb")],
-    )
-    .await;
+    let table = memory_table(&[("bucket", "2"), ("target-file-size", "8kb")]).await;
     let mut w = CompactingWriter::new(table.clone()).await.unwrap();
-    let mut model = BTreeMap::new();
+    let mut model = Model::new();
     for round in 0..40i64 {
-        let ops: Vec<(i64, Option<String>)> = (0..50)
-            .map(|i| ((i * 13 + round * 7) % 300, Some(format!("{round}-{i}"))))
-            .collect();
-        for (k, v) in &ops {
-            model.insert(*k, v.clone());
-        }
-        let (b, kinds) = ops_batch(&ops);
-        w.write_with_kinds(&b, &kinds).await.unwrap();
-        w.commit().await.unwrap();
+        let ops = round_ops(round, 50, |i| (i * 13 + round * 7) % 300, |_| false);
+        apply_ops(&mut model, &ops);
+        commit_compacting(&mut w, &ops).await;
     }
     let stats = w.close().await.unwrap();
     assert_eq!(read_map(&table, None).await, model);
@@ -263,9 +220,7 @@ async fn in_writer_compaction_keeps_runs_under_the_stop_trigger() {
 
 #[tokio::test]
 async fn expiration_respects_consumers_and_tags_and_cleanup_keeps_referenced_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let wh = dir.path().to_str().unwrap();
-    let table = create_table(wh, "db.t", &[("bucket", "1")]).await;
+    let (_dir, table) = temp_table(&[("bucket", "1")]).await;
     for i in 0..6i64 {
         commit_ops(&table, &[(i, Some("x")), (100, Some(&format!("r{i}")))]).await;
     }
@@ -281,30 +236,12 @@ async fn expiration_respects_consumers_and_tags_and_cleanup_keeps_referenced_fil
         .unwrap();
     table.set_consumer("reader", 4).await.unwrap();
     let tagged_view = read_map(&table, Some(2)).await;
-    Compactor::new(table.clone())
-        .unwrap()
-        .compact_table(&CompactOptions {
-            full: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let cfg = ExpireConfig {
-        retain_min: 1,
-        retain_max: u64::MAX,
-        time_retained: Duration::ZERO,
-        limit: 50,
-    };
-    let r = expire_snapshots_at(&table, &cfg, now_millis() + 1000)
-        .await
-        .unwrap();
+    let c = Compactor::new(table.clone()).unwrap();
+    c.compact_table(&full()).await.unwrap();
     // The consumer needs snapshot 4: only 1..3 go.
-    assert_eq!(r.expired, vec![1, 2, 3]);
+    assert_eq!(expire_keeping(&table, 1).await.expired, vec![1, 2, 3]);
     table.delete_consumer("reader").await.unwrap();
-    let r = expire_snapshots_at(&table, &cfg, now_millis() + 1000)
-        .await
-        .unwrap();
-    assert_eq!(r.expired, vec![4, 5, 6]);
+    assert_eq!(expire_keeping(&table, 1).await.expired, vec![4, 5, 6]);
     assert_eq!(table.earliest_snapshot_id().await.unwrap(), Some(7));
     // The tag still reads: its data files were kept.
     let mut tag_snapshot = s2.clone();
@@ -336,30 +273,19 @@ async fn expiration_respects_consumers_and_tags_and_cleanup_keeps_referenced_fil
 
 #[tokio::test]
 async fn full_compaction_changelog_diffs_against_the_max_level() {
-    let table = create_table(
-        "memory://full-compaction-changelog",
-        "db.t",
-        &[("bucket", "1"), ("changelog-producer", "full-compaction")],
+    let table = memory_table(&[("bucket", "1"), ("changelog-producer", "full-compaction")]).await;
+    assert_changelog_rounds(
+        &table,
+        &full(),
+        &[
+            (
+                &[&[(1, Some("a")), (2, Some("b"))], &[(1, Some("a1"))]],
+                &[(0, 1, "a1"), (0, 2, "b")],
+            ),
+            (&[&[(2, None), (3, Some("c"))]], &[(3, 2, "b"), (0, 3, "c")]),
+        ],
     )
     .await;
-    let c = Compactor::new(table.clone()).unwrap();
-    let full = CompactOptions {
-        full: true,
-        ..Default::default()
-    };
-    commit_ops(&table, &[(1, Some("a")), (2, Some("b"))]).await;
-    commit_ops(&table, &[(1, Some("a1"))]).await;
-    c.compact_table(&full).await.unwrap();
-    assert_eq!(
-        latest_changelog(&table).await,
-        vec![(0, 1, "a1".into()), (0, 2, "b".into())]
-    );
-    commit_ops(&table, &[(2, None), (3, Some("c"))]).await;
-    c.compact_table(&full).await.unwrap();
-    assert_eq!(
-        latest_changelog(&table).await,
-        vec![(3, 2, "b".into()), (0, 3, "c".into())]
-    );
 }
 
 /// A first-row table's reads skip level 0, so `CompactingWriter::commit` returns only once the
@@ -367,24 +293,15 @@ async fn full_compaction_changelog_diffs_against_the_max_level() {
 /// written so far is visible, and no level-0 file is left.
 #[tokio::test]
 async fn first_row_writes_are_visible_when_commit_returns() {
-    let table = create_table(
-        "memory://first-row-writer",
-        "db.t",
-        &[("bucket", "2"), ("merge-engine", "first-row")],
-    )
-    .await;
+    let table = memory_table(&[("bucket", "2"), ("merge-engine", "first-row")]).await;
     let mut w = CompactingWriter::new(table.clone()).await.unwrap();
-    let mut model: BTreeMap<i64, Option<String>> = BTreeMap::new();
+    let mut model = Model::new();
     for round in 0..6i64 {
-        let ops: Vec<(i64, Option<String>)> = (0..20)
-            .map(|i| ((i * 7 + round * 5) % 40, Some(format!("{round}-{i}"))))
-            .collect();
+        let ops = round_ops(round, 20, |i| (i * 7 + round * 5) % 40, |_| false);
         for (k, v) in &ops {
             model.entry(*k).or_insert_with(|| v.clone());
         }
-        let (b, kinds) = ops_batch(&ops);
-        w.write_with_kinds(&b, &kinds).await.unwrap();
-        w.commit().await.unwrap();
+        commit_compacting(&mut w, &ops).await;
         assert_eq!(read_map(&table, None).await, model, "after commit {round}");
         let s = table.snapshot_or_latest(None).await.unwrap().unwrap();
         let live = table.live_files(&s, |_| true, |_| true).await.unwrap();
@@ -396,16 +313,7 @@ async fn first_row_writes_are_visible_when_commit_returns() {
         // compaction that leaves higher runs untouched drops the keys they hold.
         let mut seen = std::collections::BTreeSet::new();
         for e in &live {
-            let path = table
-                .bucket_dir("", e.bucket)
-                .join(e.file.file_name.as_str());
-            let bytes = table.io.read(&path).await.unwrap();
-            let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
-                .unwrap()
-                .build()
-                .unwrap();
-            for b in reader {
-                let b: RecordBatch = b.unwrap();
+            for b in read_data_file(&table, e.bucket, &e.file.file_name).await {
                 let ids = b.column_by_name("id").unwrap().as_primitive::<Int64Type>();
                 for id in ids.values() {
                     assert!(

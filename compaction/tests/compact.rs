@@ -2,59 +2,46 @@
 
 use crate::common;
 
-use std::collections::BTreeMap;
+use std::time::Duration;
 
 use common::*;
 use streamhouse_compaction::{BucketOutcome, CompactOptions, Compactor};
+use streamhouse_format::io::orphans::clean_orphans;
+use streamhouse_format::io::Table;
 use streamhouse_format::snapshot::CommitKind;
-use streamhouse_writer::TableWriter;
 
-async fn write_rounds(
-    table: &streamhouse_format::io::Table,
-    rounds: usize,
-    model: &mut BTreeMap<i64, Option<String>>,
-) {
+/// Commits `rounds` batches of upserts and deletes, each its own snapshot, into the model too.
+async fn write_rounds(table: &Table, rounds: i64, model: &mut Model) {
     for r in 0..rounds {
-        let mut w = TableWriter::new(table.clone()).await.unwrap();
-        let ops: Vec<(i64, Option<String>)> = (0..50)
-            .map(|i| {
-                let k = ((i * 7 + r * 13) % 80) as i64;
-                if (i + r) % 9 == 0 {
-                    (k, None)
-                } else {
-                    (k, Some(format!("r{r}-{i}")))
-                }
-            })
-            .collect();
-        // Last op per key wins within one batch (sequence order).
-        for (k, v) in &ops {
-            match v {
-                Some(v) => model.insert(*k, Some(v.clone())),
-                None => model.remove(k),
-            };
-        }
-        let (b, kinds) = ops_batch(&ops);
-        w.write_with_kinds(&b, &kinds).await.unwrap();
-        w.commit().await.unwrap();
+        let ops = round_ops(r, 50, |i| (i * 7 + r * 13) % 80, |i| (i + r) % 9 == 0);
+        apply_ops(model, &ops);
+        commit_ops(table, &ops).await;
     }
+}
+
+/// A table with a few level-0 runs written, and its model.
+async fn written_table(opts: &[(&str, &str)], rounds: i64) -> (tempfile::TempDir, Table, Model) {
+    let (dir, table) = temp_table(opts).await;
+    let mut model = Model::new();
+    write_rounds(&table, rounds, &mut model).await;
+    (dir, table, model)
+}
+
+/// The data files (paths under `bucket-*`) an orphan cleanup with no age limit finds.
+async fn orphan_data_files(table: &Table) -> Vec<String> {
+    let r = clean_orphans(table, Duration::ZERO, true).await.unwrap();
+    r.deleted
+        .into_iter()
+        .filter(|p| p.contains("bucket-"))
+        .collect()
 }
 
 #[tokio::test]
 async fn full_compaction_keeps_rows_and_leaves_one_run_at_the_max_level() {
-    let dir = tempfile::tempdir().unwrap();
-    let wh = dir.path().to_str().unwrap();
-    let table = create_table(wh, "db.t", &[("bucket", "2")]).await;
-    let mut model = BTreeMap::new();
-    write_rounds(&table, 6, &mut model).await;
+    let (_dir, table, model) = written_table(&[("bucket", "2")], 6).await;
     assert_eq!(read_map(&table, None).await, model);
     let c = Compactor::new(table.clone()).unwrap();
-    let out = c
-        .compact_table(&CompactOptions {
-            full: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let out = c.compact_table(&full()).await.unwrap();
     assert_eq!(out.len(), 2);
     assert!(
         out.iter().all(|o| matches!(o, BucketOutcome::Compacted(_))),
@@ -68,13 +55,7 @@ async fn full_compaction_keeps_rows_and_leaves_one_run_at_the_max_level() {
     // Deletes were dropped at the max level: rows = live keys.
     assert_eq!(files.iter().map(|f| f.3).sum::<i64>(), model.len() as i64);
     // A second full compaction has nothing to do.
-    let again = c
-        .compact_table(&CompactOptions {
-            full: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let again = c.compact_table(&full()).await.unwrap();
     assert!(
         again.iter().all(|o| *o == BucketOutcome::Nothing),
         "{again:?}"
@@ -83,11 +64,7 @@ async fn full_compaction_keeps_rows_and_leaves_one_run_at_the_max_level() {
 
 #[tokio::test]
 async fn universal_compaction_triggers_at_five_runs() {
-    let dir = tempfile::tempdir().unwrap();
-    let wh = dir.path().to_str().unwrap();
-    let table = create_table(wh, "db.t", &[("bucket", "1")]).await;
-    let mut model = BTreeMap::new();
-    write_rounds(&table, 4, &mut model).await;
+    let (_dir, table, mut model) = written_table(&[("bucket", "1")], 4).await;
     let c = Compactor::new(table.clone()).unwrap();
     let out = c.compact_table(&CompactOptions::default()).await.unwrap();
     assert_eq!(out, vec![BucketOutcome::Nothing]);
@@ -101,11 +78,7 @@ async fn universal_compaction_triggers_at_five_runs() {
 
 #[tokio::test]
 async fn a_compaction_that_loses_a_race_retries_on_fresh_state_or_gives_up_cleanly() {
-    let dir = tempfile::tempdir().unwrap();
-    let wh = dir.path().to_str().unwrap();
-    let table = create_table(wh, "db.t", &[("bucket", "1")]).await;
-    let mut model = BTreeMap::new();
-    write_rounds(&table, 6, &mut model).await;
+    let (_dir, table, model) = written_table(&[("bucket", "1")], 6).await;
     let a = Compactor::new(table.clone()).unwrap();
     let b = Compactor::new(table.clone()).unwrap();
     let (_, stale) = b.bucket_levels(None).await.unwrap();
@@ -117,15 +90,7 @@ async fn a_compaction_that_loses_a_race_retries_on_fresh_state_or_gives_up_clean
     let lost = b.compact_levels(stale[0].clone(), true, 1).await.unwrap();
     assert!(matches!(lost, BucketOutcome::GaveUp(_)), "{lost:?}");
     assert_eq!(table.latest_snapshot_id().await.unwrap(), latest);
-    let orphans =
-        streamhouse_format::io::orphans::clean_orphans(&table, std::time::Duration::ZERO, true)
-            .await
-            .unwrap();
-    let data_orphans: Vec<_> = orphans
-        .deleted
-        .iter()
-        .filter(|p| p.contains("bucket-"))
-        .collect();
+    let data_orphans = orphan_data_files(&table).await;
     assert!(data_orphans.is_empty(), "{data_orphans:?}");
     // With retries it re-reads the bucket: already one run at the max level, nothing to do.
     let retried = b.compact_levels(stale[0].clone(), true, 3).await.unwrap();
@@ -135,35 +100,18 @@ async fn a_compaction_that_loses_a_race_retries_on_fresh_state_or_gives_up_clean
 
 #[tokio::test]
 async fn many_runs_are_merged_in_bounded_groups() {
-    let dir = tempfile::tempdir().unwrap();
-    let wh = dir.path().to_str().unwrap();
-    let table = create_table(wh, "db.t", &[("bucket", "1"), ("write-only", "true")]).await;
-    let mut model = BTreeMap::new();
     // 70 level-0 runs: more than two groups of MAX_FAN_IN.
-    write_rounds(&table, 70, &mut model).await;
+    let (_dir, table, model) = written_table(&[("bucket", "1"), ("write-only", "true")], 70).await;
     let c = Compactor::new(table.clone()).unwrap();
-    let out = c
-        .compact_table(&CompactOptions {
-            full: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let out = c.compact_table(&full()).await.unwrap();
     let BucketOutcome::Compacted(s) = &out[0] else {
         panic!("{out:?}")
     };
     assert_eq!(s.files_before, 70);
     assert_eq!(read_map(&table, None).await, model);
     // The temporary files of the first merge pass are gone.
-    let orphans =
-        streamhouse_format::io::orphans::clean_orphans(&table, std::time::Duration::ZERO, true)
-            .await
-            .unwrap();
-    assert!(
-        orphans.deleted.iter().all(|p| !p.contains("bucket-")),
-        "{:?}",
-        orphans.deleted
-    );
+    let data_orphans = orphan_data_files(&table).await;
+    assert!(data_orphans.is_empty(), "{data_orphans:?}");
 }
 
 /// Cancels the compaction as soon as it reports progress (a Ctrl-C in the middle).
@@ -190,30 +138,19 @@ impl streamhouse_compaction::Progress for CancelOnProgress {
 
 #[tokio::test]
 async fn a_cancelled_compaction_commits_nothing_and_leaves_no_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let wh = dir.path().to_str().unwrap();
-    let table = create_table(wh, "db.t", &[("bucket", "1"), ("target-file-size", "2kb")]).await;
-    let mut model = BTreeMap::new();
-    write_rounds(&table, 8, &mut model).await;
+    let (_dir, table, model) =
+        written_table(&[("bucket", "1"), ("target-file-size", "2kb")], 8).await;
     let latest = table.latest_snapshot_id().await.unwrap();
     let cancel = streamhouse_compaction::Cancel::new();
     let c = Compactor::new(table.clone())
         .unwrap()
         .with_cancel(cancel.clone())
         .with_progress(std::sync::Arc::new(CancelOnProgress(cancel.clone())));
-    let r = c
-        .compact_table(&CompactOptions {
-            full: true,
-            ..Default::default()
-        })
-        .await;
+    let r = c.compact_table(&full()).await;
     assert!(r.is_err(), "{r:?}");
     assert!(cancel.is_cancelled());
     assert_eq!(table.latest_snapshot_id().await.unwrap(), latest);
-    let orphans =
-        streamhouse_format::io::orphans::clean_orphans(&table, std::time::Duration::ZERO, true)
-            .await
-            .unwrap();
+    let orphans = clean_orphans(&table, Duration::ZERO, true).await.unwrap();
     assert!(orphans.deleted.is_empty(), "{:?}", orphans.deleted);
     assert_eq!(read_map(&table, None).await, model);
 }

@@ -7,33 +7,19 @@ use crate::common;
 
 use streamhouse_test_support as interop_support;
 
-use std::time::Duration;
-
 use common::*;
 use streamhouse_compaction::{CompactOptions, CompactingWriter, Compactor};
-use streamhouse_format::io::commit::now_millis;
-use streamhouse_format::io::expire::{expire_snapshots_at, ExpireConfig};
 use streamhouse_format::io::Table;
 use streamhouse_reader::ScanBuilder;
 
 async fn write_rounds(table: &Table, rounds: i64, compacting: bool) {
     let mut w = CompactingWriter::new(table.clone()).await.unwrap();
     for r in 0..rounds {
-        let ops: Vec<(i64, Option<String>)> = (0..60)
-            .map(|i| {
-                let k = (i * 11 + r * 5) % 200;
-                if (i + r) % 6 == 0 {
-                    (k, None)
-                } else {
-                    (k, Some(format!("round {r} row {i}")))
-                }
-            })
-            .collect();
-        let (b, kinds) = ops_batch(&ops);
+        let ops = round_ops(r, 60, |i| (i * 11 + r * 5) % 200, |i| (i + r) % 6 == 0);
         if compacting {
-            w.write_with_kinds(&b, &kinds).await.unwrap();
-            w.commit().await.unwrap();
+            commit_compacting(&mut w, &ops).await;
         } else {
+            let (b, kinds) = ops_batch(&ops);
             w.inner().write_with_kinds(&b, &kinds).await.unwrap();
             w.inner().commit().await.unwrap();
         }
@@ -55,9 +41,7 @@ async fn scenario(opts: &[(&str, &str)]) {
     let Some(_) = interop_support::python() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let wh = dir.path().to_str().unwrap();
-    let table = create_table(wh, "db.t", opts).await;
+    let (dir, table) = temp_table(opts).await;
     write_rounds(&table, 8, false).await;
     assert_pypaimon_agrees(&table, dir.path(), "before compaction").await;
     let c = Compactor::new(table.clone()).unwrap();
@@ -65,23 +49,9 @@ async fn scenario(opts: &[(&str, &str)]) {
     assert_pypaimon_agrees(&table, dir.path(), "after universal compaction").await;
     write_rounds(&table, 12, true).await;
     assert_pypaimon_agrees(&table, dir.path(), "after in-writer compaction").await;
-    let cfg = ExpireConfig {
-        retain_min: 2,
-        retain_max: u64::MAX,
-        time_retained: Duration::ZERO,
-        limit: 1000,
-    };
-    let r = expire_snapshots_at(&table, &cfg, now_millis() + 1000)
-        .await
-        .unwrap();
-    assert!(!r.expired.is_empty());
+    assert!(!expire_keeping(&table, 2).await.expired.is_empty());
     assert_pypaimon_agrees(&table, dir.path(), "after expiration").await;
-    c.compact_table(&CompactOptions {
-        full: true,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    c.compact_table(&full()).await.unwrap();
     assert_pypaimon_agrees(&table, dir.path(), "after full compaction").await;
 }
 

@@ -10,11 +10,8 @@ use std::collections::BTreeMap;
 use common::*;
 use proptest::prelude::*;
 use streamhouse_compaction::{CompactOptions, CompactingWriter, Compactor};
-use streamhouse_format::io::commit::now_millis;
-use streamhouse_format::io::expire::{expire_snapshots_at, ExpireConfig};
 use streamhouse_format::io::orphans::clean_orphans;
 use streamhouse_format::io::Table;
-use streamhouse_writer::TableWriter;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -46,8 +43,6 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-type Model = BTreeMap<i64, Option<String>>;
-
 async fn apply(table: &Table, op: &Op, model: &mut Model) {
     match op {
         Op::Write { ops, compacting } => {
@@ -55,22 +50,13 @@ async fn apply(table: &Table, op: &Op, model: &mut Model) {
                 .iter()
                 .map(|(k, v)| (*k, v.map(|v| format!("v{v}"))))
                 .collect();
-            for (k, v) in &ops {
-                match v {
-                    Some(v) => model.insert(*k, Some(v.clone())),
-                    None => model.remove(k),
-                };
-            }
-            let (b, kinds) = ops_batch(&ops);
+            apply_ops(model, &ops);
             if *compacting {
                 let mut w = CompactingWriter::new(table.clone()).await.unwrap();
-                w.write_with_kinds(&b, &kinds).await.unwrap();
-                w.commit().await.unwrap();
+                commit_compacting(&mut w, &ops).await;
                 w.close().await.unwrap();
             } else {
-                let mut w = TableWriter::new(table.clone()).await.unwrap();
-                w.write_with_kinds(&b, &kinds).await.unwrap();
-                w.commit().await.unwrap();
+                commit_ops(table, &ops).await;
             }
         }
         Op::Compact { full } => {
@@ -83,15 +69,7 @@ async fn apply(table: &Table, op: &Op, model: &mut Model) {
             .unwrap();
         }
         Op::Expire { retain_min } => {
-            let cfg = ExpireConfig {
-                retain_min: *retain_min,
-                retain_max: u64::MAX,
-                time_retained: std::time::Duration::ZERO,
-                limit: 50,
-            };
-            expire_snapshots_at(table, &cfg, now_millis() + 1000)
-                .await
-                .unwrap();
+            expire_keeping(table, *retain_min).await;
         }
         Op::CleanOrphans => {
             clean_orphans(table, std::time::Duration::ZERO, false)
@@ -102,16 +80,11 @@ async fn apply(table: &Table, op: &Op, model: &mut Model) {
 }
 
 async fn run_case(ops: Vec<Op>) {
-    let wh = format!("memory://model-{}", uuid_like());
-    let table = create_table(
-        &wh,
-        "db.t",
-        &[
-            ("bucket", "2"),
-            ("num-sorted-run.compaction-trigger", "3"),
-            ("target-file-size", "2kb"),
-        ],
-    )
+    let table = memory_table(&[
+        ("bucket", "2"),
+        ("num-sorted-run.compaction-trigger", "3"),
+        ("target-file-size", "2kb"),
+    ])
     .await;
     let mut model = Model::new();
     let mut history: BTreeMap<i64, Model> = BTreeMap::new();
@@ -133,16 +106,6 @@ async fn run_case(ops: Vec<Op>) {
             "snapshot {id} after all steps {ops:?}"
         );
     }
-}
-
-fn uuid_like() -> String {
-    format!(
-        "{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
 }
 
 proptest! {
