@@ -6,7 +6,7 @@ use streamhouse::{Catalog, Identifier, Table};
 use super::create::spec_for;
 use super::inspect::{file_records, schema_view, snapshot_records};
 use super::plural;
-use super::scan::{scan_to, ScanRequest};
+use super::scan::scan_to;
 use super::write::write_source;
 use crate::args::{CreateArgs, InfoOutput, InputFormat, ScanOutput};
 use crate::error::CliResult;
@@ -82,15 +82,14 @@ impl Demo<'_> {
     }
 
     async fn scan(&self, table: &Table, snapshot: Option<i64>) -> CliResult<()> {
-        let request = ScanRequest {
-            snapshot,
-            columns: None,
-            limit: None,
-            format: ScanOutput::Table,
-            ..Default::default()
-        };
-        let stats = self.catalog.request_metrics().is_some();
-        scan_to(table, &request, &Dest::Stdout, stats)
+        let mut scan = table.scan();
+        if let Some(id) = snapshot {
+            scan = scan.snapshot(id);
+        }
+        if self.catalog.request_metrics().is_some() {
+            scan = scan.with_stats();
+        }
+        scan_to(table, &scan, ScanOutput::Table, &Dest::Stdout)
             .await
             .map(|_| ())
     }

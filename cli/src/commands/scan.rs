@@ -12,33 +12,6 @@ use crate::error::{CliError, CliResult};
 use crate::output::{open_sink, Dest};
 use crate::temporal::{parse_instant, DayEdge};
 
-#[derive(Debug, Clone)]
-pub struct ScanRequest {
-    pub snapshot: Option<i64>,
-    pub columns: Option<Vec<String>>,
-    pub limit: Option<usize>,
-    pub format: ScanOutput,
-    /// `--as-of` in epoch milliseconds.
-    pub as_of: Option<i64>,
-    pub tag: Option<String>,
-    /// `--where` text.
-    pub filter: Option<String>,
-}
-
-impl Default for ScanRequest {
-    fn default() -> Self {
-        ScanRequest {
-            snapshot: None,
-            columns: None,
-            limit: None,
-            format: ScanOutput::Table,
-            as_of: None,
-            tag: None,
-            filter: None,
-        }
-    }
-}
-
 /// `--as-of` text: epoch milliseconds, an RFC 3339 time, or a local date-time (a bare date is
 /// the end of that day).
 pub fn parse_as_of(s: &str) -> CliResult<i64> {
@@ -53,69 +26,47 @@ pub fn parse_as_of(s: &str) -> CliResult<i64> {
 pub async fn run(catalog: &Catalog, args: ScanArgs) -> CliResult<()> {
     let table = catalog.table(&args.table).await?;
     let columns = super::columns_arg(&table, &args.columns)?;
-    let request = ScanRequest {
-        snapshot: args.snapshot,
-        columns: (!columns.is_empty()).then_some(columns),
-        limit: args.limit,
-        format: args.output,
-        as_of: args.as_of.as_deref().map(parse_as_of).transpose()?,
-        tag: args.tag,
-        filter: args.filter,
+    let as_of = args.as_of.as_deref().map(parse_as_of).transpose()?;
+    let mut scan = match (args.tag, as_of, args.snapshot) {
+        (Some(tag), _, _) => table.scan().tag(tag),
+        (None, Some(ms), _) => table.scan().as_of(ms),
+        (None, None, Some(id)) => table.scan().snapshot(id),
+        (None, None, None) => table.scan(),
     };
+    if !columns.is_empty() {
+        scan = scan.columns(columns);
+    }
+    if let Some(n) = args.limit {
+        scan = scan.limit(n);
+    }
+    if let Some(text) = args.filter {
+        scan = scan.filter(text);
+    }
+    if catalog.request_metrics().is_some() {
+        scan = scan.with_stats();
+    }
     let dest = args.out.map(Dest::File).unwrap_or(Dest::Stdout);
-    let stats = catalog.request_metrics().is_some();
-    let result = scan_to(&table, &request, &dest, stats).await;
+    let result = scan_to(&table, &scan, args.output, &dest).await;
     if result.is_err() {
-        if let Dest::File(p) = &dest {
-            let _ = std::fs::remove_file(p);
-        }
+        dest.remove_partial();
     }
     result.map(|_| ())
 }
 
-fn scan_of(table: &Table, request: &ScanRequest) -> Scan {
-    let mut scan = table.scan();
-    match (&request.tag, request.as_of, request.snapshot) {
-        (Some(t), _, _) => scan = scan.tag(t.clone()),
-        (_, Some(ms), _) => scan = scan.as_of(ms),
-        (_, _, Some(id)) => scan = scan.snapshot(id),
-        _ => {}
-    }
-    if let Some(cols) = &request.columns {
-        scan = scan.columns(cols.clone());
-    }
-    if let Some(n) = request.limit {
-        scan = scan.limit(n);
-    }
-    if let Some(f) = &request.filter {
-        scan = scan.filter(f.clone());
-    }
-    scan
-}
-
-/// Writes the rows `request` asks for to `dest`; returns how many. With `stats`, prints what
-/// the scan read and pruned to stderr.
+/// Writes the rows of `scan` of `table` to `dest` in `format`; returns how many. For a scan
+/// with stats, prints what it read and pruned to stderr.
 pub async fn scan_to(
     table: &Table,
-    request: &ScanRequest,
+    scan: &Scan,
+    format: ScanOutput,
     dest: &Dest,
-    stats: bool,
 ) -> CliResult<u64> {
-    let mut scan = scan_of(table, request);
-    if stats {
-        scan = scan.with_stats();
-    }
     // Errors in the columns or --where surface before anything is read.
     let schema = scan.output_schema()?;
     let plan = scan.plan().await?;
     let snapshot = plan.snapshot_id();
     let types = super::column_types(table, &schema);
-    let mut sink = open_sink(
-        request.format,
-        dest,
-        Arc::new(Schema::clone(&schema)),
-        types,
-    )?;
+    let mut sink = open_sink(format, dest, Arc::new(Schema::clone(&schema)), types)?;
     let mut stream = plan.execute().await?;
     while let Some(batch) = stream.next().await {
         let batch = batch?;

@@ -102,9 +102,7 @@ pub async fn run(catalog: &Catalog, args: SqlArgs) -> CliResult<()> {
     }
     .await;
     if let Err(e) = result {
-        if let Dest::File(p) = &dest {
-            let _ = std::fs::remove_file(p);
-        }
+        dest.remove_partial();
         return Err(e);
     }
     sink.finish().map(|_| ())

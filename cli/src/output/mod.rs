@@ -39,6 +39,13 @@ impl Dest {
         }
     }
 
+    /// Removes what a failed command wrote to a file (stdout cannot be taken back).
+    pub fn remove_partial(&self) {
+        if let Dest::File(p) = self {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+
     fn open(&self) -> CliResult<Box<dyn Write + Send>> {
         Ok(match self {
             Dest::Stdout => Box::new(BufWriter::new(std::io::stdout())),
