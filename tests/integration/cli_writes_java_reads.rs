@@ -11,18 +11,10 @@ use serde_json::{json, Value};
 
 use crate::interop_support::{assert_same_rows, pypaimon_read, python, table_dir};
 use crate::java_support::{java_bench, java_read, ReadCase};
-use crate::procs::{cli, cli_binary};
+use crate::procs::{cli_binary, cli_ok, stdout_of};
 
 fn ok(bin: &std::path::PathBuf, warehouse: &Path, args: &[&str]) -> String {
-    let out = cli(bin, warehouse.to_str().unwrap(), args)
-        .output()
-        .expect("run streamhouse");
-    assert!(
-        out.status.success(),
-        "streamhouse {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    cli_ok(bin, warehouse.to_str().unwrap(), args)
 }
 
 fn json_lines(text: &str) -> Vec<Value> {
@@ -118,16 +110,11 @@ rows = [
 ]
 pq.write_table(pa.Table.from_pylist(rows, schema=schema), sys.argv[1])
 "#;
-    let out = std::process::Command::new(&py)
-        .arg("-c")
-        .arg(code)
-        .arg(&parquet)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    stdout_of(
+        std::process::Command::new(&py)
+            .arg("-c")
+            .arg(code)
+            .arg(&parquet),
     );
     ok(
         &bin,

@@ -17,7 +17,7 @@ use streamhouse_format::snapshot::CommitKind;
 
 use crate::interop_support::{assert_same_rows, pypaimon_read, python, sort_rows};
 use crate::procs::{cli, cli_binary, feed, json_rows, run_with_input, wait_bounded, Rng};
-use crate::support::{create_table, open_table, scan_rows};
+use crate::support::{check_history, create_table, open_table, scan_rows};
 
 const NAME: &str = "db.crash";
 const ROWS: i64 = 3000;
@@ -31,32 +31,12 @@ fn env_u64(var: &str, default: u64) -> u64 {
 
 /// APPEND and COMPACT snapshot counts; checks ids are contiguous and no commit is there twice.
 async fn history(table: &Table) -> (usize, usize) {
-    let ids = table.list_snapshot_ids().await.unwrap();
-    if let (Some(a), Some(b)) = (ids.first(), ids.last()) {
-        assert_eq!(
-            ids,
-            (*a..=*b).collect::<Vec<_>>(),
-            "snapshot ids have a gap"
-        );
-    }
-    let mut seen = std::collections::HashSet::new();
-    let (mut appends, mut compacts) = (0, 0);
-    for id in ids {
-        let s = table.snapshot(id).await.unwrap();
-        assert!(
-            seen.insert((
-                s.commit_user.clone(),
-                s.commit_identifier,
-                s.commit_kind == CommitKind::Append
-            )),
-            "snapshot {id} repeats a commit"
-        );
-        match s.commit_kind {
-            CommitKind::Append => appends += 1,
-            _ => compacts += 1,
-        }
-    }
-    (appends, compacts)
+    let commits = check_history(table, "crash").await;
+    let appends = commits
+        .iter()
+        .filter(|(_, _, kind)| *kind == CommitKind::Append)
+        .count();
+    (appends, commits.len() - appends)
 }
 
 fn expected_rows(model: &BTreeMap<(i64, i64), String>) -> Vec<Value> {

@@ -96,20 +96,8 @@ async fn get_finds_a_key_in_whichever_partition_holds_it() {
 
     // The CLI's get: a key is given without its partition.
     if let Some(bin) = crate::procs::cli_binary() {
-        let out = crate::procs::cli(
-            &bin,
-            location,
-            &["get", "db.cp", "2", "6", "--output", "json"],
-        )
-        .output()
-        .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let lines: Vec<Value> = String::from_utf8(out.stdout)
-            .unwrap()
+        let args = ["get", "db.cp", "2", "6", "--output", "json"];
+        let lines: Vec<Value> = crate::procs::cli_ok(&bin, location, &args)
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();

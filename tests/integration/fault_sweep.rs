@@ -26,7 +26,7 @@ use streamhouse_format::types::parse_columns;
 use streamhouse_writer::TableWriter;
 
 use crate::interop_support::assert_same_rows;
-use crate::support::{batch_from_rows, compact_fully, try_scan_rows};
+use crate::support::{batch_from_rows, check_history, compact_fully, try_scan_rows};
 
 const NAME: &str = "db.t";
 const WRITER: &str = "sweep-writer";
@@ -129,27 +129,6 @@ async fn read(table: &Table, snapshot: Option<i64>) -> Vec<Value> {
     try_scan_rows(table, snapshot, None)
         .await
         .unwrap_or_else(|e| panic!("snapshot {snapshot:?} does not read: {e}"))
-}
-
-/// Snapshot ids are 1..=n without gaps (or a suffix of that after expiration), and no
-/// (commit user, identifier, kind) appears twice.
-async fn check_history(table: &Table, what: &str) -> Vec<(String, i64, CommitKind)> {
-    let ids = table.list_snapshot_ids().await.unwrap();
-    if let (Some(first), Some(last)) = (ids.first(), ids.last()) {
-        assert_eq!(
-            ids,
-            (*first..=*last).collect::<Vec<_>>(),
-            "{what}: snapshot ids have a gap"
-        );
-    }
-    let mut seen = vec![];
-    for id in ids {
-        let s = table.snapshot(id).await.unwrap();
-        let k = (s.commit_user.clone(), s.commit_identifier, s.commit_kind);
-        assert!(!seen.contains(&k), "{what}: {k:?} committed twice");
-        seen.push(k);
-    }
-    seen
 }
 
 /// Deletes every unreferenced file and checks every remaining snapshot still reads.

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::interop_support::assert_same_rows;
 use crate::java_support::{java_bench, java_read, java_write, ReadCase, WriteTable};
-use crate::procs::{cli, cli_binary, wait_bounded};
+use crate::procs::{cli, cli_binary, cli_ok, wait_bounded};
 use crate::support::{open_table, scan_rows};
 
 const STREAMED: i64 = 3000;
@@ -99,17 +99,10 @@ fn write_follow_keeps_streaming_next_to_java_and_cli_writers() {
             .map(|i| json!({"id": 200_000 + c * 100 + i, "src": "cli", "n": c}).to_string())
             .collect();
         std::fs::write(&input, lines.join("\n")).unwrap();
-        let out = cli(
+        cli_ok(
             &bin,
             &location,
             &["write", "db.soak", "--input", input.to_str().unwrap()],
-        )
-        .output()
-        .unwrap();
-        assert!(
-            out.status.success(),
-            "cli write {c}: {}",
-            String::from_utf8_lossy(&out.stderr)
         );
     }
     let (bench, java_took) = java.join().expect("the Java writer finished");

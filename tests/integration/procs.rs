@@ -47,6 +47,25 @@ pub fn cli(bin: &PathBuf, warehouse: &str, args: &[&str]) -> Command {
     c
 }
 
+/// Runs `cmd` to the end and asserts that it succeeded (its stderr in the message); its stdout.
+pub fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// `streamhouse --warehouse <warehouse> <args>` run to a successful end; its stdout.
+pub fn cli_ok(bin: &PathBuf, warehouse: &str, args: &[&str]) -> String {
+    stdout_of(&mut cli(bin, warehouse, args))
+}
+
 /// Runs a command to the end with `input` on stdin.
 pub fn run_with_input(mut cmd: Command, input: Vec<u8>) -> Output {
     let mut child = cmd.spawn().expect("start streamhouse");

@@ -144,6 +144,30 @@ pub fn failure_of(f: impl FnOnce() + std::panic::UnwindSafe) -> Option<String> {
     })
 }
 
+/// Snapshot ids are 1..=n without gaps (or a suffix of that after expiration), and no
+/// (commit user, identifier, kind) appears twice; the commits in snapshot order.
+pub async fn check_history(
+    table: &Table,
+    what: &str,
+) -> Vec<(String, i64, streamhouse_format::snapshot::CommitKind)> {
+    let ids = table.list_snapshot_ids().await.unwrap();
+    if let (Some(first), Some(last)) = (ids.first(), ids.last()) {
+        assert_eq!(
+            ids,
+            (*first..=*last).collect::<Vec<_>>(),
+            "{what}: snapshot ids have a gap"
+        );
+    }
+    let mut seen = vec![];
+    for id in ids {
+        let s = table.snapshot(id).await.unwrap();
+        let k = (s.commit_user.clone(), s.commit_identifier, s.commit_kind);
+        assert!(!seen.contains(&k), "{what}: {k:?} committed twice");
+        seen.push(k);
+    }
+    seen
+}
+
 /// The rows with only `columns` kept.
 pub fn project(rows: &[Value], columns: &[&str]) -> Vec<Value> {
     sort_rows(rows.iter().map(|r| {
