@@ -12,8 +12,8 @@ use arrow::datatypes::{DataType as ArrowType, Field, Schema, TimeUnit};
 use arrow::ffi_stream::ArrowArrayStreamReader;
 use arrow_pyarrow::{FromPyArrow, ToPyArrow};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
-use streamhouse::{Error, Lookup, StartPosition, Table, Writer};
+use pyo3::types::{PyBytes, PyDict};
+use streamhouse::{Error, Lookup, StagedFiles, StartPosition, Table, Writer};
 
 use crate::catalog::{check_open, Closed};
 use crate::errors::{invalid, Outcome};
@@ -30,6 +30,25 @@ pub struct PyTable {
 }
 
 impl PyTable {
+    fn build_scan(
+        &self,
+        columns: Option<Vec<String>>,
+        filter: Option<String>,
+        snapshot_id: Option<i64>,
+    ) -> streamhouse::Scan {
+        let mut scan = self.table.scan();
+        if let Some(c) = columns {
+            scan = scan.columns(c);
+        }
+        if let Some(f) = filter {
+            scan = scan.filter(f);
+        }
+        if let Some(id) = snapshot_id {
+            scan = scan.snapshot(id);
+        }
+        scan
+    }
+
     pub fn new(table: Table, closed: Closed) -> Self {
         PyTable {
             table,
@@ -199,16 +218,7 @@ impl PyTable {
                 "give at most one of snapshot_id, as_of and tag",
             ));
         }
-        let mut scan = self.table.scan();
-        if let Some(c) = columns {
-            scan = scan.columns(c);
-        }
-        if let Some(f) = filter {
-            scan = scan.filter(f);
-        }
-        if let Some(id) = snapshot_id {
-            scan = scan.snapshot(id);
-        }
+        let mut scan = self.build_scan(columns, filter, snapshot_id);
         if let Some(ms) = as_of_millis {
             scan = scan.as_of(ms);
         }
@@ -221,6 +231,89 @@ impl PyTable {
         let schema = crate::errors::lib(py, scan.output_schema())?;
         let stream = wait_lib(py, || async move { scan.stream().await })?;
         Ok(ScanBatches::new(schema, stream))
+    }
+
+    /// Plans a scan without reading: the snapshot it reads and the rows stored in each split
+    /// (partition and bucket file group), for distributing the splits (streamhouse.ray).
+    #[pyo3(signature = (columns = None, filter = None, snapshot_id = None))]
+    fn plan_splits(
+        &self,
+        py: Python<'_>,
+        columns: Option<Vec<String>>,
+        filter: Option<String>,
+        snapshot_id: Option<i64>,
+    ) -> PyResult<(Option<i64>, Vec<i64>)> {
+        self.check(py)?;
+        let scan = self.build_scan(columns, filter, snapshot_id);
+        wait_lib(py, || async move {
+            let plan = scan.plan().await?;
+            Ok((plan.snapshot_id(), plan.split_rows()))
+        })
+    }
+
+    /// Reads the splits at `positions` of the plan of the same arguments (see plan_splits).
+    #[pyo3(signature = (snapshot_id, positions, columns = None, filter = None))]
+    fn scan_splits(
+        &self,
+        py: Python<'_>,
+        snapshot_id: i64,
+        positions: Vec<usize>,
+        columns: Option<Vec<String>>,
+        filter: Option<String>,
+    ) -> PyResult<ScanBatches> {
+        self.check(py)?;
+        let scan = self.build_scan(columns, filter, Some(snapshot_id));
+        let schema = crate::errors::lib(py, scan.output_schema())?;
+        let stream = wait_lib(py, || async move {
+            let mut plan = scan.plan().await?;
+            plan.retain_splits(&positions);
+            plan.execute().await
+        })?;
+        Ok(ScanBatches::new(schema, stream))
+    }
+
+    /// Writes `data` into files WITHOUT committing; returns them (as manifest bytes: data,
+    /// changelog) for commit_staged, which may run in another process.
+    fn stage<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+        self.check(py)?;
+        let reader = Self::reader(py, data, "data")?;
+        let table = self.table.clone();
+        let staged = py
+            .detach(|| -> Outcome<StagedFiles> {
+                let mut writer = block(async { Ok(table.writer().await?) })?;
+                let staged = match write_all(&mut writer, reader) {
+                    Ok(_) => block(async { Ok(writer.stage().await?) }),
+                    Err(e) => Err(e),
+                };
+                if staged.is_err() {
+                    let _ = block(async { Ok(writer.abort().await?) });
+                }
+                staged
+            })
+            .map_err(|f| crate::errors::failure_to_py(py, f))?;
+        Ok((
+            PyBytes::new(py, &staged.data),
+            PyBytes::new(py, &staged.changelog),
+        ))
+    }
+
+    /// Commits staged files (from stage, in any process) as ONE snapshot; returns its id.
+    fn commit_staged(
+        &self,
+        py: Python<'_>,
+        staged: Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> PyResult<Option<i64>> {
+        self.check(py)?;
+        let staged: Vec<StagedFiles> = staged
+            .into_iter()
+            .map(|(data, changelog)| StagedFiles { data, changelog })
+            .collect();
+        let t = self.table.clone();
+        wait_lib(py, || async move { t.commit_staged(&staged).await })
     }
 
     /// The rows of the keys in `keys` (primary-key columns): the found rows in key order, and

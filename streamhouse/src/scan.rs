@@ -169,6 +169,27 @@ impl ScanPlan {
         self.plan.snapshot.as_ref().map(|s| s.id)
     }
 
+    /// How many splits (partition and bucket file groups, each merged on its own) there are.
+    pub fn split_count(&self) -> usize {
+        self.plan.splits.len()
+    }
+
+    /// Rows stored in each split's files (before merging), in split order.
+    pub fn split_rows(&self) -> Vec<i64> {
+        self.plan.splits.iter().map(|s| s.row_count()).collect()
+    }
+
+    /// Keeps only the splits at these positions (of a plan of the same scan and snapshot, so
+    /// that several processes can each read some splits of one plan).
+    pub fn retain_splits(&mut self, positions: &[usize]) {
+        let mut i = 0;
+        self.plan.splits.retain(|_| {
+            let keep = positions.contains(&i);
+            i += 1;
+            keep
+        });
+    }
+
     /// Reads the planned splits; the stream ends after the limit.
     pub async fn execute(self) -> Result<RecordBatchStream> {
         if self.plan.snapshot.is_none() {

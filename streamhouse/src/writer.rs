@@ -155,6 +155,16 @@ impl Writer {
         (snapshots, failure)
     }
 
+    /// Flushes buffered rows into files and returns their commit messages, uncommitted.
+    pub(crate) async fn prepare_commit(
+        &mut self,
+    ) -> Result<Vec<streamhouse_format::io::commit::CommitMessage>> {
+        match &mut self.inner {
+            Inner::Plain(w) => w.prepare_commit().await,
+            Inner::Compacting(w) => w.inner().prepare_commit().await,
+        }
+    }
+
     /// Removes the files of rows written since the last commit; they are never committed.
     pub async fn abort(&mut self) -> Result<()> {
         match &mut self.inner {
