@@ -20,8 +20,10 @@ pypaimon has no lookup: its GET is a merged read filtered on `id = key` (plan + 
 tests/python/pypaimon_get_bench.py times it. Its changes are its streaming read of the last
 snapshot (`new_stream_read_builder`, `scan.next_snapshot_id`).
 
-Prints one table: seconds and rows/s per phase and implementation, and the ratio
-pypaimon / streamhouse (how many times faster streamhouse is).
+pypaimon-rust 0.4.0 runs the load, upsert and full-read phases (see PypaimonRust).
+
+Prints one table: seconds and rows/s per phase and implementation, and the ratios
+other / streamhouse (how many times faster streamhouse is).
 """
 
 import argparse
@@ -216,11 +218,45 @@ class Pypaimon:
         return builder.new_read().to_arrow(plan.splits())
 
 
+class PypaimonRust:
+    """pypaimon-rust 0.4.0: writes and full reads (it has no lookup, and its filter and
+    incremental-scan arguments are not used here, so those phases are left out)."""
+
+    name = "pypaimon-rust 0.4.0"
+    phases = {"load", "upsert (5 rounds)", "full read"}
+
+    def __init__(self, warehouse, buckets):
+        import pypaimon
+        from pypaimon_rust.datafusion import PaimonCatalog
+
+        # created through pypaimon (same schema file format), written and read by pypaimon-rust
+        catalog = pypaimon.CatalogFactory.create({"warehouse": warehouse})
+        catalog.create_database("pr", True)
+        schema = pypaimon.Schema.from_pyarrow_schema(
+            SCHEMA, primary_keys=["id"], options={"bucket": str(buckets)}
+        )
+        catalog.create_table("pr.w", schema, False)
+        self.table = PaimonCatalog({"warehouse": warehouse}).get_table("pr.w")
+
+    def write(self, batch):
+        builder = self.table.new_batch_write_builder()
+        write, commit = builder.new_write(), builder.new_commit()
+        write.write_arrow(batch)
+        commit.commit(write.prepare_commit())
+        write.close()
+
+    def full_read(self):
+        builder = self.table.new_read_builder()
+        return pa.Table.from_batches(builder.new_read().read(builder.new_scan().plan().splits()))
+
+
 # ---- the run ----------------------------------------------------------------------------------
 
 
 def run(impl, gen_batches, upserts, expected, lo, hi, get_keys, multi_keys, report):
     def phase(name, rows, fn):
+        if name not in getattr(impl, "phases", {name}):
+            return None
         seconds, result = timed(fn)
         report.setdefault(name, {})[impl.name] = (seconds, rows)
         print(f"  {impl.name:15} {name:22} {seconds:9.3f} s", file=sys.stderr, flush=True)
@@ -233,6 +269,8 @@ def run(impl, gen_batches, upserts, expected, lo, hi, get_keys, multi_keys, repo
     if rows != expected[0] or abs(total - expected[1]) > 1e-6 * max(1.0, abs(expected[1])):
         raise SystemExit(f"{impl.name}: full read gave {rows} rows, sum {total}; expected {expected}")
     del data
+    if not hasattr(impl, "range"):
+        return
     got = phase("range (1 %)", hi - lo + 1, lambda: impl.range(lo, hi))
     if got.num_rows != hi - lo + 1:
         raise SystemExit(f"{impl.name}: range gave {got.num_rows} rows, expected {hi - lo + 1}")
@@ -256,6 +294,7 @@ def main(argv):
     parser.add_argument("--buckets", type=int, default=4)
     parser.add_argument("--work", help="directory for the warehouse (default: a temporary one)")
     parser.add_argument("--skip-pypaimon", action="store_true")
+    parser.add_argument("--skip-pypaimon-rust", action="store_true")
     args = parser.parse_args(argv)
 
     gen = Generator(args.scale)
@@ -275,6 +314,8 @@ def main(argv):
         impls = [Ours(os.path.join(work, "ours"), args.buckets)]
         if not args.skip_pypaimon:
             impls.append(Pypaimon(os.path.join(work, "pypaimon"), args.buckets))
+        if not args.skip_pypaimon_rust:
+            impls.append(PypaimonRust(os.path.join(work, "pypaimon-rust"), args.buckets))
         for impl in impls:
             run(impl, batches, upserts, expected, lo, hi, get_keys, multi_keys, report)
     finally:
@@ -282,8 +323,11 @@ def main(argv):
             shutil.rmtree(work, ignore_errors=True)
 
     print(f"\nworkload W, scale {args.scale}, bucket {args.buckets}, streamhouse {streamhouse.__version__}\n")
-    print("| phase | rows | streamhouse s | rows/s | pypaimon 2.1.0 s | rows/s | pypaimon / streamhouse |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| phase | rows | streamhouse s | rows/s | pypaimon 2.1.0 s | rows/s | pypaimon / streamhouse "
+        "| pypaimon-rust 0.4.0 s | rows/s | pypaimon-rust / streamhouse |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, by in report.items():
         ours = by.get("streamhouse")
         theirs = by.get("pypaimon 2.1.0")
@@ -292,8 +336,15 @@ def main(argv):
         def cells(r):
             return ("", "") if r is None else (f"{r[0]:.3f}", f"{r[1] / r[0]:,.0f}" if r[0] > 0 else "")
 
-        ratio = f"{theirs[0] / ours[0]:.1f}×" if ours and theirs and ours[0] > 0 else ""
-        print(f"| {name} | {rows:,} | {' | '.join(cells(ours))} | {' | '.join(cells(theirs))} | {ratio} |")
+        rust = by.get("pypaimon-rust 0.4.0")
+
+        def ratio(other):
+            return f"{other[0] / ours[0]:.1f}×" if ours and other and ours[0] > 0 else ""
+
+        print(
+            f"| {name} | {rows:,} | {' | '.join(cells(ours))} | {' | '.join(cells(theirs))} | {ratio(theirs)} "
+            f"| {' | '.join(cells(rust))} | {ratio(rust)} |"
+        )
     return 0
 
 
