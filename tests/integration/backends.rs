@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use arrow::array::RecordBatch;
 use serde_json::{json, Value};
-use streamhouse_compaction::{BucketOutcome, CompactOptions, Compactor};
+use streamhouse_compaction::BucketOutcome;
 use streamhouse_format::datum::Datum;
 use streamhouse_format::io::expire::{expire_snapshots_at, ExpireConfig};
 use streamhouse_format::io::orphans::clean_orphans;
@@ -25,8 +25,8 @@ use crate::interop_support::{
     arrow_rows_canonical, assert_same_rows, pypaimon_read, python, s3_endpoint, S3_BUCKET,
 };
 use crate::support::{
-    create_table, inserts, open_table, scan_rows, try_scan_rows, unique, write_commit, Engine,
-    Model,
+    compact_fully, create_table, inserts, open_table, scan_rows, try_scan_rows, unique,
+    write_commit, Engine, Model,
 };
 
 const NAME: &str = "db.orders";
@@ -125,6 +125,14 @@ async fn get_rows(table: &Table, keys: &[(&str, i64)]) -> Vec<Value> {
 }
 
 /// What the model holds for these keys.
+/// The latest rows of `table` are `rows`, by a scan and by a get of [`KEYS`].
+async fn scan_and_get(table: &Table, rows: &[Value], what: &str) {
+    let scanned = scan_rows(table, None, None).await;
+    assert_same_rows(&scanned, rows, &format!("{what}: scan"));
+    let got = get_rows(table, &KEYS).await;
+    assert_same_rows(&got, &model_rows(rows, &KEYS), &format!("{what}: get"));
+}
+
 fn model_rows(rows: &[Value], keys: &[(&str, i64)]) -> Vec<Value> {
     rows.iter()
         .filter(|r| {
@@ -198,14 +206,7 @@ async fn conformance(location: &str, backend: &str, pypaimon_path: Option<String
     );
 
     // compact: every bucket into one run; same rows.
-    let outcomes = Compactor::new(reopened.clone())
-        .unwrap()
-        .compact_table(&CompactOptions {
-            full: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{backend}: compaction: {e}"));
+    let outcomes = compact_fully(&reopened).await;
     let compacted = outcomes
         .iter()
         .filter(|o| matches!(o, BucketOutcome::Compacted(_)))
@@ -218,16 +219,12 @@ async fn conformance(location: &str, backend: &str, pypaimon_path: Option<String
         reopened.snapshot(latest).await.unwrap().commit_kind,
         CommitKind::Compact
     );
-    assert_same_rows(
-        &scan_rows(&reopened, None, None).await,
+    scan_and_get(
+        &reopened,
         &final_rows,
         &format!("{backend}: after compaction"),
-    );
-    assert_same_rows(
-        &get_rows(&reopened, &KEYS).await,
-        &model_rows(&final_rows, &KEYS),
-        &format!("{backend}: get after compaction"),
-    );
+    )
+    .await;
     for level in reopened
         .all_live_files(&reopened.snapshot(latest).await.unwrap())
         .await
@@ -271,16 +268,8 @@ async fn conformance(location: &str, backend: &str, pypaimon_path: Option<String
     );
     assert!(!reopened.io.exists(&stray).await.unwrap());
     let again = open_table(location, NAME).await.unwrap();
-    assert_same_rows(
-        &scan_rows(&again, None, None).await,
-        &final_rows,
-        &format!("{backend}: after expiration and orphan cleanup"),
-    );
-    assert_same_rows(
-        &get_rows(&again, &KEYS).await,
-        &model_rows(&final_rows, &KEYS),
-        &format!("{backend}: get after expiration"),
-    );
+    let what = format!("{backend}: after expiration and orphan cleanup");
+    scan_and_get(&again, &final_rows, &what).await;
     // The tail still reads what is left: the latest snapshot in full.
     let tail = tail_changes(&again, latest).await;
     assert!(

@@ -16,7 +16,7 @@ use streamhouse_format::snapshot::CommitKind;
 
 use crate::interop_support::assert_same_rows;
 use crate::java_support::{
-    canonical_rows, java_bench, java_read, java_write, BenchRun, ReadCase, WriteTable,
+    canonical_rows, java_bench, java_read, java_write, BenchRun, JavaBench, ReadCase, WriteTable,
 };
 use crate::scenarios::{self, all_bytes_hex, r3, seq_row, Records, Scenario, Written};
 use crate::support::{
@@ -73,18 +73,18 @@ async fn java_paimon_reads_every_kind_of_table() {
         ReadCase::new("no_such_table", warehouse, "db.no_such_table"),
     );
     let java = java_read(&bench, &cases);
-    eprintln!(
-        "Paimon Java read {} cases in one JVM in {:.1}s:\n{}",
-        cases.len(),
-        java.elapsed.as_secs_f64(),
-        java.stderr.trim_end()
-    );
     match java.result("no_such_table") {
         Err(error) => assert!(error.contains("does not exist"), "{error}"),
         Ok(rows) => panic!("a missing table read as {} rows", rows.len()),
     }
 
     verify(&checks, &java).await;
+}
+
+/// Java reads every check's case in one JVM; then [`verify`].
+async fn read_and_verify(bench: &JavaBench, checks: &[Check]) {
+    let cases: Vec<ReadCase> = checks.iter().map(|c| c.case.clone()).collect();
+    verify(checks, &java_read(bench, &cases)).await;
 }
 
 /// For every check: our rows equal the model's (when there is one) and Java's rows equal ours.
@@ -482,16 +482,14 @@ async fn we_read_what_java_paimon_writes() {
             ("+U", r("2024-01-01", 1, Some("v3"), Some(1e300))),
         ],
     ];
-    let mut pk = WriteTable::new(
+    let pk = WriteTable::new(
         "db.java_pk",
         "dt STRING, id BIGINT, name STRING, amount DOUBLE",
     )
     .partition_keys(&["dt"])
     .primary_keys(&["dt", "id"])
-    .option("bucket", "2");
-    for c in &pk_commits {
-        pk = pk.commit(c);
-    }
+    .option("bucket", "2")
+    .commits(&pk_commits);
 
     let mut updated = all_types_rows()[1].clone();
     updated["c_string"] = json!("updated");
@@ -500,12 +498,10 @@ async fn we_read_what_java_paimon_writes() {
         inserts(all_types_rows()),
         vec![("+U", updated), ("-D", json!({"id": 5}))],
     ];
-    let mut types = WriteTable::new("db.java_all_types", ALL_TYPES)
+    let types = WriteTable::new("db.java_all_types", ALL_TYPES)
         .primary_keys(&["id"])
-        .option("bucket", "2");
-    for c in &types_commits {
-        types = types.commit(c);
-    }
+        .option("bucket", "2")
+        .commits(&types_commits);
 
     let nested_commits = vec![
         inserts(vec![
@@ -518,12 +514,10 @@ async fn we_read_what_java_paimon_writes() {
             json!({"id": 2, "arr": [2], "m": {"x": 2}, "r": {"a": 2, "b": "two"}}),
         )],
     ];
-    let mut nested = WriteTable::new("db.java_nested", NESTED)
+    let nested = WriteTable::new("db.java_nested", NESTED)
         .primary_keys(&["id"])
-        .option("bucket", "1");
-    for c in &nested_commits {
-        nested = nested.commit(c);
-    }
+        .option("bucket", "1")
+        .commits(&nested_commits);
 
     let append_commits = vec![
         inserts(
@@ -536,10 +530,9 @@ async fn we_read_what_java_paimon_writes() {
             json!({"id": null, "v": null}),
         ]),
     ];
-    let mut append = WriteTable::new("db.java_append", "id INT, v STRING").option("bucket", "-1");
-    for c in &append_commits {
-        append = append.commit(c);
-    }
+    let append = WriteTable::new("db.java_append", "id INT, v STRING")
+        .option("bucket", "-1")
+        .commits(&append_commits);
 
     // Deletion vectors (Java's lookup compaction writes them), partial-update, aggregation.
     let d = |id: i64, v: Option<&str>, n: Option<i64>| json!({"id": id, "v": v, "n": n});
@@ -555,16 +548,14 @@ async fn we_read_what_java_paimon_writes() {
             ("-D", d(11, None, None)),
         ],
     ];
-    let mut dv = WriteTable::new("db.java_dv", "id BIGINT, v STRING, n BIGINT")
+    let dv = WriteTable::new("db.java_dv", "id BIGINT, v STRING, n BIGINT")
         .primary_keys(&["id"])
         .option("bucket", "2")
         .option("deletion-vectors.enabled", "true")
         // Level-0 files of a deletion-vector table are invisible until compacted: compact fully
         // at every commit so each snapshot holds the model's rows.
-        .option("full-compaction.delta-commits", "1");
-    for c in &dv_commits {
-        dv = dv.commit(c);
-    }
+        .option("full-compaction.delta-commits", "1")
+        .commits(&dv_commits);
     let partial_commits = vec![
         inserts(vec![
             d(1, Some("a"), None),
@@ -577,13 +568,11 @@ async fn we_read_what_java_paimon_writes() {
             d(3, None, None),
         ]),
     ];
-    let mut partial = WriteTable::new("db.java_partial", "id BIGINT, v STRING, n BIGINT")
+    let partial = WriteTable::new("db.java_partial", "id BIGINT, v STRING, n BIGINT")
         .primary_keys(&["id"])
         .option("bucket", "2")
-        .option("merge-engine", "partial-update");
-    for c in &partial_commits {
-        partial = partial.commit(c);
-    }
+        .option("merge-engine", "partial-update")
+        .commits(&partial_commits);
     let agg_commits = vec![
         inserts(vec![
             d(1, Some("a"), Some(5)),
@@ -592,16 +581,13 @@ async fn we_read_what_java_paimon_writes() {
         ]),
         inserts(vec![d(2, Some("b"), None), d(1, Some("a2"), Some(-10))]),
     ];
-    let mut agg = WriteTable::new("db.java_agg", "id BIGINT, v STRING, n BIGINT")
+    let agg = WriteTable::new("db.java_agg", "id BIGINT, v STRING, n BIGINT")
         .primary_keys(&["id"])
         .option("bucket", "2")
         .option("merge-engine", "aggregation")
         .option("fields.n.aggregate-function", "sum")
-        .option("fields.v.aggregate-function", "listagg");
-
-    for c in &agg_commits {
-        agg = agg.commit(c);
-    }
+        .option("fields.v.aggregate-function", "listagg")
+        .commits(&agg_commits);
     let agg_engine = Engine::Aggregation(
         [("n".to_string(), Agg::Sum), ("v".to_string(), Agg::Listagg)]
             .into_iter()
@@ -659,14 +645,7 @@ async fn we_read_what_java_paimon_writes() {
         let case = ReadCase::new(&format!("{name}_latest"), warehouse, name);
         checks.push(check(&table, case, Some(&model.rows())));
     }
-    let cases: Vec<ReadCase> = checks.iter().map(|c| c.case.clone()).collect();
-    let java = java_read(&bench, &cases);
-    eprintln!(
-        "Paimon Java read {} cases in {:.1}s",
-        cases.len(),
-        java.elapsed.as_secs_f64()
-    );
-    verify(&checks, &java).await;
+    read_and_verify(&bench, &checks).await;
 }
 
 /// Both writers on the same tables: we insert, Paimon's Java writer updates, deletes and inserts,
@@ -806,7 +785,5 @@ async fn java_and_we_write_the_same_tables() {
             checks.push(check(table, case, Some(rows)));
         }
     }
-    let cases: Vec<ReadCase> = checks.iter().map(|c| c.case.clone()).collect();
-    let java = java_read(&bench, &cases);
-    verify(&checks, &java).await;
+    read_and_verify(&bench, &checks).await;
 }

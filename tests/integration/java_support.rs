@@ -355,7 +355,8 @@ impl Drop for BenchProcess {
     }
 }
 
-/// Reads every case in ONE JVM (`Bench read SPEC OUT_DIR`), each case's rows sorted. Panics
+/// Reads every case in ONE JVM (`Bench read SPEC OUT_DIR`), each case's rows sorted, and prints
+/// the JVM's time and its line per case. Panics
 /// when the JVM itself fails (cannot start, bad class path, bad spec) or a case left no output;
 /// a case whose read threw is an `Err` with Java's exception chain.
 pub fn java_read(bench: &JavaBench, cases: &[ReadCase]) -> BenchRun {
@@ -365,6 +366,12 @@ pub fn java_read(bench: &JavaBench, cases: &[ReadCase]) -> BenchRun {
     for rows in run.results.values_mut().flat_map(|r| r.as_mut().ok()) {
         *rows = sort_rows(std::mem::take(rows));
     }
+    eprintln!(
+        "Paimon Java read {} cases in one JVM in {:.1}s:\n{}",
+        cases.len(),
+        run.elapsed.as_secs_f64(),
+        run.stderr.trim_end()
+    );
     run
 }
 
@@ -422,6 +429,11 @@ impl WriteTable {
                 .collect(),
         );
         self
+    }
+
+    /// [`WriteTable::commit`] of each of `commits`, in order.
+    pub fn commits(self, commits: &[Vec<(&str, Value)>]) -> Self {
+        commits.iter().fold(self, |table, c| table.commit(c))
     }
 
     fn to_json(&self) -> Value {

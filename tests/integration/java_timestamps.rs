@@ -286,12 +286,6 @@ async fn java_and_pypaimon_read_our_int96_timestamps() {
         .map(|s| ReadCase::new(&format!("timestamps_{s}"), warehouse, "db.timestamps").snapshot(s))
         .collect();
     let java = java_read(&bench, &cases);
-    eprintln!(
-        "Paimon Java read {} cases in {:.1}s:\n{}",
-        cases.len(),
-        java.elapsed.as_secs_f64(),
-        java.stderr.trim_end()
-    );
     for (i, case) in cases.iter().enumerate() {
         match java.result(&case.name) {
             Ok(rows) => assert_same_rows(rows, &after[i], &format!("Java, {}", case.name)),
