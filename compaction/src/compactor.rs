@@ -14,7 +14,7 @@ use futures::StreamExt;
 
 use streamhouse_format::io::{CommitMessage, Committer, Table};
 use streamhouse_format::snapshot::Snapshot;
-use streamhouse_format::{Error, Result};
+use streamhouse_format::{Error, ErrorKind, Result};
 
 use crate::changelog::{full_compaction_changelog, lookup_changelog};
 use crate::levels::Levels;
@@ -90,9 +90,11 @@ impl Compactor {
                 table.name
             )));
         }
-        if table.options.bucket <= 0 {
+        // Dynamic buckets (-1) compact like fixed ones: each bucket's files are known from the
+        // manifests, and compaction moves no key to another bucket, so the HASH index stays.
+        if table.options.bucket <= 0 && table.options.bucket != -1 {
             return Err(Error::unsupported(format!(
-                "compacting table {} with bucket = {} (dynamic or postpone bucket mode)",
+                "compacting table {} with bucket = {} (postpone bucket mode)",
                 table.name, table.options.bucket
             )));
         }
@@ -235,8 +237,12 @@ impl Compactor {
                 match e {
                     // An input file vanished: another compaction and an expiration got
                     // there first. Start again on fresh state.
-                    Error::NotFound(_) if attempt < opts.max_attempts.max(1) => continue,
-                    Error::NotFound(m) => return Ok(gave_up(&picked, &m, attempt)),
+                    e if e.kind() == ErrorKind::NotFound => {
+                        if attempt < opts.max_attempts.max(1) {
+                            continue;
+                        }
+                        return Ok(gave_up(&picked, &e.to_string(), attempt));
+                    }
                     e => return Err(e),
                 }
             }
@@ -264,11 +270,11 @@ impl Compactor {
                         })
                         .collect());
                 }
-                Err(Error::Conflict(m)) => {
+                Err(e) if e.kind() == ErrorKind::Conflict => {
                     // The conflict check runs before the snapshot is written: nothing landed.
                     discard_all(work.into_iter().map(|(_, _, r)| r).collect()).await;
                     if attempt >= opts.max_attempts.max(1) {
-                        return Ok(gave_up(&picked, &m, attempt));
+                        return Ok(gave_up(&picked, &e.to_string(), attempt));
                     }
                 }
                 // The commit may have landed with its answer lost: keep the files (orphan
@@ -328,7 +334,9 @@ impl Compactor {
             self.discard(&result).await;
             return Err(match e {
                 // An input file vanished: another compaction and an expiration got there first.
-                Error::NotFound(m) => Retry::Again(format!("input file gone: {m}")),
+                e if e.kind() == ErrorKind::NotFound => {
+                    Retry::Again(format!("input file gone: {e}"))
+                }
                 e => Retry::Fail(e),
             });
         }
@@ -343,10 +351,10 @@ impl Compactor {
                 let snapshot_id = committed.last().map_or(0, |c| c.snapshot_id);
                 Ok(Some(summary(levels, pick, &result, snapshot_id)))
             }
-            Err(Error::Conflict(m)) => {
+            Err(e) if e.kind() == ErrorKind::Conflict => {
                 // The conflict check runs before the snapshot is written: nothing landed.
                 self.discard(&result).await;
-                Err(Retry::Again(m))
+                Err(Retry::Again(e.to_string()))
             }
             // The commit may have landed with its answer lost: keep the files (orphan cleanup
             // removes them if it did not).

@@ -105,6 +105,58 @@ pub enum Error {
     /// An invariant of this program broke, or one of its tasks failed (panicked).
     #[error("internal error: {0}")]
     Internal(String),
+    /// Another error with the table, snapshot and file it happened in; [`Error::kind`],
+    /// [`Error::retryable`], `source()` and the message are the inner error's, the message
+    /// followed by the context. Made by [`Error::with_table`], [`Error::with_snapshot`] and
+    /// [`Error::with_file`]; read with [`Error::context`].
+    #[error(transparent)]
+    Context(Box<ContextError>),
+}
+
+/// Where an error happened, as far as the code it passed through knew: the table
+/// (`db.table`), the snapshot id, the file (or object) path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ErrorContext {
+    pub table: Option<String>,
+    pub snapshot: Option<i64>,
+    pub file: Option<String>,
+}
+
+/// An [`Error`] with its [`ErrorContext`]: the payload of [`Error::Context`].
+#[derive(Debug)]
+pub struct ContextError {
+    error: Error,
+    context: ErrorContext,
+}
+
+impl fmt::Display for ContextError {
+    /// The inner message, then the context in parentheses; a file the inner message already
+    /// names is not repeated.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.context;
+        let message = self.error.to_string();
+        let file = c.file.as_deref().filter(|f| !message.contains(f));
+        let parts: Vec<String> = [
+            c.table.as_ref().map(|t| format!("table {t}")),
+            c.snapshot.map(|s| format!("snapshot {s}")),
+            file.map(|f| format!("file {f}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        match parts.is_empty() {
+            true => f.write_str(&message),
+            false => write!(f, "{message} ({})", parts.join(", ")),
+        }
+    }
+}
+
+impl std::error::Error for ContextError {
+    /// The inner error's source: the inner error itself is already in the message.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.error)
+    }
 }
 
 fn fmt_location(l: &Option<String>) -> String {
@@ -223,6 +275,62 @@ impl Error {
         }
     }
 
+    /// This error with `edit` applied to its context; a context set further in (closer to
+    /// where the error happened) is kept.
+    fn in_context(self, edit: impl FnOnce(&mut ErrorContext)) -> Self {
+        let mut inner = match self {
+            Error::Context(c) => c,
+            error => Box::new(ContextError {
+                error,
+                context: ErrorContext::default(),
+            }),
+        };
+        edit(&mut inner.context);
+        Error::Context(inner)
+    }
+
+    /// This error, saying it happened in table `table` (unless it already names one).
+    pub fn with_table(self, table: impl fmt::Display) -> Self {
+        self.in_context(|c| {
+            c.table.get_or_insert_with(|| table.to_string());
+        })
+    }
+
+    /// This error, saying it happened in snapshot `id` (unless it already names one).
+    pub fn with_snapshot(self, id: i64) -> Self {
+        self.in_context(|c| {
+            c.snapshot.get_or_insert(id);
+        })
+    }
+
+    /// This error, saying it happened in file `file` (unless it already names one).
+    pub fn with_file(self, file: impl fmt::Display) -> Self {
+        self.in_context(|c| {
+            c.file.get_or_insert_with(|| file.to_string());
+        })
+    }
+
+    /// The table, snapshot and file this error happened in, as far as they are known; the
+    /// file falls back to [`Error::path`].
+    pub fn context(&self) -> ErrorContext {
+        let mut context = match self {
+            Error::Context(c) => c.context.clone(),
+            _ => ErrorContext::default(),
+        };
+        if context.file.is_none() {
+            context.file = self.path().map(str::to_string);
+        }
+        context
+    }
+
+    /// The error without its context: the variant that says what failed.
+    pub fn without_context(&self) -> &Error {
+        match self {
+            Error::Context(c) => &c.error,
+            e => e,
+        }
+    }
+
     /// What sort of failure this is.
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -240,6 +348,7 @@ impl Error {
             },
             Error::Cancelled(_) => ErrorKind::Cancelled,
             Error::Internal(_) => ErrorKind::Internal,
+            Error::Context(c) => c.error.kind(),
         }
     }
 
@@ -254,15 +363,17 @@ impl Error {
                     | object_store::Error::Unauthenticated { .. },
                 ..
             } => false,
+            Error::Context(c) => c.error.retryable(),
             e => matches!(e.kind(), ErrorKind::Io | ErrorKind::Conflict),
         }
     }
 
     /// The file (or object) the error is about, when it names one: a corrupt file, a failed
-    /// storage request.
+    /// storage request, or a file its context names.
     pub fn path(&self) -> Option<&str> {
         match self {
             Error::Corrupt { path, .. } | Error::Storage { path, .. } => Some(path),
+            Error::Context(c) => c.error.path().or(c.context.file.as_deref()),
             _ => None,
         }
     }
@@ -367,5 +478,58 @@ mod tests {
         let encode = Error::encode("manifest", "no schema");
         assert_eq!(encode.kind(), ErrorKind::Internal);
         assert!(encode.source().is_some());
+    }
+
+    #[test]
+    fn context_travels_with_the_error() {
+        let inner = Error::storage("t/manifest/m-1", store_error("generic"));
+        let e = inner
+            .with_file("t/manifest/m-1")
+            .with_snapshot(3)
+            .with_table("db.t")
+            .with_table("db.other");
+        assert_eq!(e.kind(), ErrorKind::Io, "the inner error's kind");
+        assert!(e.retryable());
+        assert_eq!(e.path(), Some("t/manifest/m-1"));
+        let c = e.context();
+        assert_eq!(c.table.as_deref(), Some("db.t"), "the innermost table is kept");
+        assert_eq!(c.snapshot, Some(3));
+        assert_eq!(c.file.as_deref(), Some("t/manifest/m-1"));
+        assert!(matches!(e.without_context(), Error::Storage { .. }));
+        // The store error is the source, as without the context: the inner error's own
+        // message is not repeated down the chain.
+        let source = e.source().expect("a source").to_string();
+        assert!(source.contains("boom"), "{source}");
+        let message = e.to_string();
+        assert!(message.contains("table db.t"), "{message}");
+        assert!(message.contains("snapshot 3"), "{message}");
+        assert!(!message.contains("db.other"), "{message}");
+        assert_eq!(
+            message.matches("t/manifest/m-1").count(),
+            1,
+            "the file is named once: {message}"
+        );
+        let denied = Error::storage("x", store_error("denied")).with_table("db.t");
+        assert!(!denied.retryable());
+    }
+
+    #[test]
+    fn context_names_what_the_message_does_not() {
+        let e = Error::NotFound("schema".into()).with_table("db.t");
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert_eq!(e.to_string(), "not found: schema (table db.t)");
+        assert_eq!(e.path(), None);
+        let e = Error::Conflict("lost".into())
+            .with_snapshot(7)
+            .with_file("t/snapshot/snapshot-7");
+        assert_eq!(e.path(), Some("t/snapshot/snapshot-7"));
+        assert_eq!(
+            e.to_string(),
+            "commit conflict: lost (snapshot 7, file t/snapshot/snapshot-7)"
+        );
+        // Without a wrapper the context still names the file of a corrupt file.
+        let c = Error::corrupt("f", "bad").context();
+        assert_eq!((c.table, c.snapshot, c.file.as_deref()), (None, None, Some("f")));
+        assert_eq!(Error::invalid("x").context(), ErrorContext::default());
     }
 }

@@ -34,4 +34,4 @@ pub mod stats;
 pub mod types;
 pub mod value_text;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorContext, ErrorKind, Result};

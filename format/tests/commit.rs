@@ -195,6 +195,8 @@ async fn compaction_that_deletes_a_file_no_longer_live_is_a_conflict() {
     let e = other.commit(&[compact], 0).await.unwrap_err();
     assert_eq!(e.kind(), streamhouse_format::ErrorKind::Conflict, "{e}");
     assert!(e.retryable());
+    assert_eq!(e.context().table.as_deref(), Some("db.t"));
+    assert!(e.to_string().contains("table db.t"), "{e}");
     assert_eq!(table.list_snapshot_ids().await.unwrap(), vec![1, 2]);
 }
 

@@ -11,7 +11,7 @@ use streamhouse_format::schema::TableSchema;
 use streamhouse_format::types::{parse_columns, DataType};
 
 use crate::table::Table;
-use crate::{Error, Identifier, Result};
+use crate::{Error, ErrorKind, Identifier, Result};
 
 /// Buckets of a primary-key table created without a `bucket` option.
 pub const DEFAULT_PK_BUCKETS: &str = "1";
@@ -254,7 +254,7 @@ impl Catalog {
     pub async fn table(&self, id: &Identifier) -> Result<Table> {
         match io::Table::open(self.inner.io.clone(), self.root_of(id), id.to_string()).await {
             Ok(t) => Ok(Table::new(t, id.clone(), self.inner.clone())),
-            Err(Error::NotFound(_)) => Err(Error::NotFound(format!(
+            Err(e) if e.kind() == ErrorKind::NotFound => Err(Error::NotFound(format!(
                 "table {id} does not exist in warehouse {} (create it with `streamhouse create {id} --schema ...` or Catalog::create_table; `streamhouse tables` lists the tables)",
                 self.inner.url
             ))),
@@ -279,10 +279,10 @@ impl Catalog {
                 id.clone(),
                 self.inner.clone(),
             ))),
-            Err(Error::AlreadyExists(_)) if if_not_exists => {
+            Err(e) if e.kind() == ErrorKind::AlreadyExists && if_not_exists => {
                 Ok(CreateOutcome::AlreadyExisted(self.table(id).await?))
             }
-            Err(Error::AlreadyExists(_)) => Err(Error::AlreadyExists(format!(
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(Error::AlreadyExists(format!(
                 "table {id} already exists in {} (see it with `streamhouse schema {id}`)",
                 self.inner.url
             ))),

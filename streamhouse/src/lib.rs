@@ -100,7 +100,7 @@ pub use streamhouse_format::row_kind::RowKind;
 pub use streamhouse_format::schema::TableSchema;
 pub use streamhouse_format::snapshot::{CommitKind, Snapshot};
 pub use streamhouse_format::types::{DataField, DataType, TypeKind, MAX_LENGTH};
-pub use streamhouse_format::{Error, ErrorKind, Result};
+pub use streamhouse_format::{Error, ErrorContext, ErrorKind, Result};
 pub use streamhouse_reader::incremental::{
     ChangeBatch, SnapshotInfo, StartPosition, Tail, TailEvent,
 };

@@ -17,7 +17,7 @@ use streamhouse_format::snapshot::Snapshot;
 use streamhouse_format::types::DataField;
 
 use crate::catalog::Inner;
-use crate::{Error, Identifier, Result};
+use crate::{Error, ErrorKind, Identifier, Result};
 
 /// An open table. Cheap to clone. Its schema is the latest when it was opened.
 #[derive(Clone, Debug)]
@@ -133,7 +133,7 @@ impl Table {
     /// Snapshot `id`; a missing one is [`Error::NotFound`] naming the snapshots there are.
     pub async fn snapshot(&self, id: i64) -> Result<Snapshot> {
         match self.inner.snapshot(id).await {
-            Err(Error::NotFound(_)) => {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
                 let ids = self.inner.list_snapshot_ids().await?;
                 let have = match (ids.first(), ids.last()) {
                     (Some(a), Some(b)) if a == b => format!("it has snapshot {a}"),
@@ -167,7 +167,7 @@ impl Table {
                 match table.snapshot(id).await {
                     Ok(s) => Ok(Some(s)),
                     // Expired between listing and reading.
-                    Err(Error::NotFound(_)) => Ok(None),
+                    Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
                     Err(e) => Err(e),
                 }
             })

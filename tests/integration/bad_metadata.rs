@@ -12,7 +12,7 @@ use streamhouse_format::io::faults::{Fault, FaultyStore};
 use streamhouse_format::io::{table_root, FileIO, Identifier, Table};
 use streamhouse_format::schema::TableSchema;
 use streamhouse_format::types::parse_columns;
-use streamhouse_format::Error;
+use streamhouse_format::ErrorKind;
 use streamhouse_reader::ScanBuilder;
 use streamhouse_writer::TableWriter;
 
@@ -264,7 +264,8 @@ async fn missing_table_and_missing_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let location = dir.path().to_str().unwrap();
     let e = open_table(location, "db.missing").await.unwrap_err();
-    assert!(matches!(e, Error::NotFound(_)), "{e:?}");
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e:?}");
+    assert_eq!(e.context().table.as_deref(), Some("db.missing"));
     let message = e.to_string();
     assert!(
         message.contains("not found") && message.contains("db.missing"),
@@ -273,7 +274,8 @@ async fn missing_table_and_missing_snapshot() {
 
     let (_dir, table, _) = written_table().await;
     let e = try_scan_rows(&table, Some(9), None).await.unwrap_err();
-    assert!(matches!(e, Error::NotFound(_)), "{e:?}");
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e:?}");
+    assert_eq!(e.context().snapshot, Some(9));
     assert!(e.to_string().contains("snapshot 9"), "{e}");
 }
 

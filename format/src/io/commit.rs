@@ -173,6 +173,7 @@ impl Committer {
     }
 
     /// Writes `entries` as one manifest (plus changelog manifest) and publishes a snapshot.
+    /// Errors name the table (and the snapshot id whose put failed).
     pub async fn commit_entries(
         &self,
         kind: CommitKind,
@@ -180,157 +181,158 @@ impl Committer {
         changelog: Vec<ManifestEntry>,
         identifier: i64,
     ) -> Result<Committed> {
-        let table = &self.table;
-        let delta_manifests = match entries.is_empty() {
-            true => vec![],
-            false => vec![self.write_manifest(&entries).await?],
-        };
-        let (delta_list, delta_list_size) = self.write_manifest_list(&delta_manifests).await?;
-        let changelog_list = if changelog.is_empty() {
-            None
-        } else {
-            let m = self.write_manifest(&changelog).await?;
-            Some(self.write_manifest_list(&[m]).await?)
-        };
-        let added: i64 = entries
-            .iter()
-            .filter(|e| e.kind == FileKind::Add)
-            .map(|e| e.file.row_count)
-            .sum();
-        let deleted: i64 = entries
-            .iter()
-            .filter(|e| e.kind == FileKind::Delete)
-            .map(|e| e.file.row_count)
-            .sum();
-        let changelog_rows: i64 = changelog.iter().map(|e| e.file.row_count).sum();
-        let needs_conflict_check = entries.iter().any(|e| e.kind == FileKind::Delete);
-
-        let first_latest = table.latest_snapshot_id().await?;
-        // A retry of a commit whose earlier call may have landed (a snapshot put failed, its
-        // answer unknown) looks for itself in every snapshot since that call began.
-        let resumed = self.take_uncertain(identifier, kind);
-        let start = match resumed {
-            Some(r) => r.min(first_latest.unwrap_or(0)),
-            None => first_latest.unwrap_or(0),
-        };
-        let mut checked_up_to = start;
-        let mut put_uncertain = resumed.is_some();
-        let max_retries = table.options.commit_max_retries.max(1);
-        let mut retries = 0u32;
-        let mut storage_failures = 0u32;
-        let outcome: Result<Committed> = async {
-            loop {
-                let latest_id = table.latest_snapshot_id().await?;
-                let latest = match latest_id {
-                    Some(id) => Some(table.snapshot(id).await?),
-                    None => None,
-                };
-                // A previous attempt of this very commit may have landed with its answer lost.
-                if let Some(l) = &latest {
-                    if l.id > checked_up_to {
-                        for s in table.snapshots_between(checked_up_to + 1, l.id).await? {
-                            if s.commit_user == self.commit_user
-                                && s.commit_identifier == identifier
-                                && s.commit_kind == kind
-                            {
-                                return Ok(Committed {
-                                    snapshot_id: s.id,
-                                    kind,
-                                    was_already_committed: true,
-                                    retries,
-                                });
-                            }
-                        }
-                        checked_up_to = l.id;
-                    }
-                }
-                if needs_conflict_check {
-                    self.check_conflicts(latest.as_ref(), &entries).await?;
-                }
-                let (base_list, base_list_size) = self.write_base_list(latest.as_ref()).await?;
-                let id = latest.as_ref().map_or(1, |l| l.id + 1);
-                let snapshot = Snapshot {
-                    version: SNAPSHOT_VERSION,
-                    id,
-                    schema_id: table.schema.id,
-                    base_manifest_list: base_list,
-                    base_manifest_list_size: Some(base_list_size),
-                    delta_manifest_list: delta_list.clone(),
-                    delta_manifest_list_size: Some(delta_list_size),
-                    changelog_manifest_list: changelog_list.as_ref().map(|c| c.0.clone()),
-                    changelog_manifest_list_size: changelog_list.as_ref().map(|c| c.1),
-                    index_manifest: latest.as_ref().and_then(|l| l.index_manifest.clone()),
-                    commit_user: self.commit_user.clone(),
-                    commit_identifier: identifier,
-                    commit_kind: kind,
-                    time_millis: table.io.now_millis(),
-                    total_record_count: Some(
-                        latest
-                            .as_ref()
-                            .and_then(|l| l.total_record_count)
-                            .unwrap_or(0)
-                            + added
-                            - deleted,
-                    ),
-                    delta_record_count: Some(added - deleted),
-                    changelog_record_count: (!changelog.is_empty()).then_some(changelog_rows),
-                    watermark: latest.as_ref().and_then(|l| l.watermark),
-                    statistics: None,
-                    properties: None,
-                    next_row_id: Some(latest.as_ref().and_then(|l| l.next_row_id).unwrap_or(0)),
-                    uuid: Some(uuid::Uuid::new_v4().to_string()),
-                    writer_version: Some(
-                        concat!("streamhouse-", env!("CARGO_PKG_VERSION")).to_string(),
-                    ),
-                };
-                match table
-                    .io
-                    .write_if_absent(&table.snapshot_path(id), snapshot.to_json())
-                    .await
-                {
-                    Ok(Created::Yes) => {
-                        // Best effort: readers confirm the hint by probing the next id.
-                        let _ = table
-                            .io
-                            .write(&table.snapshot_dir().clone().join("LATEST"), id.to_string())
-                            .await;
-                        return Ok(Committed {
-                            snapshot_id: id,
-                            kind,
-                            was_already_committed: false,
-                            retries,
-                        });
-                    }
-                    Ok(Created::AlreadyExists) => {
-                        retries += 1;
-                        if retries > max_retries {
-                            return Err(Error::Conflict(format!(
-                                "gave up after {retries} attempts: other committers kept taking the next snapshot id of {} (commit.max-retries = {max_retries})",
-                                table.name
-                            )));
-                        }
-                    }
-                    Err(e) => {
-                        // The put may have succeeded with its answer lost; the next round looks.
-                        storage_failures += 1;
-                        put_uncertain = true;
-                        if storage_failures > 3 {
-                            return Err(e);
-                        }
-                    }
-                }
-                table
-                    .io
-                    .clock
-                    .sleep(backoff(retries + storage_failures))
-                    .await;
+        let outcome = async {
+            let delta = self.write_delta(&entries, &changelog).await?;
+            let first_latest = self.table.latest_snapshot_id().await?.unwrap_or(0);
+            // A retry of a commit whose earlier call may have landed (a snapshot put failed,
+            // its answer unknown) looks for itself in every snapshot since that call began.
+            let resumed = self.take_uncertain(identifier, kind);
+            let mut attempts = Attempts::new(resumed.map_or(first_latest, |r| r.min(first_latest)));
+            attempts.put_uncertain = resumed.is_some();
+            let commit = Commit {
+                kind,
+                identifier,
+                entries: &entries,
+                delta: &delta,
+            };
+            let outcome = self.publish(&commit, &mut attempts).await;
+            if outcome.is_err() && attempts.put_uncertain {
+                self.remember_uncertain(identifier, kind, attempts.start);
             }
+            outcome
         }
         .await;
-        if outcome.is_err() && put_uncertain {
-            self.remember_uncertain(identifier, kind, start);
+        outcome.map_err(|e| e.with_table(&self.table.name))
+    }
+
+    /// Step 1: the delta and changelog manifests and their lists, the same whichever
+    /// snapshot id the commit lands on.
+    async fn write_delta(
+        &self,
+        entries: &[ManifestEntry],
+        changelog: &[ManifestEntry],
+    ) -> Result<Delta> {
+        let delta_manifests = match entries.is_empty() {
+            true => vec![],
+            false => vec![self.write_manifest(entries).await?],
+        };
+        let list = self.write_manifest_list(&delta_manifests).await?;
+        let changelog_list = match changelog.is_empty() {
+            true => None,
+            false => {
+                let m = self.write_manifest(changelog).await?;
+                Some(self.write_manifest_list(&[m]).await?)
+            }
+        };
+        let rows = |kind| {
+            let of_kind = entries.iter().filter(|e| e.kind == kind);
+            of_kind.map(|e| e.file.row_count).sum::<i64>()
+        };
+        Ok(Delta {
+            list,
+            changelog_list,
+            added: rows(FileKind::Add),
+            deleted: rows(FileKind::Delete),
+            changelog_rows: (!changelog.is_empty())
+                .then(|| changelog.iter().map(|e| e.file.row_count).sum()),
+        })
+    }
+
+    /// Steps 2 to 4, until a snapshot lands or the retries run out.
+    async fn publish(&self, commit: &Commit<'_>, attempts: &mut Attempts) -> Result<Committed> {
+        let table = &self.table;
+        let deletes_files = commit.entries.iter().any(|e| e.kind == FileKind::Delete);
+        loop {
+            let latest = table.snapshot_or_latest(None).await?;
+            if let Some(id) = self
+                .earlier_attempt(commit, latest.as_ref(), attempts)
+                .await?
+            {
+                return Ok(attempts.committed(id, commit.kind, true));
+            }
+            if deletes_files {
+                self.check_conflicts(latest.as_ref(), commit.entries)
+                    .await?;
+            }
+            let base_list = self.write_base_list(latest.as_ref()).await?;
+            let snapshot = self.next_snapshot(commit, latest.as_ref(), base_list);
+            let id = snapshot.id;
+            let path = table.snapshot_path(id);
+            match table.io.write_if_absent(&path, snapshot.to_json()).await {
+                Ok(Created::Yes) => {
+                    // Best effort: readers confirm the hint by probing the next id.
+                    let latest_hint = table.snapshot_dir().clone().join("LATEST");
+                    let _ = table.io.write(&latest_hint, id.to_string()).await;
+                    return Ok(attempts.committed(id, commit.kind, false));
+                }
+                Ok(Created::AlreadyExists) => attempts.lost_race(table)?,
+                Err(e) => attempts.put_failed(e.with_snapshot(id))?,
+            }
+            table.io.clock.sleep(attempts.backoff()).await;
         }
-        outcome
+    }
+
+    /// Step 2: the id of a snapshot since the last look that an earlier attempt of this very
+    /// commit published, its answer lost.
+    async fn earlier_attempt(
+        &self,
+        commit: &Commit<'_>,
+        latest: Option<&Snapshot>,
+        attempts: &mut Attempts,
+    ) -> Result<Option<i64>> {
+        let Some(latest) = latest.filter(|l| l.id > attempts.checked_up_to) else {
+            return Ok(None);
+        };
+        let since = self
+            .table
+            .snapshots_between(attempts.checked_up_to + 1, latest.id)
+            .await?;
+        attempts.checked_up_to = latest.id;
+        Ok(since
+            .iter()
+            .find(|s| {
+                s.commit_user == self.commit_user
+                    && s.commit_identifier == commit.identifier
+                    && s.commit_kind == commit.kind
+            })
+            .map(|s| s.id))
+    }
+
+    /// Step 4: the snapshot after `latest` holding this commit.
+    fn next_snapshot(
+        &self,
+        commit: &Commit<'_>,
+        latest: Option<&Snapshot>,
+        (base_list, base_list_size): (String, i64),
+    ) -> Snapshot {
+        let delta = commit.delta;
+        let delta_rows = delta.added - delta.deleted;
+        let total_before = latest.and_then(|l| l.total_record_count).unwrap_or(0);
+        Snapshot {
+            version: SNAPSHOT_VERSION,
+            id: latest.map_or(1, |l| l.id + 1),
+            schema_id: self.table.schema.id,
+            base_manifest_list: base_list,
+            base_manifest_list_size: Some(base_list_size),
+            delta_manifest_list: delta.list.0.clone(),
+            delta_manifest_list_size: Some(delta.list.1),
+            changelog_manifest_list: delta.changelog_list.as_ref().map(|c| c.0.clone()),
+            changelog_manifest_list_size: delta.changelog_list.as_ref().map(|c| c.1),
+            index_manifest: latest.and_then(|l| l.index_manifest.clone()),
+            commit_user: self.commit_user.clone(),
+            commit_identifier: commit.identifier,
+            commit_kind: commit.kind,
+            time_millis: self.table.io.now_millis(),
+            total_record_count: Some(total_before + delta_rows),
+            delta_record_count: Some(delta_rows),
+            changelog_record_count: delta.changelog_rows,
+            watermark: latest.and_then(|l| l.watermark),
+            statistics: None,
+            properties: None,
+            next_row_id: Some(latest.and_then(|l| l.next_row_id).unwrap_or(0)),
+            uuid: Some(uuid::Uuid::new_v4().to_string()),
+            writer_version: Some(concat!("streamhouse-", env!("CARGO_PKG_VERSION")).to_string()),
+        }
     }
 
     /// Deleted files must be live in `latest`, and level ≥ 1 runs must stay disjoint.
@@ -366,17 +368,21 @@ impl Committer {
         Ok(())
     }
 
+    /// Puts a new file named `<kind>-<prefix>-<n>` under `manifest/`: its name and size.
+    async fn put_manifest_file(&self, kind: &str, bytes: Vec<u8>) -> Result<(String, i64)> {
+        let name = self.next_name(kind);
+        let size = bytes.len() as i64;
+        let path = self.table.manifest_path(&name);
+        self.table.io.write(&path, bytes).await?;
+        Ok((name, size))
+    }
+
     async fn write_manifest(&self, entries: &[ManifestEntry]) -> Result<ManifestFileMeta> {
         let bytes = manifest::encode_manifest(entries)?;
-        let name = self.next_name("manifest");
-        let size = bytes.len() as i64;
-        self.table
-            .io
-            .write(&self.table.manifest_path(&name), bytes)
-            .await?;
+        let (file_name, file_size) = self.put_manifest_file("manifest", bytes).await?;
         Ok(ManifestFileMeta {
-            file_name: name,
-            file_size: size,
+            file_name,
+            file_size,
             num_added_files: entries.iter().filter(|e| e.kind == FileKind::Add).count() as i64,
             num_deleted_files: entries
                 .iter()
@@ -395,13 +401,7 @@ impl Committer {
 
     async fn write_manifest_list(&self, metas: &[ManifestFileMeta]) -> Result<(String, i64)> {
         let bytes = manifest::encode_manifest_list(metas)?;
-        let name = self.next_name("manifest-list");
-        let size = bytes.len() as i64;
-        self.table
-            .io
-            .write(&self.table.manifest_path(&name), bytes)
-            .await?;
-        Ok((name, size))
+        self.put_manifest_file("manifest-list", bytes).await
     }
 
     /// The new snapshot's base list: everything `latest` held, merged into fewer manifests
@@ -498,6 +498,87 @@ fn check_level_ranges(table: &Table, live: &[ManifestEntry]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What one commit publishes, whichever snapshot it lands on.
+struct Commit<'a> {
+    kind: CommitKind,
+    identifier: i64,
+    entries: &'a [ManifestEntry],
+    delta: &'a Delta,
+}
+
+/// The manifest lists a commit wrote once (name and size) and its row counts.
+struct Delta {
+    list: (String, i64),
+    changelog_list: Option<(String, i64)>,
+    added: i64,
+    deleted: i64,
+    changelog_rows: Option<i64>,
+}
+
+/// Where the rounds of one commit call stand.
+struct Attempts {
+    /// The latest snapshot id when this commit's first call began.
+    start: i64,
+    /// Snapshots up to this id are known not to hold an earlier attempt of this commit.
+    checked_up_to: i64,
+    /// A snapshot put of this commit failed with its outcome unknown.
+    put_uncertain: bool,
+    /// Snapshot ids lost to other committers.
+    retries: u32,
+    storage_failures: u32,
+}
+
+impl Attempts {
+    /// Snapshot puts that fail for storage reasons are tried this many times.
+    const MAX_STORAGE_FAILURES: u32 = 3;
+
+    fn new(start: i64) -> Self {
+        Attempts {
+            start,
+            checked_up_to: start,
+            put_uncertain: false,
+            retries: 0,
+            storage_failures: 0,
+        }
+    }
+
+    fn committed(&self, snapshot_id: i64, kind: CommitKind, earlier: bool) -> Committed {
+        Committed {
+            snapshot_id,
+            kind,
+            was_already_committed: earlier,
+            retries: self.retries,
+        }
+    }
+
+    /// Another committer took the id: try again, up to `commit.max-retries` times.
+    fn lost_race(&mut self, table: &Table) -> Result<()> {
+        let max_retries = table.options.commit_max_retries.max(1);
+        self.retries += 1;
+        if self.retries > max_retries {
+            return Err(Error::Conflict(format!(
+                "gave up after {} attempts: other committers kept taking the next snapshot id (commit.max-retries = {max_retries})",
+                self.retries
+            )));
+        }
+        Ok(())
+    }
+
+    /// The put may have succeeded with its answer lost; the next round looks.
+    fn put_failed(&mut self, e: Error) -> Result<()> {
+        self.storage_failures += 1;
+        self.put_uncertain = true;
+        match self.storage_failures > Self::MAX_STORAGE_FAILURES {
+            true => Err(e),
+            false => Ok(()),
+        }
+    }
+
+    fn backoff(&self) -> Duration {
+        backoff(self.retries + self.storage_failures)
+    }
 }
 
 fn backoff(attempt: u32) -> Duration {

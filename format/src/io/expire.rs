@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use object_store::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::io::table::Table;
 use crate::manifest::{FileKind, ManifestEntry};
 use crate::options::TableOptions;
@@ -203,7 +203,8 @@ pub async fn expire_snapshots_at(
     while id < end {
         match table.snapshot(id).await {
             Ok(s) if s.time_millis >= older_than => break,
-            Ok(_) | Err(Error::NotFound(_)) => id += 1,
+            Ok(_) => id += 1,
+            Err(e) if e.kind() == ErrorKind::NotFound => id += 1,
             Err(e) => return Err(e),
         }
     }
@@ -220,7 +221,7 @@ pub async fn expire_snapshots_at(
 fn already_gone<T>(expired: bool, r: Result<T>) -> Result<Option<T>> {
     match r {
         Ok(v) => Ok(Some(v)),
-        Err(Error::NotFound(_)) if expired => Ok(None),
+        Err(e) if expired && e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
 }

@@ -79,18 +79,30 @@ pub fn fold_entries(
 }
 
 impl Table {
-    pub async fn read_manifest_list(&self, name: &str) -> Result<Vec<ManifestFileMeta>> {
+    /// Reads and decodes the file `name` under `manifest/`; errors name the table and the file.
+    async fn read_manifest_file<T>(
+        &self,
+        name: &str,
+        decode: impl FnOnce(&[u8], &str) -> Result<T>,
+    ) -> Result<T> {
         let path = self.manifest_path(name);
-        let bytes = self.io.read(&path).await?;
-        manifest::decode_manifest_list(&bytes, path.as_ref())
+        let read = async { decode(&self.io.read(&path).await?, path.as_ref()) };
+        read.await
+            .map_err(|e| e.with_table(&self.name).with_file(&path))
+    }
+
+    pub async fn read_manifest_list(&self, name: &str) -> Result<Vec<ManifestFileMeta>> {
+        self.read_manifest_file(name, manifest::decode_manifest_list)
+            .await
     }
 
     pub async fn read_manifest(&self, name: &str) -> Result<Vec<ManifestEntry>> {
-        let path = self.manifest_path(name);
-        let bytes = self.io.read(&path).await?;
-        let entries = manifest::decode_manifest(&bytes, path.as_ref())?;
-        self.check_partitions(&entries, path.as_ref())?;
-        Ok(entries)
+        self.read_manifest_file(name, |bytes, path| {
+            let entries = manifest::decode_manifest(bytes, path)?;
+            self.check_partitions(&entries, path)?;
+            Ok(entries)
+        })
+        .await
     }
 
     /// Every entry's `_PARTITION` must decode as a row of the table's partition columns, so
@@ -130,9 +142,8 @@ impl Table {
     }
 
     pub async fn read_index_manifest(&self, name: &str) -> Result<Vec<IndexManifestEntry>> {
-        let path = self.manifest_path(name);
-        let bytes = self.io.read(&path).await?;
-        manifest::decode_index_manifest(&bytes, path.as_ref())
+        self.read_manifest_file(name, manifest::decode_index_manifest)
+            .await
     }
 
     /// The manifests whose entries, folded, give the snapshot's data files: base then delta.
@@ -182,11 +193,10 @@ impl Table {
         fold_entries(entries).map_err(|e| match e {
             Error::Conflict(msg) => Error::corrupt(
                 self.snapshot_path(snapshot.id),
-                format!(
-                    "manifests of snapshot {} are inconsistent: {msg}",
-                    snapshot.id
-                ),
-            ),
+                format!("the snapshot's manifests are inconsistent: {msg}"),
+            )
+            .with_table(&self.name)
+            .with_snapshot(snapshot.id),
             e => e,
         })
     }

@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use crate::error::Result;
+use crate::error::{ErrorKind, Result};
 use crate::io::expire::{partition_paths, read_tags, References};
 use crate::io::table::Table;
 
@@ -58,7 +58,7 @@ pub async fn clean_orphans(
     for id in ids {
         match table.snapshot(id).await {
             Ok(s) => refs.add(table, &s, true, &pp).await?,
-            Err(crate::error::Error::NotFound(_)) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
     }

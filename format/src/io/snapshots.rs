@@ -2,7 +2,7 @@
 //! the truth, so a hint is confirmed by probing the next id and a missing or stale hint falls
 //! back to a listing.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::io::table::Table;
 use crate::snapshot::Snapshot;
 
@@ -57,20 +57,21 @@ impl Table {
         }))
     }
 
+    /// Snapshot `id`. Errors name the table and the snapshot.
     pub async fn snapshot(&self, id: i64) -> Result<Snapshot> {
         let path = self.snapshot_path(id);
-        let bytes = self.io.read(&path).await.map_err(|e| match e {
-            Error::NotFound(_) => Error::NotFound(format!("snapshot {id} of table {}", self.name)),
-            e => e,
-        })?;
-        let s = Snapshot::from_json(&bytes, path.as_ref())?;
-        if s.id != id {
-            return Err(Error::corrupt(
-                path,
-                format!("holds snapshot id {} instead of {id}", s.id),
-            ));
-        }
-        Ok(s)
+        let read = async {
+            let s = Snapshot::from_json(&self.io.read(&path).await?, path.as_ref())?;
+            match s.id == id {
+                true => Ok(s),
+                false => Err(Error::corrupt(
+                    &path,
+                    format!("holds snapshot id {} instead of {id}", s.id),
+                )),
+            }
+        };
+        read.await
+            .map_err(|e| e.with_table(&self.name).with_snapshot(id))
     }
 
     /// The snapshot `None` = latest; `None` result for an empty table.
@@ -90,7 +91,7 @@ impl Table {
         for id in from..=to {
             match self.snapshot(id).await {
                 Ok(s) => out.push(s),
-                Err(Error::NotFound(_)) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
         }

@@ -12,7 +12,7 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// Where tables live: an object store and a root path inside it.
 #[derive(Clone, Debug)]
@@ -145,7 +145,7 @@ impl FileIO {
         match self.store.get(path).await {
             Ok(r) => r.bytes().await.map_err(|e| Error::storage(path, e)),
             Err(object_store::Error::NotFound { .. }) => {
-                Err(Error::NotFound(format!("{} (in {})", path, self.url)))
+                Err(Error::NotFound(format!("{path} in {}", self.url)))
             }
             Err(e) => Err(Error::storage(path, e)),
         }
@@ -155,7 +155,7 @@ impl FileIO {
     pub async fn read_opt(&self, path: &Path) -> Result<Option<Bytes>> {
         match self.read(path).await {
             Ok(b) => Ok(Some(b)),
-            Err(Error::NotFound(_)) => Ok(None),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
     }

@@ -68,9 +68,15 @@ pub fn table_root(warehouse_root: &Path, id: &Identifier) -> Path {
 }
 
 impl Table {
-    /// Opens the table at `root` with its latest schema.
+    /// Opens the table at `root` with its latest schema. Errors name the table.
     pub async fn open(io: FileIO, root: Path, name: impl Into<String>) -> Result<Table> {
         let name = name.into();
+        Table::open_latest_schema(io, root, &name)
+            .await
+            .map_err(|e| e.with_table(&name))
+    }
+
+    async fn open_latest_schema(io: FileIO, root: Path, name: &str) -> Result<Table> {
         let schema_dir = root.clone().join("schema");
         let ids: Vec<i64> = io
             .list_names(&schema_dir)
@@ -78,16 +84,14 @@ impl Table {
             .iter()
             .filter_map(|n| n.strip_prefix("schema-").and_then(|i| i.parse().ok()))
             .collect();
-        let latest = ids.into_iter().max().ok_or_else(|| {
-            Error::NotFound(format!(
-                "table {name} (no schema under {root} in {})",
-                io.url
-            ))
-        })?;
+        let latest = ids
+            .into_iter()
+            .max()
+            .ok_or_else(|| Error::NotFound(format!("no schema under {root} in {}", io.url)))?;
         let path = schema_dir.clone().join(format!("schema-{latest}"));
         let bytes = io.read(&path).await?;
         let schema = TableSchema::from_json(&bytes, path.as_ref())?;
-        Table::from_schema(io, root, name, schema)
+        Table::from_schema(io, root, name.to_string(), schema)
     }
 
     pub fn from_schema(io: FileIO, root: Path, name: String, schema: TableSchema) -> Result<Table> {
@@ -102,7 +106,7 @@ impl Table {
     }
 
     /// Creates a table: writes `schema/schema-0` with a create-only put, so two concurrent
-    /// creators cannot both succeed.
+    /// creators cannot both succeed. Errors name the table.
     pub async fn create(
         io: FileIO,
         root: Path,
@@ -110,12 +114,15 @@ impl Table {
         schema: TableSchema,
     ) -> Result<Table> {
         let name = name.into();
-        // Validate options before anything is written.
-        TableOptions::parse(&schema.options, !schema.primary_keys.is_empty())?;
-        let path = root.clone().join("schema").clone().join("schema-0");
-        match io.write_if_absent(&path, schema.to_json()).await? {
+        let created = async {
+            // Validate options before anything is written.
+            TableOptions::parse(&schema.options, !schema.primary_keys.is_empty())?;
+            let path = root.clone().join("schema").clone().join("schema-0");
+            io.write_if_absent(&path, schema.to_json()).await
+        };
+        match created.await.map_err(|e| e.with_table(&name))? {
             Created::Yes => Table::from_schema(io, root, name, schema),
-            Created::AlreadyExists => Err(Error::AlreadyExists(format!("table {name}"))),
+            Created::AlreadyExists => Err(Error::AlreadyExists("table".into()).with_table(name)),
         }
     }
 
@@ -304,5 +311,54 @@ mod tests {
         let t = Table::open(io, t3, "db.t3").await.unwrap();
         assert_eq!(t.options.all().get("some.engine.option").unwrap(), "x");
         assert_eq!(t.schema.options.get("some.engine.option").unwrap(), "x");
+    }
+
+    /// Errors of a table open, a snapshot read and a manifest read keep their kind and name
+    /// the table, the snapshot and the file in their context and their message.
+    #[tokio::test]
+    async fn errors_name_table_snapshot_and_file() {
+        use crate::ErrorKind;
+        let url = format!("memory://context-{}", uuid::Uuid::new_v4());
+        let (io, root) = crate::io::open_warehouse(&url).unwrap();
+        let e = Table::open(io.clone(), root.clone().join("none"), "db.none")
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert_eq!(e.context().table.as_deref(), Some("db.none"));
+        assert_eq!(e.to_string().matches("db.none").count(), 1, "{e}");
+
+        let t = Table::create(io.clone(), root.clone().join("t"), "db.t", schema(&[]))
+            .await
+            .unwrap();
+        let e = Table::create(io.clone(), root.clone().join("t"), "db.t", schema(&[]))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+        assert_eq!(e.to_string(), "already exists: table (table db.t)");
+
+        let e = t.snapshot(4).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        let c = e.context();
+        assert_eq!((c.table.as_deref(), c.snapshot), (Some("db.t"), Some(4)));
+        let message = e.to_string();
+        assert!(message.contains("table db.t, snapshot 4"), "{message}");
+
+        let name = "manifest-list-broken";
+        io.write(&t.manifest_path(name), b"not avro".to_vec())
+            .await
+            .unwrap();
+        let e = t.read_manifest_list(name).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Corrupt);
+        let path = t.manifest_path(name).to_string();
+        assert_eq!(e.context().file.as_deref(), Some(path.as_str()));
+        assert_eq!(e.context().table.as_deref(), Some("db.t"));
+        assert_eq!(e.to_string().matches(&path).count(), 1, "{e}");
+        let e = t.read_manifest("manifest-gone").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert!(e
+            .context()
+            .file
+            .unwrap()
+            .ends_with("manifest/manifest-gone"));
     }
 }

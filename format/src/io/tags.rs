@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::{Datelike, Timelike};
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::io::storage::Created;
 use crate::io::table::Table;
 use crate::snapshot::Snapshot;
@@ -212,7 +212,7 @@ impl Table {
             let s = match self.snapshot(ids[mid]).await {
                 Ok(s) => s,
                 // Expired while we searched: search the newer half.
-                Err(Error::NotFound(_)) => {
+                Err(e) if e.kind() == ErrorKind::NotFound => {
                     lo = mid + 1;
                     continue;
                 }

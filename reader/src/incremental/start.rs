@@ -2,7 +2,7 @@
 //! for a position that snapshot expiration already removed.
 
 use streamhouse_format::io::Table;
-use streamhouse_format::{Error, Result};
+use streamhouse_format::{Error, ErrorKind, Result};
 
 use super::StartPosition;
 
@@ -59,7 +59,7 @@ pub async fn first_committed_at_or_after(table: &Table, millis: i64) -> Result<i
             Ok(s) if s.time_millis >= millis => hi = mid,
             Ok(_) => lo = mid + 1,
             // Expired while searching: the answer is newer.
-            Err(Error::NotFound(_)) => lo = mid + 1,
+            Err(e) if e.kind() == ErrorKind::NotFound => lo = mid + 1,
             Err(e) => return Err(e),
         }
     }

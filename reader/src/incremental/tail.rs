@@ -22,7 +22,7 @@ use futures::StreamExt;
 use streamhouse_format::io::consumers::check_consumer_id;
 use streamhouse_format::io::Table;
 use streamhouse_format::snapshot::Snapshot;
-use streamhouse_format::{Error, Result};
+use streamhouse_format::{Error, ErrorKind, Result};
 
 use super::changes::{change_files, full_scan, ChangeReader, ChangeSource};
 use super::poll::PollSchedule;
@@ -422,7 +422,7 @@ impl Tail {
 
     /// A file vanished while a snapshot was read: say so, and whether expiration took it.
     async fn explain(&mut self, e: Error, id: i64) -> Error {
-        if !matches!(e, Error::NotFound(_)) {
+        if e.kind() != ErrorKind::NotFound {
             return e;
         }
         if let (Ok(None), Ok(Some(earliest))) = (
