@@ -131,7 +131,7 @@ fn write_once(
     Ok(commit.snapshot_ids.last().copied())
 }
 
-fn millis_to_duration(py: Python<'_>, secs: f64, what: &str) -> PyResult<Duration> {
+fn seconds_to_duration(py: Python<'_>, secs: f64, what: &str) -> PyResult<Duration> {
     Duration::try_from_secs_f64(secs).map_err(|_| {
         invalid(
             py,
@@ -359,7 +359,7 @@ impl PyTable {
         self.check(py)?;
         let start: StartPosition = crate::errors::lib(py, start.parse())?;
         let timeout = timeout
-            .map(|s| millis_to_duration(py, s, "timeout"))
+            .map(|s| seconds_to_duration(py, s, "timeout"))
             .transpose()?;
         let mut builder = self.table.tail().from(start).follow(follow);
         if let Some(c) = consumer {
@@ -432,7 +432,7 @@ impl PyTable {
             expire = expire.retain_max(n);
         }
         if let Some(s) = older_than {
-            expire = expire.older_than(millis_to_duration(py, s, "older_than")?);
+            expire = expire.older_than(seconds_to_duration(py, s, "older_than")?);
         }
         let report = wait_lib(py, || async move { expire.run().await })?;
         Ok(report.expired)
@@ -519,7 +519,7 @@ impl PyTable {
     ) -> PyResult<i64> {
         self.check(py)?;
         let retain = retain
-            .map(|s| millis_to_duration(py, s, "retain"))
+            .map(|s| seconds_to_duration(py, s, "retain"))
             .transpose()?;
         let t = self.table.clone();
         let tag = wait_lib(py, || async move {
