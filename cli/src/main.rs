@@ -39,12 +39,7 @@ fn main() {
 /// A panic is a bug, never the user's fault: report it as one line, without a backtrace.
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
-        let payload = info.payload();
-        let msg = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_string());
+        let msg = info.payload_as_str().unwrap_or("unknown panic");
         let at = info
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
