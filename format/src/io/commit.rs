@@ -20,9 +20,12 @@ use crate::binary_row::BinaryRow;
 use crate::datum::{compare_keys, Datum};
 use crate::error::{Error, Result};
 use crate::io::files::fold_entries;
+use crate::io::index_manifest::write_index_manifest;
 use crate::io::storage::Created;
 use crate::io::table::Table;
-use crate::manifest::{self, DataFileMeta, FileKind, ManifestEntry, ManifestFileMeta};
+use crate::manifest::{
+    self, DataFileMeta, FileKind, IndexManifestEntry, ManifestEntry, ManifestFileMeta,
+};
 use crate::snapshot::{CommitKind, Snapshot, SNAPSHOT_VERSION};
 use crate::stats::SimpleStats;
 use crate::types::DataType;
@@ -50,6 +53,9 @@ pub struct CommitMessage {
     pub compact_after: Vec<DataFileMeta>,
     /// Changelog produced by compaction (`lookup`, `full-compaction`).
     pub compact_changelog: Vec<DataFileMeta>,
+    /// Index files a writer added or replaced (ADD / DELETE entries: the HASH files of dynamic
+    /// buckets), committed with the APPEND snapshot into a new index manifest.
+    pub index_changes: Vec<IndexManifestEntry>,
 }
 
 impl CommitMessage {
@@ -59,6 +65,7 @@ impl CommitMessage {
             && self.compact_before.is_empty()
             && self.compact_after.is_empty()
             && self.compact_changelog.is_empty()
+            && self.index_changes.is_empty()
     }
 }
 
@@ -143,7 +150,9 @@ impl Committer {
         let mut append_changelog = vec![];
         let mut compact = vec![];
         let mut compact_changelog = vec![];
+        let mut append_index = vec![];
         for m in messages {
+            append_index.extend(m.index_changes.iter().cloned());
             let entry = |kind, file: &DataFileMeta| ManifestEntry {
                 kind,
                 partition: m.partition.clone(),
@@ -157,9 +166,10 @@ impl Committer {
             compact.extend(m.compact_after.iter().map(|f| entry(FileKind::Add, f)));
             compact_changelog.extend(m.compact_changelog.iter().map(|f| entry(FileKind::Add, f)));
         }
-        if !append.is_empty() || !append_changelog.is_empty() {
+        if !append.is_empty() || !append_changelog.is_empty() || !append_index.is_empty() {
+            let (kind, changelog) = (CommitKind::Append, append_changelog);
             out.push(
-                self.commit_entries(CommitKind::Append, append, append_changelog, identifier)
+                self.commit_with_index(kind, append, changelog, append_index, identifier)
                     .await?,
             );
         }
@@ -181,6 +191,21 @@ impl Committer {
         changelog: Vec<ManifestEntry>,
         identifier: i64,
     ) -> Result<Committed> {
+        self.commit_with_index(kind, entries, changelog, vec![], identifier)
+            .await
+    }
+
+    /// [`Committer::commit_entries`] with index file changes: the snapshot gets a new index
+    /// manifest, the latest one's entries with `index_changes` applied
+    /// ([`write_index_manifest`]).
+    pub async fn commit_with_index(
+        &self,
+        kind: CommitKind,
+        entries: Vec<ManifestEntry>,
+        changelog: Vec<ManifestEntry>,
+        index_changes: Vec<IndexManifestEntry>,
+        identifier: i64,
+    ) -> Result<Committed> {
         let outcome = async {
             let delta = self.write_delta(&entries, &changelog).await?;
             let first_latest = self.table.latest_snapshot_id().await?.unwrap_or(0);
@@ -194,6 +219,7 @@ impl Committer {
                 identifier,
                 entries: &entries,
                 delta: &delta,
+                index_changes: &index_changes,
             };
             let outcome = self.publish(&commit, &mut attempts).await;
             if outcome.is_err() && attempts.put_uncertain {
@@ -255,7 +281,11 @@ impl Committer {
                     .await?;
             }
             let base_list = self.write_base_list(latest.as_ref()).await?;
-            let snapshot = self.next_snapshot(commit, latest.as_ref(), base_list);
+            let new_name = || self.next_name("index-manifest");
+            let index =
+                write_index_manifest(table, latest.as_ref(), commit.index_changes, new_name)
+                    .await?;
+            let snapshot = self.next_snapshot(commit, latest.as_ref(), base_list, index);
             let id = snapshot.id;
             let path = table.snapshot_path(id);
             match table.io.write_if_absent(&path, snapshot.to_json()).await {
@@ -304,6 +334,7 @@ impl Committer {
         commit: &Commit<'_>,
         latest: Option<&Snapshot>,
         (base_list, base_list_size): (String, i64),
+        index_manifest: Option<String>,
     ) -> Snapshot {
         let delta = commit.delta;
         let delta_rows = delta.added - delta.deleted;
@@ -318,7 +349,7 @@ impl Committer {
             delta_manifest_list_size: Some(delta.list.1),
             changelog_manifest_list: delta.changelog_list.as_ref().map(|c| c.0.clone()),
             changelog_manifest_list_size: delta.changelog_list.as_ref().map(|c| c.1),
-            index_manifest: latest.and_then(|l| l.index_manifest.clone()),
+            index_manifest,
             commit_user: self.commit_user.clone(),
             commit_identifier: commit.identifier,
             commit_kind: commit.kind,
@@ -506,6 +537,8 @@ struct Commit<'a> {
     identifier: i64,
     entries: &'a [ManifestEntry],
     delta: &'a Delta,
+    /// Index files added and deleted (empty: the latest index manifest is kept).
+    index_changes: &'a [IndexManifestEntry],
 }
 
 /// The manifest lists a commit wrote once (name and size) and its row counts.
