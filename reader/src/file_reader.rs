@@ -383,6 +383,29 @@ impl Binding {
         convert(ctx, batch, &self.slots, display)
     }
 
+    /// What becomes of a file's batches, taken in order: each is cast to the internal layout,
+    /// loses the rows the deletion vector drops (positions counted from the file's first row)
+    /// and is filtered by the scan's row predicate.
+    pub(crate) fn into_finisher(
+        self,
+        ctx: &Arc<ScanContext>,
+        dv: Option<Arc<DeletionVector>>,
+        display: String,
+    ) -> impl FnMut(RecordBatch) -> Result<RecordBatch> + Send + 'static {
+        let ctx = ctx.clone();
+        let mut offset = 0u64;
+        move |batch| {
+            let start = offset;
+            offset += batch.num_rows() as u64;
+            let out = self.convert(&ctx, &batch, &display)?;
+            let out = match &dv {
+                Some(dv) => apply_dv(out, dv, start)?,
+                None => out,
+            };
+            crate::pushdown::filter_rows(&ctx, out)
+        }
+    }
+
     /// The binding with the key and `_SEQUENCE_NUMBER` columns left unread (they become
     /// nulls): for primary-key files read without merging, where only `_VALUE_KIND` and the
     /// value columns are used.
@@ -464,20 +487,8 @@ pub async fn read_file_with(
         .build()
         .map_err(|e| open_error(e, &display))?;
 
-    let ctx = ctx.clone();
-    let mut offset = 0u64;
-    let converted = stream.map(move |batch| {
-        let batch = batch.map_err(|e| open_error(e, &display))?;
-        let rows = batch.num_rows();
-        let out = binding.convert(&ctx, &batch, &display)?;
-        let start = offset;
-        offset += rows as u64;
-        let out = match &dv {
-            Some(dv) => apply_dv(out, dv, start)?,
-            None => out,
-        };
-        crate::pushdown::filter_rows(&ctx, out)
-    });
+    let mut finish = binding.into_finisher(ctx, dv, display.clone());
+    let converted = stream.map(move |batch| finish(batch.map_err(|e| open_error(e, &display))?));
     Ok(converted
         .try_filter(|b| futures::future::ready(b.num_rows() > 0))
         .boxed())
@@ -532,7 +543,7 @@ fn convert(
 }
 
 /// Drops the rows of `batch` (file rows `start..`) whose positions the vector deletes.
-pub(crate) fn apply_dv(batch: RecordBatch, dv: &DeletionVector, start: u64) -> Result<RecordBatch> {
+fn apply_dv(batch: RecordBatch, dv: &DeletionVector, start: u64) -> Result<RecordBatch> {
     let n = batch.num_rows();
     let deleted = dv.range(start, start + n as u64);
     if deleted.is_empty() {

@@ -21,6 +21,32 @@
 //! ([`other_formats`]); other formats give
 //! [`Error::Unsupported`](streamhouse_format::Error::Unsupported) naming the file.
 
+/// The setters [`ScanBuilder`] and [`incremental::TailBuilder`] share, over their fields
+/// `projection`, `batch_size` and `concurrency`; the argument documents `concurrency`.
+macro_rules! read_setters {
+    ($concurrency_doc:literal) => {
+        /// Reads only these columns, in this order (default: all). An unknown column fails
+        /// when the read is planned.
+        pub fn projection(mut self, columns: Vec<String>) -> Self {
+            self.projection = Some(columns);
+            self
+        }
+
+        /// Rows per output batch (default [`DEFAULT_BATCH_SIZE`](crate::DEFAULT_BATCH_SIZE)).
+        pub fn batch_size(mut self, n: usize) -> Self {
+            self.batch_size = n.max(1);
+            self
+        }
+
+        #[doc = $concurrency_doc]
+        /// Output order does not depend on it.
+        pub fn concurrency(mut self, n: usize) -> Self {
+            self.concurrency = n.max(1);
+            self
+        }
+    };
+}
+
 pub mod cast;
 pub mod compact_read;
 pub mod dv;

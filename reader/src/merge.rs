@@ -637,24 +637,16 @@ impl Merger {
                     .map_err(|e| Error::arrow("gathering merged keys", e))?,
             );
         }
-        let seq: Int64Array = self
+        let (seq, kinds): (Vec<i64>, Vec<i8>) = self
             .picks
             .iter()
             .map(|&(s, r)| match s {
-                ASSEMBLED => self.row_meta[r].2,
-                _ => self.sources[s].seq.value(r),
+                ASSEMBLED => (self.row_meta[r].2, self.row_meta[r].3),
+                _ => (self.sources[s].seq.value(r), self.sources[s].kinds.value(r)),
             })
-            .collect();
-        let kinds: Int8Array = self
-            .picks
-            .iter()
-            .map(|&(s, r)| match s {
-                ASSEMBLED => self.row_meta[r].3,
-                _ => self.sources[s].kinds.value(r),
-            })
-            .collect();
-        cols.push(Arc::new(seq));
-        cols.push(Arc::new(kinds));
+            .unzip();
+        cols.push(Arc::new(Int64Array::from(seq)));
+        cols.push(Arc::new(Int8Array::from(kinds)));
         Ok(cols)
     }
 }

@@ -23,7 +23,7 @@ use streamhouse_format::types::{DataType, TypeKind};
 use streamhouse_format::{Error, Result};
 
 use crate::dv::DeletionVector;
-use crate::file_reader::{apply_dv, bind, locate_any, ScanContext, KEY_PREFIX};
+use crate::file_reader::{bind, locate_any, ScanContext, KEY_PREFIX};
 
 /// Data file formats read here besides Parquet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,11 +119,9 @@ pub(crate) async fn read_file(
     let binding = bind(ctx, &src.schema, &schema, &display)?;
     let roots = binding.roots.clone();
     let file_schema = src.schema.clone();
-    let ctx = ctx.clone();
-    let mut offset = 0u64;
+    let mut finish = binding.into_finisher(ctx, dv, display.clone());
     let converted = futures::stream::iter(batches).map(move |batch| {
         let batch = batch.map_err(|e| Error::corrupt(&display, e))?;
-        let rows = batch.num_rows();
         let batch = batch
             .project(&roots)
             .map_err(|e| Error::corrupt(&display, e))?;
@@ -132,14 +130,7 @@ pub(crate) async fn read_file(
         } else {
             batch
         };
-        let out = binding.convert(&ctx, &batch, &display)?;
-        let start = offset;
-        offset += rows as u64;
-        let out = match &dv {
-            Some(dv) => apply_dv(out, dv, start)?,
-            None => out,
-        };
-        crate::pushdown::filter_rows(&ctx, out)
+        finish(batch)
     });
     Ok(converted
         .filter(|b| futures::future::ready(!matches!(b, Ok(b) if b.num_rows() == 0)))

@@ -195,28 +195,13 @@ impl ScanBuilder {
         t.snapshot_or_latest(self.snapshot).await
     }
 
-    /// Reads only these columns, in this order. An unknown column fails at plan time.
-    pub fn projection(mut self, columns: Vec<String>) -> Self {
-        self.projection = Some(columns);
-        self
-    }
+    read_setters!(
+        "How many splits are read at the same time (default [`DEFAULT_SPLIT_CONCURRENCY`])."
+    );
 
     /// Stops after `n` rows.
     pub fn limit(mut self, n: usize) -> Self {
         self.limit = Some(n);
-        self
-    }
-
-    /// Rows per output batch (default [`DEFAULT_BATCH_SIZE`]).
-    pub fn batch_size(mut self, n: usize) -> Self {
-        self.batch_size = n.max(1);
-        self
-    }
-
-    /// How many splits are read at the same time (default [`DEFAULT_SPLIT_CONCURRENCY`]).
-    /// Output order does not depend on it.
-    pub fn concurrency(mut self, n: usize) -> Self {
-        self.concurrency = n.max(1);
         self
     }
 

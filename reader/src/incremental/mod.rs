@@ -223,23 +223,7 @@ impl TailBuilder {
         self
     }
 
-    /// Only these columns, in this order (default: all).
-    pub fn projection(mut self, columns: Vec<String>) -> Self {
-        self.projection = Some(columns);
-        self
-    }
-
-    /// Rows per batch (default [`DEFAULT_BATCH_SIZE`](crate::DEFAULT_BATCH_SIZE)).
-    pub fn batch_size(mut self, n: usize) -> Self {
-        self.batch_size = n.max(1);
-        self
-    }
-
-    /// Files read at the same time (default 4); output order does not depend on it.
-    pub fn concurrency(mut self, n: usize) -> Self {
-        self.concurrency = n.max(1);
-        self
-    }
+    read_setters!("How many files are read at the same time (default 4).");
 
     /// The polling floor (default [`DEFAULT_MIN_POLL_INTERVAL`]).
     pub fn poll_interval(mut self, floor: Duration) -> Self {

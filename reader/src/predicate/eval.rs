@@ -5,6 +5,7 @@
 use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, Scalar};
 use arrow::compute::kernels::cmp;
 use arrow::compute::{and_kleene, cast, is_null, not, or_kleene};
+use arrow::error::ArrowError;
 use streamhouse_format::merge::datums_to_array;
 use streamhouse_format::{Error, Result};
 
@@ -35,34 +36,34 @@ impl Predicate {
                 })?;
                 eval_leaf(l, &col)?
             }
-            Predicate::And(ps) => {
-                let mut acc: Option<BooleanArray> = None;
-                for p in ps {
-                    let v = p.evaluate_with(rows, column)?;
-                    acc = Some(match acc {
-                        None => v,
-                        Some(a) => and_kleene(&a, &v).map_err(err)?,
-                    });
-                }
-                acc.unwrap_or_else(|| BooleanArray::from(vec![true; rows]))
-            }
-            Predicate::Or(ps) => {
-                let mut acc: Option<BooleanArray> = None;
-                for p in ps {
-                    let v = p.evaluate_with(rows, column)?;
-                    acc = Some(match acc {
-                        None => v,
-                        Some(a) => or_kleene(&a, &v).map_err(err)?,
-                    });
-                }
-                acc.unwrap_or_else(|| BooleanArray::from(vec![false; rows]))
-            }
+            Predicate::And(ps) => fold(ps, rows, column, true, and_kleene)?,
+            Predicate::Or(ps) => fold(ps, rows, column, false, or_kleene)?,
             Predicate::Not(p) => not(&p.evaluate_with(rows, column)?).map_err(err)?,
         })
     }
 }
 
-fn err(e: arrow::error::ArrowError) -> Error {
+/// Combines the operands' values with a Kleene AND or OR; `empty` is the value of no
+/// operands.
+fn fold(
+    ps: &[Predicate],
+    rows: usize,
+    column: &dyn Fn(&Leaf) -> Option<ArrayRef>,
+    empty: bool,
+    op: fn(&BooleanArray, &BooleanArray) -> std::result::Result<BooleanArray, ArrowError>,
+) -> Result<BooleanArray> {
+    let mut acc: Option<BooleanArray> = None;
+    for p in ps {
+        let v = p.evaluate_with(rows, column)?;
+        acc = Some(match acc {
+            None => v,
+            Some(a) => op(&a, &v).map_err(err)?,
+        });
+    }
+    Ok(acc.unwrap_or_else(|| BooleanArray::from(vec![empty; rows])))
+}
+
+fn err(e: ArrowError) -> Error {
     Error::arrow("evaluating a predicate", e)
 }
 

@@ -294,32 +294,31 @@ impl<'a> Parser<'a> {
     }
 
     fn or(&mut self) -> PResult<Expr> {
-        let pos = self.pos();
-        let mut parts = vec![self.and()?];
-        while self.eat_kw("OR") {
-            parts.push(self.and()?);
-        }
-        Ok(if parts.len() == 1 {
-            parts.pop().expect("one part")
-        } else {
-            Expr {
-                kind: ExprKind::Or(parts),
-                pos: Some(pos),
-            }
-        })
+        self.chain("OR", Self::and, ExprKind::Or)
     }
 
     fn and(&mut self) -> PResult<Expr> {
+        self.chain("AND", Self::unary, ExprKind::And)
+    }
+
+    /// Operands parsed by `operand`, separated by keyword `kw`: the one operand alone, or
+    /// `node` of all of them.
+    fn chain(
+        &mut self,
+        kw: &str,
+        operand: fn(&mut Self) -> PResult<Expr>,
+        node: fn(Vec<Expr>) -> ExprKind,
+    ) -> PResult<Expr> {
         let pos = self.pos();
-        let mut parts = vec![self.unary()?];
-        while self.eat_kw("AND") {
-            parts.push(self.unary()?);
+        let mut parts = vec![operand(self)?];
+        while self.eat_kw(kw) {
+            parts.push(operand(self)?);
         }
         Ok(if parts.len() == 1 {
             parts.pop().expect("one part")
         } else {
             Expr {
-                kind: ExprKind::And(parts),
+                kind: node(parts),
                 pos: Some(pos),
             }
         })

@@ -92,48 +92,46 @@ impl Predicate {
                 None => ANY,
                 Some(r) => leaf(l, &r, rows),
             },
-            Predicate::Not(p) => {
-                let q = p.possible(stats, rows);
-                Possible {
-                    can_true: q.can_false,
-                    can_false: q.can_true,
-                    can_null: q.can_null,
-                }
-            }
-            Predicate::And(ps) => {
-                let mut acc = Possible {
-                    can_true: true,
-                    can_false: false,
-                    can_null: false,
-                };
-                for p in ps {
-                    let q = p.possible(stats, rows);
-                    acc = Possible {
-                        can_true: acc.can_true && q.can_true,
-                        can_false: acc.can_false || q.can_false,
-                        can_null: (acc.can_null && (q.can_true || q.can_null))
-                            || (q.can_null && (acc.can_true || acc.can_null)),
-                    };
-                }
-                acc
-            }
-            Predicate::Or(ps) => {
-                let mut acc = Possible {
-                    can_true: false,
-                    can_false: true,
-                    can_null: false,
-                };
-                for p in ps {
-                    let q = p.possible(stats, rows);
-                    acc = Possible {
-                        can_true: acc.can_true || q.can_true,
-                        can_false: acc.can_false && q.can_false,
-                        can_null: (acc.can_null && (q.can_false || q.can_null))
-                            || (q.can_null && (acc.can_false || acc.can_null)),
-                    };
-                }
-                acc
-            }
+            Predicate::Not(p) => p.possible(stats, rows).not(),
+            Predicate::And(ps) => ps
+                .iter()
+                .fold(Possible::TRUE, |acc, p| acc.and(p.possible(stats, rows))),
+            // NOT (NOT a AND NOT b ...), so the three-valued OR needs no rule of its own.
+            Predicate::Or(ps) => ps
+                .iter()
+                .fold(Possible::TRUE, |acc, p| {
+                    acc.and(p.possible(stats, rows).not())
+                })
+                .not(),
+        }
+    }
+}
+
+impl Possible {
+    /// What an empty conjunction (`TRUE`) can be.
+    const TRUE: Possible = Possible {
+        can_true: true,
+        can_false: false,
+        can_null: false,
+    };
+
+    /// The negation: true where this is false and the other way round; NULL stays NULL.
+    fn not(self) -> Possible {
+        Possible {
+            can_true: self.can_false,
+            can_false: self.can_true,
+            can_null: self.can_null,
+        }
+    }
+
+    /// The three-valued conjunction: true only when both are, false when either is, NULL
+    /// when one is NULL and the other true or NULL.
+    fn and(self, q: Possible) -> Possible {
+        Possible {
+            can_true: self.can_true && q.can_true,
+            can_false: self.can_false || q.can_false,
+            can_null: (self.can_null && (q.can_true || q.can_null))
+                || (q.can_null && (self.can_true || self.can_null)),
         }
     }
 }
