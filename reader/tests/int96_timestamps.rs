@@ -4,6 +4,8 @@
 //! the tail and `get`: non-zero nanoseconds, 1969-12-31T23:59:59.999999999, the ends of the
 //! nanosecond range, NULLs; TIMESTAMP(3)/(6) beside them with years 0001 and 9999.
 
+use crate::common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -20,12 +22,8 @@ use bytes::Bytes;
 use parquet::basic::Type as PhysicalType;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use streamhouse_format::datum::Datum;
-use streamhouse_format::io::{
-    open_warehouse, table_root, CommitMessage, Committer, Identifier, Table,
-};
+use streamhouse_format::io::{CommitMessage, Committer, Table};
 use streamhouse_format::route::KeyRouter;
-use streamhouse_format::schema::TableSchema;
-use streamhouse_format::types::parse_columns;
 use streamhouse_reader::incremental::{StartPosition, TailBuilder, TailEvent};
 use streamhouse_reader::lookup::{LookupHandle, LookupOptions};
 use streamhouse_reader::scan_stats::ScanMetrics;
@@ -92,26 +90,13 @@ fn row(i: usize, version: i32) -> Row {
 }
 
 async fn create() -> Table {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let (io, root) = open_warehouse(&format!("memory://int96-{n}")).unwrap();
-    let id = Identifier::parse("db.t").unwrap();
-    let schema = TableSchema::new(
-        parse_columns(COLUMNS).unwrap(),
-        vec![],
-        vec!["k".to_string()],
-        [("bucket", "2"), ("write-only", "true")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        0,
+    common::table(
+        COLUMNS,
+        &[],
+        &["k"],
+        &[("bucket", "2"), ("write-only", "true")],
     )
-    .unwrap();
-    Table::create(io, table_root(&root, &id), "db.t", schema)
-        .await
-        .unwrap()
+    .await
 }
 
 fn batch(table: &Table, rows: &[Row]) -> RecordBatch {
@@ -388,25 +373,8 @@ fn nanosecond_columns_are_the_int96_ones() {
 
 #[tokio::test]
 async fn gets_in_our_int96_key_files_use_page_bounds_and_bloom_filters() {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let (io, root) = open_warehouse(&format!("memory://int96-keys-{n}")).unwrap();
-    let schema = TableSchema::new(
-        parse_columns("k TIMESTAMP(9) NOT NULL, v STRING").unwrap(),
-        vec![],
-        vec!["k".to_string()],
-        [("bucket".to_string(), "1".to_string())]
-            .into_iter()
-            .collect(),
-        0,
-    )
-    .unwrap();
-    let id = Identifier::parse("db.keys").unwrap();
-    let table = Table::create(io, table_root(&root, &id), "db.keys", schema)
-        .await
-        .unwrap();
+    let columns = "k TIMESTAMP(9) NOT NULL, v STRING";
+    let table = common::table(columns, &[], &["k"], &[("bucket", "1")]).await;
     // 5000 keys 3 ns apart around 1970-01-01 (before and after): one file, ~20 pages.
     let key = |i: i64| (i - 2500) * 3;
     let batch = RecordBatch::try_new(

@@ -12,7 +12,7 @@
 //!   bytes, an equality on the bucket key reads one bucket, a partition value one partition;
 //! * time travel by tag and by time.
 
-use crate::predicate_support;
+use crate::{common, predicate_support};
 use streamhouse_test_support as interop_support;
 
 use std::sync::Arc;
@@ -22,9 +22,7 @@ use arrow::array::{
 };
 use arrow::datatypes::DataType as A;
 use proptest::prelude::*;
-use streamhouse_format::io::{open_warehouse, table_root, Identifier, Table};
-use streamhouse_format::schema::TableSchema;
-use streamhouse_format::types::parse_columns;
+use streamhouse_format::io::{open_warehouse, Table};
 use streamhouse_reader::scan_stats::ScanMetrics;
 use streamhouse_reader::ScanBuilder;
 use streamhouse_writer::TableWriter;
@@ -146,21 +144,15 @@ fn pypaimon_filters_agree() {
 /// A larger primary-key table: 200,000 keys in 10 commits over 2 buckets.
 async fn large() -> (Table, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let (io, root) = open_warehouse(dir.path().to_str().unwrap()).unwrap();
-    let id = Identifier::parse("db.big").unwrap();
-    let schema = TableSchema::new(
-        parse_columns("id BIGINT NOT NULL, v INT, name STRING").unwrap(),
-        vec![],
-        vec!["id".into()],
-        [("bucket".to_string(), "2".to_string())]
-            .into_iter()
-            .collect(),
-        0,
+    let table = common::create_table(
+        dir.path().to_str().unwrap(),
+        "db.big",
+        "id BIGINT NOT NULL, v INT, name STRING",
+        &[],
+        &["id"],
+        &[("bucket", "2")],
     )
-    .unwrap();
-    let table = Table::create(io, table_root(&root, &id), "db.big", schema)
-        .await
-        .unwrap();
+    .await;
     let arrow = Arc::new(arrow::datatypes::Schema::new(vec![
         arrow::datatypes::Field::new("id", A::Int64, false),
         arrow::datatypes::Field::new("v", A::Int32, true),
@@ -380,26 +372,17 @@ async fn every_primitive_type_filters_and_routes() {
         Time32MillisecondArray, TimestampMicrosecondArray, TimestampMillisecondArray,
     };
     let dir = tempfile::tempdir().unwrap();
-    let (io, root) = open_warehouse(dir.path().to_str().unwrap()).unwrap();
-    let id = Identifier::parse("db.types").unwrap();
-    let schema = TableSchema::new(
-        parse_columns(
-            "ks STRING, kd DECIMAL(20, 4), kt TIMESTAMP(6), b BOOLEAN, ti TINYINT, si SMALLINT, \
-             i INT, f FLOAT, x DOUBLE, dt DATE, tm TIME(3), ltz TIMESTAMP(3) WITH LOCAL TIME ZONE, \
-             bin BYTES, c CHAR(4)",
-        )
-        .unwrap(),
-        vec![],
-        vec!["ks".into(), "kd".into(), "kt".into()],
-        [("bucket".to_string(), "4".to_string())]
-            .into_iter()
-            .collect(),
-        0,
+    let table = common::create_table(
+        dir.path().to_str().unwrap(),
+        "db.types",
+        "ks STRING, kd DECIMAL(20, 4), kt TIMESTAMP(6), b BOOLEAN, ti TINYINT, si SMALLINT, \
+         i INT, f FLOAT, x DOUBLE, dt DATE, tm TIME(3), ltz TIMESTAMP(3) WITH LOCAL TIME ZONE, \
+         bin BYTES, c CHAR(4)",
+        &[],
+        &["ks", "kd", "kt"],
+        &[("bucket", "4")],
     )
-    .unwrap();
-    let table = Table::create(io, table_root(&root, &id), "db.types", schema)
-        .await
-        .unwrap();
+    .await;
     let n = 64usize;
     let arrow_schema = table.schema.arrow_schema();
     let cols: Vec<Arc<dyn Array>> = vec![

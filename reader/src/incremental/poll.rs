@@ -121,12 +121,16 @@ mod tests {
         Duration::from_millis(n)
     }
 
+    fn schedule(floor_ms: u64, ceiling_ms: u64) -> PollSchedule {
+        PollSchedule::new(PollConfig {
+            min_interval: ms(floor_ms),
+            max_interval: ms(ceiling_ms),
+        })
+    }
+
     #[test]
     fn waits_longer_the_longer_nothing_comes_up_to_the_ceiling() {
-        let mut s = PollSchedule::new(PollConfig {
-            min_interval: ms(10),
-            max_interval: ms(100),
-        });
+        let mut s = schedule(10, 100);
         let t = Duration::ZERO;
         let delays: Vec<Duration> = [0, 40, 200, 400, 2000]
             .iter()
@@ -137,10 +141,7 @@ mod tests {
 
     #[test]
     fn learns_a_regular_cadence_and_polls_at_the_floor_around_it() {
-        let mut s = PollSchedule::new(PollConfig {
-            min_interval: ms(10),
-            max_interval: ms(1000),
-        });
+        let mut s = schedule(10, 1000);
         let t0 = Duration::ZERO;
         // Arrivals every 200 ms, observed while waiting.
         for i in 0..5u64 {
@@ -180,10 +181,7 @@ mod tests {
 
     #[test]
     fn the_ceiling_is_never_below_the_floor() {
-        let mut s = PollSchedule::new(PollConfig {
-            min_interval: ms(50),
-            max_interval: ms(5),
-        });
+        let mut s = schedule(50, 5);
         assert_eq!(s.missed(Duration::ZERO), ms(50));
     }
 }

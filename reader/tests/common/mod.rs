@@ -10,7 +10,9 @@ use arrow::datatypes::{DataType as ArrowType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use streamhouse_format::binary_row::BinaryRow;
 use streamhouse_format::datum::datum_from_arrow;
-use streamhouse_format::io::{open_warehouse, CommitMessage, Committer, Table};
+use streamhouse_format::io::{
+    open_warehouse, table_root, CommitMessage, Committer, Identifier, Table,
+};
 use streamhouse_format::manifest::DataFileMeta;
 use streamhouse_format::schema::TableSchema;
 use streamhouse_format::stats::SimpleStats;
@@ -34,19 +36,33 @@ impl Rng {
     }
 }
 
-/// Creates a table in a fresh in-memory warehouse.
+/// Creates table `db.t` in a fresh in-memory warehouse.
 pub async fn table(
     columns: &str,
     partition: &[&str],
     pk: &[&str],
     options: &[(&str, &str)],
 ) -> Table {
-    let name = format!("memory://reader-test-{}", uuid::Uuid::new_v4());
-    let (io, root) = open_warehouse(&name).unwrap();
+    let warehouse = format!("memory://reader-test-{}", uuid::Uuid::new_v4());
+    create_table(&warehouse, "db.t", columns, partition, pk, options).await
+}
+
+/// Creates table `name` (`db.t`) in `warehouse` (a path or URL): `columns` as
+/// `name TYPE, ...`, partition and primary-key columns, and options.
+pub async fn create_table(
+    warehouse: &str,
+    name: &str,
+    columns: &str,
+    partition: &[&str],
+    pk: &[&str],
+    options: &[(&str, &str)],
+) -> Table {
+    let (io, root) = open_warehouse(warehouse).unwrap();
+    let strings = |names: &[&str]| names.iter().map(|s| s.to_string()).collect();
     let schema = TableSchema::new(
         parse_columns(columns).unwrap(),
-        partition.iter().map(|s| s.to_string()).collect(),
-        pk.iter().map(|s| s.to_string()).collect(),
+        strings(partition),
+        strings(pk),
         options
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -54,7 +70,8 @@ pub async fn table(
         0,
     )
     .unwrap();
-    Table::create(io, root.clone().join("db.db").join("t"), "db.t", schema)
+    let id = Identifier::parse(name).unwrap();
+    Table::create(io, table_root(&root, &id), name, schema)
         .await
         .unwrap()
 }

@@ -11,10 +11,8 @@ use arrow::array::{
     Array, AsArray, Date32Array, Decimal128Array, Int32Array, Int64Array, RecordBatch, StringArray,
 };
 use arrow::datatypes::{DataType as A, Date32Type, Decimal128Type, Int32Type, Int64Type};
-use streamhouse_format::io::{open_warehouse, table_root, Identifier, Table};
+use streamhouse_format::io::Table;
 use streamhouse_format::row_kind::RowKind;
-use streamhouse_format::schema::TableSchema;
-use streamhouse_format::types::parse_columns;
 use streamhouse_writer::TableWriter;
 
 pub const COLUMNS: &str =
@@ -155,32 +153,20 @@ pub struct Fixture {
 /// in the last commit, deletes.
 pub async fn fixture(pk: bool, commits: usize, per_commit: usize, seed: u64) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let (io, root) = open_warehouse(dir.path().to_str().unwrap()).unwrap();
-    let name = if pk { "db.pk" } else { "db.log" };
-    let id = Identifier::parse(name).unwrap();
-    let options: BTreeMap<String, String> = if pk {
-        [("bucket", "3"), ("metadata.stats-mode", "full")]
+    let (name, bucket, pk_columns): (_, _, &[&str]) = if pk {
+        ("db.pk", "3", &["dt", "id"])
     } else {
-        [("bucket", "-1"), ("metadata.stats-mode", "full")]
-    }
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let schema = TableSchema::new(
-        parse_columns(COLUMNS).unwrap(),
-        vec!["dt".into()],
-        if pk {
-            vec!["dt".into(), "id".into()]
-        } else {
-            vec![]
-        },
-        options,
-        0,
+        ("db.log", "-1", &[])
+    };
+    let table = crate::common::create_table(
+        dir.path().to_str().unwrap(),
+        name,
+        COLUMNS,
+        &["dt"],
+        pk_columns,
+        &[("bucket", bucket), ("metadata.stats-mode", "full")],
     )
-    .unwrap();
-    let table = Table::create(io, table_root(&root, &id), name, schema)
-        .await
-        .unwrap();
+    .await;
     let mut rng = Rng(seed);
     let mut model: BTreeMap<i64, Row> = BTreeMap::new();
     let mut log: Vec<Row> = vec![];
