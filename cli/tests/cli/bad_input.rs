@@ -165,54 +165,76 @@ fn bad_input_is_a_clear_error_and_commits_nothing() {
 #[test]
 fn missing_tables_and_usage_errors() {
     let wh = Wh::new();
-    let e = wh.fails_stdin(
-        1,
-        &["write", "db.nope", "--format", "json"],
-        b"{\"id\":1}\n",
-    );
-    assert!(e.contains("table db.nope does not exist"), "{e}");
-    for cmd in ["scan", "snapshots", "schema", "files"] {
-        let e = wh.fails(1, &[cmd, "db.nope"]);
-        assert!(e.contains("does not exist"), "{cmd}: {e}");
-    }
     wh.create("db.t", "id INT NOT NULL, v STRING", "--primary-key id");
-    let e = wh.fails(1, &["create", "db.t", "--schema", "id INT"]);
-    assert!(e.contains("already exists"), "{e}");
+    wh.write("db.t", "json", "{\"id\":1}\n");
+    let txt = wh.file("rows.txt", b"id\n1\n");
+    // (exit code, arguments, standard input, what the error says)
+    let cases: &[(i32, &[&str], &str, &[&str])] = &[
+        (
+            1,
+            &["write", "db.nope", "--format", "json"],
+            "{\"id\":1}\n",
+            &["table db.nope does not exist"],
+        ),
+        (1, &["scan", "db.nope"], "", &["does not exist"]),
+        (1, &["snapshots", "db.nope"], "", &["does not exist"]),
+        (1, &["schema", "db.nope"], "", &["does not exist"]),
+        (1, &["files", "db.nope"], "", &["does not exist"]),
+        (
+            1,
+            &["create", "db.t", "--schema", "id INT"],
+            "",
+            &["already exists"],
+        ),
+        (
+            1,
+            &["create", "db.u", "--schema", "id BIGNUM"],
+            "",
+            &["BIGNUM"],
+        ),
+        (
+            1,
+            &[
+                "create",
+                "db.u",
+                "--schema",
+                "id INT",
+                "--primary-key",
+                "nope",
+            ],
+            "",
+            &["nope"],
+        ),
+        (2, &["write", "nodot", "--format", "json"], "", &[]),
+        (
+            2,
+            &["create", "db.u", "--schema", "id INT", "--option", "bucket"],
+            "",
+            &[],
+        ),
+        (2, &["write", "db.t"], "{}", &["--format"]),
+        (2, &["write", "db.t", "--input", &txt], "", &["extension"]),
+        (
+            1,
+            &["write", "db.t", "--input", "/no/such/file.csv"],
+            "",
+            &["/no/such/file.csv"],
+        ),
+        (1, &["scan", "db.t", "--columns", "id,nope"], "", &["nope"]),
+        (
+            1,
+            &["scan", "db.t", "--snapshot", "9"],
+            "",
+            &["snapshot 9", "does not exist"],
+        ),
+    ];
+    for (code, args, stdin, needles) in cases {
+        let e = wh.fails_stdin(*code, args, stdin);
+        for n in *needles {
+            assert!(e.contains(n), "{args:?}: {n:?} not in {e}");
+        }
+    }
     let out = wh.ok(&["create", "db.t", "--schema", "id INT", "--if-not-exists"]);
     assert!(out.contains("already exists"), "{out}");
-    let e = wh.fails(1, &["create", "db.u", "--schema", "id BIGNUM"]);
-    assert!(e.contains("BIGNUM"), "{e}");
-    let e = wh.fails(
-        1,
-        &[
-            "create",
-            "db.u",
-            "--schema",
-            "id INT",
-            "--primary-key",
-            "nope",
-        ],
-    );
-    assert!(e.contains("nope"), "{e}");
-    wh.fails(2, &["write", "nodot", "--format", "json"]);
-    wh.fails(
-        2,
-        &["create", "db.u", "--schema", "id INT", "--option", "bucket"],
-    );
-    let e = wh.fails_stdin(2, &["write", "db.t"], b"{}");
-    assert!(e.contains("--format"), "{e}");
-    let txt = wh.file("rows.txt", b"id\n1\n");
-    let e = wh.fails(2, &["write", "db.t", "--input", &txt]);
-    assert!(e.contains("extension"), "{e}");
-    let e = wh.fails(1, &["write", "db.t", "--input", "/no/such/file.csv"]);
-    assert!(e.contains("/no/such/file.csv"), "{e}");
-    let e = wh.fails(1, &["scan", "db.t", "--columns", "id,nope"]);
-    assert!(e.contains("nope"), "{e}");
-    wh.write("db.t", "json", "{\"id\":1}\n");
-    let e = wh.fails(1, &["scan", "db.t", "--snapshot", "9"]);
-    assert!(
-        e.contains("snapshot 9") && e.contains("does not exist"),
-        "{e}"
-    );
     assert!(!wh.table_dir("db.u").join("schema").exists());
 }

@@ -96,29 +96,36 @@ fn start_positions_and_their_errors() {
     for i in 0..3 {
         wh.write("db.t", "json", format!("{{\"id\":{i},\"v\":\"x\"}}\n"));
     }
-    let ids =
-        |rows: Vec<Value>| -> Vec<i64> { rows.iter().map(|r| r["id"].as_i64().unwrap()).collect() };
-    assert_eq!(ids(wh.tail_json("db.t", &["--from", "snapshot:2"])), [1, 2]);
-    assert!(wh.tail_json("db.t", &["--from", "latest"]).is_empty());
-    assert!(wh.tail_json("db.t", &["--from", "snapshot:9"]).is_empty());
-    assert_eq!(
-        ids(wh.tail_json("db.t", &["--from", "timestamp:0"])),
-        [0, 1, 2]
-    );
-    assert!(wh
-        .tail_json("db.t", &["--from", "timestamp:2999-01-01T00:00:00Z"])
-        .is_empty());
-    let e = wh.fails(2, &["tail", "db.t", "--from", "earliest"]);
-    assert!(
-        e.contains("latest-full, latest, snapshot:N or timestamp:T"),
-        "{e}"
-    );
-    let e = wh.fails(1, &["tail", "db.nope"]);
-    assert!(e.contains("table db.nope does not exist"), "{e}");
-    let e = wh.fails(1, &["tail", "db.t", "--consumer", "a/b"]);
-    assert!(e.contains("consumer id \"a/b\""), "{e}");
-    let e = wh.fails(1, &["tail", "db.t", "--columns", "nope"]);
-    assert!(e.contains("nope"), "{e}");
+    // (--from, the ids of the changes)
+    let starts: &[(&str, &[i64])] = &[
+        ("snapshot:2", &[1, 2]),
+        ("latest", &[]),
+        ("snapshot:9", &[]),
+        ("timestamp:0", &[0, 1, 2]),
+        ("timestamp:2999-01-01T00:00:00Z", &[]),
+    ];
+    for (from, ids) in starts {
+        let rows = wh.tail_json("db.t", &["--from", from]);
+        let got: Vec<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+        assert_eq!(&got, ids, "--from {from}");
+    }
+    // (exit code, arguments after `tail`, what the error says)
+    let errors: &[(i32, &[&str], &str)] = &[
+        (
+            2,
+            &["db.t", "--from", "earliest"],
+            "latest-full, latest, snapshot:N or timestamp:T",
+        ),
+        (1, &["db.nope"], "table db.nope does not exist"),
+        (1, &["db.t", "--consumer", "a/b"], "consumer id \"a/b\""),
+        (1, &["db.t", "--columns", "nope"], "nope"),
+    ];
+    for (code, args, needle) in errors {
+        let mut command = vec!["tail"];
+        command.extend_from_slice(args);
+        let e = wh.fails(*code, &command);
+        assert!(e.contains(needle), "{args:?}: {e}");
+    }
     // Snapshots 1 and 2 expire: starting there is a clear error, not a silent gap.
     let dir = wh.table_dir("db.t").join("snapshot");
     std::fs::remove_file(dir.join("snapshot-1")).unwrap();
