@@ -7,9 +7,12 @@
 //!   exceed `write-buffer-size`, and commits through the table's one commit path.
 //! - [`conform_batch`] fits an input batch (any column order, castable types) to the table.
 //! - [`file_writer`] is the Parquet file writer, shared with compaction.
+//! - `dynamic_bucket` assigns the keys of `bucket = -1` primary-key tables to buckets and
+//!   writes their HASH index files (one writer per such table at a time).
 
 pub mod buffer;
 pub mod conform;
+mod dynamic_bucket;
 pub mod file_writer;
 pub mod parquet_file;
 
@@ -22,7 +25,7 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use streamhouse_format::binary_row::BinaryRow;
 use streamhouse_format::io::{CommitMessage, Committer, Table};
-use streamhouse_format::manifest::DataFileMeta;
+use streamhouse_format::manifest::{DataFileMeta, IndexManifestEntry};
 use streamhouse_format::route::{bucket_key_names, RowEncoder};
 use streamhouse_format::row_kind::RowKind;
 use streamhouse_format::types::DataType;
@@ -108,6 +111,8 @@ pub struct TableWriter {
     bucket_key_types: Vec<DataType>,
     bucket_key_indices: Vec<usize>,
     num_buckets: i32,
+    /// The bucket assigner of a dynamic-bucket (`bucket = -1`) primary-key table.
+    dynamic: Option<dynamic_bucket::DynamicBuckets>,
     /// Files uploaded since the last commit (deleted by `abort`).
     uploaded: Vec<Path>,
     commit_attempted: bool,
@@ -125,12 +130,16 @@ impl TableWriter {
         let options = table.options.clone();
         let primary_key = !schema.primary_keys.is_empty();
         let num_buckets = options.bucket;
-        if primary_key && num_buckets <= 0 {
+        if primary_key && num_buckets <= 0 && num_buckets != -1 {
             return Err(Error::unsupported(format!(
-                "writing primary-key table {} with bucket = {num_buckets} (dynamic/postpone bucket mode); set the option bucket to a fixed number of buckets",
+                "writing primary-key table {} with bucket = {num_buckets} (postpone bucket mode); set the option bucket to a fixed number of buckets or -1",
                 table.name
             )));
         }
+        let dynamic = match primary_key && num_buckets == -1 {
+            true => Some(dynamic_bucket::DynamicBuckets::new(&table)?),
+            false => None,
+        };
         if options.deletion_vectors {
             return Err(Error::unsupported(format!(
                 "writing table {} with deletion-vectors.enabled (its new rows would stay invisible until compaction with deletion vectors, which this version does not do)",
@@ -174,6 +183,7 @@ impl TableWriter {
             bucket_key_indices: schema.indices_of(&bucket_key_names)?,
             bucket_key_names,
             num_buckets,
+            dynamic,
             uploaded: vec![],
             commit_attempted: false,
             rows_since_commit: 0,
@@ -227,7 +237,11 @@ impl TableWriter {
         if self.restored.is_none() {
             self.restored = Some(self.restore_sequences().await?);
         }
-        for (partition, bucket, rows) in self.route(&batch)? {
+        let routes = match &mut self.dynamic {
+            Some(d) => d.route(&batch).await?,
+            None => self.route(&batch)?,
+        };
+        for (partition, bucket, rows) in routes {
             let (part_batch, part_kinds) = match &rows {
                 None => (batch.clone(), kinds.clone()),
                 Some(idx) => (
@@ -466,6 +480,11 @@ impl TableWriter {
                 ..Default::default()
             });
         }
+        if let Some(d) = &mut self.dynamic {
+            let (changes, paths) = d.prepare_commit().await?;
+            self.uploaded.extend(paths);
+            attach_index_changes(&mut messages, changes, total_buckets);
+        }
         Ok(messages)
     }
 
@@ -490,7 +509,18 @@ impl TableWriter {
         }
         self.commit_attempted = true;
         let identifier = self.next_identifier;
-        let committed = self.committer.commit(&messages, identifier).await?;
+        let committed = match self.committer.commit(&messages, identifier).await {
+            Ok(c) => c,
+            Err(e) => {
+                if let Some(d) = &mut self.dynamic {
+                    d.forget();
+                }
+                return Err(e);
+            }
+        };
+        if let Some(d) = &mut self.dynamic {
+            d.committed(committed.last().map(|c| c.snapshot_id)).await;
+        }
         self.next_identifier += 1;
         self.uploaded.clear();
         self.commit_attempted = false;
@@ -509,6 +539,9 @@ impl TableWriter {
         }
         self.memory = 0;
         self.rows_since_commit = 0;
+        if let Some(d) = &mut self.dynamic {
+            d.forget();
+        }
         if !self.commit_attempted {
             for p in std::mem::take(&mut self.uploaded) {
                 self.table.io.delete(&p).await?;
@@ -520,5 +553,29 @@ impl TableWriter {
     /// Bytes currently buffered in memory.
     pub fn buffered_bytes(&self) -> usize {
         self.memory
+    }
+}
+
+/// Puts each index change into the message of its (partition, bucket), adding a message for a
+/// bucket without new files.
+fn attach_index_changes(
+    messages: &mut Vec<CommitMessage>,
+    changes: Vec<IndexManifestEntry>,
+    total_buckets: i32,
+) {
+    for change in changes {
+        let at = messages
+            .iter()
+            .position(|m| m.partition == change.partition && m.bucket == change.bucket);
+        let i = at.unwrap_or_else(|| {
+            messages.push(CommitMessage {
+                partition: change.partition.clone(),
+                bucket: change.bucket,
+                total_buckets,
+                ..Default::default()
+            });
+            messages.len() - 1
+        });
+        messages[i].index_changes.push(change);
     }
 }
