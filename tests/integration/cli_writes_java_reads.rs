@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use crate::interop_support::{assert_same_rows, pypaimon_read, python, table_dir};
-use crate::java_support::{java_bench, java_read, ReadCase};
+use crate::java_support::{bench_and_warehouse, java_read, ReadCase};
 use crate::procs::{cli_binary, cli_ok, stdout_of};
 
 fn ok(bin: &std::path::PathBuf, warehouse: &Path, args: &[&str]) -> String {
@@ -28,8 +28,9 @@ fn json_lines(text: &str) -> Vec<Value> {
 fn java_reads_what_the_cli_writes() {
     let Some(bin) = cli_binary() else { return };
     let Some(py) = python() else { return };
-    let Some(bench) = java_bench() else { return };
-    let dir = tempfile::tempdir().unwrap();
+    let Some((bench, dir)) = bench_and_warehouse() else {
+        return;
+    };
     let wh = dir.path();
 
     // First-row: three writes; the first version of each key wins.

@@ -177,6 +177,14 @@ struct Tally {
 }
 
 impl Tally {
+    /// Some faults failed the operation without a trace and some were acknowledged.
+    fn assert_both_outcomes(&self) {
+        assert!(
+            self.failed_not_landed > 0 && self.acknowledged > 0,
+            "{self:?}"
+        );
+    }
+
     fn print(&self, phase: &str) {
         println!(
             "fault sweep {phase}: {} scenarios passed ({} acknowledged, {} failed and absent, {} failed but present once: landed before the failure was reported)",
@@ -185,8 +193,9 @@ impl Tally {
     }
 }
 
-/// Counts the operations (and listings) of `phase` on a fault-free run of `setup`.
-async fn count_ops<S, SF, P, PF>(setup: S, phase: P) -> (usize, usize)
+/// Counts the operations (and listings) of `phase` (`what`) on a fault-free run of `setup`;
+/// asserts there are many.
+async fn count_ops<S, SF, P, PF>(what: &str, setup: S, phase: P) -> (usize, usize)
 where
     S: Fn() -> SF,
     SF: std::future::Future<Output = Rig>,
@@ -199,10 +208,9 @@ where
         rig.faulty.count(&OpFilter::kind(OpKind::List)),
     );
     let rig = phase(rig).await;
-    (
-        rig.faulty.op_count() - before,
-        rig.faulty.count(&OpFilter::kind(OpKind::List)) - lists,
-    )
+    let ops = rig.faulty.op_count() - before;
+    assert!(ops > 10, "{what} does many operations ({ops})");
+    (ops, rig.faulty.count(&OpFilter::kind(OpKind::List)) - lists)
 }
 
 /// Runs `op` on the table of a fresh `setup` rig with the fault `arm` armed; asserts that the
@@ -254,7 +262,7 @@ async fn every_fault_at_every_operation_of_write_and_commit() {
     let after = read(&probe.table, None).await;
     assert_ne!(before, after);
 
-    let (ops, lists) = count_ops(writer_setup, |rig| async move {
+    let (ops, lists) = count_ops("a write + commit", writer_setup, |rig| async move {
         let mut w = TableWriter::with_commit_user(rig.table.clone(), WRITER.into()).unwrap();
         write_records(&mut w, &rig.table, &second_commit())
             .await
@@ -263,7 +271,6 @@ async fn every_fault_at_every_operation_of_write_and_commit() {
         rig
     })
     .await;
-    assert!(ops > 10, "a write + commit does many operations ({ops})");
 
     // Through TableWriter::commit: the caller cannot retry; the commit is there once or not.
     let mut tally = Tally::default();
@@ -297,10 +304,7 @@ async fn every_fault_at_every_operation_of_write_and_commit() {
     tally.print("write + commit (TableWriter)");
     // A lost acknowledgement of the snapshot put is recovered inside the commit (it finds its
     // own snapshot), so the writer's callers see it acknowledged.
-    assert!(
-        tally.failed_not_landed > 0 && tally.acknowledged > 0,
-        "{tally:?}"
-    );
+    tally.assert_both_outcomes();
 
     // Prepare, commit, and on failure retry the same commit (same user and identifier).
     let mut retried = Tally::default();
@@ -393,7 +397,7 @@ async fn every_fault_at_every_operation_of_compaction_and_commit() {
     };
     let probe = compaction_setup().await;
     let rows = read(&probe.table, None).await;
-    let (ops, lists) = count_ops(compaction_setup, |rig| {
+    let (ops, lists) = count_ops("a compaction", compaction_setup, |rig| {
         let full = full.clone();
         async move {
             let c = Compactor::new(rig.table.clone()).unwrap();
@@ -403,7 +407,6 @@ async fn every_fault_at_every_operation_of_compaction_and_commit() {
         }
     })
     .await;
-    assert!(ops > 10, "a compaction does many operations ({ops})");
 
     let mut tally = Tally::default();
     for (what, arm) in scenarios(ops, lists) {
@@ -457,10 +460,7 @@ async fn every_fault_at_every_operation_of_compaction_and_commit() {
     // One commit for both buckets: a lost acknowledgement of its snapshot is recognised by the
     // committer (acknowledged), so "failed but landed" needs every later request to fail too.
     tally.print("compaction + commit");
-    assert!(
-        tally.failed_not_landed > 0 && tally.acknowledged > 0,
-        "{tally:?}"
-    );
+    tally.assert_both_outcomes();
 }
 
 /// Five snapshots: three writes, a full compaction (one commit), one more write.
@@ -502,14 +502,13 @@ async fn every_fault_at_every_operation_of_expiration() {
     assert!(report.data_files_deleted > 0, "{report:?}");
     let kept: Vec<(i64, Vec<Value>)> = history.into_iter().filter(|(id, _)| *id >= 4).collect();
 
-    let (ops, lists) = count_ops(expire_setup, |rig| async move {
+    let (ops, lists) = count_ops("an expiration", expire_setup, |rig| async move {
         expire_snapshots_at(&rig.table, &expire_config(), later())
             .await
             .unwrap();
         rig
     })
     .await;
-    assert!(ops > 10, "an expiration does many operations ({ops})");
 
     let mut tally = Tally::default();
     for (what, arm) in scenarios(ops, lists) {

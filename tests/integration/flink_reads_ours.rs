@@ -20,7 +20,7 @@ use streamhouse_reader::lookup;
 use crate::flink_streams_ours::{live_check, live_join_check, stream_checks};
 use crate::flink_support::{flink_spawn, hints, FlinkCase, FlinkRun};
 use crate::interop_support::{assert_same_rows, sort_rows};
-use crate::java_support::{canonical_rows, java_bench};
+use crate::java_support::{bench_and_warehouse, canonical_rows};
 use crate::scenarios::{self, r3};
 use crate::support::{
     compact_fully, create_table, failure_of, inserts, read_rows, write_commit_in_batches,
@@ -308,9 +308,6 @@ async fn lookup_join(warehouse: &Path, checks: &mut Vec<Check>) {
 
 /// `$snapshots`, `$files`, `$options`, `$tags`, `$consumers` of `table` against the library.
 async fn system_tables(table: &Table, checks: &mut Vec<Check>) {
-    let short = table.name.replace("db.", "");
-    let name = |what: &str| format!("{short}_sys_{what}");
-
     let mut snapshots = vec![];
     for id in table.list_snapshot_ids().await.unwrap() {
         let s = table.snapshot(id).await.unwrap();
@@ -325,100 +322,65 @@ async fn system_tables(table: &Table, checks: &mut Vec<Check>) {
             "changelog_record_count": s.changelog_record_count,
         }));
     }
-    checks.push(Check {
-        case: FlinkCase::batch(
-            &name("snapshots"),
-            &format!(
-                "SELECT snapshot_id, schema_id, commit_user, commit_identifier, commit_kind, \
-                 total_record_count, delta_record_count, changelog_record_count \
-                 FROM db.`{short}$snapshots`"
-            ),
-        ),
-        expected: snapshots,
-    });
-
     let latest = table.snapshot_or_latest(None).await.unwrap().unwrap();
-    let files: Vec<Value> = table
-        .all_live_files(&latest)
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| {
-            json!({
-                "file": e.file.file_name,
-                "bucket": e.bucket,
-                "level": e.file.level,
-                "record_count": e.file.row_count,
-                "file_size_in_bytes": e.file.file_size,
-                "min_sequence_number": e.file.min_sequence_number,
-                "max_sequence_number": e.file.max_sequence_number,
-            })
+    let files = table.all_live_files(&latest).await.unwrap();
+    let files = files.iter().map(|e| {
+        json!({
+            "file": e.file.file_name,
+            "bucket": e.bucket,
+            "level": e.file.level,
+            "record_count": e.file.row_count,
+            "file_size_in_bytes": e.file.file_size,
+            "min_sequence_number": e.file.min_sequence_number,
+            "max_sequence_number": e.file.max_sequence_number,
         })
-        .collect();
-    checks.push(Check {
-        case: FlinkCase::batch(
-            &name("files"),
-            &format!(
-                "SELECT REGEXP_EXTRACT(file_path, '[^/]+$', 0) AS file, bucket, level, \
-                 record_count, file_size_in_bytes, min_sequence_number, max_sequence_number \
-                 FROM db.`{short}$files`"
-            ),
-        ),
-        expected: files,
     });
-
-    let options: Vec<Value> = table
-        .schema
-        .options
-        .iter()
-        .map(|(k, v)| json!({"key": k, "value": v}))
-        .collect();
-    checks.push(Check {
-        case: FlinkCase::batch(
-            &name("options"),
-            &format!("SELECT `key`, `value` FROM db.`{short}$options`"),
-        ),
-        expected: options,
-    });
-
-    let tags: Vec<Value> = table
-        .list_tags()
-        .await
-        .unwrap()
-        .iter()
-        .map(|t| {
-            json!({
-                "tag_name": t.name,
-                "snapshot_id": t.snapshot.id,
-                "schema_id": t.snapshot.schema_id,
-                "record_count": t.snapshot.total_record_count,
-            })
+    let options = (table.schema.options.iter()).map(|(k, v)| json!({"key": k, "value": v}));
+    let tags = table.list_tags().await.unwrap();
+    let tags = tags.iter().map(|t| {
+        json!({
+            "tag_name": t.name,
+            "snapshot_id": t.snapshot.id,
+            "schema_id": t.snapshot.schema_id,
+            "record_count": t.snapshot.total_record_count,
         })
-        .collect();
-    checks.push(Check {
-        case: FlinkCase::batch(
-            &name("tags"),
-            &format!(
-                "SELECT tag_name, snapshot_id, schema_id, record_count FROM db.`{short}$tags`"
-            ),
-        ),
-        expected: tags,
     });
+    let consumers = table.consumers().await.unwrap();
+    let consumers =
+        (consumers.iter()).map(|(id, next)| json!({"consumer_id": id, "next_snapshot_id": next}));
 
-    let consumers: Vec<Value> = table
-        .consumers()
-        .await
-        .unwrap()
-        .iter()
-        .map(|(id, next)| json!({"consumer_id": id, "next_snapshot_id": next}))
-        .collect();
-    checks.push(Check {
-        case: FlinkCase::batch(
-            &name("consumers"),
-            &format!("SELECT consumer_id, next_snapshot_id FROM db.`{short}$consumers`"),
+    let short = table.name.trim_start_matches("db.");
+    for (what, columns, expected) in [
+        (
+            "snapshots",
+            "snapshot_id, schema_id, commit_user, commit_identifier, commit_kind, \
+             total_record_count, delta_record_count, changelog_record_count",
+            snapshots,
         ),
-        expected: consumers,
-    });
+        (
+            "files",
+            "REGEXP_EXTRACT(file_path, '[^/]+$', 0) AS file, bucket, level, record_count, \
+             file_size_in_bytes, min_sequence_number, max_sequence_number",
+            files.collect(),
+        ),
+        ("options", "`key`, `value`", options.collect()),
+        (
+            "tags",
+            "tag_name, snapshot_id, schema_id, record_count",
+            tags.collect(),
+        ),
+        (
+            "consumers",
+            "consumer_id, next_snapshot_id",
+            consumers.collect(),
+        ),
+    ] {
+        let query = format!("SELECT {columns} FROM db.`{short}${what}`");
+        checks.push(Check {
+            case: FlinkCase::batch(&format!("{short}_sys_{what}"), &query),
+            expected,
+        });
+    }
 }
 
 /// Compares every check; returns the failures.
@@ -449,8 +411,9 @@ fn verify(checks: &[Check], flink: &FlinkRun) -> Vec<String> {
 /// its live lookup join (the last two while we commit).
 #[tokio::test]
 async fn flink_reads_our_tables_batch_streaming_and_live() {
-    let Some(bench) = java_bench() else { return };
-    let dir = tempfile::tempdir().unwrap();
+    let Some((bench, dir)) = bench_and_warehouse() else {
+        return;
+    };
     let warehouse = dir.path();
     let mut checks = vec![];
     let pk = pk_fixed(warehouse, &mut checks).await;

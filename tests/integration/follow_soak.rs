@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::interop_support::assert_same_rows;
-use crate::java_support::{java_bench, java_read, java_write, ReadCase, WriteTable};
+use crate::java_support::{bench_and_warehouse, java_read, java_write, ReadCase, WriteTable};
 use crate::procs::{cli, cli_binary, cli_ok, wait_bounded};
 use crate::support::{open_table, scan_rows};
 
@@ -21,8 +21,9 @@ const CLI_COMMITS: i64 = 8;
 #[test]
 fn write_follow_keeps_streaming_next_to_java_and_cli_writers() {
     let Some(bin) = cli_binary() else { return };
-    let Some(bench) = java_bench() else { return };
-    let dir = tempfile::tempdir().unwrap();
+    let Some((bench, dir)) = bench_and_warehouse() else {
+        return;
+    };
     let wh = dir.path().to_path_buf();
     let location = wh.to_str().unwrap().to_string();
     let created = cli(

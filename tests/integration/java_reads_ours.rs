@@ -16,7 +16,8 @@ use streamhouse_format::snapshot::CommitKind;
 
 use crate::interop_support::assert_same_rows;
 use crate::java_support::{
-    canonical_rows, java_bench, java_read, java_write, BenchRun, JavaBench, ReadCase, WriteTable,
+    bench_and_warehouse, canonical_rows, java_read, java_write, BenchRun, JavaBench, ReadCase,
+    WriteTable,
 };
 use crate::scenarios::{self, all_bytes_hex, r3, seq_row, Records, Scenario, Written};
 use crate::support::{
@@ -45,8 +46,9 @@ async fn our_rows(table: &Table, case: &ReadCase) -> Vec<Value> {
 
 #[tokio::test]
 async fn java_paimon_reads_every_kind_of_table() {
-    let Some(bench) = java_bench() else { return };
-    let dir = tempfile::tempdir().unwrap();
+    let Some((bench, dir)) = bench_and_warehouse() else {
+        return;
+    };
     let warehouse = dir.path();
     let mut checks = vec![];
     pk_fixed_bucket(warehouse, &mut checks).await;
@@ -460,8 +462,9 @@ fn written_rows_match_the_nested_canonical_form() {
 /// model says, and so must Java's own read of the same snapshots.
 #[tokio::test]
 async fn we_read_what_java_paimon_writes() {
-    let Some(bench) = java_bench() else { return };
-    let dir = tempfile::tempdir().unwrap();
+    let Some((bench, dir)) = bench_and_warehouse() else {
+        return;
+    };
     let warehouse = dir.path();
     let r = |dt: &str, id: i64, name: Option<&str>, amount: Option<f64>| json!({"dt": dt, "id": id, "name": name, "amount": amount});
     let pk_commits: Vec<Vec<(&str, Value)>> = vec![
@@ -655,8 +658,9 @@ async fn we_read_what_java_paimon_writes() {
 /// our read, in Java's, or both.
 #[tokio::test]
 async fn java_and_we_write_the_same_tables() {
-    let Some(bench) = java_bench() else { return };
-    let dir = tempfile::tempdir().unwrap();
+    let Some((bench, dir)) = bench_and_warehouse() else {
+        return;
+    };
     let warehouse = dir.path();
 
     let keyed = create_table(

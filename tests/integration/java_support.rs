@@ -78,6 +78,12 @@ pub fn java_bench() -> Option<JavaBench> {
     Some(JavaBench { classpath, java })
 }
 
+/// The bench ([`java_bench`]) and a fresh directory for a test's warehouse; `None` when the
+/// test skips.
+pub fn bench_and_warehouse() -> Option<(JavaBench, tempfile::TempDir)> {
+    Some((java_bench()?, tempfile::tempdir().unwrap()))
+}
+
 /// One batch read by Paimon's Java reader: table `table` (`db.t`) of the filesystem warehouse
 /// `warehouse`, all splits of one plan, merged as Paimon merges.
 #[derive(Debug, Clone)]

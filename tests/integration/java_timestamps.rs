@@ -28,7 +28,9 @@ use streamhouse_reader::lookup::{LookupHandle, LookupOptions};
 use crate::interop_support::{
     assert_same_rows, pyarrow_parquet_rows, pypaimon_read, python, table_dir,
 };
-use crate::java_support::{java_bench, java_read, java_write, ReadCase, WriteTable};
+use crate::java_support::{
+    bench_and_warehouse, java_bench, java_read, java_write, ReadCase, WriteTable,
+};
 use crate::support::{
     compact_fully, create_table, days_from_civil, inserts, open_table, project, read_rows,
     scan_rows, write_commit, write_nested, Engine, Model,
@@ -315,8 +317,9 @@ fn key_of(row: &Value) -> Vec<Datum> {
 
 #[tokio::test]
 async fn we_read_the_int96_timestamps_java_writes() {
-    let Some(bench) = java_bench() else { return };
-    let dir = tempfile::tempdir().unwrap();
+    let Some((bench, dir)) = bench_and_warehouse() else {
+        return;
+    };
     let warehouse = dir.path();
     let (first, second) = (inserts(first_commit()), second_commit());
     java_write(
