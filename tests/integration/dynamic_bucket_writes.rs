@@ -4,7 +4,7 @@
 //! writer, with its own bucket assigner reading our index) keeps writing the table, and we keep
 //! writing after it; our scan, get and tail, Java's reader and pypaimon agree with a model of
 //! the rows at each step. A second writer whose index view went stale gets a conflict instead
-//! of giving a key a second bucket.
+//! of giving a key a second bucket. Compaction of our dynamic-bucket table keeps the index.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -12,6 +12,7 @@ use std::path::Path;
 use arrow::array::{Array, Int64Array};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{json, Value};
+use streamhouse_compaction::BucketOutcome;
 use streamhouse_format::binary_row::BinaryRowWriter;
 use streamhouse_format::bucket::{decode_hash_index, hash_row};
 use streamhouse_format::datum::Datum;
@@ -26,7 +27,7 @@ use streamhouse_writer::TableWriter;
 use crate::flink_support::{flink_run, FlinkCase};
 use crate::interop_support::{assert_same_rows, pypaimon_read, table_dir};
 use crate::java_support::{canonical_rows, java_bench, java_read, ReadCase};
-use crate::support::{batch_from_rows, create_table, open_table, scan_rows};
+use crate::support::{batch_from_rows, compact_fully, create_table, open_table, scan_rows};
 
 /// Keys per bucket: small, so a few dozen keys open several buckets.
 const TARGET: usize = 8;
@@ -329,6 +330,34 @@ async fn java_reads_and_extends_our_dynamic_bucket_table() {
     drop(writer);
 
     let table = open_table(location, "db.dyn").await.unwrap();
+    // A full compaction moves every bucket's files up a level and no key to another bucket:
+    // the index stays as it is.
+    let index_before = table
+        .snapshot_or_latest(None)
+        .await
+        .unwrap()
+        .unwrap()
+        .index_manifest;
+    let outcomes = compact_fully(&table).await;
+    assert!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, BucketOutcome::Compacted(_)))
+            .count()
+            >= 6,
+        "{outcomes:?}"
+    );
+    let latest = table.snapshot_or_latest(None).await.unwrap().unwrap();
+    assert_eq!(
+        latest.index_manifest, index_before,
+        "compaction changed the index"
+    );
+    let live = table.all_live_files(&latest).await.unwrap();
+    assert!(
+        live.iter()
+            .all(|e| e.file.level > 0 && e.total_buckets == -1),
+        "{live:?}"
+    );
     let sizes = check_index(&table, warehouse, "after our writes").await;
     assert_index_keys(&sizes, &model, "after our writes");
     let a = &sizes["dt=a/"];
