@@ -10,21 +10,33 @@ use std::collections::BTreeMap;
 use crate::error::{Error, Result};
 use crate::stats::StatsMode;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MergeEngine {
-    Deduplicate,
-    PartialUpdate,
-    Aggregation,
-    FirstRow,
+/// An enum of an option's values, with `NAMES`: each value's name, the default first.
+macro_rules! option_values {
+    ($name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $($variant),+
+        }
+
+        impl $name {
+            const NAMES: &'static [(&'static str, $name)] = &[$(($text, $name::$variant)),+];
+        }
+    };
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangelogProducer {
-    None,
-    Input,
-    Lookup,
-    FullCompaction,
-}
+option_values!(MergeEngine {
+    Deduplicate = "deduplicate",
+    PartialUpdate = "partial-update",
+    Aggregation = "aggregation",
+    FirstRow = "first-row",
+});
+
+option_values!(ChangelogProducer {
+    None = "none",
+    Input = "input",
+    Lookup = "lookup",
+    FullCompaction = "full-compaction",
+});
 
 /// The options Streamhouse acts on. Each field documents its Paimon option name.
 #[derive(Debug, Clone)]
@@ -125,6 +137,21 @@ pub struct TableOptions {
 /// Per-column options (`fields.<column>.<suffix>`) that are true/false.
 const FIELD_FLAGS: [&str; 2] = ["distinct", "ignore-retract"];
 
+/// The value of option `key` among `choices` (name, value); the first is the default.
+fn one_of<T: Copy>(key: &str, value: Option<&str>, choices: &[(&str, T)]) -> Result<T> {
+    let v = value.unwrap_or(choices[0].0);
+    match choices.iter().find(|(name, _)| *name == v) {
+        Some((_, t)) => Ok(*t),
+        None => {
+            let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
+            Err(Error::invalid(format!(
+                "option {key} = {v:?} is not one of {}",
+                names.join(", ")
+            )))
+        }
+    }
+}
+
 impl TableOptions {
     pub fn parse(raw: &BTreeMap<String, String>, has_primary_key: bool) -> Result<Self> {
         let get = |k: &str| raw.get(k).map(|v| v.trim());
@@ -160,29 +187,17 @@ impl TableOptions {
                 })
                 .unwrap_or_default()
         };
-        let merge_engine = match get("merge-engine").unwrap_or("deduplicate") {
-            "deduplicate" => MergeEngine::Deduplicate,
-            "partial-update" => MergeEngine::PartialUpdate,
-            "aggregation" => MergeEngine::Aggregation,
-            "first-row" => MergeEngine::FirstRow,
-            v => return Err(Error::invalid(format!("option merge-engine = {v:?} is not one of deduplicate, partial-update, aggregation, first-row"))),
-        };
-        let changelog_producer = match get("changelog-producer").unwrap_or("none") {
-            "none" => ChangelogProducer::None,
-            "input" => ChangelogProducer::Input,
-            "lookup" => ChangelogProducer::Lookup,
-            "full-compaction" => ChangelogProducer::FullCompaction,
-            v => return Err(Error::invalid(format!("option changelog-producer = {v:?} is not one of none, input, lookup, full-compaction"))),
-        };
-        let sequence_descending = match get("sequence.field.sort-order").unwrap_or("ascending") {
-            "ascending" => false,
-            "descending" => true,
-            v => {
-                return Err(Error::invalid(format!(
-                    "option sequence.field.sort-order = {v:?} is not ascending/descending"
-                )))
-            }
-        };
+        let merge_engine = one_of("merge-engine", get("merge-engine"), MergeEngine::NAMES)?;
+        let changelog_producer = one_of(
+            "changelog-producer",
+            get("changelog-producer"),
+            ChangelogProducer::NAMES,
+        )?;
+        let sequence_descending = one_of(
+            "sequence.field.sort-order",
+            get("sequence.field.sort-order"),
+            &[("ascending", false), ("descending", true)],
+        )?;
         let stats_mode = match get("metadata.stats-mode") {
             None => StatsMode::default(),
             Some(v) => v.parse::<StatsMode>()?,

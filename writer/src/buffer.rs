@@ -378,8 +378,14 @@ fn sort_order(batches: &[RecordBatch], ctx: &FlushContext) -> Result<(Vec<u32>, 
 
 /// The values of an integer key column (never null: key columns are NOT NULL).
 fn int_keys(batches: &[RecordBatch], col: usize, n: usize) -> Option<Vec<i64>> {
-    use arrow::array::AsArray;
+    use arrow::array::{Array, ArrowPrimitiveType, AsArray};
     use arrow::datatypes::{DataType as A, Date32Type, Int16Type, Int32Type, Int64Type, Int8Type};
+    fn widened<T: ArrowPrimitiveType>(c: &dyn Array) -> impl Iterator<Item = i64> + '_
+    where
+        T::Native: Into<i64>,
+    {
+        c.as_primitive::<T>().values().iter().map(|v| (*v).into())
+    }
     let mut out = Vec::with_capacity(n);
     for b in batches {
         let c = b.column(col);
@@ -388,30 +394,10 @@ fn int_keys(batches: &[RecordBatch], col: usize, n: usize) -> Option<Vec<i64>> {
         }
         match c.data_type() {
             A::Int64 => out.extend_from_slice(c.as_primitive::<Int64Type>().values()),
-            A::Int32 => out.extend(
-                c.as_primitive::<Int32Type>()
-                    .values()
-                    .iter()
-                    .map(|v| *v as i64),
-            ),
-            A::Date32 => out.extend(
-                c.as_primitive::<Date32Type>()
-                    .values()
-                    .iter()
-                    .map(|v| *v as i64),
-            ),
-            A::Int16 => out.extend(
-                c.as_primitive::<Int16Type>()
-                    .values()
-                    .iter()
-                    .map(|v| *v as i64),
-            ),
-            A::Int8 => out.extend(
-                c.as_primitive::<Int8Type>()
-                    .values()
-                    .iter()
-                    .map(|v| *v as i64),
-            ),
+            A::Int32 => out.extend(widened::<Int32Type>(c)),
+            A::Date32 => out.extend(widened::<Date32Type>(c)),
+            A::Int16 => out.extend(widened::<Int16Type>(c)),
+            A::Int8 => out.extend(widened::<Int8Type>(c)),
             _ => return None,
         }
     }

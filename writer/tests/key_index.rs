@@ -7,38 +7,19 @@ use std::sync::Arc;
 use arrow::array::{Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType as A, Field, Schema};
 use bytes::Bytes;
-use parquet::file::properties::ReaderProperties;
-use parquet::file::reader::{FileReader, SerializedFileReader};
-use parquet::file::serialized_reader::ReadOptionsBuilder;
-use streamhouse_format::io::{open_warehouse, table_root, Identifier, Table};
-use streamhouse_format::schema::TableSchema;
-use streamhouse_format::types::parse_columns;
+use parquet::file::reader::FileReader;
+use streamhouse_format::io::Table;
 use streamhouse_writer::file_writer::PAGE_ROWS;
 use streamhouse_writer::TableWriter;
 
-async fn create(pk: &[&str]) -> Table {
-    let (io, root) = open_warehouse(&format!("memory://key-index-{}", uuid_like())).unwrap();
-    let id = Identifier::parse("db.t").unwrap();
-    let schema = TableSchema::new(
-        parse_columns("id BIGINT NOT NULL, name STRING NOT NULL, v STRING").unwrap(),
-        vec![],
-        pk.iter().map(|s| s.to_string()).collect(),
-        [("bucket".to_string(), "1".to_string())]
-            .into_iter()
-            .collect(),
-        0,
-    )
-    .unwrap();
-    Table::create(io, table_root(&root, &id), "db.t", schema)
-        .await
-        .unwrap()
-}
+use crate::support::{reader_with_indexes, Spec};
 
-fn uuid_like() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
+async fn create(pk: &[&str]) -> Table {
+    Spec::new("id BIGINT NOT NULL, name STRING NOT NULL, v STRING")
+        .key(pk)
+        .options(&[("bucket", "1")])
+        .create()
+        .await
 }
 
 fn rows(n: i64) -> RecordBatch {
@@ -81,15 +62,7 @@ async fn key_columns_get_bloom_filters_and_every_column_a_page_index() {
     w.commit().await.unwrap();
     let bytes = only_data_file(&table).await;
 
-    let options = ReadOptionsBuilder::new()
-        .with_page_index()
-        .with_reader_properties(
-            ReaderProperties::builder()
-                .set_read_bloom_filter(true)
-                .build(),
-        )
-        .build();
-    let reader = SerializedFileReader::new_with_options(bytes, options).unwrap();
+    let reader = reader_with_indexes(bytes);
     let meta = reader.metadata();
     let columns: Vec<String> = meta
         .file_metadata()

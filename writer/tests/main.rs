@@ -2,4 +2,5 @@
 
 mod key_index;
 mod parquet_types;
+mod support;
 mod write;

@@ -8,42 +8,21 @@ use arrow::array::{
     new_null_array, ArrayRef, Int64Array, RecordBatch, TimestampMicrosecondArray,
     TimestampMillisecondArray, TimestampNanosecondArray,
 };
-use arrow::datatypes::Schema;
 use bytes::Bytes;
 use parquet::basic::{LogicalType, TimeUnit, Type as PhysicalType};
 use parquet::column::reader::get_typed_column_reader;
 use parquet::data_type::Int96Type;
-use parquet::file::properties::ReaderProperties;
 use parquet::file::reader::{FileReader, SerializedFileReader};
-use parquet::file::serialized_reader::ReadOptionsBuilder;
 use streamhouse_format::int96;
-use streamhouse_format::io::{open_warehouse, table_root, Identifier, Table};
-use streamhouse_format::schema::TableSchema;
-use streamhouse_format::types::parse_columns;
+use streamhouse_format::io::Table;
 use streamhouse_writer::file_writer::PAGE_ROWS;
 use streamhouse_writer::parquet_file::parquet_int96;
 use streamhouse_writer::TableWriter;
 
+use crate::support::{reader_with_indexes, Spec};
+
 async fn create(cols: &str, pk: &[&str], opts: &[(&str, &str)]) -> Table {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let (io, root) = open_warehouse(&format!("memory://parquet-types-{n}")).unwrap();
-    let id = Identifier::parse("db.t").unwrap();
-    let schema = TableSchema::new(
-        parse_columns(cols).unwrap(),
-        vec![],
-        pk.iter().map(|s| s.to_string()).collect(),
-        opts.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        0,
-    )
-    .unwrap();
-    Table::create(io, table_root(&root, &id), "db.t", schema)
-        .await
-        .unwrap()
+    Spec::new(cols).key(pk).options(opts).create().await
 }
 
 /// Every Parquet file of the table's only bucket (data and changelog files).
@@ -86,16 +65,13 @@ const TYPES: &str = "id BIGINT NOT NULL, b BOOLEAN, t8 TINYINT, s16 SMALLINT, i 
 /// A batch of the table's columns: ids, timestamps from [`INSTANTS`] (a NULL after each),
 /// everything else NULL.
 fn batch(table: &Table) -> RecordBatch {
-    let schema = Arc::new(Schema::new(
-        table
-            .schema
-            .fields
-            .iter()
-            .map(|f| f.to_arrow_field())
-            .collect::<Vec<_>>(),
-    ));
+    let schema = table.schema.arrow_schema();
     let n = INSTANTS.len() * 2;
     let nanos: Vec<Option<i64>> = INSTANTS.iter().flat_map(|t| [Some(*t), None]).collect();
+    // The instants in units of `per` nanoseconds, floored.
+    let scaled = |per: i64| -> Vec<Option<i64>> {
+        nanos.iter().map(|v| v.map(|v| v.div_euclid(per))).collect()
+    };
     let cols: Vec<ArrayRef> = schema
         .fields()
         .iter()
@@ -107,22 +83,11 @@ fn batch(table: &Table) -> RecordBatch {
                     TimestampNanosecondArray::from(nanos.clone()).with_timezone_opt(tz.clone()),
                 ),
                 (_, A::Timestamp(U::Microsecond, tz)) => Arc::new(
-                    TimestampMicrosecondArray::from(
-                        nanos
-                            .iter()
-                            .map(|v| v.map(|v| v.div_euclid(1000)))
-                            .collect::<Vec<_>>(),
-                    )
-                    .with_timezone_opt(tz.clone()),
+                    TimestampMicrosecondArray::from(scaled(1000)).with_timezone_opt(tz.clone()),
                 ),
                 (_, A::Timestamp(U::Millisecond, tz)) => Arc::new(
-                    TimestampMillisecondArray::from(
-                        nanos
-                            .iter()
-                            .map(|v| v.map(|v| v.div_euclid(1_000_000)))
-                            .collect::<Vec<_>>(),
-                    )
-                    .with_timezone_opt(tz.clone()),
+                    TimestampMillisecondArray::from(scaled(1_000_000))
+                        .with_timezone_opt(tz.clone()),
                 ),
                 (_, t) => new_null_array(t, n),
             }
@@ -269,14 +234,7 @@ async fn an_int96_key_column_keeps_bloom_filter_and_page_index() {
     )
     .await;
     let n = 3000i64;
-    let schema = Arc::new(Schema::new(
-        table
-            .schema
-            .fields
-            .iter()
-            .map(|f| f.to_arrow_field())
-            .collect::<Vec<_>>(),
-    ));
+    let schema = table.schema.arrow_schema();
     // Keys around the epoch, a millisecond and a nanosecond apart.
     let keys: Vec<i64> = (0..n).map(|i| (i - n / 2) * 1_000_001).collect();
     let batch = RecordBatch::try_new(
@@ -309,15 +267,7 @@ async fn an_int96_key_column_keeps_bloom_filter_and_page_index() {
             ("v", PhysicalType::BYTE_ARRAY),
         ]
     );
-    let options = ReadOptionsBuilder::new()
-        .with_page_index()
-        .with_reader_properties(
-            ReaderProperties::builder()
-                .set_read_bloom_filter(true)
-                .build(),
-        )
-        .build();
-    let reader = SerializedFileReader::new_with_options(bytes, options).unwrap();
+    let reader = reader_with_indexes(bytes);
     let meta = reader.metadata();
     let offset_index = meta.offset_index().expect("an offset index");
     let column_index = meta.column_index().expect("a column index");

@@ -5,50 +5,30 @@ use std::sync::Arc;
 use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType as A, Field, Schema};
 use streamhouse_format::binary_row::BinaryRow;
-use streamhouse_format::io::{open_warehouse, table_root, Identifier, Table};
 use streamhouse_format::row_kind::RowKind;
-use streamhouse_format::schema::TableSchema;
 use streamhouse_format::snapshot::CommitKind;
-use streamhouse_format::types::{parse_columns, TypeKind};
+use streamhouse_format::types::TypeKind;
 use streamhouse_writer::TableWriter;
 
-async fn create(
-    dir: &str,
-    name: &str,
-    cols: &str,
-    pk: &[&str],
-    part: &[&str],
-    opts: &[(&str, &str)],
-) -> Table {
-    let (io, root) = open_warehouse(dir).unwrap();
-    let id = Identifier::parse(name).unwrap();
-    let schema = TableSchema::new(
-        parse_columns(cols).unwrap(),
-        part.iter().map(|s| s.to_string()).collect(),
-        pk.iter().map(|s| s.to_string()).collect(),
-        opts.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        0,
-    )
-    .unwrap();
-    Table::create(io, table_root(&root, &id), name, schema)
-        .await
-        .unwrap()
-}
+use crate::support::Spec;
 
 fn batch(ids: &[i64], names: &[&str], prices: &[f64]) -> RecordBatch {
+    batch_of(
+        ids.to_vec().into(),
+        names.to_vec().into(),
+        prices.to_vec().into(),
+    )
+}
+
+/// A batch of `id BIGINT NOT NULL, name STRING, price DOUBLE`.
+fn batch_of(ids: Int64Array, names: StringArray, prices: Float64Array) -> RecordBatch {
     RecordBatch::try_new(
         Arc::new(Schema::new(vec![
             Field::new("id", A::Int64, false),
             Field::new("name", A::Utf8, true),
             Field::new("price", A::Float64, true),
         ])),
-        vec![
-            Arc::new(Int64Array::from(ids.to_vec())),
-            Arc::new(StringArray::from(names.to_vec())),
-            Arc::new(Float64Array::from(prices.to_vec())),
-        ],
+        vec![Arc::new(ids), Arc::new(names), Arc::new(prices)],
     )
     .unwrap()
 }
@@ -63,15 +43,11 @@ async fn primary_key_files_are_sorted_folded_and_sequenced() {
             .unwrap()
             .to_string()
     });
-    let table = create(
-        &dir,
-        "db.t",
-        "id BIGINT, name STRING, price DOUBLE",
-        &["id"],
-        &[],
-        &[("bucket", "2")],
-    )
-    .await;
+    let table = Spec::new("id BIGINT, name STRING, price DOUBLE")
+        .key(&["id"])
+        .options(&[("bucket", "2")])
+        .create_in(&dir)
+        .await;
     let mut w = TableWriter::new(table.clone()).await.unwrap();
     w.write(&batch(
         &[5, 3, 1, 3],
@@ -159,15 +135,11 @@ async fn primary_key_files_are_sorted_folded_and_sequenced() {
 #[tokio::test]
 async fn a_write_that_fails_commits_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let table = create(
-        dir.path().to_str().unwrap(),
-        "db.t",
-        "id BIGINT, name STRING, price DOUBLE",
-        &["id"],
-        &[],
-        &[("bucket", "1")],
-    )
-    .await;
+    let table = Spec::new("id BIGINT, name STRING, price DOUBLE")
+        .key(&["id"])
+        .options(&[("bucket", "1")])
+        .create_in(dir.path().to_str().unwrap())
+        .await;
     let mut w = TableWriter::new(table.clone()).await.unwrap();
     w.write(&batch(&[1], &["a"], &[1.0])).await.unwrap();
     let bad = RecordBatch::try_new(
@@ -196,39 +168,18 @@ async fn partial_update_and_aggregation_fold_to_one_row_per_key() {
         if engine == "aggregation" {
             opts.push(("fields.price.aggregate-function", "sum"));
         }
-        let table = create(
-            path,
-            &name,
-            "id BIGINT, name STRING, price DOUBLE",
-            &["id"],
-            &[],
-            &opts,
-        )
-        .await;
+        let table = Spec::new("id BIGINT, name STRING, price DOUBLE")
+            .named(&name)
+            .key(&["id"])
+            .options(&opts)
+            .create_in(path)
+            .await;
         let mut w = TableWriter::new(table.clone()).await.unwrap();
-        let b = RecordBatch::try_new(
-            Arc::new(Schema::new(vec![
-                Field::new("id", A::Int64, false),
-                Field::new("name", A::Utf8, true),
-                Field::new("price", A::Float64, true),
-            ])),
-            vec![
-                Arc::new(Int64Array::from(vec![1, 1, 1, 2])),
-                Arc::new(StringArray::from(vec![
-                    Some("a"),
-                    None,
-                    Some("b"),
-                    Some("z"),
-                ])),
-                Arc::new(Float64Array::from(vec![
-                    Some(1.0),
-                    Some(3.0),
-                    Some(2.0),
-                    None,
-                ])),
-            ],
-        )
-        .unwrap();
+        let b = batch_of(
+            vec![1, 1, 1, 2].into(),
+            vec![Some("a"), None, Some("b"), Some("z")].into(),
+            vec![Some(1.0), Some(3.0), Some(2.0), None].into(),
+        );
         w.write(&b).await.unwrap();
         w.commit().await.unwrap();
         let snap = table.snapshot(1).await.unwrap();
@@ -291,15 +242,12 @@ async fn nested_fields_are_matched_by_name_in_the_library_writer() {
     use arrow::array::{Int32Array, StructArray};
     use arrow::datatypes::Fields;
     let dir = tempfile::tempdir().unwrap();
-    let table = create(
-        dir.path().to_str().unwrap(),
-        "db.nested",
-        "id BIGINT, r ROW<a INT, b STRING>",
-        &["id"],
-        &[],
-        &[("bucket", "1")],
-    )
-    .await;
+    let table = Spec::new("id BIGINT, r ROW<a INT, b STRING>")
+        .named("db.nested")
+        .key(&["id"])
+        .options(&[("bucket", "1")])
+        .create_in(dir.path().to_str().unwrap())
+        .await;
     let fields = Fields::from(vec![
         Field::new("a", A::Int32, true),
         Field::new("c", A::Utf8, true),

@@ -15,7 +15,6 @@
 //! store.arm_nth(OpFilter::kind(OpKind::Put).path("snapshot/snapshot-"), 1, Fault::LoseAck);
 //! ```
 
-use std::fmt;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -197,17 +196,7 @@ pub struct FaultyStore {
     state: Arc<State>,
 }
 
-impl fmt::Debug for FaultyStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "FaultyStore({})", self.inner)
-    }
-}
-
-impl fmt::Display for FaultyStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "FaultyStore({})", self.inner)
-    }
-}
+store_wrapper_fmt!(FaultyStore);
 
 fn injected(op: &str, path: &str) -> object_store::Error {
     object_store::Error::Generic {

@@ -15,7 +15,8 @@ use crate::snapshot::Snapshot;
 /// How many manifests are fetched at once.
 const MANIFEST_READ_CONCURRENCY: usize = 16;
 
-type EntryKey = (
+/// Identity of a live file when folding entries (Java `FileEntry.Identifier`).
+pub(crate) type EntryKey = (
     Vec<u8>,
     i32,
     i32,
@@ -25,7 +26,7 @@ type EntryKey = (
     Option<String>,
 );
 
-fn entry_key(e: &ManifestEntry) -> EntryKey {
+pub(crate) fn entry_key(e: &ManifestEntry) -> EntryKey {
     (
         e.partition.clone(),
         e.bucket,

@@ -194,19 +194,19 @@ impl MetricsSnapshot {
 
     /// Read requests (GET, ranged GET, HEAD, LIST).
     pub fn read_requests(&self) -> u64 {
-        RequestKind::ALL
-            .iter()
-            .filter(|k| k.is_read())
-            .map(|k| self.requests(*k))
-            .sum()
+        Self::sum_over_reads(|k| self.requests(k))
     }
 
     /// Bytes read.
     pub fn read_bytes(&self) -> u64 {
+        Self::sum_over_reads(|k| self.bytes(k))
+    }
+
+    fn sum_over_reads(count: impl Fn(RequestKind) -> u64) -> u64 {
         RequestKind::ALL
             .iter()
             .filter(|k| k.is_read())
-            .map(|k| self.bytes(*k))
+            .map(|k| count(*k))
             .sum()
     }
 
@@ -311,17 +311,7 @@ pub fn metered_io(io: &FileIO) -> (FileIO, Arc<StoreMetrics>) {
     (io.with_store(Arc::new(store)), metrics)
 }
 
-impl fmt::Debug for MeteredStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "MeteredStore({})", self.inner)
-    }
-}
-
-impl fmt::Display for MeteredStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "MeteredStore({})", self.inner)
-    }
-}
+store_wrapper_fmt!(MeteredStore);
 
 /// Ranges less than `gap` apart merged, as `object_store` does before fetching.
 fn merged_ranges(ranges: &[Range<u64>], gap: u64) -> Vec<Range<u64>> {

@@ -205,30 +205,21 @@ impl FileIO {
 
     /// Names (last path segment) of the files directly under `dir`.
     pub async fn list_names(&self, dir: &Path) -> Result<Vec<String>> {
-        let listing = self
-            .store
-            .list_with_delimiter(Some(dir))
-            .await
-            .map_err(|e| Error::storage(dir, e))?;
-        Ok(listing
-            .objects
-            .into_iter()
-            .filter_map(|o| o.location.filename().map(str::to_string))
-            .collect())
+        let listing = self.list_one_level(dir).await?;
+        Ok(last_segments(listing.objects.iter().map(|o| &o.location)))
     }
 
     /// Names of the sub-directories directly under `dir`.
     pub async fn list_dirs(&self, dir: &Path) -> Result<Vec<String>> {
-        let listing = self
-            .store
+        let listing = self.list_one_level(dir).await?;
+        Ok(last_segments(listing.common_prefixes.iter()))
+    }
+
+    async fn list_one_level(&self, dir: &Path) -> Result<object_store::ListResult> {
+        self.store
             .list_with_delimiter(Some(dir))
             .await
-            .map_err(|e| Error::storage(dir, e))?;
-        Ok(listing
-            .common_prefixes
-            .into_iter()
-            .filter_map(|p| p.filename().map(str::to_string))
-            .collect())
+            .map_err(|e| Error::storage(dir, e))
     }
 
     /// Every file under `dir`, recursively, with size and last-modified time.
@@ -239,6 +230,12 @@ impl FileIO {
             .await
             .map_err(|e| Error::storage(dir, e))
     }
+}
+
+fn last_segments<'a>(paths: impl Iterator<Item = &'a Path>) -> Vec<String> {
+    paths
+        .filter_map(|p| p.filename().map(str::to_string))
+        .collect()
 }
 
 #[cfg(test)]

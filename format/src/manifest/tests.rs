@@ -12,6 +12,7 @@ use super::avro_write::{index_entry_value, manifest_entry_value, manifest_file_m
 use super::schema::{index_manifest_schema, manifest_list_schema, manifest_schema};
 use super::*;
 use crate::error::Error;
+use crate::io::files::{entry_key, EntryKey};
 
 /// The 12-byte serialized empty BinaryRow (arity 0 + 8-byte null-bit word).
 const EMPTY_ROW: [u8; 12] = [0; 12];
@@ -276,13 +277,15 @@ fn write_with_codec(schema: &Schema, records: &[Value], codec: Codec) -> Vec<u8>
     w.into_inner().expect("finish")
 }
 
+/// The Avro records of `items`, as `to_value` makes them.
+fn values_of<T>(items: &[T], to_value: impl Fn(&T) -> Result<Value, String>) -> Vec<Value> {
+    items.iter().map(|i| to_value(i).expect("value")).collect()
+}
+
 #[test]
 fn decodes_all_codecs() {
     let entries = entries();
-    let values: Vec<Value> = entries
-        .iter()
-        .map(|e| manifest_entry_value(e).expect("value"))
-        .collect();
+    let values = values_of(&entries, manifest_entry_value);
     let schema = manifest_schema().expect("schema");
     for codec in [
         Codec::Null,
@@ -298,26 +301,14 @@ fn decodes_all_codecs() {
         );
     }
     let metas = vec![file_meta_full()];
-    let values: Vec<Value> = metas
-        .iter()
-        .map(|m| manifest_file_meta_value(m).expect("value"))
-        .collect();
-    let bytes = write_with_codec(
-        manifest_list_schema().expect("schema"),
-        &values,
-        Codec::Snappy,
-    );
+    let values = values_of(&metas, manifest_file_meta_value);
+    let schema = manifest_list_schema().expect("schema");
+    let bytes = write_with_codec(schema, &values, Codec::Snappy);
     assert_eq!(decode_manifest_list(&bytes, "mem").expect("decode"), metas);
     let idx = index_entries();
-    let values: Vec<Value> = idx
-        .iter()
-        .map(|e| index_entry_value(e).expect("value"))
-        .collect();
-    let bytes = write_with_codec(
-        index_manifest_schema().expect("schema"),
-        &values,
-        Codec::Deflate(DeflateSettings::default()),
-    );
+    let values = values_of(&idx, index_entry_value);
+    let schema = index_manifest_schema().expect("schema");
+    let bytes = write_with_codec(schema, &values, Codec::Deflate(DeflateSettings::default()));
     assert_eq!(decode_index_manifest(&bytes, "mem").expect("decode"), idx);
 }
 
@@ -372,6 +363,16 @@ fn not_avro_is_a_clear_error() {
 fn writer_schema_json(bytes: &[u8]) -> serde_json::Value {
     let reader = Reader::new(bytes).expect("avro header");
     serde_json::to_value(reader.writer_schema()).expect("schema json")
+}
+
+/// The full names of the records in the writer schema of the Avro file `bytes`.
+fn record_names_of(bytes: &[u8]) -> Vec<String> {
+    let mut names = Vec::new();
+    record_names(
+        Reader::new(bytes).expect("header").writer_schema(),
+        &mut names,
+    );
+    names
 }
 
 fn record_names(schema: &Schema, out: &mut Vec<String>) {
@@ -439,22 +440,12 @@ fn written_files_have_java_shape() {
     let raw = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).to_string();
     assert!(raw.contains("avro.codec") && raw.contains("zstandard"));
 
-    let bytes = encode_manifest_list(&[file_meta_min()]).expect("encode");
-    let mut names = Vec::new();
-    record_names(
-        Reader::new(&bytes[..]).expect("header").writer_schema(),
-        &mut names,
-    );
+    let names = record_names_of(&encode_manifest_list(&[file_meta_min()]).expect("encode"));
     assert_eq!(
         names[1],
         "org.apache.paimon.avro.generated.record__PARTITION_STATS"
     );
-    let bytes = encode_index_manifest(&index_entries()).expect("encode");
-    let mut names = Vec::new();
-    record_names(
-        Reader::new(&bytes[..]).expect("header").writer_schema(),
-        &mut names,
-    );
+    let names = record_names_of(&encode_index_manifest(&index_entries()).expect("encode"));
     assert_eq!(
         names[1..],
         [
@@ -596,30 +587,6 @@ fn decode_every_fixture_manifest() {
     );
 }
 
-/// Identity of a live file when folding entries (Java `FileEntry.Identifier`).
-type Ident = (
-    Vec<u8>,
-    i32,
-    i32,
-    String,
-    Vec<String>,
-    Option<Vec<u8>>,
-    Option<String>,
-);
-
-fn ident(e: &ManifestEntry) -> Ident {
-    let f = &e.file;
-    (
-        e.partition.clone(),
-        e.bucket,
-        f.level,
-        f.file_name.clone(),
-        f.extra_files.clone(),
-        f.embedded_index.clone(),
-        f.external_path.clone(),
-    )
-}
-
 fn load_manifest_list(dir: &Path, name: &str) -> Option<Vec<ManifestFileMeta>> {
     let bytes = std::fs::read(dir.join(name)).ok()?;
     if !bytes.starts_with(b"Obj\x01") {
@@ -679,7 +646,7 @@ fn fixture_snapshots_are_consistent() {
         ) else {
             continue; // ORC manifests
         };
-        let mut live: BTreeMap<Ident, ManifestEntry> = BTreeMap::new();
+        let mut live: BTreeMap<EntryKey, ManifestEntry> = BTreeMap::new();
         let mut delta_count = 0i64;
         for (is_delta, meta) in base
             .iter()
@@ -709,9 +676,11 @@ fn fixture_snapshots_are_consistent() {
                     };
                 }
                 match e.kind {
-                    FileKind::Add => assert!(live.insert(ident(&e), e).is_none(), "added twice"),
+                    FileKind::Add => {
+                        assert!(live.insert(entry_key(&e), e).is_none(), "added twice")
+                    }
                     FileKind::Delete => assert!(
-                        live.remove(&ident(&e)).is_some(),
+                        live.remove(&entry_key(&e)).is_some(),
                         "delete of a file not live"
                     ),
                 }
@@ -1055,10 +1024,7 @@ fn fuzz_truncated_and_flipped_manifests() {
         )
     });
     let entries = entries();
-    let values: Vec<Value> = entries
-        .iter()
-        .map(|e| manifest_entry_value(e).expect("value"))
-        .collect();
+    let values = values_of(&entries, manifest_entry_value);
     let plain = write_with_codec(manifest_schema().expect("schema"), &values, Codec::Null);
     let zstd = encode_manifest(&entries).expect("encode");
     for (label, bytes) in [("java", java), ("plain", Some(plain)), ("zstd", Some(zstd))] {

@@ -180,49 +180,16 @@ impl ColumnAggregator {
                     acc
                 }
             }
-            AggFunction::Min | AggFunction::Max => {
-                if acc == Cell::Null || input_null {
-                    if acc == Cell::Null {
-                        input
-                    } else {
-                        acc
-                    }
-                } else {
-                    let a = cell_value(&acc, col, v)?;
-                    let b = cell_value(&input, col, v)?;
-                    let ord = match (&a, &b) {
-                        (Some(a), Some(b)) => a.cmp_same_type(b),
-                        _ => Ordering::Equal,
-                    };
-                    let min = self.function == AggFunction::Min;
-                    match (min, ord == Ordering::Less) {
-                        (true, true) | (false, false) => acc,
-                        _ => input,
-                    }
-                }
-            }
-            AggFunction::Sum
+            AggFunction::Min
+            | AggFunction::Max
+            | AggFunction::Sum
             | AggFunction::Product
             | AggFunction::BoolAnd
-            | AggFunction::BoolOr => {
-                if acc == Cell::Null || input_null {
-                    if acc == Cell::Null {
-                        input
-                    } else {
-                        acc
-                    }
-                } else {
-                    let a = required(cell_value(&acc, col, v)?)?;
-                    let b = required(cell_value(&input, col, v)?)?;
-                    let r = match self.function {
-                        AggFunction::Sum => add(&a, &b, &self.ty, false, &self.field)?,
-                        AggFunction::Product => multiply(&a, &b, &self.ty, &self.field)?,
-                        AggFunction::BoolAnd => bool_op(&a, &b, true)?,
-                        _ => bool_op(&a, &b, false)?,
-                    };
-                    r.map(Cell::Value).unwrap_or(Cell::Null)
-                }
-            }
+            | AggFunction::BoolOr => match (acc == Cell::Null, input_null) {
+                (true, _) => input,
+                (false, true) => acc,
+                (false, false) => self.combine(acc, input, col, v)?,
+            },
             AggFunction::Listagg {
                 delimiter,
                 distinct,
@@ -246,6 +213,28 @@ impl ColumnAggregator {
                 )))
             }
         })
+    }
+
+    /// Min, max, sum, product, bool_and or bool_or of two cells that are not null.
+    fn combine(&self, acc: Cell, input: Cell, col: usize, v: &dyn RecordValues) -> Result<Cell> {
+        let a = cell_value(&acc, col, v)?;
+        let b = cell_value(&input, col, v)?;
+        if let AggFunction::Min | AggFunction::Max = self.function {
+            let less = match (&a, &b) {
+                (Some(a), Some(b)) => a.cmp_same_type(b) == Ordering::Less,
+                _ => false,
+            };
+            let keep_acc = (self.function == AggFunction::Min) == less;
+            return Ok(if keep_acc { acc } else { input });
+        }
+        let (a, b) = (required(a)?, required(b)?);
+        let r = match self.function {
+            AggFunction::Sum => add(&a, &b, &self.ty, false, &self.field)?,
+            AggFunction::Product => multiply(&a, &b, &self.ty, &self.field)?,
+            AggFunction::BoolAnd => bool_op(&a, &b, true)?,
+            _ => bool_op(&a, &b, false)?,
+        };
+        Ok(r.map(Cell::Value).unwrap_or(Cell::Null))
     }
 
     /// Applies retraction record `rec` (a `-U` or `-D`) to the accumulator.
@@ -348,50 +337,26 @@ fn fits_decimal(v: i128, ty: &DataType) -> bool {
 fn add(a: &Datum, b: &Datum, ty: &DataType, subtract: bool, field: &str) -> Result<Option<Datum>> {
     use Datum::*;
     let ovf = || overflow(field, if subtract { "subtraction" } else { "addition" });
+    // `x ± y` of two integers, `None` on overflow.
+    macro_rules! checked {
+        ($x:expr, $y:expr) => {
+            match subtract {
+                true => $x.checked_sub(*$y),
+                false => $x.checked_add(*$y),
+            }
+        };
+    }
     Ok(Some(match (a, b) {
-        (TinyInt(x), TinyInt(y)) => TinyInt(
-            if subtract {
-                x.checked_sub(*y)
-            } else {
-                x.checked_add(*y)
-            }
-            .ok_or_else(ovf)?,
-        ),
-        (SmallInt(x), SmallInt(y)) => SmallInt(
-            if subtract {
-                x.checked_sub(*y)
-            } else {
-                x.checked_add(*y)
-            }
-            .ok_or_else(ovf)?,
-        ),
-        (Int(x), Int(y)) => Int(if subtract {
-            x.checked_sub(*y)
-        } else {
-            x.checked_add(*y)
-        }
-        .ok_or_else(ovf)?),
-        (BigInt(x), BigInt(y)) => BigInt(
-            if subtract {
-                x.checked_sub(*y)
-            } else {
-                x.checked_add(*y)
-            }
-            .ok_or_else(ovf)?,
-        ),
+        (TinyInt(x), TinyInt(y)) => TinyInt(checked!(x, y).ok_or_else(ovf)?),
+        (SmallInt(x), SmallInt(y)) => SmallInt(checked!(x, y).ok_or_else(ovf)?),
+        (Int(x), Int(y)) => Int(checked!(x, y).ok_or_else(ovf)?),
+        (BigInt(x), BigInt(y)) => BigInt(checked!(x, y).ok_or_else(ovf)?),
         (Float(x), Float(y)) => Float(if subtract { x - y } else { x + y }),
         (Double(x), Double(y)) => Double(if subtract { x - y } else { x + y }),
-        (Decimal(x), Decimal(y)) => {
-            let r = if subtract {
-                x.checked_sub(*y)
-            } else {
-                x.checked_add(*y)
-            };
-            match r.filter(|r| fits_decimal(*r, ty)) {
-                Some(r) => Decimal(r),
-                None => return Ok(None),
-            }
-        }
+        (Decimal(x), Decimal(y)) => match checked!(x, y).filter(|r| fits_decimal(*r, ty)) {
+            Some(r) => Decimal(r),
+            None => return Ok(None),
+        },
         _ => return Err(mismatch(field, a, b)),
     }))
 }

@@ -229,71 +229,43 @@ fn aggregation_functions() {
         (None, Some("x"), Some(7), None, None),
     ];
     let kinds = [Insert, Insert, Insert];
-    let agg = |a: &str, b: &str, c: &str, d: &str, e: &str| {
-        vec![
-            ("merge-engine".to_string(), "aggregation".to_string()),
-            ("fields.a.aggregate-function".to_string(), a.to_string()),
-            ("fields.b.aggregate-function".to_string(), b.to_string()),
-            ("fields.c.aggregate-function".to_string(), c.to_string()),
-            ("fields.d.aggregate-function".to_string(), d.to_string()),
-            ("fields.e.aggregate-function".to_string(), e.to_string()),
-        ]
+    // Functions of columns a to e, in that order.
+    let agg = |functions: [&str; 5]| {
+        let mut o = vec![("merge-engine".to_string(), "aggregation".to_string())];
+        for (column, f) in ["a", "b", "c", "d", "e"].into_iter().zip(functions) {
+            o.push((format!("fields.{column}.aggregate-function"), f.to_string()));
+        }
+        o
     };
     let go = |o: Vec<(String, String)>, kinds: &[RowKind]| {
         let o: Vec<(&str, &str)> = o.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         run(&o, &rows, kinds)
     };
-    let r = go(agg("sum", "listagg", "sum", "bool_and", "sum"), &kinds)
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        vals(&r),
-        vec![
-            Some(Int(1)),
-            Some(Int(11)),
-            Some(s("x,y,x")),
-            Some(BigInt(12)),
-            Some(Bool(false)),
-            Some(Decimal(350))
-        ]
-    );
-    let r = go(agg("max", "min", "min", "bool_or", "product"), &kinds)
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        vals(&r),
-        vec![
-            Some(Int(1)),
-            Some(Int(10)),
-            Some(s("x")),
-            Some(BigInt(5)),
-            Some(Bool(true)),
-            Some(Decimal(300))
-        ]
-    );
-    let r = go(
-        agg(
-            "first_value",
-            "last_value",
-            "first_non_null_value",
-            "last_non_null_value",
-            "max",
+    let cases = [
+        (
+            ["sum", "listagg", "sum", "bool_and", "sum"],
+            [Int(11), s("x,y,x"), BigInt(12), Bool(false), Decimal(350)],
         ),
-        &kinds,
-    )
-    .unwrap()
-    .unwrap();
-    assert_eq!(
-        vals(&r),
-        vec![
-            Some(Int(1)),
-            Some(Int(10)),
-            Some(s("x")),
-            Some(BigInt(5)),
-            Some(Bool(false)),
-            Some(Decimal(200))
-        ]
-    );
+        (
+            ["max", "min", "min", "bool_or", "product"],
+            [Int(10), s("x"), BigInt(5), Bool(true), Decimal(300)],
+        ),
+        (
+            [
+                "first_value",
+                "last_value",
+                "first_non_null_value",
+                "last_non_null_value",
+                "max",
+            ],
+            [Int(10), s("x"), BigInt(5), Bool(false), Decimal(200)],
+        ),
+    ];
+    for (functions, want) in cases {
+        let r = go(agg(functions), &kinds).unwrap().unwrap();
+        let want: Vec<_> = std::iter::once(Int(1)).chain(want).map(Some).collect();
+        assert_eq!(vals(&r), want, "{functions:?}");
+    }
     // Default function: last_non_null_value.
     let r = run(&[("merge-engine", "aggregation")], &rows, &kinds)
         .unwrap()
@@ -314,14 +286,18 @@ fn aggregation_functions() {
     .unwrap();
     assert_eq!(vals(&r)[1], Some(Int(11)));
     // Unknown and non-Paimon functions are named in the error.
-    let e = go(agg("count", "listagg", "sum", "bool_and", "sum"), &kinds).unwrap_err();
+    let e = go(agg(["count", "listagg", "sum", "bool_and", "sum"]), &kinds).unwrap_err();
     assert!(
         matches!(e, Error::Unsupported(_)) && e.to_string().contains("count"),
         "{e}"
     );
-    let e = go(agg("rbm32", "listagg", "sum", "bool_and", "sum"), &kinds).unwrap_err();
+    let e = go(agg(["rbm32", "listagg", "sum", "bool_and", "sum"]), &kinds).unwrap_err();
     assert!(e.to_string().contains("rbm32"), "{e}");
-    assert!(go(agg("bool_and", "listagg", "sum", "bool_and", "sum"), &kinds).is_err());
+    assert!(go(
+        agg(["bool_and", "listagg", "sum", "bool_and", "sum"]),
+        &kinds
+    )
+    .is_err());
 }
 
 #[test]
