@@ -19,7 +19,7 @@ use streamhouse_reader::lookup::{LookupHandle, LookupOptions};
 use streamhouse_reader::ScanBuilder;
 
 /// Fixtures that cannot be read: (name, text the error must contain, reason).
-const KNOWN_GAPS: &[(&str, &str, &str)] = &[
+pub(crate) const KNOWN_GAPS: &[(&str, &str, &str)] = &[
     (
         "cpp_parquet_blob_desc_field",
         "data-evolution.enabled",
@@ -109,6 +109,16 @@ fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/java-paimon")
 }
 
+/// The fixtures' directory; `None` (with a note) when this machine does not have them.
+pub(crate) fn fixtures() -> Option<PathBuf> {
+    let dir = fixtures_dir();
+    if dir.join("index.json").exists() {
+        return Some(dir);
+    }
+    eprintln!("NOTE: {} is absent; fixture test skipped", dir.display());
+    None
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Outcome {
     Pass(usize),
@@ -119,45 +129,61 @@ enum Outcome {
     Read(usize),
 }
 
-struct Fixture {
-    name: String,
+pub(crate) struct Fixture {
+    pub name: String,
     table_path: String,
     sha256: Option<String>,
-    /// Some data files are ORC or Avro.
-    orc_or_avro: bool,
+    /// The writers of its data files and the formats of its manifests, lower case
+    /// (`orc java 1.9.2`, `parquet-mr version 1.15.1`; `avro`, `orc`).
+    pub data_files: Vec<String>,
+    pub manifest_formats: Vec<String>,
 }
 
-fn load_index(dir: &Path) -> Vec<Fixture> {
+impl Fixture {
+    /// Some data files are ORC or Avro.
+    fn orc_or_avro(&self) -> bool {
+        self.data_files
+            .iter()
+            .any(|x| x.contains("orc") || x.contains("avro"))
+    }
+}
+
+/// The fixtures `index.json` lists.
+pub(crate) fn load_index(dir: &Path) -> Vec<Fixture> {
     let text = std::fs::read_to_string(dir.join("index.json")).expect("index.json");
     let index: serde_json::Value = serde_json::from_str(&text).expect("index.json parses");
     let mut out = vec![];
     for (name, v) in index.as_object().expect("index object") {
+        let strings = |key: &str| -> Vec<String> {
+            let values = v["writer"][key].as_array().into_iter().flatten();
+            values
+                .filter_map(|x| x.as_str().map(str::to_lowercase))
+                .collect()
+        };
         out.push(Fixture {
             name: name.clone(),
             table_path: v["table_path"].as_str().unwrap_or_default().to_string(),
             sha256: v["read"]["sha256"].as_str().map(str::to_string),
-            orc_or_avro: v["writer"]["data_files"].as_array().is_some_and(|a| {
-                a.iter().filter_map(|x| x.as_str()).any(|x| {
-                    let x = x.to_lowercase();
-                    x.contains("orc") || x.contains("avro")
-                })
-            }),
+            data_files: strings("data_files"),
+            manifest_formats: strings("manifest_format"),
         });
     }
     out
 }
 
-async fn read_fixture(dir: &Path, f: &Fixture) -> Outcome {
-    let root = dir.join(&f.name);
-    let (io, _) = match open_warehouse(root.to_str().unwrap_or_default()) {
-        Ok(x) => x,
-        Err(e) => return Outcome::Error(e.to_string()),
-    };
+/// Opens one fixture's table (read in place).
+pub(crate) async fn open_fixture(dir: &Path, f: &Fixture) -> streamhouse_format::Result<Table> {
+    let (io, _) = open_warehouse(dir.join(&f.name).to_str().unwrap_or_default())?;
     let rel = f
         .table_path
         .strip_prefix(&format!("{}/", f.name))
         .unwrap_or(&f.table_path);
-    let table = match Table::open(io, object_store::path::Path::from(rel), f.name.clone()).await {
+    Table::open(io, object_store::path::Path::from(rel), f.name.clone()).await
+}
+
+async fn read_fixture(dir: &Path, f: &Fixture) -> Outcome {
+    let root = dir.join(&f.name);
+    let table = match open_fixture(dir, f).await {
         Ok(t) => t,
         Err(e) => return classify(e),
     };
@@ -215,11 +241,7 @@ fn classify(e: Error) -> Outcome {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn java_fixtures() {
-    let dir = fixtures_dir();
-    if !dir.join("index.json").exists() {
-        eprintln!("NOTE: {} is absent; fixture test skipped", dir.display());
-        return;
-    }
+    let Some(dir) = fixtures() else { return };
     let only = std::env::var("FIXTURE").ok();
     let mut results: BTreeMap<String, (Outcome, &Fixture)> = BTreeMap::new();
     let fixtures = load_index(&dir);
@@ -276,15 +298,6 @@ async fn java_fixtures() {
     );
 }
 
-/// Opens one fixture's table.
-async fn open_fixture(dir: &Path, f: &Fixture) -> Option<Table> {
-    let (io, _) = open_warehouse(dir.join(&f.name).to_str()?).ok()?;
-    let rel = f.table_path.strip_prefix(&format!("{}/", f.name))?;
-    Table::open(io, object_store::path::Path::from(rel), f.name.clone())
-        .await
-        .ok()
-}
-
 /// The rows a tail from `start` gives until it is idle.
 async fn tail_rows(table: &Table, start: StartPosition) -> Vec<RecordBatch> {
     let mut tail = TailBuilder::new(table).start(start).build().await.unwrap();
@@ -304,14 +317,11 @@ async fn tail_rows(table: &Table, start: StartPosition) -> Vec<RecordBatch> {
 /// tables hide, deleted keys) and none for keys never written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orc_and_avro_tables_tail_and_get() {
-    let dir = fixtures_dir();
-    if !dir.join("index.json").exists() {
-        return;
-    }
+    let Some(dir) = fixtures() else { return };
     let mut checked = vec![];
     for f in load_index(&dir) {
         let gap = KNOWN_GAPS.iter().any(|(n, _, _)| *n == f.name);
-        if !f.orc_or_avro || gap {
+        if !f.orc_or_avro() || gap {
             continue;
         }
         let table = open_fixture(&dir, &f).await.expect(&f.name);
@@ -356,11 +366,7 @@ async fn dump() {
         return;
     };
     for f in load_index(&dir).iter().filter(|f| f.name == only) {
-        let (io, _) = open_warehouse(dir.join(&f.name).to_str().unwrap()).unwrap();
-        let rel = f.table_path.strip_prefix(&format!("{}/", f.name)).unwrap();
-        let table = Table::open(io, object_store::path::Path::from(rel), f.name.clone())
-            .await
-            .unwrap();
+        let table = open_fixture(&dir, f).await.unwrap();
         let batches = ScanBuilder::new(&table).to_batches().await.unwrap();
         for r in render::sorted_rows(&render::rows(&batches)) {
             println!("{r}");

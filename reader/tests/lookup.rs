@@ -6,10 +6,11 @@ use crate::lookup_support;
 
 use lookup_support::*;
 use streamhouse_format::datum::Datum;
+use streamhouse_format::io::Table;
 use streamhouse_reader::lookup::{LookupHandle, LookupOptions};
 
 /// Runs levels + commits on `table` and checks every key at the latest and an older snapshot.
-async fn scenario(table: streamhouse_format::io::Table, seed: u64, g: Gen, with_levels: bool) {
+async fn scenario(table: Table, seed: u64, g: Gen, with_levels: bool) {
     let mut rng = Rng(seed);
     if with_levels {
         write_level_runs(&table, &mut rng, g, &[(5, 1), (3, 2), (1, 1)]).await;
@@ -42,17 +43,66 @@ async fn scenario(table: streamhouse_format::io::Table, seed: u64, g: Gen, with_
     check_against_scan(&table, &old, &keys, middle).await;
 }
 
+/// A write-only table (every commit stays at level 0) with these options besides.
+async fn write_only(partition: &[&str], pk: &[&str], options: &[(&str, &str)]) -> Table {
+    let options: Vec<(&str, &str)> = [("write-only", "true")]
+        .into_iter()
+        .chain(options.iter().copied())
+        .collect();
+    create(partition, pk, &options).await
+}
+
+/// Runs [`scenario`] (with levels) on a new write-only table.
+async fn on_table(partition: &[&str], pk: &[&str], options: &[(&str, &str)], seed: u64, g: Gen) {
+    scenario(write_only(partition, pk, options).await, seed, g, true).await;
+}
+
 #[tokio::test]
 async fn deduplicate_int_key_three_buckets() {
+    let g = Gen::new(240, true, true);
     for seed in [1, 2, 3] {
-        let g = Gen {
-            keys: 240,
-            deletes: true,
-            nulls: true,
-        };
-        let t = create(&[], &["k"], &[("bucket", "3"), ("write-only", "true")]).await;
-        scenario(t, seed, g, true).await;
+        on_table(&[], &["k"], &[("bucket", "3")], seed, g).await;
     }
+}
+
+#[tokio::test]
+async fn composite_string_key() {
+    let g = Gen::new(200, true, false);
+    on_table(&[], &["k", "s"], &[("bucket", "2")], 21, g).await;
+}
+
+type Opt<'a> = (&'a str, &'a str);
+
+/// The engines and options that combine a key's versions, each on its own table. First-row
+/// skips level 0 like the scan; with `sequence.field`, `n` orders the versions and
+/// `ignore-delete` drops retractions.
+#[tokio::test]
+async fn merge_engines_return_the_merged_row() {
+    let sum = ("fields.n.aggregate-function", "sum");
+    let max = ("fields.v.aggregate-function", "max");
+    let sequence = [("sequence.field", "n"), ("ignore-delete", "true")];
+    let cases: [(&str, &[Opt], u64, Gen); 4] = [
+        ("partial-update", &[], 31, Gen::new(150, false, true)),
+        ("aggregation", &[sum, max], 41, Gen::new(120, false, true)),
+        ("first-row", &[], 51, Gen::new(120, false, true)),
+        ("deduplicate", &sequence, 61, Gen::new(150, true, true)),
+    ];
+    for (engine, more, seed, g) in cases {
+        eprintln!("merge-engine {engine} with {more:?}");
+        let options: Vec<(&str, &str)> = [("bucket", "2"), ("merge-engine", engine)]
+            .into_iter()
+            .chain(more.iter().copied())
+            .collect();
+        on_table(&[], &["k"], &options, seed, g).await;
+    }
+}
+
+#[tokio::test]
+async fn partial_update_with_deletes_and_partitions() {
+    let delete = ("partial-update.remove-record-on-delete", "true");
+    let options = [("bucket", "2"), ("merge-engine", "partial-update"), delete];
+    let g = Gen::new(150, true, true);
+    on_table(&["dt"], &["dt", "k"], &options, 32, g).await;
 }
 
 #[tokio::test]
@@ -60,25 +110,13 @@ async fn overlapping_sequence_ranges_decide_by_sequence_not_file_order() {
     // Level-0 files (and levels) whose sequence ranges interleave: the first file holding a
     // key is often not the newest version of it.
     for seed in [5, 6] {
-        let g = Gen {
-            keys: 200,
-            deletes: true,
-            nulls: true,
-        };
-        let t = create(&[], &["k"], &[("bucket", "2"), ("write-only", "true")]).await;
+        let g = Gen::new(200, true, true);
+        let t = write_only(&[], &["k"], &[("bucket", "2")]).await;
         let mut rng = Rng(seed);
-        write_runs(
-            &t,
-            &mut rng,
-            g,
-            &[(0, 1), (0, 2), (0, 1), (1, 2), (2, 1)],
-            true,
-        )
-        .await;
+        let runs = [(0, 1), (0, 2), (0, 1), (1, 2), (2, 1)];
+        write_runs(&t, &mut rng, g, &runs, true).await;
         let keys = all_keys(&t, g.keys);
-        let h = LookupHandle::open(&t, LookupOptions::default())
-            .await
-            .unwrap();
+        let h = open_handle(&t).await;
         check_against_scan(&t, &h, &keys, None).await;
         write_commits(&t, &mut rng, g, 3, 40).await;
         h.refresh().await.unwrap();
@@ -88,22 +126,10 @@ async fn overlapping_sequence_ranges_decide_by_sequence_not_file_order() {
 
 #[tokio::test]
 async fn partitioned_key_includes_the_partition() {
-    let g = Gen {
-        keys: 240,
-        deletes: true,
-        nulls: true,
-    };
-    let t = create(
-        &["dt"],
-        &["dt", "k"],
-        &[("bucket", "2"), ("write-only", "true")],
-    )
-    .await;
-    scenario(t.clone(), 11, g, true).await;
+    let t = write_only(&["dt"], &["dt", "k"], &[("bucket", "2")]).await;
+    scenario(t.clone(), 11, Gen::new(240, true, true), true).await;
     // A key whose partition never held it is absent.
-    let h = LookupHandle::open(&t, LookupOptions::default())
-        .await
-        .unwrap();
+    let h = open_handle(&t).await;
     let wrong_day = vec![Datum::String("2024-01-02".into()), Datum::BigInt(3)];
     assert!(h.get(&wrong_day).await.unwrap().is_none());
     let no_day = vec![Datum::String("1999-01-01".into()), Datum::BigInt(3)];
@@ -111,139 +137,17 @@ async fn partitioned_key_includes_the_partition() {
 }
 
 #[tokio::test]
-async fn composite_string_key() {
-    let g = Gen {
-        keys: 200,
-        deletes: true,
-        nulls: false,
-    };
-    let t = create(&[], &["k", "s"], &[("bucket", "2"), ("write-only", "true")]).await;
-    scenario(t, 21, g, true).await;
-}
-
-#[tokio::test]
-async fn partial_update_returns_the_merged_row() {
-    let g = Gen {
-        keys: 150,
-        deletes: false,
-        nulls: true,
-    };
-    let t = create(
-        &[],
-        &["k"],
-        &[
-            ("bucket", "2"),
-            ("merge-engine", "partial-update"),
-            ("write-only", "true"),
-        ],
-    )
-    .await;
-    scenario(t, 31, g, true).await;
-}
-
-#[tokio::test]
-async fn partial_update_with_deletes_and_partitions() {
-    let g = Gen {
-        keys: 150,
-        deletes: true,
-        nulls: true,
-    };
-    let t = create(
-        &["dt"],
-        &["dt", "k"],
-        &[
-            ("bucket", "2"),
-            ("merge-engine", "partial-update"),
-            ("partial-update.remove-record-on-delete", "true"),
-            ("write-only", "true"),
-        ],
-    )
-    .await;
-    scenario(t, 32, g, true).await;
-}
-
-#[tokio::test]
-async fn aggregation_sums_every_version() {
-    let g = Gen {
-        keys: 120,
-        deletes: false,
-        nulls: true,
-    };
-    let t = create(
-        &[],
-        &["k"],
-        &[
-            ("bucket", "2"),
-            ("merge-engine", "aggregation"),
-            ("fields.n.aggregate-function", "sum"),
-            ("fields.v.aggregate-function", "max"),
-            ("write-only", "true"),
-        ],
-    )
-    .await;
-    scenario(t, 41, g, true).await;
-}
-
-#[tokio::test]
-async fn first_row_skips_level_zero_like_the_scan() {
-    let g = Gen {
-        keys: 120,
-        deletes: false,
-        nulls: true,
-    };
-    let t = create(
-        &[],
-        &["k"],
-        &[
-            ("bucket", "2"),
-            ("merge-engine", "first-row"),
-            ("write-only", "true"),
-        ],
-    )
-    .await;
-    scenario(t, 51, g, true).await;
-}
-
-#[tokio::test]
-async fn sequence_field_and_ignore_delete() {
-    let g = Gen {
-        keys: 150,
-        deletes: true,
-        nulls: true,
-    };
-    // `n` orders the versions; retractions are dropped.
-    let t = create(
-        &[],
-        &["k"],
-        &[
-            ("bucket", "2"),
-            ("sequence.field", "n"),
-            ("ignore-delete", "true"),
-            ("write-only", "true"),
-        ],
-    )
-    .await;
-    scenario(t, 61, g, true).await;
-}
-
-#[tokio::test]
 async fn large_files_use_many_pages_and_stop_early() {
     // Thousands of keys per file: several pages per file, so the page index matters.
-    let g = Gen {
-        keys: 6000,
-        deletes: true,
-        nulls: true,
-    };
-    let t = create(&[], &["k"], &[("bucket", "1"), ("write-only", "true")]).await;
+    let g = Gen::new(6000, true, true);
+    let t = write_only(&[], &["k"], &[("bucket", "1")]).await;
     let mut rng = Rng(71);
     write_commits(&t, &mut rng, g, 4, 5000).await;
     let keys: Vec<Vec<Datum>> = (0..g.keys + 50)
         .step_by(13)
         .map(|k| full_key(&t, k))
         .collect();
-    let h = LookupHandle::open(&t, LookupOptions::default())
-        .await
-        .unwrap();
+    let h = open_handle(&t).await;
     check_against_scan(&t, &h, &keys, None).await;
     let c = h.counters();
     // A unit is a page: far fewer rows decoded than the files hold.
@@ -268,15 +172,9 @@ async fn large_files_use_many_pages_and_stop_early() {
 
 #[tokio::test]
 async fn refresh_picks_up_new_commits() {
-    let g = Gen {
-        keys: 50,
-        deletes: false,
-        nulls: false,
-    };
+    let g = Gen::new(50, false, false);
     let t = create(&[], &["k"], &[("bucket", "2")]).await;
-    let h = LookupHandle::open(&t, LookupOptions::default())
-        .await
-        .unwrap();
+    let h = open_handle(&t).await;
     assert_eq!(h.snapshot_id(), None);
     assert!(h.get(&[Datum::BigInt(1)]).await.unwrap().is_none());
     let mut rng = Rng(81);
@@ -305,9 +203,7 @@ async fn refresh_picks_up_new_commits() {
 #[tokio::test]
 async fn bad_keys_are_errors_naming_the_columns() {
     let t = create(&["dt"], &["dt", "k"], &[("bucket", "2")]).await;
-    let h = LookupHandle::open(&t, LookupOptions::default())
-        .await
-        .unwrap();
+    let h = open_handle(&t).await;
     let e = h.get(&[Datum::BigInt(1)]).await.unwrap_err().to_string();
     assert!(e.contains("(dt, k)"), "{e}");
     let e = h
@@ -326,11 +222,7 @@ async fn bad_keys_are_errors_naming_the_columns() {
 
 #[tokio::test]
 async fn missing_and_corrupt_data_files_are_errors_naming_them() {
-    let g = Gen {
-        keys: 40,
-        deletes: false,
-        nulls: false,
-    };
+    let g = Gen::new(40, false, false);
     let t = create(&[], &["k"], &[("bucket", "1")]).await;
     write_commits(&t, &mut Rng(91), g, 1, 40).await;
     let snap = t.snapshot_or_latest(None).await.unwrap().unwrap();
@@ -341,17 +233,13 @@ async fn missing_and_corrupt_data_files_are_errors_naming_them() {
     t.io.write(&path, bytes.slice(..bytes.len() / 2))
         .await
         .unwrap();
-    let h = LookupHandle::open(&t, LookupOptions::default())
-        .await
-        .unwrap();
+    let h = open_handle(&t).await;
     let keys: Vec<_> = (0..g.keys).map(|k| full_key(&t, k)).collect();
     let e = h.get_many(&keys).await.unwrap_err().to_string();
     assert!(e.contains(&files[0].file.file_name), "{e}");
     // Missing.
     t.io.delete(&path).await.unwrap();
-    let h = LookupHandle::open(&t, LookupOptions::default())
-        .await
-        .unwrap();
+    let h = open_handle(&t).await;
     let e = h.get_many(&keys).await.unwrap_err().to_string();
     assert!(e.contains(&files[0].file.file_name), "{e}");
     assert!(e.contains("not found"), "{e}");

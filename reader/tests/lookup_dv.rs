@@ -18,7 +18,6 @@ use streamhouse_format::manifest::{
     encode_index_manifest, encode_manifest_list, DeletionVectorMeta, FileKind, IndexManifestEntry,
 };
 use streamhouse_format::snapshot::CommitKind;
-use streamhouse_reader::lookup::{LookupHandle, LookupOptions};
 
 /// One stored record: file, row position, key, sequence number, kind.
 struct Stored {
@@ -129,34 +128,18 @@ async fn commit_deletion_vectors(
         });
     }
     let latest = table.snapshot_or_latest(None).await.unwrap().unwrap();
-    let index_name = format!("index-manifest-{}-0", uuid::Uuid::new_v4());
-    table
-        .io
-        .write(
-            &table.manifest_path(&index_name),
-            encode_index_manifest(&entries).unwrap(),
-        )
-        .await
-        .unwrap();
     let all = table.data_manifests(&latest).await.unwrap();
+    let index_name = format!("index-manifest-{}-0", uuid::Uuid::new_v4());
     let base = format!("manifest-list-{}-0", uuid::Uuid::new_v4());
     let delta = format!("manifest-list-{}-1", uuid::Uuid::new_v4());
-    table
-        .io
-        .write(
-            &table.manifest_path(&base),
-            encode_manifest_list(&all).unwrap(),
-        )
-        .await
-        .unwrap();
-    table
-        .io
-        .write(
-            &table.manifest_path(&delta),
-            encode_manifest_list(&[]).unwrap(),
-        )
-        .await
-        .unwrap();
+    for (name, bytes) in [
+        (&index_name, encode_index_manifest(&entries).unwrap()),
+        (&base, encode_manifest_list(&all).unwrap()),
+        (&delta, encode_manifest_list(&[]).unwrap()),
+    ] {
+        let path = table.manifest_path(name);
+        table.io.write(&path, bytes).await.unwrap();
+    }
     let mut next = latest.clone();
     next.id += 1;
     next.base_manifest_list = base;
@@ -177,11 +160,7 @@ async fn commit_deletion_vectors(
 #[tokio::test]
 async fn deletion_vectors_and_level_zero_as_the_scan_sees_them() {
     for seed in [7, 8] {
-        let g = Gen {
-            keys: 240,
-            deletes: true,
-            nulls: true,
-        };
+        let g = Gen::new(240, true, true);
         let t = create(
             &[],
             &["k"],
@@ -222,9 +201,7 @@ async fn deletion_vectors_and_level_zero_as_the_scan_sees_them() {
         commit_deletion_vectors(&t, &deleted, &files).await;
 
         let keys = all_keys(&t, g.keys);
-        let h = LookupHandle::open(&t, LookupOptions::default())
-            .await
-            .unwrap();
+        let h = open_handle(&t).await;
         let found = check_against_scan(&t, &h, &keys, None).await;
         // Keys living only in level 0 or deleted by a vector are absent.
         let visible = newest

@@ -7,65 +7,26 @@
 
 use crate::lookup_support;
 
-use std::path::{Path, PathBuf};
-
-use streamhouse_format::io::{open_warehouse, Table};
+use crate::java_fixtures::{fixtures, load_index, open_fixture};
 use streamhouse_reader::lookup::{LookupHandle, LookupOptions};
 use streamhouse_reader::ScanBuilder;
 
-fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/java-paimon")
-}
-
-/// (fixture name, table path inside it) of Parquet-data, Avro-manifest fixtures.
-fn candidates(dir: &Path) -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(dir.join("index.json")).expect("index.json");
-    let index: serde_json::Value = serde_json::from_str(&text).expect("index.json parses");
-    let mut out = vec![];
-    for (name, v) in index.as_object().expect("index object") {
-        let strings = |key: &str| -> Vec<String> {
-            v["writer"][key]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(str::to_lowercase))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let data = strings("data_files");
-        let manifests = strings("manifest_format");
-        let parquet = !data.is_empty() && data.iter().all(|d| d.contains("parquet"));
-        let avro = manifests.iter().all(|m| m == "avro");
-        if parquet && avro {
-            let path = v["table_path"].as_str().unwrap_or_default().to_string();
-            out.push((name.clone(), path));
-        }
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lookups_on_java_tables_equal_their_scans() {
-    let dir = fixtures_dir();
-    if !dir.join("index.json").exists() {
-        eprintln!("NOTE: {} is absent; fixture lookups skipped", dir.display());
-        return;
-    }
+    let Some(dir) = fixtures() else { return };
     let only = std::env::var("FIXTURE").ok();
     let mut checked = vec![];
     let mut with_dv = 0;
-    for (name, table_path) in candidates(&dir) {
-        if only.as_deref().is_some_and(|o| !name.contains(o)) {
+    for f in load_index(&dir) {
+        let parquet =
+            !f.data_files.is_empty() && f.data_files.iter().all(|d| d.contains("parquet"));
+        let avro = f.manifest_formats.iter().all(|m| m == "avro");
+        let name = f.name.clone();
+        if !parquet || !avro || only.as_deref().is_some_and(|o| !name.contains(o)) {
             continue;
         }
         let root = dir.join(&name);
-        let (io, _) = open_warehouse(root.to_str().unwrap()).unwrap();
-        let rel = table_path
-            .strip_prefix(&format!("{name}/"))
-            .unwrap_or(&table_path);
-        let Ok(table) = Table::open(io, object_store::path::Path::from(rel), name.clone()).await
-        else {
+        let Ok(table) = open_fixture(&dir, &f).await else {
             continue;
         };
         if !table.is_primary_key_table() {

@@ -10,7 +10,6 @@ use crate::lookup_support;
 use streamhouse_test_support as interop_support;
 
 use streamhouse_format::io::{open_warehouse, table_root, Identifier, Table};
-use streamhouse_reader::lookup::{LookupHandle, LookupOptions};
 
 /// Primary-key scenarios of `tests/python/pypaimon_write.py`.
 const SCENARIOS: &[&str] = &[
@@ -43,9 +42,7 @@ async fn pypaimon_tables_answer_like_their_scans_and_the_oracle() {
         let absent = lookup_support::absent_keys(&keys, 5);
         keys.extend(absent);
 
-        let handle = LookupHandle::open(&table, LookupOptions::default())
-            .await
-            .unwrap();
+        let handle = lookup_support::open_handle(&table).await;
         let found = lookup_support::check_against_scan(&table, &handle, &keys, None).await;
         let got = handle.get_many(&keys).await.unwrap();
         let schema = handle.output_schema();

@@ -30,6 +30,7 @@
 //! [`KeyRouter`]: streamhouse_format::route::KeyRouter
 
 mod cache;
+mod counters;
 mod file_index;
 mod meta_store;
 mod probe;
@@ -37,7 +38,6 @@ mod state;
 mod unit;
 mod whole_file;
 
-use std::sync::atomic::Ordering as AtomicOrdering;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -51,9 +51,11 @@ use streamhouse_format::types::DataField;
 use streamhouse_format::Result;
 
 pub use cache::CacheCounters;
+pub use counters::LookupCounters;
 
+use counters::Counters;
 use meta_store::MetadataCacheStore;
-use probe::{Caches, Counters, Found, Probe, ProbeSettings};
+use probe::{Caches, Found, Probe, ProbeSettings};
 use state::{FileIds, SnapshotState};
 use unit::KeyMatcher;
 
@@ -124,46 +126,6 @@ impl GetResult {
     }
 }
 
-/// What a handle's lookups did so far (totals since it was opened).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LookupCounters {
-    /// Keys looked up.
-    pub keys: u64,
-    /// Files whose key range held a key (summed over keys).
-    pub files_in_range: u64,
-    /// Of those, files a bloom filter ruled out.
-    pub bloom_skips: u64,
-    /// Files whose page index was searched.
-    pub files_searched: u64,
-    /// Files whose footer was read (footer-cache misses), or ORC/Avro files decoded whole.
-    pub files_opened: u64,
-    /// Pages (units) decoded, and found in the page cache.
-    pub units_decoded: u64,
-    pub unit_cache_hits: u64,
-    /// Records of looked-up keys found in files (all versions).
-    pub rows_matched: u64,
-    /// Lookups that stopped before their last candidate file because the newest version was
-    /// certain.
-    pub early_stops: u64,
-}
-
-impl LookupCounters {
-    /// The work done since `earlier`.
-    pub fn since(&self, earlier: &LookupCounters) -> LookupCounters {
-        LookupCounters {
-            keys: self.keys - earlier.keys,
-            files_in_range: self.files_in_range - earlier.files_in_range,
-            bloom_skips: self.bloom_skips - earlier.bloom_skips,
-            files_searched: self.files_searched - earlier.files_searched,
-            files_opened: self.files_opened - earlier.files_opened,
-            units_decoded: self.units_decoded - earlier.units_decoded,
-            unit_cache_hits: self.unit_cache_hits - earlier.unit_cache_hits,
-            rows_matched: self.rows_matched - earlier.rows_matched,
-            early_stops: self.early_stops - earlier.early_stops,
-        }
-    }
-}
-
 /// Hit/miss counters and sizes of a handle's caches.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CacheStats {
@@ -177,6 +139,17 @@ pub struct CacheStats {
 struct Current {
     state: Arc<SnapshotState>,
     matcher: Arc<KeyMatcher>,
+}
+
+impl Current {
+    /// A snapshot's state with a key matcher for its key types.
+    fn new(state: SnapshotState) -> Result<Current> {
+        let types = state.ctx.key_fields.iter().map(|f| f.data_type.clone());
+        Ok(Current {
+            matcher: Arc::new(KeyMatcher::new(types.collect())?),
+            state: Arc::new(state),
+        })
+    }
 }
 
 struct Inner {
@@ -247,14 +220,6 @@ impl LookupHandle {
         table.io = table.io.with_store(meta_store.clone());
         let file_ids = FileIds::default();
         let state = SnapshotState::load(&table, snapshot, &file_ids).await?;
-        let matcher = KeyMatcher::new(
-            state
-                .ctx
-                .key_fields
-                .iter()
-                .map(|f| f.data_type.clone())
-                .collect(),
-        )?;
         let caches = Caches {
             footers: cache::SharedLru::new(options.footer_cache_bytes),
             blooms: cache::SharedLru::new(options.bloom_cache_bytes),
@@ -270,10 +235,7 @@ impl LookupHandle {
                 caches,
                 counters: Counters::default(),
                 file_ids,
-                current: RwLock::new(Current {
-                    state: Arc::new(state),
-                    matcher: Arc::new(matcher),
-                }),
+                current: RwLock::new(Current::new(state)?),
                 pinned: Mutex::new(snapshot.is_some()),
                 last_refresh: Mutex::new(Instant::now()),
             }),
@@ -320,19 +282,7 @@ impl LookupHandle {
 
     /// Work counters of this handle so far.
     pub fn counters(&self) -> LookupCounters {
-        let c = &self.inner.counters;
-        let g = |a: &std::sync::atomic::AtomicU64| a.load(AtomicOrdering::Relaxed);
-        LookupCounters {
-            keys: g(&c.keys),
-            files_in_range: g(&c.files_in_range),
-            bloom_skips: g(&c.bloom_skips),
-            files_searched: g(&c.files_searched),
-            files_opened: g(&c.files_opened),
-            units_decoded: g(&c.units_decoded),
-            unit_cache_hits: g(&c.unit_cache_hits),
-            rows_matched: g(&c.rows_matched),
-            early_stops: g(&c.early_stops),
-        }
+        self.inner.counters.load()
     }
 
     /// Hits, misses and sizes of the caches.
@@ -382,23 +332,13 @@ impl LookupHandle {
             }
         }
         let state = SnapshotState::load(&table, target, &self.inner.file_ids).await?;
-        let matcher = KeyMatcher::new(
-            state
-                .ctx
-                .key_fields
-                .iter()
-                .map(|f| f.data_type.clone())
-                .collect(),
-        )?;
+        let next = Current::new(state)?;
         let mut cur = self
             .inner
             .current
             .write()
             .unwrap_or_else(|p| p.into_inner());
-        *cur = Current {
-            state: Arc::new(state),
-            matcher: Arc::new(matcher),
-        };
+        *cur = next;
         Ok(cur.state.snapshot_id)
     }
 

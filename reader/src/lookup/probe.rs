@@ -11,7 +11,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
@@ -26,6 +26,7 @@ use streamhouse_format::row_kind::RowKind;
 use streamhouse_format::{Error, Result};
 
 use super::cache::SharedLru;
+use super::counters::{Counters, LookupCounters};
 use super::file_index::{self, bloom_value, BloomKind, BloomValue, FileBlooms, FileIndex};
 use super::state::{BucketFiles, FileRef, Mode, SnapshotState};
 use super::unit::{self, KeyMatcher, ProbeKey, Unit};
@@ -43,54 +44,6 @@ pub(crate) struct Caches {
     pub blooms: SharedLru<u64, Arc<FileBlooms>>,
     pub units: SharedLru<UnitKey, Arc<Unit>>,
     pub dvs: SharedLru<u64, Arc<DeletionVector>>,
-}
-
-/// Work counters of a handle (totals since it opened).
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub keys: AtomicU64,
-    pub files_in_range: AtomicU64,
-    pub bloom_skips: AtomicU64,
-    pub files_searched: AtomicU64,
-    pub files_opened: AtomicU64,
-    pub units_decoded: AtomicU64,
-    pub unit_cache_hits: AtomicU64,
-    pub rows_matched: AtomicU64,
-    pub early_stops: AtomicU64,
-}
-
-/// The counts of one lookup, added to the handle's [`Counters`] when it completes (a lookup
-/// abandoned for lack of cached data counts nothing).
-#[derive(Debug, Default, Clone, Copy)]
-struct Local {
-    keys: u64,
-    files_in_range: u64,
-    bloom_skips: u64,
-    files_searched: u64,
-    files_opened: u64,
-    units_decoded: u64,
-    unit_cache_hits: u64,
-    rows_matched: u64,
-    early_stops: u64,
-}
-
-impl Counters {
-    fn add(&self, l: &Local) {
-        let add = |c: &AtomicU64, n: u64| {
-            if n > 0 {
-                c.fetch_add(n, AtomicOrdering::Relaxed);
-            }
-        };
-        add(&self.keys, l.keys);
-        add(&self.files_in_range, l.files_in_range);
-        add(&self.bloom_skips, l.bloom_skips);
-        add(&self.files_searched, l.files_searched);
-        add(&self.files_opened, l.files_opened);
-        add(&self.units_decoded, l.units_decoded);
-        add(&self.unit_cache_hits, l.unit_cache_hits);
-        add(&self.rows_matched, l.rows_matched);
-        add(&self.early_stops, l.early_stops);
-    }
 }
 
 /// The error of a lookup in cached-only mode that would need I/O; the probe also records it in
@@ -157,7 +110,9 @@ pub(crate) struct Probe<'a> {
     pub cached_only: bool,
     /// Set when a cached-only lookup failed because it would need I/O.
     needed_io: AtomicBool,
-    local: Local,
+    /// The counts of the current lookup, added to `counters` when it completes (a lookup
+    /// abandoned for lack of cached data counts nothing).
+    local: LookupCounters,
 }
 
 impl<'a> Probe<'a> {
@@ -184,7 +139,7 @@ impl<'a> Probe<'a> {
             bloom_values: vec![],
             cached_only: false,
             needed_io: AtomicBool::new(false),
-            local: Local::default(),
+            local: LookupCounters::default(),
         }
     }
 
@@ -205,7 +160,7 @@ impl<'a> Probe<'a> {
 
     /// The answer for one primary-key value (one datum per primary-key column).
     pub async fn lookup(&mut self, key: &[Datum]) -> Result<Found> {
-        self.local = Local::default();
+        self.local = LookupCounters::default();
         let r = self.lookup_inner(key).await;
         if r.is_ok() {
             self.counters.add(&self.local);

@@ -14,34 +14,15 @@ use arrow::datatypes::Schema;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use streamhouse_format::binary_row::BinaryRow;
 use streamhouse_format::datum::{datum_from_arrow, Datum};
-use streamhouse_format::io::{open_warehouse, CommitMessage, Committer, Table};
+use streamhouse_format::io::{CommitMessage, Committer, Table};
 use streamhouse_format::route::KeyRouter;
 use streamhouse_format::row_kind::RowKind;
-use streamhouse_format::schema::TableSchema;
-use streamhouse_format::types::parse_columns;
 use streamhouse_reader::lookup::{LookupHandle, LookupOptions};
 use streamhouse_reader::ScanBuilder;
 use streamhouse_writer::file_writer::{physical_batch, FileLayout, FileNamer, RollingFileWriter};
 use streamhouse_writer::TableWriter;
 
-/// splitmix64: small, seeded, reproducible.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    pub fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
+pub use crate::common::Rng;
 
 /// The columns every generated table has: `dt` (a partition column when partitioned), `k`,
 /// `s` (part of composite keys), and values `v`, `n`.
@@ -50,24 +31,9 @@ pub const COLUMNS: &str =
 
 pub const DAYS: [&str; 3] = ["2024-01-01", "2024-01-02", "2024-01-03"];
 
-/// A table in a fresh in-memory warehouse.
+/// A table of [`COLUMNS`] in a fresh in-memory warehouse.
 pub async fn create(partition: &[&str], pk: &[&str], options: &[(&str, &str)]) -> Table {
-    let name = format!("memory://lookup-test-{}", uuid::Uuid::new_v4());
-    let (io, root) = open_warehouse(&name).unwrap();
-    let schema = TableSchema::new(
-        parse_columns(COLUMNS).unwrap(),
-        partition.iter().map(|s| s.to_string()).collect(),
-        pk.iter().map(|s| s.to_string()).collect(),
-        options
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        0,
-    )
-    .unwrap();
-    Table::create(io, root.join("db.db").join("t"), "db.t", schema)
-        .await
-        .unwrap()
+    crate::common::table(COLUMNS, partition, pk, options).await
 }
 
 /// One generated record.
@@ -117,6 +83,17 @@ pub struct Gen {
     pub keys: i64,
     pub deletes: bool,
     pub nulls: bool,
+}
+
+impl Gen {
+    /// Keys `0..keys`; retractions among the records when `deletes`, null values when `nulls`.
+    pub const fn new(keys: i64, deletes: bool, nulls: bool) -> Gen {
+        Gen {
+            keys,
+            deletes,
+            nulls,
+        }
+    }
 }
 
 pub fn gen_records(rng: &mut Rng, g: Gen, count: usize) -> Vec<Rec> {
@@ -439,6 +416,13 @@ pub async fn check_against_scan(
         .count();
     assert_eq!(found, found_expected);
     found
+}
+
+/// A handle on the latest snapshot with default options.
+pub async fn open_handle(table: &Table) -> LookupHandle {
+    LookupHandle::open(table, LookupOptions::default())
+        .await
+        .unwrap()
 }
 
 /// Options small enough that tests exercise evictions too.
