@@ -15,7 +15,7 @@ use arrow::array::{
 };
 use arrow::compute::concat_batches;
 use arrow::datatypes::{
-    DataType as A, Int32Type, Schema, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    DataType as A, Int32Type, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
     TimestampNanosecondType,
 };
 use bytes::Bytes;
@@ -26,7 +26,6 @@ use streamhouse_format::io::{CommitMessage, Committer, Table};
 use streamhouse_format::route::KeyRouter;
 use streamhouse_reader::incremental::{StartPosition, TailBuilder, TailEvent};
 use streamhouse_reader::lookup::{LookupHandle, LookupOptions};
-use streamhouse_reader::scan_stats::ScanMetrics;
 use streamhouse_reader::ScanBuilder;
 use streamhouse_writer::file_writer::{physical_batch, FileLayout, FileNamer, RollingFileWriter};
 use streamhouse_writer::TableWriter;
@@ -100,14 +99,7 @@ async fn create() -> Table {
 }
 
 fn batch(table: &Table, rows: &[Row]) -> RecordBatch {
-    let schema = Arc::new(Schema::new(
-        table
-            .schema
-            .fields
-            .iter()
-            .map(|f| f.to_arrow_field())
-            .collect::<Vec<_>>(),
-    ));
+    let schema = table.schema.arrow_schema();
     let ns = |f: fn(&Row) -> Option<i64>| {
         TimestampNanosecondArray::from(rows.iter().map(f).collect::<Vec<_>>())
     };
@@ -206,8 +198,8 @@ async fn commit_int64_nanosecond_files(table: &Table, rows: &[Row]) {
         .unwrap();
 }
 
-/// Physical type of column `ts9` in every data file of the table.
-async fn ts9_encodings(table: &Table) -> Vec<PhysicalType> {
+/// Physical type of `column` in every data file of the table.
+async fn physical_types(table: &Table, column: &str) -> Vec<PhysicalType> {
     let snapshot = table.snapshot_or_latest(None).await.unwrap().unwrap();
     let mut out = vec![];
     for f in table.all_live_files(&snapshot).await.unwrap() {
@@ -217,9 +209,15 @@ async fn ts9_encodings(table: &Table) -> Vec<PhysicalType> {
         let bytes: Bytes = table.io.read(&path).await.unwrap();
         let reader = SerializedFileReader::new(bytes).unwrap();
         let schema = reader.metadata().file_metadata().schema_descr();
-        let c = schema.columns().iter().find(|c| c.name() == "ts9").unwrap();
-        out.push(c.physical_type());
+        let c = schema.columns().iter().find(|c| c.name() == column);
+        out.push(c.unwrap().physical_type());
     }
+    out
+}
+
+/// The physical types column `ts9` has across the table's data files.
+async fn ts9_encodings(table: &Table) -> Vec<PhysicalType> {
+    let mut out = physical_types(table, "ts9").await;
     out.sort_by_key(|t| format!("{t:?}"));
     out.dedup();
     out
@@ -378,14 +376,7 @@ async fn gets_in_our_int96_key_files_use_page_bounds_and_bloom_filters() {
     // 5000 keys 3 ns apart around 1970-01-01 (before and after): one file, ~20 pages.
     let key = |i: i64| (i - 2500) * 3;
     let batch = RecordBatch::try_new(
-        Arc::new(Schema::new(
-            table
-                .schema
-                .fields
-                .iter()
-                .map(|f| f.to_arrow_field())
-                .collect::<Vec<_>>(),
-        )),
+        table.schema.arrow_schema(),
         vec![
             Arc::new(TimestampNanosecondArray::from_iter_values(
                 (0..5000).map(key),
@@ -399,7 +390,10 @@ async fn gets_in_our_int96_key_files_use_page_bounds_and_bloom_filters() {
     let mut w = TableWriter::new(table.clone()).await.unwrap();
     w.write(&batch).await.unwrap();
     w.commit().await.unwrap();
-    assert_eq!(ts_key_encodings(&table).await, [PhysicalType::INT96]);
+    assert_eq!(
+        physical_types(&table, "_KEY_k").await,
+        [PhysicalType::INT96]
+    );
 
     let handle = LookupHandle::open(&table, LookupOptions::default())
         .await
@@ -422,38 +416,9 @@ async fn gets_in_our_int96_key_files_use_page_bounds_and_bloom_filters() {
     assert!(c.bloom_skips >= 180, "{c:?}");
 
     // A narrow range of the INT96 key reads a page or two (page bounds of our file).
-    let m = Arc::new(ScanMetrics::default());
-    let rows = ScanBuilder::new(&table)
-        .filter_text(
-            "k BETWEEN TIMESTAMP '1969-12-31 23:59:59.999999997' \
-             AND TIMESTAMP '1970-01-01 00:00:00.000000003'",
-        )
-        .metrics(m.clone())
-        .to_batches()
-        .await
-        .unwrap();
-    assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 3);
-    let st = m.snapshot();
+    let range = "k BETWEEN TIMESTAMP '1969-12-31 23:59:59.999999997' \
+                 AND TIMESTAMP '1970-01-01 00:00:00.000000003'";
+    let (_, rows, st) = common::scan_measured(ScanBuilder::new(&table).filter_text(range)).await;
+    assert_eq!(rows, 3);
     assert!(st.pages_read * 4 < st.pages_total, "{st}");
-}
-
-/// Physical type of column `_KEY_k` in every data file of the table.
-async fn ts_key_encodings(table: &Table) -> Vec<PhysicalType> {
-    let snapshot = table.snapshot_or_latest(None).await.unwrap().unwrap();
-    let mut out = vec![];
-    for f in table.all_live_files(&snapshot).await.unwrap() {
-        let path = table
-            .bucket_dir("", f.bucket)
-            .join(f.file.file_name.as_str());
-        let bytes: Bytes = table.io.read(&path).await.unwrap();
-        let reader = SerializedFileReader::new(bytes).unwrap();
-        let schema = reader.metadata().file_metadata().schema_descr();
-        let c = schema
-            .columns()
-            .iter()
-            .find(|c| c.name() == "_KEY_k")
-            .unwrap();
-        out.push(c.physical_type());
-    }
-    out
 }

@@ -9,9 +9,14 @@ use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, Int32Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{Int32Type, Int64Type};
-use common::{commit, table, write_pk_file, Rng};
+use common::{commit, write_pk_file, Rng};
 use streamhouse_format::io::Table;
 use streamhouse_reader::ScanBuilder;
+
+/// A primary-key table (k INT, v STRING, n BIGINT) keyed by k, with `options`.
+async fn kvn_table(options: &[(&str, &str)]) -> Table {
+    common::table("k INT, v STRING, n BIGINT", &[], &["k"], options).await
+}
 
 #[derive(Debug, Clone)]
 struct Rec {
@@ -210,7 +215,7 @@ async fn check_engine(engine: &str, extra: &[(&str, &str)]) {
         let mut rng = Rng(seed.wrapping_mul(0x9E3779B97F4A7C15));
         let mut opts = vec![("bucket", "1"), ("merge-engine", engine)];
         opts.extend_from_slice(extra);
-        let t = table("k INT, v STRING, n BIGINT", &[], &["k"], &opts).await;
+        let t = kvn_table(&opts).await;
         let runs = gen_runs(&mut rng, 300);
         write_runs(&t, &runs).await;
         let expected = model(engine, &runs);
@@ -252,7 +257,7 @@ async fn aggregation_matches_the_model() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn projection_and_limit() {
     let mut rng = Rng(42);
-    let t = table("k INT, v STRING, n BIGINT", &[], &["k"], &[("bucket", "1")]).await;
+    let t = kvn_table(&[("bucket", "1")]).await;
     let runs = gen_runs(&mut rng, 200);
     write_runs(&t, &runs).await;
     let expected = model("deduplicate", &runs);
@@ -286,7 +291,7 @@ async fn projection_and_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn empty_table_and_time_travel() {
-    let t = table("k INT, v STRING, n BIGINT", &[], &["k"], &[("bucket", "1")]).await;
+    let t = kvn_table(&[("bucket", "1")]).await;
     let plan = ScanBuilder::new(&t).plan().await.unwrap();
     assert!(plan.snapshot.is_none() && plan.splits.is_empty());
     assert!(ScanBuilder::new(&t).to_batches().await.unwrap().is_empty());
@@ -320,7 +325,7 @@ fn recs(level: i32, items: &[Item]) -> (i32, Vec<Rec>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disjoint_sections_pass_through() {
-    let t = table("k INT, v STRING, n BIGINT", &[], &["k"], &[("bucket", "1")]).await;
+    let t = kvn_table(&[("bucket", "1")]).await;
     let runs = vec![
         recs(
             5,
@@ -358,16 +363,11 @@ async fn disjoint_sections_pass_through() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sequence_field_orders_records_before_the_sequence_number() {
     for (order, winner) in [("ascending", "late-ts"), ("descending", "early-ts")] {
-        let t = table(
-            "k INT, v STRING, n BIGINT",
-            &[],
-            &["k"],
-            &[
-                ("bucket", "1"),
-                ("sequence.field", "n"),
-                ("sequence.field.sort-order", order),
-            ],
-        )
+        let t = kvn_table(&[
+            ("bucket", "1"),
+            ("sequence.field", "n"),
+            ("sequence.field.sort-order", order),
+        ])
         .await;
         // The record written last has the smaller sequence field.
         let runs = vec![
@@ -395,13 +395,7 @@ async fn sequence_field_orders_records_before_the_sequence_number() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_row_skips_level_zero_and_keeps_the_earliest() {
-    let t = table(
-        "k INT, v STRING, n BIGINT",
-        &[],
-        &["k"],
-        &[("bucket", "1"), ("merge-engine", "first-row")],
-    )
-    .await;
+    let t = kvn_table(&[("bucket", "1"), ("merge-engine", "first-row")]).await;
     let runs = vec![
         recs(5, &[(1, 0, 0, Some("first"), None)]),
         recs(
@@ -432,13 +426,7 @@ async fn first_row_skips_level_zero_and_keeps_the_earliest() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn merge_errors_are_clear() {
-    let t = table(
-        "k INT, v STRING, n BIGINT",
-        &[],
-        &["k"],
-        &[("bucket", "1"), ("merge-engine", "partial-update")],
-    )
-    .await;
+    let t = kvn_table(&[("bucket", "1"), ("merge-engine", "partial-update")]).await;
     let runs = vec![
         recs(0, &[(1, 0, 0, Some("a"), None)]),
         recs(0, &[(1, 1, 3, None, None)]),
@@ -450,16 +438,11 @@ async fn merge_errors_are_clear() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("ignore-delete"), "{e}");
-    let t = table(
-        "k INT, v STRING, n BIGINT",
-        &[],
-        &["k"],
-        &[
-            ("bucket", "1"),
-            ("merge-engine", "aggregation"),
-            ("fields.n.aggregate-function", "rbm64"),
-        ],
-    )
+    let t = kvn_table(&[
+        ("bucket", "1"),
+        ("merge-engine", "aggregation"),
+        ("fields.n.aggregate-function", "rbm64"),
+    ])
     .await;
     write_runs(&t, &runs).await;
     let e = ScanBuilder::new(&t).to_batches().await.unwrap_err();

@@ -23,7 +23,7 @@ use arrow::array::{
 use arrow::datatypes::DataType as A;
 use proptest::prelude::*;
 use streamhouse_format::io::{open_warehouse, Table};
-use streamhouse_reader::scan_stats::ScanMetrics;
+use streamhouse_reader::scan_stats::ScanStats;
 use streamhouse_reader::ScanBuilder;
 use streamhouse_writer::TableWriter;
 
@@ -109,20 +109,7 @@ fn pypaimon_filters_agree() {
         for _ in 0..12 {
             let p = gen(&mut rng, 2, false);
             let arg = json(&p).to_string();
-            let theirs = interop_support::run_python_script(
-                "pypaimon_filter_read.py",
-                [
-                    path.as_os_str(),
-                    std::ffi::OsStr::new(&arg),
-                    std::ffi::OsStr::new("--exact"),
-                ],
-            );
-            let theirs = interop_support::sort_rows(
-                theirs
-                    .lines()
-                    .filter(|l| !l.trim().is_empty())
-                    .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()),
-            );
+            let theirs = pypaimon_filter_read(&path, &[&arg, "--exact"]);
             let ours = rt
                 .block_on(
                     ScanBuilder::new(&f.table)
@@ -141,18 +128,27 @@ fn pypaimon_filters_agree() {
     }
 }
 
+/// The rows pypaimon reads from the table at `path` with `pypaimon_filter_read.py` and these
+/// arguments (a predicate in JSON or `null`, then options), sorted.
+fn pypaimon_filter_read(path: &std::path::Path, args: &[&str]) -> Vec<serde_json::Value> {
+    let args = std::iter::once(path.as_os_str()).chain(args.iter().map(std::ffi::OsStr::new));
+    let out = interop_support::run_python_script("pypaimon_filter_read.py", args);
+    interop_support::sort_rows(
+        out.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()),
+    )
+}
+
+/// A scan of `table` filtered by `filter`, measured.
+async fn measured(table: &Table, filter: &str) -> (Vec<RecordBatch>, usize, ScanStats) {
+    common::scan_measured(ScanBuilder::new(table).filter_text(filter)).await
+}
+
 /// A larger primary-key table: 200,000 keys in 10 commits over 2 buckets.
 async fn large() -> (Table, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let table = common::create_table(
-        dir.path().to_str().unwrap(),
-        "db.big",
-        "id BIGINT NOT NULL, v INT, name STRING",
-        &[],
-        &["id"],
-        &[("bucket", "2")],
-    )
-    .await;
+    let columns = "id BIGINT NOT NULL, v INT, name STRING";
+    let (table, dir) = common::temp_table("db.big", columns, &["id"], &[("bucket", "2")]).await;
     let arrow = Arc::new(arrow::datatypes::Schema::new(vec![
         arrow::datatypes::Field::new("id", A::Int64, false),
         arrow::datatypes::Field::new("v", A::Int32, true),
@@ -192,24 +188,12 @@ async fn pruning_shows_in_the_statistics() {
     let (table, _dir) = large().await;
     let snapshot = table.latest_snapshot_id().await.unwrap().unwrap();
     let s = table.snapshot(snapshot).await.unwrap();
-    let total: i64 = table
-        .all_live_files(&s)
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.file.file_size)
-        .sum();
+    let files = table.all_live_files(&s).await.unwrap();
+    let total: i64 = files.iter().map(|e| e.file.file_size).sum();
 
     // A 1 % key range: every file spans all keys, so row groups and pages do the work.
-    let m = Arc::new(ScanMetrics::default());
-    let rows = ScanBuilder::new(&table)
-        .filter_text("id BETWEEN 100000 AND 101999")
-        .metrics(m.clone())
-        .to_batches()
-        .await
-        .unwrap();
-    assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 2000);
-    let st = m.snapshot();
+    let (_, rows, st) = measured(&table, "id BETWEEN 100000 AND 101999").await;
+    assert_eq!(rows, 2000);
     let fraction = st.data_bytes_read as f64 / total as f64;
     eprintln!("1% key range: {st}\nfraction of bytes {fraction:.4}");
     // Files of 10,000 rows with 1,024-row pages: the range touches one or two pages of each.
@@ -220,62 +204,30 @@ async fn pruning_shows_in_the_statistics() {
     );
 
     // Without a predicate everything is read.
-    let full = Arc::new(ScanMetrics::default());
-    ScanBuilder::new(&table)
-        .projection(vec!["id".into()])
-        .metrics(full.clone())
-        .to_batches()
-        .await
-        .unwrap();
-    let fs = full.snapshot();
+    let (_, _, fs) =
+        common::scan_measured(ScanBuilder::new(&table).projection(vec!["id".into()])).await;
     assert_eq!(fs.pages_read, fs.pages_total);
 
     // Equality on the whole bucket key: one bucket's files.
-    let m = Arc::new(ScanMetrics::default());
-    let rows = ScanBuilder::new(&table)
-        .filter_text("id = 4242")
-        .metrics(m.clone())
-        .to_batches()
-        .await
-        .unwrap();
-    assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
-    let st = m.snapshot();
+    let (_, rows, st) = measured(&table, "id = 4242").await;
+    assert_eq!(rows, 1);
     assert_eq!(st.files_total, 20, "{st}");
     assert_eq!(st.files_planned, 10, "one bucket of two\n{st}");
 
     // A key range outside the data: no file is read.
-    let m = Arc::new(ScanMetrics::default());
-    let rows = ScanBuilder::new(&table)
-        .filter_text("id > 300000")
-        .metrics(m.clone())
-        .to_batches()
-        .await
-        .unwrap();
-    assert!(rows.iter().all(|b| b.num_rows() == 0));
-    assert_eq!(m.snapshot().files_planned, 0);
+    let (_, rows, st) = measured(&table, "id > 300000").await;
+    assert_eq!(rows, 0);
+    assert_eq!(st.files_planned, 0);
 
     // A value predicate on a primary-key table prunes nothing before the merge.
-    let m = Arc::new(ScanMetrics::default());
-    ScanBuilder::new(&table)
-        .filter_text("v = 5")
-        .metrics(m.clone())
-        .to_batches()
-        .await
-        .unwrap();
-    assert_eq!(m.snapshot().files_planned, 20);
+    let (_, _, st) = measured(&table, "v = 5").await;
+    assert_eq!(st.files_planned, 20);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partitions_are_pruned() {
     let f = fixture(true, 2, 2000, 3).await;
-    let m = Arc::new(ScanMetrics::default());
-    let got = ScanBuilder::new(&f.table)
-        .filter_text("dt = 'a' AND id < 100")
-        .metrics(m.clone())
-        .to_batches()
-        .await
-        .unwrap();
-    let st = m.snapshot();
+    let (got, _, st) = measured(&f.table, "dt = 'a' AND id < 100").await;
     assert_eq!((st.partitions_read, st.partitions_seen), (1, 2), "{st}");
     assert_eq!(
         rows_of(&got),
@@ -344,21 +296,7 @@ fn pypaimon_reads_our_tags() {
         .unwrap();
     let ours = interop_support::arrow_rows_canonical(&ours, &t.schema.arrow_schema());
     let path = f.dir.path().join("db.db").join("pk");
-    let theirs = interop_support::run_python_script(
-        "pypaimon_filter_read.py",
-        [
-            path.as_os_str(),
-            std::ffi::OsStr::new("null"),
-            std::ffi::OsStr::new("--tag"),
-            std::ffi::OsStr::new("release-1"),
-        ],
-    );
-    let theirs = interop_support::sort_rows(
-        theirs
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()),
-    );
+    let theirs = pypaimon_filter_read(&path, &["null", "--tag", "release-1"]);
     interop_support::assert_same_rows(&ours, &theirs, "pypaimon reading tag release-1");
 }
 
@@ -371,18 +309,11 @@ async fn every_primitive_type_filters_and_routes() {
         BinaryArray, BooleanArray, Float32Array, Float64Array, Int16Array, Int8Array,
         Time32MillisecondArray, TimestampMicrosecondArray, TimestampMillisecondArray,
     };
-    let dir = tempfile::tempdir().unwrap();
-    let table = common::create_table(
-        dir.path().to_str().unwrap(),
-        "db.types",
-        "ks STRING, kd DECIMAL(20, 4), kt TIMESTAMP(6), b BOOLEAN, ti TINYINT, si SMALLINT, \
-         i INT, f FLOAT, x DOUBLE, dt DATE, tm TIME(3), ltz TIMESTAMP(3) WITH LOCAL TIME ZONE, \
-         bin BYTES, c CHAR(4)",
-        &[],
-        &["ks", "kd", "kt"],
-        &[("bucket", "4")],
-    )
-    .await;
+    let columns = "ks STRING, kd DECIMAL(20, 4), kt TIMESTAMP(6), b BOOLEAN, ti TINYINT, \
+         si SMALLINT, i INT, f FLOAT, x DOUBLE, dt DATE, tm TIME(3), \
+         ltz TIMESTAMP(3) WITH LOCAL TIME ZONE, bin BYTES, c CHAR(4)";
+    let key: &[&str] = &["ks", "kd", "kt"];
+    let (table, _dir) = common::temp_table("db.types", columns, key, &[("bucket", "4")]).await;
     let n = 64usize;
     let arrow_schema = table.schema.arrow_schema();
     let cols: Vec<Arc<dyn Array>> = vec![
@@ -469,18 +400,11 @@ async fn every_primitive_type_filters_and_routes() {
         ("kt < '2023-11-14 22:13:21'", 1),
     ];
     for (text, want) in cases {
-        let m = Arc::new(ScanMetrics::default());
-        let got = ScanBuilder::new(&table)
-            .filter_text(text)
-            .metrics(m.clone())
-            .to_batches()
-            .await
-            .unwrap_or_else(|e| panic!("{text}: {e}"));
-        let rows: usize = got.iter().map(|b| b.num_rows()).sum();
+        let (_, rows, st) = measured(&table, text).await;
         assert_eq!(rows, want, "{text}");
         if text.starts_with("ks =") {
             // The whole bucket key is pinned: one bucket's file.
-            assert_eq!(m.snapshot().files_planned, 1, "{}", m.snapshot());
+            assert_eq!(st.files_planned, 1, "{st}");
         }
     }
     // Every key found through bucket pruning.

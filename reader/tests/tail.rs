@@ -366,22 +366,11 @@ async fn a_consumer_behind_expiration_gets_a_clear_error() {
     }
     t.set_consumer("slow", 2).await.unwrap();
     expire(&t, 4).await;
-    let e = TailBuilder::new(&t)
-        .consumer("slow")
-        .build()
-        .await
-        .err()
-        .unwrap()
-        .to_string();
+    let refused = |b: TailBuilder| async move { b.build().await.err().unwrap().to_string() };
+    let e = refused(TailBuilder::new(&t).consumer("slow")).await;
     assert!(e.contains("snapshot 2 of table db.t has expired"), "{e}");
     assert!(e.contains("consumer slow fell behind"), "{e}");
-    let e = TailBuilder::new(&t)
-        .start(StartPosition::FromSnapshot(1))
-        .build()
-        .await
-        .err()
-        .unwrap()
-        .to_string();
+    let e = refused(TailBuilder::new(&t).start(StartPosition::FromSnapshot(1))).await;
     assert!(e.contains("earliest snapshot is 4"), "{e}");
 }
 

@@ -17,6 +17,8 @@ use streamhouse_format::manifest::DataFileMeta;
 use streamhouse_format::schema::TableSchema;
 use streamhouse_format::stats::SimpleStats;
 use streamhouse_format::types::parse_columns;
+use streamhouse_reader::scan_stats::{ScanMetrics, ScanStats};
+use streamhouse_reader::ScanBuilder;
 
 /// A small deterministic PRNG (xorshift64*).
 pub struct Rng(pub u64);
@@ -45,6 +47,20 @@ pub async fn table(
 ) -> Table {
     let warehouse = format!("memory://reader-test-{}", uuid::Uuid::new_v4());
     create_table(&warehouse, "db.t", columns, partition, pk, options).await
+}
+
+/// Creates unpartitioned table `name` (`db.t`) in a fresh temporary directory, which lives as
+/// long as the `TempDir`.
+pub async fn temp_table(
+    name: &str,
+    columns: &str,
+    pk: &[&str],
+    options: &[(&str, &str)],
+) -> (Table, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = dir.path().to_str().unwrap();
+    let table = create_table(warehouse, name, columns, &[], pk, options).await;
+    (table, dir)
 }
 
 /// Creates table `name` (`db.t`) in `warehouse` (a path or URL): `columns` as
@@ -200,6 +216,14 @@ pub async fn commit_to(table: &Table, partition: Vec<u8>, files: Vec<DataFileMet
         ..Default::default()
     };
     c.commit(&[msg], i64::MAX).await.unwrap();
+}
+
+/// Runs a scan counting what it reads: its batches, their rows and its statistics.
+pub async fn scan_measured(scan: ScanBuilder) -> (Vec<RecordBatch>, usize, ScanStats) {
+    let m = Arc::new(ScanMetrics::default());
+    let batches = scan.metrics(m.clone()).to_batches().await.unwrap();
+    let rows = batches.iter().map(|b| b.num_rows()).sum();
+    (batches, rows, m.snapshot())
 }
 
 /// All values of the first column of a batch list as i64 (for quick checks).

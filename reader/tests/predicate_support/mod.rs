@@ -397,27 +397,22 @@ pub fn eval(p: &P, r: &Row) -> Option<bool> {
         P::NameEq(s) => r.name.as_ref().map(|n| n == s),
         P::NameIn(ss) => r.name.as_ref().map(|n| ss.contains(n)),
         P::Dt(s) => Some(r.dt == *s),
-        P::And(ps) => {
-            let vs: Vec<Option<bool>> = ps.iter().map(|p| eval(p, r)).collect();
-            if vs.contains(&Some(false)) {
-                Some(false)
-            } else if vs.contains(&None) {
-                None
-            } else {
-                Some(true)
-            }
-        }
-        P::Or(ps) => {
-            let vs: Vec<Option<bool>> = ps.iter().map(|p| eval(p, r)).collect();
-            if vs.contains(&Some(true)) {
-                Some(true)
-            } else if vs.contains(&None) {
-                None
-            } else {
-                Some(false)
-            }
-        }
+        P::And(ps) => kleene(ps, r, false),
+        P::Or(ps) => kleene(ps, r, true),
         P::Not(p) => eval(p, r).map(|b| !b),
+    }
+}
+
+/// Kleene's AND (`decisive` = false) or OR (`decisive` = true) of the operands: the decisive
+/// value if any operand has it, else unknown if any operand is, else the other value.
+fn kleene(ps: &[P], r: &Row, decisive: bool) -> Option<bool> {
+    let vs: Vec<Option<bool>> = ps.iter().map(|p| eval(p, r)).collect();
+    if vs.contains(&Some(decisive)) {
+        Some(decisive)
+    } else if vs.contains(&None) {
+        None
+    } else {
+        Some(!decisive)
     }
 }
 
