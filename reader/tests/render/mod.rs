@@ -10,27 +10,8 @@ use arrow::array::*;
 use arrow::datatypes::{DataType as A, TimeUnit};
 use serde_json::{json, Map, Value};
 
-/// Standard base64 with padding.
-pub fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = ((b[0] as u32) << 16) | ((b[1] as u32) << 8) | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
+/// Standard base64 with padding (the format crate's value codec).
+pub use streamhouse_format::value_text::base64::encode as base64;
 
 /// Python's `str(Decimal)` of `unscaled × 10^-scale`.
 pub fn python_decimal(unscaled: i128, scale: i8) -> String {
