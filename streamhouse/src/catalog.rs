@@ -208,6 +208,20 @@ impl Catalog {
         }
     }
 
+    /// The warehouse at `root` in storage already open (unmetered; the root names it in
+    /// messages).
+    pub fn from_io(io: FileIO, root: Path) -> Catalog {
+        Catalog {
+            inner: Arc::new(Inner {
+                plain: io.clone(),
+                io,
+                url: root.to_string(),
+                root,
+                metrics: None,
+            }),
+        }
+    }
+
     /// The URL the catalog was opened with.
     pub fn url(&self) -> &str {
         &self.inner.url

@@ -60,6 +60,7 @@
 //! repository describes what is on disk.
 
 mod catalog;
+mod conform;
 mod lookup;
 mod maintenance;
 mod rows;
@@ -67,8 +68,11 @@ mod scan;
 mod staged;
 mod table;
 mod tail;
+mod types;
 mod writer;
 
+#[cfg(test)]
+mod scan_tests;
 #[cfg(test)]
 mod tests;
 
@@ -78,6 +82,7 @@ use arrow::datatypes::SchemaRef;
 pub use catalog::{
     Catalog, CatalogBuilder, CreateOutcome, TableSpec, DEFAULT_APPEND_BUCKETS, DEFAULT_PK_BUCKETS,
 };
+pub use conform::conform_column;
 pub use lookup::Lookup;
 pub use maintenance::{Compaction, Expire};
 pub use rows::ROWKIND_COLUMN;
@@ -85,12 +90,13 @@ pub use scan::{RecordBatchStream, Scan, ScanPlan};
 pub use staged::StagedFiles;
 pub use table::{DataFile, Table, TableTotals};
 pub use tail::TailBuilder;
+pub use types::data_type_from_arrow;
 pub use writer::{Closed, Commit, CompactionPolicy, Writer};
 
 pub use streamhouse_compaction::service::ServiceReport as CompactReport;
 pub use streamhouse_compaction::{Cancel, CompactSummary, Progress, ProgressTask};
 pub use streamhouse_format::clock::{Clock, ManualClock, SystemClock};
-pub use streamhouse_format::datum::{datum_from_arrow, Datum};
+pub use streamhouse_format::datum::{datum_from_arrow, format_decimal, Datum};
 pub use streamhouse_format::io::expire::{ExpireConfig, ExpireReport};
 pub use streamhouse_format::io::orphans::OrphanReport;
 pub use streamhouse_format::io::tags::Tag;
@@ -99,7 +105,10 @@ pub use streamhouse_format::options::{parse_duration, TableOptions};
 pub use streamhouse_format::row_kind::RowKind;
 pub use streamhouse_format::schema::TableSchema;
 pub use streamhouse_format::snapshot::{CommitKind, Snapshot};
-pub use streamhouse_format::types::{DataField, DataType, TypeKind, MAX_LENGTH};
+pub use streamhouse_format::types::{parse_type, DataField, DataType, TypeKind, MAX_LENGTH};
+/// The text form of values (CSV and JSON input, text output, `--where` literals): decimals as
+/// exact strings, bytes as base64, temporal values in ISO forms.
+pub use streamhouse_format::value_text;
 pub use streamhouse_format::{Error, ErrorContext, ErrorKind, Result};
 pub use streamhouse_reader::incremental::{
     ChangeBatch, SnapshotInfo, StartPosition, Tail, TailEvent,
@@ -111,6 +120,12 @@ pub use streamhouse_reader::scan_stats::ScanStats;
 /// Predicates built in code, for [`Scan::filter_expr`] (text goes to [`Scan::filter`]).
 pub mod predicate {
     pub use streamhouse_reader::predicate::{parse, CmpOp, Expr, Literal};
+}
+
+/// Storage handles, for code that already holds a table's storage (see [`Catalog::from_io`]).
+pub mod io {
+    pub use object_store::path::Path;
+    pub use streamhouse_format::io::FileIO;
 }
 
 /// Object-store request counting (what `--stats` prints).

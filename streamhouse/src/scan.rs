@@ -29,10 +29,13 @@ pub struct Scan {
     filter_text: Option<String>,
     filter_expr: Option<Expr>,
     limit: Option<usize>,
+    concurrency: Option<usize>,
     metrics: Option<Arc<ScanMetrics>>,
 }
 
-/// A planned scan: the snapshot it reads and the splits left after pruning.
+/// A planned scan: the snapshot it reads and the splits left after pruning. Cheap to clone
+/// (the split list is copied, not the files).
+#[derive(Debug, Clone)]
 pub struct ScanPlan {
     builder: ScanBuilder,
     plan: Plan,
@@ -48,6 +51,7 @@ impl Scan {
             filter_text: None,
             filter_expr: None,
             limit: None,
+            concurrency: None,
             metrics: None,
         }
     }
@@ -94,6 +98,14 @@ impl Scan {
         self
     }
 
+    /// How many files are read at once (the reader's default unless set); a caller that
+    /// runs several parts of one plan in parallel (see [`ScanPlan::partition`]) may set 1.
+    /// Output order does not depend on it.
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = Some(n.max(1));
+        self
+    }
+
     /// Counts what the scan reads and prunes, level by level (see [`stats`](Self::stats)).
     /// Page counts need the Parquet page indexes, which are then read too.
     pub fn with_stats(mut self) -> Self {
@@ -111,6 +123,9 @@ impl Scan {
         }
         if let Some(n) = self.limit {
             b = b.limit(n);
+        }
+        if let Some(n) = self.concurrency {
+            b = b.concurrency(n);
         }
         if let Some(f) = &self.filter_text {
             b = b.filter_text(f.clone());
@@ -177,6 +192,35 @@ impl ScanPlan {
     /// Rows stored in each split's files (before merging), in split order.
     pub fn split_rows(&self) -> Vec<i64> {
         self.plan.splits.iter().map(|s| s.row_count()).collect()
+    }
+
+    /// How many data files the planned splits read.
+    pub fn file_count(&self) -> usize {
+        self.plan.splits.iter().map(|s| s.files.len()).sum()
+    }
+
+    /// The scan's predicate as bound to the table (`None` without a filter).
+    pub fn predicate_text(&self) -> Option<String> {
+        let text = self.builder.predicate().ok()?.to_string();
+        (text != "TRUE").then_some(text)
+    }
+
+    /// Deals the splits round-robin into at most `n` plans of the same snapshot (at least
+    /// one, empty when there are no splits), each read on its own with the same columns,
+    /// filter and limit.
+    pub fn partition(self, n: usize) -> Vec<ScanPlan> {
+        let count = n.min(self.plan.splits.len()).max(1);
+        let mut parts: Vec<ScanPlan> = (0..count)
+            .map(|_| {
+                let mut part = self.clone();
+                part.plan.splits.clear();
+                part
+            })
+            .collect();
+        for (i, split) in self.plan.splits.into_iter().enumerate() {
+            parts[i % count].plan.splits.push(split);
+        }
+        parts
     }
 
     /// Keeps only the splits at these positions (of a plan of the same scan and snapshot, so
