@@ -26,7 +26,7 @@ use crate::flink_support::{flink_spawn, hints, FlinkCase, FlinkProcess, FlinkRun
 use crate::interop_support::assert_same_rows;
 use crate::java_support::{canonical_rows, java_bench};
 use crate::procs::{cli, cli_binary, wait_bounded};
-use crate::support::open_table;
+use crate::support::{create_table, open_table};
 
 const COLUMNS: &str =
     "id BIGINT NOT NULL, v STRING, n INT, price DECIMAL(10, 2), d DATE, ts TIMESTAMP(3)";
@@ -61,76 +61,68 @@ fn values(ids: impl IntoIterator<Item = i64>, v: &str) -> String {
         .join(", ")
 }
 
+impl Written {
+    /// A primary-key table keyed by `id`, not partitioned.
+    fn keyed(table: &'static str, options: &'static str, writes: Vec<(bool, String)>) -> Self {
+        Written {
+            table,
+            options,
+            partitioned: false,
+            primary_key: true,
+            writes,
+        }
+    }
+}
+
 fn tables() -> Vec<Written> {
-    let insert = |t: &str, rows: String| format!("INSERT INTO {t} VALUES {rows}");
+    // A streaming INSERT of `values(ids, v)` into `t`.
+    let insert = |t: &str, ids: &mut dyn Iterator<Item = i64>, v: &str| {
+        (true, format!("INSERT INTO {t} VALUES {}", values(ids, v)))
+    };
+    let batch = |statement: String| (false, statement);
     vec![
-        Written {
-            table: "db.fw_fixed",
-            options: "'bucket' = '2'",
-            partitioned: false,
-            primary_key: true,
-            writes: vec![
-                (true, insert("db.fw_fixed", values(1..=60, "first"))),
-                (
-                    true,
-                    insert("db.fw_fixed", values((1..=60).step_by(4), "second")),
-                ),
-                (false, "DELETE FROM db.fw_fixed WHERE id > 50".into()),
-                (false, "CALL sys.compact(`table` => 'db.fw_fixed')".into()),
-                (
-                    true,
-                    insert("db.fw_fixed", values(55..=57, "after compaction")),
-                ),
+        Written::keyed(
+            "db.fw_fixed",
+            "'bucket' = '2'",
+            vec![
+                insert("db.fw_fixed", &mut (1..=60), "first"),
+                insert("db.fw_fixed", &mut (1..=60).step_by(4), "second"),
+                batch("DELETE FROM db.fw_fixed WHERE id > 50".into()),
+                batch("CALL sys.compact(`table` => 'db.fw_fixed')".into()),
+                insert("db.fw_fixed", &mut (55..=57), "after compaction"),
             ],
-        },
-        Written {
-            table: "db.fw_dynamic",
-            options: "'bucket' = '-1', 'dynamic-bucket.target-row-num' = '20'",
-            partitioned: false,
-            primary_key: true,
-            writes: vec![
-                (true, insert("db.fw_dynamic", values(1..=70, "first"))),
-                (
-                    true,
-                    insert("db.fw_dynamic", values((1..=80).step_by(3), "second")),
-                ),
+        ),
+        Written::keyed(
+            "db.fw_dynamic",
+            "'bucket' = '-1', 'dynamic-bucket.target-row-num' = '20'",
+            vec![
+                insert("db.fw_dynamic", &mut (1..=70), "first"),
+                insert("db.fw_dynamic", &mut (1..=80).step_by(3), "second"),
             ],
-        },
-        Written {
-            table: "db.fw_lookup",
-            options: "'bucket' = '2', 'changelog-producer' = 'lookup'",
-            partitioned: false,
-            primary_key: true,
-            writes: vec![
-                (true, insert("db.fw_lookup", values(1..=30, "first"))),
-                (
-                    true,
-                    insert("db.fw_lookup", values((1..=40).step_by(2), "second")),
-                ),
-                (false, "DELETE FROM db.fw_lookup WHERE id < 5".into()),
+        ),
+        Written::keyed(
+            "db.fw_lookup",
+            "'bucket' = '2', 'changelog-producer' = 'lookup'",
+            vec![
+                insert("db.fw_lookup", &mut (1..=30), "first"),
+                insert("db.fw_lookup", &mut (1..=40).step_by(2), "second"),
+                batch("DELETE FROM db.fw_lookup WHERE id < 5".into()),
             ],
-        },
-        Written {
-            table: "db.fw_input",
-            options: "'bucket' = '2', 'changelog-producer' = 'input'",
-            partitioned: false,
-            primary_key: true,
-            writes: vec![
-                (true, insert("db.fw_input", values(1..=20, "first"))),
-                (
-                    true,
-                    insert("db.fw_input", values((1..=25).step_by(3), "second")),
-                ),
-                (false, "DELETE FROM db.fw_input WHERE id > 15".into()),
+        ),
+        Written::keyed(
+            "db.fw_input",
+            "'bucket' = '2', 'changelog-producer' = 'input'",
+            vec![
+                insert("db.fw_input", &mut (1..=20), "first"),
+                insert("db.fw_input", &mut (1..=25).step_by(3), "second"),
+                batch("DELETE FROM db.fw_input WHERE id > 15".into()),
             ],
-        },
-        Written {
-            table: "db.fw_partial",
-            options: "'bucket' = '2', 'merge-engine' = 'partial-update'",
-            partitioned: false,
-            primary_key: true,
-            writes: vec![
-                (true, insert("db.fw_partial", values(1..=20, "first"))),
+        ),
+        Written::keyed(
+            "db.fw_partial",
+            "'bucket' = '2', 'merge-engine' = 'partial-update'",
+            vec![
+                insert("db.fw_partial", &mut (1..=20), "first"),
                 (
                     true,
                     "INSERT INTO db.fw_partial (id, v, n) VALUES \
@@ -140,68 +132,61 @@ fn tables() -> Vec<Written> {
                         .into(),
                 ),
             ],
-        },
-        Written {
-            table: "db.fw_aggregation",
-            options: "'bucket' = '2', 'merge-engine' = 'aggregation', \
-                      'fields.n.aggregate-function' = 'sum', \
-                      'fields.price.aggregate-function' = 'max', \
-                      'fields.v.aggregate-function' = 'listagg'",
-            partitioned: false,
-            primary_key: true,
-            writes: vec![
-                (true, insert("db.fw_aggregation", values(1..=20, "a"))),
-                (true, insert("db.fw_aggregation", values(10..=25, "b"))),
+        ),
+        Written::keyed(
+            "db.fw_aggregation",
+            "'bucket' = '2', 'merge-engine' = 'aggregation', \
+             'fields.n.aggregate-function' = 'sum', \
+             'fields.price.aggregate-function' = 'max', \
+             'fields.v.aggregate-function' = 'listagg'",
+            vec![
+                insert("db.fw_aggregation", &mut (1..=20), "a"),
+                insert("db.fw_aggregation", &mut (10..=25), "b"),
             ],
-        },
+        ),
         Written {
-            table: "db.fw_partitioned",
-            options: "'bucket' = '2'",
             partitioned: true,
-            primary_key: true,
-            writes: vec![
-                (
-                    true,
-                    format!(
-                        "INSERT INTO db.fw_partitioned SELECT *, IF(id % 2 = 0, 'even', 'odd') \
-                         FROM (VALUES {}) AS t(id, v, n, price, d, ts)",
-                        values(1..=30, "first")
+            ..Written::keyed(
+                "db.fw_partitioned",
+                "'bucket' = '2'",
+                vec![
+                    (
+                        true,
+                        format!(
+                            "INSERT INTO db.fw_partitioned SELECT *, IF(id % 2 = 0, 'even', 'odd') \
+                             FROM (VALUES {}) AS t(id, v, n, price, d, ts)",
+                            values(1..=30, "first")
+                        ),
                     ),
-                ),
-                (
-                    false,
-                    format!(
+                    batch(format!(
                         "INSERT OVERWRITE db.fw_partitioned PARTITION (part = 'even') \
                          SELECT * FROM (VALUES {}) AS t(id, v, n, price, d, ts)",
                         values((100..=104).step_by(2), "overwritten")
-                    ),
-                ),
-            ],
+                    )),
+                ],
+            )
         },
         Written {
-            table: "db.fw_append",
-            options: "'bucket' = '-1'",
-            partitioned: false,
             primary_key: false,
-            writes: vec![
-                (true, insert("db.fw_append", values(1..=20, "first"))),
-                (true, insert("db.fw_append", values(1..=5, "duplicate ids"))),
-            ],
+            ..Written::keyed(
+                "db.fw_append",
+                "'bucket' = '-1'",
+                vec![
+                    insert("db.fw_append", &mut (1..=20), "first"),
+                    insert("db.fw_append", &mut (1..=5), "duplicate ids"),
+                ],
+            )
         },
-        Written {
-            table: "db.fw_orc",
-            options: "'bucket' = '2', 'file.format' = 'orc'",
-            partitioned: false,
-            primary_key: true,
-            writes: vec![(true, insert("db.fw_orc", values(1..=10, "orc")))],
-        },
-        Written {
-            table: "db.fw_avro",
-            options: "'bucket' = '2', 'file.format' = 'avro'",
-            partitioned: false,
-            primary_key: true,
-            writes: vec![(true, insert("db.fw_avro", values(1..=10, "avro")))],
-        },
+        Written::keyed(
+            "db.fw_orc",
+            "'bucket' = '2', 'file.format' = 'orc'",
+            vec![insert("db.fw_orc", &mut (1..=10), "orc")],
+        ),
+        Written::keyed(
+            "db.fw_avro",
+            "'bucket' = '2', 'file.format' = 'avro'",
+            vec![insert("db.fw_avro", &mut (1..=10), "avro")],
+        ),
     ]
 }
 
@@ -410,7 +395,10 @@ async fn flink_writes_tables_we_scan_get_and_tail() {
     let lookup_changes = 30 + 2 * 15 + 5 + 4;
     let mut cases = cases(&written, lookup_changes);
     // The two-writer table runs last in the same JVM (when the CLI binary is there).
-    let shared = cli_binary().map(|bin| Shared::create(bin, warehouse, dir.path()));
+    let shared = match cli_binary() {
+        Some(bin) => Some(Shared::create(bin, warehouse, dir.path()).await),
+        None => None,
+    };
     if let Some(shared) = &shared {
         cases.extend(shared.cases());
     }
@@ -501,26 +489,12 @@ struct Shared {
 }
 
 impl Shared {
-    fn create(bin: std::path::PathBuf, warehouse: &Path, scratch: &Path) -> Shared {
+    async fn create(bin: std::path::PathBuf, warehouse: &Path, scratch: &Path) -> Shared {
         let location = warehouse.to_str().unwrap().to_string();
         std::fs::create_dir_all(warehouse).unwrap();
-        let created = cli(
-            &bin,
-            &location,
-            &[
-                "create",
-                "db.shared",
-                "--schema",
-                "id BIGINT NOT NULL, src STRING, n BIGINT",
-                "--primary-key",
-                "id",
-                "--option",
-                "bucket=2",
-            ],
-        )
-        .output()
-        .unwrap();
-        assert!(created.status.success(), "{created:?}");
+        let columns = "id BIGINT NOT NULL, src STRING, n BIGINT";
+        let options = [("bucket", "2")];
+        create_table(&location, "db.shared", columns, &[], &["id"], &options).await;
         Shared {
             bin,
             location,
