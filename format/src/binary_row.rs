@@ -607,4 +607,4 @@ fn fixed_part_size_checked(arity: usize) -> Option<usize> {
 
 #[cfg(test)]
 #[path = "binary_row_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -6,7 +6,8 @@ use proptest::prelude::*;
 use super::*;
 use crate::types::{parse_type, DataType, TypeKind};
 
-fn hex(s: &str) -> Vec<u8> {
+/// The bytes of a hex string (white space ignored), as Java tests print them.
+pub(crate) fn hex(s: &str) -> Vec<u8> {
     let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     (0..s.len())
         .step_by(2)

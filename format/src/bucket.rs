@@ -102,15 +102,8 @@ pub fn decode_hash_index(bytes: &[u8]) -> Result<Vec<i32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::binary_row::tests::hex;
     use crate::binary_row::BinaryRowWriter;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     fn check(w: &BinaryRowWriter, bytes: &str, hash: i32, n: i32, bucket: i32) {
         if !bytes.is_empty() {

@@ -415,31 +415,32 @@ mod tests {
         assert_eq!(r("DOUBLE", Datum::Double(-0.0)), "-0.0");
         assert_eq!(r("DOUBLE", Datum::Double(f64::NAN)), "NaN");
         let ts = |millis, nanos| Datum::Timestamp { millis, nanos };
-        assert_eq!(
-            r("TIMESTAMP(3)", ts(1_704_067_200_000, 0)),
-            "2024-01-01T00:00"
-        );
-        assert_eq!(
-            r("TIMESTAMP(3)", ts(1_704_067_205_000, 0)),
-            "2024-01-01T00:00:05"
-        );
-        assert_eq!(
-            r("TIMESTAMP(3)", ts(1_704_067_200_123, 0)),
-            "2024-01-01T00:00:00.123"
-        );
-        assert_eq!(
-            r("TIMESTAMP(6)", ts(1_704_067_200_123, 456_000)),
-            "2024-01-01T00:00:00.123456"
-        );
-        assert_eq!(r("TIMESTAMP(9)", ts(0, 1)), "1970-01-01T00:00:00.000000001");
-        assert_eq!(r("TIMESTAMP(3)", ts(-1, 0)), "1969-12-31T23:59:59.999");
-        assert_eq!(
-            r(
-                "TIMESTAMP(3) WITH LOCAL TIME ZONE",
-                ts(-62_135_596_800_000, 0)
+        for (t, millis, nanos, want) in [
+            ("TIMESTAMP(3)", 1_704_067_200_000, 0, "2024-01-01T00:00"),
+            ("TIMESTAMP(3)", 1_704_067_205_000, 0, "2024-01-01T00:00:05"),
+            (
+                "TIMESTAMP(3)",
+                1_704_067_200_123,
+                0,
+                "2024-01-01T00:00:00.123",
             ),
-            "0001-01-01T00:00"
-        );
+            (
+                "TIMESTAMP(6)",
+                1_704_067_200_123,
+                456_000,
+                "2024-01-01T00:00:00.123456",
+            ),
+            ("TIMESTAMP(9)", 0, 1, "1970-01-01T00:00:00.000000001"),
+            ("TIMESTAMP(3)", -1, 0, "1969-12-31T23:59:59.999"),
+            (
+                "TIMESTAMP(3) WITH LOCAL TIME ZONE",
+                -62_135_596_800_000,
+                0,
+                "0001-01-01T00:00",
+            ),
+        ] {
+            assert_eq!(r(t, ts(millis, nanos)), want, "{t} {millis} {nanos}");
+        }
     }
 
     #[test]

@@ -33,6 +33,11 @@ fn fits(ty: &str, col: &ArrayRef, lines: &str) {
     assert_eq!(&out, &expected(&table_type, lines), "{ty}");
 }
 
+/// A column of Arrow type `t` read from JSON lines `{"c": …}` fits table type `ty`.
+fn fits_json(ty: &str, t: ArrowType, lines: &str) {
+    fits(ty, &input(f("c", t), lines), lines);
+}
+
 fn struct_of(fields: Vec<Field>) -> ArrowType {
     ArrowType::Struct(fields.into())
 }
@@ -102,18 +107,14 @@ fn list_of_struct_with_item_naming() {
     ]));
     let lines =
         "{\"c\": [{\"x\": 1, \"y\": \"a\"}, null, {\"x\": 3}]}\n{\"c\": null}\n{\"c\": []}\n";
-    fits(
-        "ARRAY<ROW<x BIGINT, y STRING>>",
-        &input(f("c", t), lines),
-        lines,
-    );
+    fits_json("ARRAY<ROW<x BIGINT, y STRING>>", t, lines);
 }
 
 #[test]
 fn large_list_is_accepted() {
     let t = ArrowType::LargeList(Arc::new(Field::new("item", ArrowType::Int32, true)));
     let lines = "{\"c\": [1, 2]}\n{\"c\": null}\n";
-    fits("ARRAY<BIGINT>", &input(f("c", t), lines), lines);
+    fits_json("ARRAY<BIGINT>", t, lines);
 }
 
 #[test]
@@ -124,11 +125,7 @@ fn map_of_string_to_struct_with_entries_naming() {
     );
     let lines =
         "{\"c\": {\"k1\": {\"v\": 1, \"w\": 5}, \"k2\": null}}\n{\"c\": null}\n{\"c\": {}}\n";
-    fits(
-        "MAP<STRING, ROW<w INT, v BIGINT>>",
-        &input(f("c", t), lines),
-        lines,
-    );
+    fits_json("MAP<STRING, ROW<w INT, v BIGINT>>", t, lines);
     let e = run(
         "MAP<STRING, ROW<v INT>>",
         &input(
@@ -151,11 +148,7 @@ fn struct_in_struct() {
     let inner = struct_of(vec![f("q", ArrowType::Int16), f("p", ArrowType::Utf8)]);
     let t = struct_of(vec![f("x", inner), f("n", ArrowType::Int32)]);
     let lines = "{\"c\": {\"n\": 1, \"x\": {\"p\": \"a\", \"q\": 7}}}\n{\"c\": {\"n\": 2, \"x\": null}}\n{\"c\": null}\n";
-    fits(
-        "ROW<n BIGINT, x ROW<p STRING, q INT>>",
-        &input(f("c", t), lines),
-        lines,
-    );
+    fits_json("ROW<n BIGINT, x ROW<p STRING, q INT>>", t, lines);
 }
 
 #[test]
@@ -185,11 +178,7 @@ fn not_null_nested_field_under_null_ancestors() {
     let inner = struct_of(vec![f("a", ArrowType::Int32)]);
     let t = struct_of(vec![f("x", inner)]);
     let lines = "{\"c\": {\"x\": {\"a\": 1}}}\n{\"c\": null}\n";
-    fits(
-        "ROW<x ROW<a INT NOT NULL> NOT NULL>",
-        &input(f("c", t), lines),
-        lines,
-    );
+    fits_json("ROW<x ROW<a INT NOT NULL> NOT NULL>", t, lines);
     // The same with c.x valid under the NULL c (as Arrow allows): still not data.
     let a: ArrayRef = Arc::new(arrow::array::Int32Array::from(vec![Some(1), None]));
     let x: ArrayRef = Arc::new(StructArray::new(
