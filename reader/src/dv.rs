@@ -167,6 +167,16 @@ mod tests {
             .collect()
     }
 
+    /// An index file holding one vector: the version byte, the vector's length (big-endian),
+    /// the vector and a 4-byte checksum.
+    fn index_file(vector: &[u8]) -> Vec<u8> {
+        let mut f = vec![1u8];
+        f.extend((vector.len() as i32).to_be_bytes());
+        f.extend(vector);
+        f.extend([0u8; 4]);
+        f
+    }
+
     #[test]
     fn parses_the_documented_example() {
         // Format digest §10: positions {1,3,4,9}.
@@ -184,12 +194,9 @@ mod tests {
         b.optimize(); // produces a run container
         let mut bytes = vec![];
         b.serialize_into(&mut bytes).unwrap();
-        let mut f = vec![1u8];
-        f.extend(((bytes.len() + 4) as i32).to_be_bytes());
-        f.extend(MAGIC_32.to_be_bytes());
-        f.extend(&bytes);
-        f.extend([0u8; 4]);
-        let dv = DeletionVector::parse(&f, 1, (bytes.len() + 4) as i64, "i").unwrap();
+        let mut v = MAGIC_32.to_be_bytes().to_vec();
+        v.extend(&bytes);
+        let dv = DeletionVector::parse(&index_file(&v), 1, v.len() as i64, "i").unwrap();
         assert_eq!(dv.len(), 101);
 
         let mut p = vec![];
@@ -197,11 +204,7 @@ mod tests {
         p.extend(1i64.to_le_bytes());
         p.extend(0i32.to_le_bytes());
         p.extend(&bytes);
-        let mut f = vec![1u8];
-        f.extend((p.len() as i32).to_be_bytes());
-        f.extend(&p);
-        f.extend([0u8; 4]);
-        let dv = DeletionVector::parse(&f, 1, p.len() as i64 + 8, "i").unwrap();
+        let dv = DeletionVector::parse(&index_file(&p), 1, p.len() as i64 + 8, "i").unwrap();
         assert_eq!(dv.len(), 101);
     }
 
