@@ -1,4 +1,4 @@
-//! DataFusion filter expressions → Streamhouse predicates ([`streamhouse_reader::predicate`]).
+//! DataFusion filter expressions → Streamhouse predicates ([`streamhouse::predicate`]).
 //!
 //! Supported: `col op literal` (either side; `=`, `<>`, `<`, `<=`, `>`, `>=`), `AND`, `OR`,
 //! `NOT`, `IS [NOT] NULL`, `[NOT] BETWEEN`, `[NOT] IN (literals)`, with literals of the
@@ -6,8 +6,8 @@
 
 use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator};
 use datafusion::scalar::ScalarValue;
-use streamhouse_format::datum::{format_decimal, Datum};
-use streamhouse_reader::predicate::{self, CmpOp, Literal};
+use streamhouse::predicate::{self, CmpOp, Literal};
+use streamhouse::{format_decimal, Datum};
 
 /// The column name of an expression that is a plain column.
 fn column(e: &Expr) -> Option<String> {

@@ -4,7 +4,7 @@
 //! only the libraries never compile DataFusion.
 //!
 //! * [`StreamhouseTable`] — a DataFusion `TableProvider` over one table: projection, filter
-//!   and limit pushdown into [`streamhouse_reader::ScanBuilder`] (filters DataFusion can
+//!   and limit pushdown into [`streamhouse::Scan`] (filters DataFusion can
 //!   express as Streamhouse predicates are applied exactly by the scan — pruning partitions,
 //!   buckets, files, row groups and pages — the rest DataFusion applies itself);
 //! * [`register_catalog`] — every table of a [`streamhouse::Catalog`], as `database.table`,
@@ -28,40 +28,30 @@ use std::sync::Arc;
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
-use object_store::path::Path;
-use streamhouse_format::io::{list_tables, table_root, FileIO, Identifier, Table};
+use streamhouse::io::{FileIO, Path};
+use streamhouse::{Catalog, Identifier, Table};
 
 pub use provider::{StreamhouseScanExec, StreamhouseTable};
 
 /// Converts a Streamhouse error for DataFusion.
-pub fn df_err(e: streamhouse_format::Error) -> DataFusionError {
+pub fn df_err(e: streamhouse::Error) -> DataFusionError {
     DataFusionError::External(Box::new(e))
 }
 
 /// Registers every table of `catalog` in `ctx`'s default catalog: database `db` becomes a
 /// schema, so tables are queried as `db.table`. Returns how many tables were registered.
-pub async fn register_catalog(
-    ctx: &SessionContext,
-    catalog: &streamhouse::Catalog,
-) -> Result<usize> {
+pub async fn register_catalog(ctx: &SessionContext, catalog: &Catalog) -> Result<usize> {
     let mut tables = vec![];
     for id in catalog.all_tables().await.map_err(df_err)? {
         let table = catalog.table(&id).await.map_err(df_err)?;
-        tables.push((id, table.as_format_table().clone()));
+        tables.push((id, table));
     }
     register(ctx, tables)
 }
 
 /// [`register_catalog`] for the warehouse at `root` in `io`.
 pub async fn register_warehouse(ctx: &SessionContext, io: &FileIO, root: &Path) -> Result<usize> {
-    let mut tables = vec![];
-    for id in list_tables(io, root).await.map_err(df_err)? {
-        let table = Table::open(io.clone(), table_root(root, &id), id.to_string())
-            .await
-            .map_err(df_err)?;
-        tables.push((id, table));
-    }
-    register(ctx, tables)
+    register_catalog(ctx, &Catalog::from_io(io.clone(), root.clone())).await
 }
 
 fn register(ctx: &SessionContext, tables: Vec<(Identifier, Table)>) -> Result<usize> {

@@ -23,9 +23,8 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
 use futures::{StreamExt, TryStreamExt};
-use streamhouse_format::io::Table;
-use streamhouse_reader::predicate::Predicate;
-use streamhouse_reader::{Plan, ScanBuilder};
+use streamhouse::predicate;
+use streamhouse::{Scan, ScanPlan, Table};
 
 use crate::{df_err, filters};
 
@@ -38,13 +37,19 @@ pub struct StreamhouseTable {
 
 impl StreamhouseTable {
     pub fn new(table: Table) -> Self {
-        let schema = table.schema.arrow_schema();
+        let schema = table.arrow_schema();
         StreamhouseTable { table, schema }
     }
 
-    /// A filter as a predicate bound to the table, when it can be one.
-    fn bind(&self, e: &Expr) -> Option<Predicate> {
-        filters::to_expr(e)?.bind(&self.table.schema, None).ok()
+    /// A filter as a predicate on the table's columns, when it can be one.
+    fn bind(&self, e: &Expr) -> Option<predicate::Expr> {
+        let p = filters::to_expr(e)?;
+        self.table
+            .scan()
+            .filter_expr(p.clone())
+            .output_schema()
+            .ok()?;
+        Some(p)
     }
 }
 
@@ -79,36 +84,26 @@ impl TableProvider for StreamhouseTable {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         // DataFusion runs one task per partition: each reads its splits one at a time (a
-        // filtered scan still overlaps splits, see `ScanBuilder::concurrency`).
-        let mut builder = ScanBuilder::new(&self.table).concurrency(1);
+        // filtered scan still overlaps splits, see `Scan::concurrency`).
+        let mut scan: Scan = self.table.scan().concurrency(1);
         let names: Vec<String> = match projection {
             Some(p) => p
                 .iter()
                 .map(|&i| self.schema.field(i).name().clone())
                 .collect(),
-            None => self.table.schema.field_names(),
+            None => self.table.schema().field_names(),
         };
-        builder = builder.projection(names);
-        let bound: Vec<Predicate> = filters.iter().filter_map(|f| self.bind(f)).collect();
+        scan = scan.columns(names);
+        let bound: Vec<predicate::Expr> = filters.iter().filter_map(|f| self.bind(f)).collect();
         if !bound.is_empty() {
-            builder = builder.filter(Predicate::all(bound));
+            scan = scan.filter_expr(predicate::Expr::and(bound));
         }
         if let Some(n) = limit {
-            builder = builder.limit(n);
+            scan = scan.limit(n);
         }
-        let schema = builder.output_schema().map_err(df_err)?;
-        let plan = builder.plan().await.map_err(df_err)?;
-        let n = state.config().target_partitions().max(1);
-        let mut parts: Vec<Plan> = (0..n.min(plan.splits.len()).max(1))
-            .map(|_| Plan {
-                snapshot: plan.snapshot.clone(),
-                splits: vec![],
-            })
-            .collect();
-        let count = parts.len();
-        for (i, s) in plan.splits.into_iter().enumerate() {
-            parts[i % count].splits.push(s);
-        }
+        let schema = scan.output_schema().map_err(df_err)?;
+        let plan = scan.plan().await.map_err(df_err)?;
+        let parts = plan.partition(state.config().target_partitions());
         let properties = Arc::new(PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
             Partitioning::UnknownPartitioning(parts.len()),
@@ -116,7 +111,6 @@ impl TableProvider for StreamhouseTable {
             Boundedness::Bounded,
         ));
         Ok(Arc::new(StreamhouseScanExec {
-            builder,
             parts,
             schema,
             properties,
@@ -127,28 +121,17 @@ impl TableProvider for StreamhouseTable {
 /// Reads the splits of one Streamhouse plan, dealt into partitions.
 #[derive(Debug)]
 pub struct StreamhouseScanExec {
-    builder: ScanBuilder,
-    parts: Vec<Plan>,
+    parts: Vec<ScanPlan>,
     schema: SchemaRef,
     properties: Arc<PlanProperties>,
 }
 
 impl DisplayAs for StreamhouseScanExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        let splits: usize = self.parts.iter().map(|p| p.splits.len()).sum();
-        let files: usize = self
-            .parts
-            .iter()
-            .flat_map(|p| &p.splits)
-            .map(|s| s.files.len())
-            .sum();
-        let filter = self
-            .builder
-            .predicate()
-            .map(|p| p.to_string())
-            .unwrap_or_default();
+        let splits: usize = self.parts.iter().map(|p| p.split_count()).sum();
+        let files: usize = self.parts.iter().map(|p| p.file_count()).sum();
         write!(f, "StreamhouseScanExec: splits={splits}, files={files}")?;
-        if !filter.is_empty() && filter != "TRUE" {
+        if let Some(filter) = self.parts.first().and_then(|p| p.predicate_text()) {
             write!(f, ", predicate={filter}")?;
         }
         Ok(())
@@ -196,8 +179,7 @@ impl ExecutionPlan for StreamhouseScanExec {
                 "StreamhouseScanExec has no partition {partition}"
             ))
         })?;
-        let builder = self.builder.clone();
-        let stream = futures::stream::once(async move { builder.execute_plan(plan).await })
+        let stream = futures::stream::once(plan.execute())
             .try_flatten()
             .map_err(df_err)
             .boxed();
