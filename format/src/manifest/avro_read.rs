@@ -237,6 +237,20 @@ fn value_i64(v: &Value) -> Option<i64> {
     }
 }
 
+fn as_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn as_bytes(v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::Bytes(b) => Some(b.clone()),
+        _ => None,
+    }
+}
+
 fn value_i32(v: &Value) -> Option<i32> {
     value_i64(v).and_then(|l| i32::try_from(l).ok())
 }
@@ -290,32 +304,49 @@ impl<'a> Rec<'a> {
             .ok_or_else(|| self.err(key, "required field is missing or null"))
     }
 
+    /// `v`, the value of `key`, through `conv`; an error naming the type found if `conv`
+    /// refuses it.
+    fn typed<T>(
+        &self,
+        key: &str,
+        v: &'a Value,
+        what: &str,
+        conv: impl Fn(&'a Value) -> Option<T>,
+    ) -> Result<T> {
+        conv(v).ok_or_else(|| self.err(key, format!("expected {what}, found {}", type_name(v))))
+    }
+
+    /// The field as `what` (through `conv`); an error if absent, null or of another type.
+    fn req_as<T>(&self, key: &str, what: &str, conv: impl Fn(&'a Value) -> Option<T>) -> Result<T> {
+        self.typed(key, self.req(key)?, what, conv)
+    }
+
+    /// The field as `what` (through `conv`); `None` if absent or null.
+    fn opt_as<T>(
+        &self,
+        key: &str,
+        what: &str,
+        conv: impl Fn(&'a Value) -> Option<T>,
+    ) -> Result<Option<T>> {
+        self.get(key)
+            .map(|v| self.typed(key, v, what, &conv))
+            .transpose()
+    }
+
     fn int(&self, key: &str) -> Result<i32> {
-        let v = self.req(key)?;
-        value_i32(v).ok_or_else(|| self.err(key, format!("expected int, found {}", type_name(v))))
+        self.req_as(key, "int", value_i32)
     }
 
     fn opt_int(&self, key: &str) -> Result<Option<i32>> {
-        self.get(key)
-            .map(|v| {
-                value_i32(v)
-                    .ok_or_else(|| self.err(key, format!("expected int, found {}", type_name(v))))
-            })
-            .transpose()
+        self.opt_as(key, "int", value_i32)
     }
 
     fn long(&self, key: &str) -> Result<i64> {
-        let v = self.req(key)?;
-        value_i64(v).ok_or_else(|| self.err(key, format!("expected long, found {}", type_name(v))))
+        self.req_as(key, "long", value_i64)
     }
 
     fn opt_long(&self, key: &str) -> Result<Option<i64>> {
-        self.get(key)
-            .map(|v| {
-                value_i64(v)
-                    .ok_or_else(|| self.err(key, format!("expected long, found {}", type_name(v))))
-            })
-            .transpose()
+        self.opt_as(key, "long", value_i64)
     }
 
     /// A timestamp in epoch millis: Avro `timestamp-millis` (Java), `local-timestamp-millis`,
@@ -338,58 +369,38 @@ impl<'a> Rec<'a> {
     }
 
     fn string(&self, key: &str) -> Result<String> {
-        match self.req(key)? {
-            Value::String(s) => Ok(s.clone()),
-            other => Err(self.err(key, format!("expected string, found {}", type_name(other)))),
-        }
+        self.req_as(key, "string", as_string)
     }
 
     fn opt_string(&self, key: &str) -> Result<Option<String>> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => {
-                Err(self.err(key, format!("expected string, found {}", type_name(other))))
-            }
-        }
+        self.opt_as(key, "string", as_string)
     }
 
     fn bytes(&self, key: &str) -> Result<Vec<u8>> {
-        match self.req(key)? {
-            Value::Bytes(b) => Ok(b.clone()),
-            other => Err(self.err(key, format!("expected bytes, found {}", type_name(other)))),
-        }
+        self.req_as(key, "bytes", as_bytes)
     }
 
     fn opt_bytes(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::Bytes(b)) => Ok(Some(b.clone())),
-            Some(other) => {
-                Err(self.err(key, format!("expected bytes, found {}", type_name(other))))
-            }
-        }
+        self.opt_as(key, "bytes", as_bytes)
     }
 
     fn record(&self, key: &str) -> Result<Rec<'a>> {
-        match self.req(key)? {
-            Value::Record(fields) => Ok(Rec {
-                ctx: self.ctx,
-                fields,
-                prefix: format!("{}.", self.name(key)),
-            }),
-            other => Err(self.err(key, format!("expected record, found {}", type_name(other)))),
-        }
+        let fields = self.req_as(key, "record", |v| match v {
+            Value::Record(fields) => Some(fields),
+            _ => None,
+        })?;
+        Ok(Rec {
+            ctx: self.ctx,
+            fields,
+            prefix: format!("{}.", self.name(key)),
+        })
     }
 
     fn opt_array(&self, key: &str) -> Result<Option<&'a [Value]>> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::Array(items)) => Ok(Some(items)),
-            Some(other) => {
-                Err(self.err(key, format!("expected array, found {}", type_name(other))))
-            }
-        }
+        self.opt_as(key, "array", |v| match v {
+            Value::Array(items) => Some(items.as_slice()),
+            _ => None,
+        })
     }
 
     fn opt_string_array(&self, key: &str) -> Result<Option<Vec<String>>> {
