@@ -1,9 +1,9 @@
 //! Timestamps between Arrow's time units and the text forms of the format crate's value codec
-//! ([`streamhouse_format::value_text::temporal`], which says which forms are accepted and how
+//! ([`streamhouse::value_text::temporal`], which says which forms are accepted and how
 //! values are printed). Dates and times need no unit and use the codec directly.
 
 use arrow::datatypes::TimeUnit;
-use streamhouse_format::value_text::{self, ValueError, ValueErrorKind};
+use streamhouse::value_text::{self, ValueError, ValueErrorKind};
 
 fn nanos_per(unit: TimeUnit) -> i128 {
     match unit {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
-use streamhouse::{Catalog, DataType, TypeKind, MAX_LENGTH};
+use streamhouse::{data_type_from_arrow, Catalog};
 
 use crate::args::ScanOutput;
 use crate::error::{CliError, CliResult};
@@ -40,37 +40,6 @@ pub struct SqlArgs {
     pub out: Option<PathBuf>,
 }
 
-/// The Paimon type whose output form a result column takes (as `scan` prints table columns);
-/// `None` for Arrow types without one.
-fn paimon_type(t: &arrow::datatypes::DataType) -> Option<DataType> {
-    use arrow::datatypes::{DataType as A, TimeUnit};
-    let precision = |u: &TimeUnit| match u {
-        TimeUnit::Second => 0,
-        TimeUnit::Millisecond => 3,
-        TimeUnit::Microsecond => 6,
-        TimeUnit::Nanosecond => 9,
-    };
-    Some(DataType::new(match t {
-        A::Boolean => TypeKind::Boolean,
-        A::Int8 => TypeKind::TinyInt,
-        A::Int16 => TypeKind::SmallInt,
-        A::Int32 => TypeKind::Int,
-        A::Int64 => TypeKind::BigInt,
-        A::Float32 => TypeKind::Float,
-        A::Float64 => TypeKind::Double,
-        A::Decimal128(p, s) if *s >= 0 => TypeKind::Decimal {
-            precision: *p as u32,
-            scale: *s as u32,
-        },
-        A::Utf8 | A::LargeUtf8 | A::Utf8View => TypeKind::VarChar(MAX_LENGTH),
-        A::Binary | A::LargeBinary | A::BinaryView => TypeKind::VarBinary(MAX_LENGTH),
-        A::Date32 => TypeKind::Date,
-        A::Timestamp(u, None) => TypeKind::Timestamp(precision(u)),
-        A::Timestamp(u, Some(_)) => TypeKind::LocalZonedTimestamp(precision(u)),
-        _ => return None,
-    }))
-}
-
 fn df(e: datafusion::error::DataFusionError) -> CliError {
     CliError::Failed(format!("sql: {e}"))
 }
@@ -87,7 +56,7 @@ pub async fn run(catalog: &Catalog, args: SqlArgs) -> CliResult<()> {
     let types = schema
         .fields()
         .iter()
-        .map(|f| paimon_type(f.data_type()))
+        .map(|f| data_type_from_arrow(f.data_type()))
         .collect();
     let mut sink = open_sink(args.output, &dest, schema, types)?;
     let mut stream = frame.execute_stream().await.map_err(df)?;

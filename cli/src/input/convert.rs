@@ -1,5 +1,5 @@
 //! Cells of CSV text or JSON values → Arrow arrays of a column's Paimon type. Text goes
-//! through the format crate's value codec ([`streamhouse_format::value_text`]), which says
+//! through the format crate's value codec ([`streamhouse::value_text`]), which says
 //! which forms each type accepts. Strict: a value that does not fit (out of range, too many
 //! decimals or fraction digits, too long, NULL in a NOT NULL type) is an error saying why,
 //! never a silent change.
@@ -12,8 +12,8 @@ use arrow::array::{
 };
 use arrow::datatypes::DataType as ArrowType;
 use serde_json::Value;
+use streamhouse::value_text::{self, ValueError};
 use streamhouse::{DataType, TypeKind};
-use streamhouse_format::value_text::{self, ValueError};
 
 use super::nested::{list, map, row};
 use crate::temporal;
@@ -320,7 +320,7 @@ pub(crate) mod tests {
     use super::*;
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::{Decimal128Type, Int8Type};
-    use streamhouse_format::types::parse_type;
+    use streamhouse::parse_type;
 
     /// The array of `cells` (rows 0, 1, …) of type `ty` (text, as in a schema).
     pub(crate) fn build(ty: &str, cells: &[Raw]) -> CellResult<ArrayRef> {

@@ -5,7 +5,6 @@
 //! channel with room for two, so memory stays bounded whatever the input size and parsing
 //! overlaps with writing. Every error names the input, the line (or row) and the column.
 
-pub mod conform;
 pub mod convert;
 pub mod csv;
 pub mod json;

@@ -15,7 +15,6 @@ use parquet::file::reader::ChunkReader;
 use streamhouse::DataField;
 use streamhouse::Error;
 
-use super::conform::{conform, Rows};
 use super::convert::Raw;
 use super::{parse_kinds, BatchShape, Chunk, Source};
 use crate::error::{CliError, CliResult};
@@ -153,30 +152,20 @@ fn to_chunk(
     })
 }
 
-/// Converts a column to the table column's type at every depth (see [`conform`]): cast where no
-/// value changes, nested fields matched by name, the table's own Arrow fields on the result.
-/// Errors name the row (counted from `first`) and the column path.
+/// Converts a column to the table column's type at every depth (see
+/// [`streamhouse::conform_column`]); errors name the row (counted from `first`) and the column
+/// path.
 fn conform_column(
     col: &ArrayRef,
     field: &DataField,
     first: u64,
     shape: &BatchShape,
 ) -> CliResult<ArrayRef> {
-    conform(col, &field.data_type, &field.name, Rows::Same).map_err(|e| {
-        let src = &shape.source;
-        let at = match e.row {
-            Some(row) => format!("{src} row {}, column {}", first + row as u64, e.path),
-            None => format!("{src}, column {}", e.path),
-        };
-        let detail = if e.null && e.path == field.name {
-            format!(
-                "no value (NULL) for NOT NULL column {}{}",
-                field.name,
-                shape.key_note(&field.name)
-            )
-        } else {
-            e.detail
-        };
-        Error::input_at(at, detail).into()
-    })
+    Ok(streamhouse::conform_column(
+        &shape.schema,
+        field,
+        col,
+        &shape.source,
+        first,
+    )?)
 }

@@ -1,6 +1,6 @@
 //! One value of a column as JSON or as text, in the forms `streamhouse write` reads back
 //! (see `streamhouse write --help`): scalars as the format crate's value codec renders them
-//! ([`streamhouse_format::value_text`]: decimals as exact strings, bytes as base64, temporal
+//! ([`streamhouse::value_text`]: decimals as exact strings, bytes as base64, temporal
 //! values as ISO 8601), nested values as JSON.
 
 use arrow::array::{Array, AsArray};
@@ -10,8 +10,8 @@ use arrow::datatypes::{
     TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
 };
 use arrow::util::display::array_value_to_string;
+use streamhouse::value_text::{self, base64};
 use streamhouse::{DataType, TypeKind};
-use streamhouse_format::value_text::{self, base64};
 
 use crate::temporal;
 
@@ -210,7 +210,7 @@ pub fn json_row(
 mod tests {
     use super::*;
     use crate::input::convert::{build_array, Raw};
-    use streamhouse_format::types::parse_type;
+    use streamhouse::parse_type;
 
     /// JSON text → array → JSON text gives the same text.
     fn round_trip(ty: &str, json: &str) -> String {
