@@ -492,7 +492,11 @@ mod tests {
         assert!(e.retryable());
         assert_eq!(e.path(), Some("t/manifest/m-1"));
         let c = e.context();
-        assert_eq!(c.table.as_deref(), Some("db.t"), "the innermost table is kept");
+        assert_eq!(
+            c.table.as_deref(),
+            Some("db.t"),
+            "the innermost table is kept"
+        );
         assert_eq!(c.snapshot, Some(3));
         assert_eq!(c.file.as_deref(), Some("t/manifest/m-1"));
         assert!(matches!(e.without_context(), Error::Storage { .. }));
@@ -529,7 +533,10 @@ mod tests {
         );
         // Without a wrapper the context still names the file of a corrupt file.
         let c = Error::corrupt("f", "bad").context();
-        assert_eq!((c.table, c.snapshot, c.file.as_deref()), (None, None, Some("f")));
+        assert_eq!(
+            (c.table, c.snapshot, c.file.as_deref()),
+            (None, None, Some("f"))
+        );
         assert_eq!(Error::invalid("x").context(), ErrorContext::default());
     }
 }
