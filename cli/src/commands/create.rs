@@ -49,9 +49,19 @@ pub async fn run(catalog: &Catalog, args: CreateArgs) -> CliResult<()> {
     match catalog.create_table(id, spec, args.if_not_exists).await? {
         CreateOutcome::Created(table) => {
             let bucket = table.options().bucket;
-            if table.is_primary_key_table() && bucket < 1 {
+            let schema = table.schema();
+            let cross_partition = schema
+                .partition_keys
+                .iter()
+                .any(|p| !schema.primary_keys.contains(p));
+            if table.is_primary_key_table() && (bucket < -1 || (bucket == -1 && cross_partition)) {
+                let mode = if bucket == -1 {
+                    "dynamic bucket with a primary key that lacks a partition column (cross-partition upsert)"
+                } else {
+                    "Paimon's postpone bucket mode"
+                };
                 eprintln!(
-                    "warning: bucket = {bucket} on a primary-key table is Paimon's dynamic/postpone bucket mode, which streamhouse cannot write yet; use --option bucket=N (N ≥ 1) for tables you write with streamhouse"
+                    "warning: bucket = {bucket} here is {mode}, which streamhouse reads but cannot write yet; use --option bucket=N (N ≥ 1), or bucket = -1 with every partition column in the primary key, for tables you write with streamhouse"
                 );
             }
             let text = format!(
