@@ -131,16 +131,25 @@ pub struct ContextError {
 }
 
 impl fmt::Display for ContextError {
-    /// The inner message, then the context in parentheses; a file the inner message already
-    /// names is not repeated.
+    /// The inner message, then the context in parentheses; what the inner message already
+    /// names (`table T`, `snapshot N`, the file's path) is not repeated.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.context;
         let message = self.error.to_string();
-        let file = c.file.as_deref().filter(|f| !message.contains(f));
+        // `part` stands in the message as a whole word ("snapshot 1" is not in "snapshot 19").
+        let unsaid = |part: String| {
+            let said = message.match_indices(&part).any(|(at, _)| {
+                !message[at + part.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+            });
+            (!said).then_some(part)
+        };
         let parts: Vec<String> = [
-            c.table.as_ref().map(|t| format!("table {t}")),
-            c.snapshot.map(|s| format!("snapshot {s}")),
-            file.map(|f| format!("file {f}")),
+            c.table.as_ref().and_then(|t| unsaid(format!("table {t}"))),
+            c.snapshot.and_then(|s| unsaid(format!("snapshot {s}"))),
+            c.file
+                .as_deref()
+                .filter(|f| !message.contains(f))
+                .map(|f| format!("file {f}")),
         ]
         .into_iter()
         .flatten()
@@ -538,5 +547,18 @@ mod tests {
             (None, None, Some("f"))
         );
         assert_eq!(Error::invalid("x").context(), ErrorContext::default());
+        // What the message already says is not said again; the context still has it.
+        let e = Error::NotFound("snapshot 9 of table db.t".into())
+            .with_table("db.t")
+            .with_snapshot(9);
+        assert_eq!(e.to_string(), "not found: snapshot 9 of table db.t");
+        assert_eq!(e.context().snapshot, Some(9));
+        let e = Error::NotFound("snapshot 19 of table db.tx".into())
+            .with_table("db.t")
+            .with_snapshot(1);
+        assert_eq!(
+            e.to_string(),
+            "not found: snapshot 19 of table db.tx (table db.t, snapshot 1)"
+        );
     }
 }

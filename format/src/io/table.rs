@@ -122,7 +122,9 @@ impl Table {
         };
         match created.await.map_err(|e| e.with_table(&name))? {
             Created::Yes => Table::from_schema(io, root, name, schema),
-            Created::AlreadyExists => Err(Error::AlreadyExists("table".into()).with_table(name)),
+            Created::AlreadyExists => {
+                Err(Error::AlreadyExists(format!("table {name}")).with_table(name))
+            }
         }
     }
 
@@ -334,7 +336,7 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::AlreadyExists);
-        assert_eq!(e.to_string(), "already exists: table (table db.t)");
+        assert_eq!(e.to_string(), "already exists: table db.t");
 
         let e = t.snapshot(4).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound);
