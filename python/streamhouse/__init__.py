@@ -27,11 +27,11 @@ write commits nothing.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, TypeVar, Union
 
 import pyarrow as pa
 
-from . import _streamhouse
+from . import _errors, _streamhouse
 from ._errors import (
     AlreadyExists,
     Conflict,
@@ -45,19 +45,7 @@ from ._errors import (
 
 __version__ = _streamhouse.__version__
 
-__all__ = [
-    "Catalog",
-    "Table",
-    "Tail",
-    "StreamhouseError",
-    "NotFound",
-    "AlreadyExists",
-    "Conflict",
-    "InvalidInput",
-    "Corrupt",
-    "Unsupported",
-    "StorageError",
-]
+__all__ = ["Catalog", "Table", "Tail", *_errors.__all__]
 
 
 # ---- inputs -------------------------------------------------------------------------------------
@@ -160,8 +148,29 @@ def _check_int(value: Any, what: str) -> Optional[int]:
 
 # ---- catalog ------------------------------------------------------------------------------------
 
+_C = TypeVar("_C", bound="_Closable")
 
-class Catalog:
+
+class _Closable:
+    """A wrapper of a native object that closes: ``closed``, and ``with`` blocks that close it."""
+
+    _native: Any
+
+    @property
+    def closed(self) -> bool:
+        return self._native.closed
+
+    def close(self) -> None:
+        self._native.close()
+
+    def __enter__(self: _C) -> _C:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class Catalog(_Closable):
     """A warehouse: the tables under one storage location, as ``<db>.db/<table>/``.
 
     ``url`` is a local path, ``file:///abs/path``, ``memory://name`` (shared by everything in
@@ -186,19 +195,9 @@ class Catalog:
         """The URL the catalog was opened with."""
         return self._native.url
 
-    @property
-    def closed(self) -> bool:
-        return self._native.closed
-
     def close(self) -> None:
         """Closes the catalog and every table opened from it."""
         self._native.close()
-
-    def __enter__(self) -> "Catalog":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"streamhouse.Catalog({self.url!r})"
@@ -495,7 +494,7 @@ def _text(value: Any, what: str) -> str:
     return value
 
 
-class Tail:
+class Tail(_Closable):
     """An iterator over a table's changes (see :meth:`Table.tail`)."""
 
     def __init__(self, native: Any):
@@ -515,16 +514,6 @@ class Tail:
         """The snapshot the last batch came from."""
         return self._native.snapshot_id
 
-    @property
-    def closed(self) -> bool:
-        return self._native.closed
-
     def close(self) -> None:
         """Stops the tail; the iteration ends."""
         self._native.close()
-
-    def __enter__(self) -> "Tail":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()

@@ -130,7 +130,7 @@ def read_streamhouse(
     snapshot_id: Optional[int] = None,
     storage_options: Optional[Mapping[str, str]] = None,
     **read_args: Any,
-):
+) -> Any:  # ray.data.Dataset
     """A ``ray.data.Dataset`` of table ``ident`` in warehouse ``url``: one read task per split
     (partition and bucket), each merged by key inside its task. ``columns`` and ``filter`` are
     those of :meth:`streamhouse.Table.scan`; the snapshot is the latest when called (or
