@@ -12,32 +12,13 @@ use streamhouse_format::io::faults::{Fault, FaultyStore};
 use streamhouse_format::io::{table_root, CommitMessage, Committer, FileIO, Identifier, Table};
 use streamhouse_format::manifest::DataFileMeta;
 use streamhouse_format::schema::TableSchema;
-use streamhouse_format::stats::SimpleStats;
 use streamhouse_format::types::parse_columns;
 
 fn file(name: &str, rows: i64) -> DataFileMeta {
-    let key = BinaryRow::empty().serialize();
     DataFileMeta {
-        file_name: name.to_string(),
-        file_size: 100,
-        row_count: rows,
-        min_key: key.clone(),
-        max_key: key,
-        key_stats: SimpleStats::empty(),
-        value_stats: SimpleStats::empty(),
-        min_sequence_number: 0,
         max_sequence_number: rows - 1,
-        schema_id: 0,
-        level: 0,
-        extra_files: vec![],
         creation_time: Some(0),
-        delete_row_count: Some(0),
-        embedded_index: None,
-        file_source: Some(0),
-        value_stats_cols: None,
-        external_path: None,
-        first_row_id: None,
-        write_cols: None,
+        ..DataFileMeta::new(name, 100, rows)
     }
 }
 

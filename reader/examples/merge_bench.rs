@@ -19,7 +19,6 @@ use streamhouse_format::datum::Datum;
 use streamhouse_format::io::{open_warehouse, CommitMessage, Committer, Table};
 use streamhouse_format::manifest::DataFileMeta;
 use streamhouse_format::schema::TableSchema;
-use streamhouse_format::stats::SimpleStats;
 use streamhouse_format::types::{parse_columns, DataType, TypeKind};
 use streamhouse_reader::ScanBuilder;
 
@@ -130,26 +129,11 @@ async fn main() {
         table.io.write(&path, buf).await.expect("put");
         paths.push(path);
         files.push(DataFileMeta {
-            file_name: name,
-            file_size: size,
-            row_count: n as i64,
             min_key: key_bytes(keys[0]),
             max_key: key_bytes(keys[n - 1]),
-            key_stats: SimpleStats::empty(),
-            value_stats: SimpleStats::empty(),
             min_sequence_number: seq - n as i64,
             max_sequence_number: seq - 1,
-            schema_id: 0,
-            level: 0,
-            extra_files: vec![],
-            creation_time: None,
-            delete_row_count: Some(0),
-            embedded_index: None,
-            file_source: Some(0),
-            value_stats_cols: None,
-            external_path: None,
-            first_row_id: None,
-            write_cols: None,
+            ..DataFileMeta::new(name, size, n as i64)
         });
     }
     let total: i64 = files.iter().map(|f| f.row_count).sum();

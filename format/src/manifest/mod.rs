@@ -97,6 +97,37 @@ pub struct DataFileMeta {
     pub write_cols: Option<Vec<String>>,
 }
 
+impl DataFileMeta {
+    /// A level-0 file of schema 0 written by a flush: no key range (empty keys), no stats,
+    /// sequence numbers 0..=0, no deletions and no optional extras. Callers set what they
+    /// know with struct update syntax (`DataFileMeta { level, ..DataFileMeta::new(..) }`).
+    pub fn new(file_name: impl Into<String>, file_size: i64, row_count: i64) -> Self {
+        let empty_key = crate::binary_row::BinaryRow::empty().serialize();
+        DataFileMeta {
+            file_name: file_name.into(),
+            file_size,
+            row_count,
+            min_key: empty_key.clone(),
+            max_key: empty_key,
+            key_stats: SimpleStats::empty(),
+            value_stats: SimpleStats::empty(),
+            min_sequence_number: 0,
+            max_sequence_number: 0,
+            schema_id: 0,
+            level: 0,
+            extra_files: vec![],
+            creation_time: None,
+            delete_row_count: Some(0),
+            embedded_index: None,
+            file_source: Some(0),
+            value_stats_cols: None,
+            external_path: None,
+            first_row_id: None,
+            write_cols: None,
+        }
+    }
+}
+
 /// One record of a manifest file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ManifestEntry {

@@ -15,7 +15,6 @@ use streamhouse_format::io::{
 };
 use streamhouse_format::manifest::DataFileMeta;
 use streamhouse_format::schema::TableSchema;
-use streamhouse_format::stats::SimpleStats;
 use streamhouse_format::types::parse_columns;
 use streamhouse_reader::scan_stats::{ScanMetrics, ScanStats};
 use streamhouse_reader::ScanBuilder;
@@ -177,26 +176,9 @@ pub async fn write_file_at(
     let size = buf.len() as i64;
     table.io.write(&path, buf).await.unwrap();
     DataFileMeta {
-        file_name: name,
-        file_size: size,
-        row_count: batch.num_rows() as i64,
-        min_key: BinaryRow::empty().serialize(),
-        max_key: BinaryRow::empty().serialize(),
-        key_stats: SimpleStats::empty(),
-        value_stats: SimpleStats::empty(),
-        min_sequence_number: 0,
-        max_sequence_number: 0,
         schema_id: table.schema.id,
         level,
-        extra_files: vec![],
-        creation_time: None,
-        delete_row_count: Some(0),
-        embedded_index: None,
-        file_source: Some(0),
-        value_stats_cols: None,
-        external_path: None,
-        first_row_id: None,
-        write_cols: None,
+        ..DataFileMeta::new(name, size, batch.num_rows() as i64)
     }
 }
 
