@@ -52,6 +52,22 @@ pub enum TypeKind {
     Blob,
 }
 
+impl TypeKind {
+    /// Whether values are numbers: the integer types, FLOAT, DOUBLE and DECIMAL.
+    pub fn is_numeric(&self) -> bool {
+        matches!(
+            self,
+            TypeKind::TinyInt
+                | TypeKind::SmallInt
+                | TypeKind::Int
+                | TypeKind::BigInt
+                | TypeKind::Float
+                | TypeKind::Double
+                | TypeKind::Decimal { .. }
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DataType {
     pub kind: TypeKind,

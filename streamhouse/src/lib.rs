@@ -130,7 +130,9 @@ pub mod io {
 
 /// Object-store request counting (what `--stats` prints).
 pub mod metrics {
-    pub use streamhouse_format::io::metrics::{MetricsSnapshot, RequestKind, StoreMetrics};
+    pub use streamhouse_format::io::metrics::{
+        human_bytes, MetricsSnapshot, RequestKind, StoreMetrics,
+    };
 }
 
 impl Table {

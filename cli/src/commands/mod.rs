@@ -97,21 +97,7 @@ pub fn stats_report(cost: &MetricsSnapshot) -> String {
     out
 }
 
-/// `1536` → `1.5 KiB`.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
+pub use streamhouse::metrics::human_bytes;
 
 /// `1 row`, `2 rows`.
 pub fn plural(n: u64, word: &str) -> String {

@@ -25,18 +25,7 @@ pub struct Renderer {
 impl Renderer {
     /// Whether values are numbers (right-aligned in tables).
     pub fn is_numeric(&self) -> bool {
-        matches!(
-            self.ty.as_ref().map(|t| &t.kind),
-            Some(
-                TypeKind::TinyInt
-                    | TypeKind::SmallInt
-                    | TypeKind::Int
-                    | TypeKind::BigInt
-                    | TypeKind::Float
-                    | TypeKind::Double
-                    | TypeKind::Decimal { .. }
-            )
-        )
+        self.ty.as_ref().is_some_and(|t| t.kind.is_numeric())
     }
 
     /// Appends the JSON form of `arr[i]`.

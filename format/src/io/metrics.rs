@@ -237,8 +237,8 @@ impl MetricsSnapshot {
     }
 }
 
-/// `1536` → `1.5 KiB`.
-fn human_bytes(n: u64) -> String {
+/// `1536` → `1.5 KiB`: a byte count for people (binary units, one decimal).
+pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n as f64;
     let mut unit = 0;

@@ -75,16 +75,7 @@ impl AggFunction {
                 )))
             }
         };
-        let numeric = matches!(
-            ty.kind,
-            TypeKind::TinyInt
-                | TypeKind::SmallInt
-                | TypeKind::Int
-                | TypeKind::BigInt
-                | TypeKind::Float
-                | TypeKind::Double
-                | TypeKind::Decimal { .. }
-        );
+        let numeric = ty.kind.is_numeric();
         let ok = match &f {
             AggFunction::Sum | AggFunction::Product => numeric,
             AggFunction::BoolAnd | AggFunction::BoolOr => ty.kind == TypeKind::Boolean,
