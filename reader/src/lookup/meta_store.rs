@@ -6,18 +6,12 @@
 //! and listings always go to the store (a rollback can recreate a snapshot id).
 
 use std::fmt;
-use std::ops::Range;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use bytes::Bytes;
-use futures::stream::BoxStream;
 use futures::StreamExt;
 use object_store::path::Path;
-use object_store::{
-    CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta,
-    ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult,
-};
+use object_store::{GetOptions, GetResult, GetResultPayload, ObjectMeta, ObjectStore};
 
 use super::cache::{CacheCounters, SharedLru};
 
@@ -88,25 +82,16 @@ impl fmt::Display for MetadataCacheStore {
     }
 }
 
-#[async_trait]
-impl ObjectStore for MetadataCacheStore {
-    async fn put_opts(
-        &self,
-        location: &Path,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> object_store::Result<PutResult> {
-        self.inner.put_opts(location, payload, opts).await
-    }
-
-    async fn put_multipart_opts(
-        &self,
-        location: &Path,
-        opts: PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
-    }
-
+streamhouse_format::impl_object_store!(MetadataCacheStore, forward [
+    put_opts,
+    put_multipart_opts,
+    get_ranges,
+    delete_stream,
+    list,
+    list_with_offset,
+    list_with_delimiter,
+    copy_opts,
+], {
     async fn get_opts(
         &self,
         location: &Path,
@@ -128,53 +113,13 @@ impl ObjectStore for MetadataCacheStore {
         );
         Ok(result_of(bytes, meta))
     }
-
-    async fn get_ranges(
-        &self,
-        location: &Path,
-        ranges: &[Range<u64>],
-    ) -> object_store::Result<Vec<Bytes>> {
-        self.inner.get_ranges(location, ranges).await
-    }
-
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, object_store::Result<Path>>,
-    ) -> BoxStream<'static, object_store::Result<Path>> {
-        self.inner.delete_stream(locations)
-    }
-
-    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list(prefix)
-    }
-
-    fn list_with_offset(
-        &self,
-        prefix: Option<&Path>,
-        offset: &Path,
-    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list_with_offset(prefix, offset)
-    }
-
-    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
-    }
-
-    async fn copy_opts(
-        &self,
-        from: &Path,
-        to: &Path,
-        options: CopyOptions,
-    ) -> object_store::Result<()> {
-        self.inner.copy_opts(from, to, options).await
-    }
-}
+});
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use object_store::memory::InMemory;
-    use object_store::ObjectStoreExt;
+    use object_store::{ObjectStoreExt, PutPayload};
     use streamhouse_format::io::metrics::MeteredStore;
 
     #[tokio::test]
