@@ -9,7 +9,9 @@
 //! Both write the bytes through [`BinaryRowWriter`], so a key is looked up in the bucket it was
 //! written to.
 
-use crate::binary_row::BinaryRowWriter;
+use std::collections::HashMap;
+
+use crate::binary_row::{BinaryRow, BinaryRowWriter};
 use crate::bucket::{bucket_of, hash_row};
 use crate::datum::Datum;
 use crate::options::TableOptions;
@@ -18,7 +20,7 @@ use crate::types::{DataField, DataType, TypeKind};
 use crate::{Error, Result};
 use arrow::array::{
     Array, ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float32Array,
-    Float64Array, Int16Array, Int32Array, Int64Array, Int8Array, StringArray,
+    Float64Array, Int16Array, Int32Array, Int64Array, Int8Array, RecordBatch, StringArray,
     Time32MillisecondArray, TimestampMicrosecondArray, TimestampMillisecondArray,
     TimestampNanosecondArray,
 };
@@ -160,6 +162,83 @@ impl<'a> RowEncoder<'a> {
     /// Bucket of the last encoded row.
     pub fn bucket(&self, num_buckets: i32) -> i32 {
         bucket_of(hash_row(self.writer.buffer()), num_buckets)
+    }
+}
+
+/// Some columns of a table's rows, by name, with their types and positions.
+#[derive(Debug, Clone)]
+pub struct RowColumns {
+    pub names: Vec<String>,
+    pub types: Vec<DataType>,
+    pub indices: Vec<usize>,
+}
+
+impl RowColumns {
+    pub fn new(schema: &TableSchema, names: Vec<String>) -> Result<Self> {
+        Ok(RowColumns {
+            types: schema.types_named(&names)?,
+            indices: schema.indices_of(&names)?,
+            names,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// These columns of `batch` (whose columns are the table's, in order), in this order.
+    pub fn of(&self, batch: &RecordBatch) -> Vec<ArrayRef> {
+        self.indices
+            .iter()
+            .map(|i| batch.column(*i).clone())
+            .collect()
+    }
+
+    /// An encoder of `columns`, as [`Self::of`] gives them.
+    pub fn encoder<'a>(&self, columns: &'a [ArrayRef]) -> Result<RowEncoder<'a>> {
+        RowEncoder::new(columns, &self.types, &self.names)
+    }
+}
+
+/// Numbers the distinct partitions of a batch's rows in the order they are first seen.
+pub struct PartitionNumbers<'a> {
+    enc: RowEncoder<'a>,
+    known: HashMap<Vec<u8>, usize>,
+    rows: Vec<Vec<u8>>,
+}
+
+impl<'a> PartitionNumbers<'a> {
+    /// `enc`: an encoder of the partition columns (none for an unpartitioned table).
+    pub fn new(enc: RowEncoder<'a>) -> Self {
+        PartitionNumbers {
+            enc,
+            known: HashMap::new(),
+            rows: vec![],
+        }
+    }
+
+    /// The number of `row`'s partition (0 for every row of an unpartitioned table).
+    pub fn of_row(&mut self, row: usize) -> usize {
+        if self.enc.cols.is_empty() {
+            return 0;
+        }
+        self.enc.encode(row);
+        if let Some(p) = self.known.get(self.enc.bytes()) {
+            return *p;
+        }
+        let p = self.rows.len();
+        self.known.insert(self.enc.bytes().to_vec(), p);
+        self.rows.push(self.enc.serialized());
+        p
+    }
+
+    /// The serialized partitions by number; the empty row alone when none was numbered.
+    pub fn into_rows(self) -> Vec<Vec<u8>> {
+        let mut rows = self.rows;
+        if rows.is_empty() {
+            rows.push(BinaryRow::empty().serialize());
+        }
+        rows
     }
 }
 

@@ -154,6 +154,17 @@ impl TableSchema {
             .collect()
     }
 
+    /// The types of the named fields, in the order given.
+    pub fn types_named(&self, names: &[String]) -> Result<Vec<DataType>> {
+        names
+            .iter()
+            .map(|n| {
+                self.field_index(n)
+                    .map(|i| self.fields[i].data_type.clone())
+            })
+            .collect()
+    }
+
     pub fn indices_of(&self, names: &[String]) -> Result<Vec<usize>> {
         names.iter().map(|n| self.field_index(n)).collect()
     }

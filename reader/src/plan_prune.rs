@@ -49,11 +49,7 @@ impl PlanPruner {
     ) -> Result<Self> {
         let schema = &table.schema;
         let partition_keys = schema.partition_keys.clone();
-        let partition_types = schema
-            .fields_named(&partition_keys)?
-            .into_iter()
-            .map(|f| f.data_type)
-            .collect();
+        let partition_types = schema.types_named(&partition_keys)?;
         let default_function = table.options.default_bucket_function();
         let mut bucket_keys = None;
         let key_names = if table.options.bucket_key.is_empty() {

@@ -30,13 +30,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use arrow::array::{RecordBatch, UInt32Array};
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
-use streamhouse_format::binary_row::BinaryRow;
 use streamhouse_format::bucket::{decode_hash_index, encode_hash_index, hash_row};
 use streamhouse_format::io::index_manifest::HASH_INDEX;
 use streamhouse_format::io::Table;
 use streamhouse_format::manifest::{FileKind, IndexManifestEntry};
-use streamhouse_format::route::RowEncoder;
-use streamhouse_format::types::DataType;
+use streamhouse_format::route::{PartitionNumbers, RowColumns};
 use streamhouse_format::{Error, Result};
 
 /// Bucket ids are Java shorts.
@@ -46,6 +44,15 @@ const INDEX_READ_CONCURRENCY: usize = 8;
 
 /// A batch split by (partition, bucket): serialized partition, bucket, rows (`None`: all).
 pub(crate) type Routes = Vec<(Vec<u8>, i32, Option<UInt32Array>)>;
+
+/// Sorts routes by (partition, bucket); a single route takes the whole batch (`None` rows).
+pub(crate) fn finish_routes(mut out: Routes) -> Routes {
+    out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    if out.len() == 1 {
+        out[0].2 = None;
+    }
+    out
+}
 
 /// The keys of one partition and their buckets.
 #[derive(Debug, Default)]
@@ -154,12 +161,8 @@ pub(crate) struct DynamicBuckets {
     table: Table,
     target: u64,
     max_buckets: Option<u32>,
-    key_names: Vec<String>,
-    key_types: Vec<DataType>,
-    key_indices: Vec<usize>,
-    partition_names: Vec<String>,
-    partition_types: Vec<DataType>,
-    partition_indices: Vec<usize>,
+    key: RowColumns,
+    partition: RowColumns,
     base: Option<Base>,
     /// Whether `base` was compared with the latest snapshot since the last commit.
     checked: bool,
@@ -190,25 +193,12 @@ impl DynamicBuckets {
                 table.name
             )));
         }
-        let fields = |names: &[String]| -> Result<Vec<DataType>> {
-            Ok(schema
-                .fields_named(names)?
-                .into_iter()
-                .map(|f| f.data_type)
-                .collect())
-        };
-        let key_names = schema.trimmed_primary_keys();
-        let partition_names = schema.partition_keys.clone();
         Ok(DynamicBuckets {
             table: table.clone(),
             target: table.options.dynamic_bucket_target_row_num,
             max_buckets: table.options.dynamic_bucket_max_buckets,
-            key_types: fields(&key_names)?,
-            key_indices: schema.indices_of(&key_names)?,
-            key_names,
-            partition_types: fields(&partition_names)?,
-            partition_indices: schema.indices_of(&partition_names)?,
-            partition_names,
+            key: RowColumns::new(schema, schema.trimmed_primary_keys())?,
+            partition: RowColumns::new(schema, schema.partition_keys.clone())?,
             base: None,
             checked: false,
             partitions: HashMap::new(),
@@ -221,47 +211,21 @@ impl DynamicBuckets {
     /// Splits a batch (in the table's column order) by partition and assigned bucket.
     pub(crate) async fn route(&mut self, batch: &RecordBatch) -> Result<Routes> {
         self.ensure_current().await?;
-        let part_cols: Vec<_> = self
-            .partition_indices
-            .iter()
-            .map(|i| batch.column(*i).clone())
-            .collect();
-        let key_cols: Vec<_> = self
-            .key_indices
-            .iter()
-            .map(|i| batch.column(*i).clone())
-            .collect();
+        let part_cols = self.partition.of(batch);
+        let key_cols = self.key.of(batch);
         // Partition of each row (an index into `part_rows`) and key hash.
-        let mut part_rows: Vec<Vec<u8>> = vec![];
         let mut row_part = Vec::with_capacity(batch.num_rows());
         let mut row_hash = Vec::with_capacity(batch.num_rows());
-        {
-            let mut part_enc =
-                RowEncoder::new(&part_cols, &self.partition_types, &self.partition_names)?;
-            let mut key_enc = RowEncoder::new(&key_cols, &self.key_types, &self.key_names)?;
-            let mut known: HashMap<Vec<u8>, usize> = HashMap::new();
+        let part_rows = {
+            let mut parts = PartitionNumbers::new(self.partition.encoder(&part_cols)?);
+            let mut key_enc = self.key.encoder(&key_cols)?;
             for row in 0..batch.num_rows() {
-                let p = if part_cols.is_empty() {
-                    0
-                } else {
-                    part_enc.encode(row);
-                    match known.get(part_enc.bytes()) {
-                        Some(p) => *p,
-                        None => {
-                            known.insert(part_enc.bytes().to_vec(), part_rows.len());
-                            part_rows.push(part_enc.serialized());
-                            part_rows.len() - 1
-                        }
-                    }
-                };
                 key_enc.encode(row);
-                row_part.push(p);
+                row_part.push(parts.of_row(row));
                 row_hash.push(hash_row(key_enc.bytes()));
             }
-        }
-        if part_rows.is_empty() {
-            part_rows.push(BinaryRow::empty().serialize());
-        }
+            parts.into_rows()
+        };
         for p in &part_rows {
             if !self.partitions.contains_key(p) {
                 let index = self.load_partition(p).await?;
@@ -277,15 +241,12 @@ impl DynamicBuckets {
             let bucket = index.assign(*hash, self.target, self.max_buckets)?;
             targets.entry((*p, bucket)).or_default().push(row as u32);
         }
-        let mut out: Routes = targets
-            .into_iter()
-            .map(|((p, b), rows)| (part_rows[p].clone(), b, Some(UInt32Array::from(rows))))
-            .collect();
-        out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-        if out.len() == 1 {
-            out[0].2 = None;
-        }
-        Ok(out)
+        Ok(finish_routes(
+            targets
+                .into_iter()
+                .map(|((p, b), rows)| (part_rows[p].clone(), b, Some(UInt32Array::from(rows))))
+                .collect(),
+        ))
     }
 
     /// Reads the latest snapshot's index when none was read, or when another commit changed

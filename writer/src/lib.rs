@@ -26,9 +26,8 @@ use object_store::path::Path;
 use streamhouse_format::binary_row::BinaryRow;
 use streamhouse_format::io::{CommitMessage, Committer, Table};
 use streamhouse_format::manifest::{DataFileMeta, IndexManifestEntry};
-use streamhouse_format::route::{bucket_key_names, RowEncoder};
+use streamhouse_format::route::{bucket_key_names, PartitionNumbers, RowColumns};
 use streamhouse_format::row_kind::RowKind;
-use streamhouse_format::types::DataType;
 use streamhouse_format::{Error, Result};
 
 use buffer::{BucketBuffer, FlushContext, Flushed, Pending};
@@ -104,12 +103,8 @@ pub struct TableWriter {
     /// Next sequence number per (partition, bucket) from the latest snapshot; loaded lazily.
     restored: Option<HashMap<(Vec<u8>, i32), i64>>,
     memory: usize,
-    partition_names: Vec<String>,
-    partition_types: Vec<DataType>,
-    partition_indices: Vec<usize>,
-    bucket_key_names: Vec<String>,
-    bucket_key_types: Vec<DataType>,
-    bucket_key_indices: Vec<usize>,
+    partition: RowColumns,
+    bucket_key: RowColumns,
     num_buckets: i32,
     /// The bucket assigner of a dynamic-bucket (`bucket = -1`) primary-key table.
     dynamic: Option<dynamic_bucket::DynamicBuckets>,
@@ -153,14 +148,6 @@ impl TableWriter {
                 table.name
             )));
         }
-        let partition_names = schema.partition_keys.clone();
-        let fields = |names: &[String]| -> Result<Vec<DataType>> {
-            Ok(schema
-                .fields_named(names)?
-                .into_iter()
-                .map(|f| f.data_type)
-                .collect())
-        };
         let ctx = FlushContext {
             layout: FileLayout::new(&schema, &options)?,
             namer: FileNamer::new(),
@@ -176,12 +163,8 @@ impl TableWriter {
             buckets: HashMap::new(),
             restored: None,
             memory: 0,
-            partition_types: fields(&partition_names)?,
-            partition_indices: schema.indices_of(&partition_names)?,
-            partition_names,
-            bucket_key_types: fields(&bucket_key_names)?,
-            bucket_key_indices: schema.indices_of(&bucket_key_names)?,
-            bucket_key_names,
+            partition: RowColumns::new(&schema, schema.partition_keys.clone())?,
+            bucket_key: RowColumns::new(&schema, bucket_key_names)?,
             num_buckets,
             dynamic,
             uploaded: vec![],
@@ -277,43 +260,18 @@ impl TableWriter {
     #[allow(clippy::type_complexity)]
     fn route(&self, batch: &RecordBatch) -> Result<Vec<(Vec<u8>, i32, Option<UInt32Array>)>> {
         let fixed = self.num_buckets > 0;
-        if self.partition_indices.is_empty() && (!fixed || self.num_buckets == 1) {
+        if self.partition.is_empty() && (!fixed || self.num_buckets == 1) {
             return Ok(vec![(BinaryRow::empty().serialize(), 0, None)]);
         }
-        let part_cols: Vec<_> = self
-            .partition_indices
-            .iter()
-            .map(|i| batch.column(*i).clone())
-            .collect();
-        let key_cols: Vec<_> = self
-            .bucket_key_indices
-            .iter()
-            .map(|i| batch.column(*i).clone())
-            .collect();
-        let mut part_enc =
-            RowEncoder::new(&part_cols, &self.partition_types, &self.partition_names)?;
-        let mut key_enc =
-            RowEncoder::new(&key_cols, &self.bucket_key_types, &self.bucket_key_names)?;
-        let mut partitions: HashMap<Vec<u8>, usize> = HashMap::new();
-        let mut part_rows: Vec<Vec<u8>> = vec![];
+        let part_cols = self.partition.of(batch);
+        let key_cols = self.bucket_key.of(batch);
+        let mut parts = PartitionNumbers::new(self.partition.encoder(&part_cols)?);
+        let mut key_enc = self.bucket_key.encoder(&key_cols)?;
         // Rows per (partition index, bucket): a vector indexed by p * buckets + bucket.
         let slots = self.num_buckets.max(1) as usize;
         let mut targets: Vec<Vec<u32>> = vec![];
         for row in 0..batch.num_rows() {
-            let p = if part_cols.is_empty() {
-                0
-            } else {
-                part_enc.encode(row);
-                match partitions.get(part_enc.bytes()) {
-                    Some(p) => *p,
-                    None => {
-                        let p = part_rows.len();
-                        partitions.insert(part_enc.bytes().to_vec(), p);
-                        part_rows.push(part_enc.serialized());
-                        p
-                    }
-                }
-            };
+            let p = parts.of_row(row);
             let bucket = if fixed {
                 key_enc.encode(row);
                 key_enc.bucket(self.num_buckets)
@@ -326,23 +284,18 @@ impl TableWriter {
             }
             targets[slot].push(row as u32);
         }
-        if part_rows.is_empty() {
-            part_rows.push(BinaryRow::empty().serialize());
-        }
-        let mut out: Vec<_> = targets
-            .into_iter()
-            .enumerate()
-            .filter(|(_, rows)| !rows.is_empty())
-            .map(|(slot, rows)| {
-                let (p, b) = (slot / slots, (slot % slots) as i32);
-                (part_rows[p].clone(), b, Some(UInt32Array::from(rows)))
-            })
-            .collect();
-        out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-        if out.len() == 1 {
-            out[0].2 = None;
-        }
-        Ok(out)
+        let part_rows = parts.into_rows();
+        Ok(dynamic_bucket::finish_routes(
+            targets
+                .into_iter()
+                .enumerate()
+                .filter(|(_, rows)| !rows.is_empty())
+                .map(|(slot, rows)| {
+                    let (p, b) = (slot / slots, (slot % slots) as i32);
+                    (part_rows[p].clone(), b, Some(UInt32Array::from(rows)))
+                })
+                .collect(),
+        ))
     }
 
     fn bucket_state(&mut self, partition: Vec<u8>, bucket: i32) -> Result<&mut BucketState> {

@@ -94,12 +94,7 @@ pub struct Committer {
 
 impl Committer {
     pub fn new(table: Table, commit_user: impl Into<String>) -> Result<Self> {
-        let partition_types = table
-            .schema
-            .fields_named(&table.schema.partition_keys)?
-            .into_iter()
-            .map(|f| f.data_type)
-            .collect();
+        let partition_types = table.schema.types_named(&table.schema.partition_keys)?;
         Ok(Committer {
             table,
             commit_user: commit_user.into(),
@@ -503,10 +498,7 @@ type KeyRange<'a> = (Vec<Option<Datum>>, Vec<Option<Datum>>, &'a str);
 fn check_level_ranges(table: &Table, live: &[ManifestEntry]) -> Result<()> {
     let key_types: Vec<DataType> = table
         .schema
-        .fields_named(&table.schema.trimmed_primary_keys())?
-        .into_iter()
-        .map(|f| f.data_type)
-        .collect();
+        .types_named(&table.schema.trimmed_primary_keys())?;
     let mut groups: std::collections::HashMap<(&[u8], i32, i32), Vec<KeyRange>> =
         Default::default();
     for e in live.iter().filter(|e| e.file.level >= 1) {

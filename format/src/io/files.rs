@@ -110,12 +110,7 @@ impl Table {
     /// that a damaged one is reported with the manifest that holds it (not later, nameless,
     /// when a reader derives the partition directory).
     fn check_partitions(&self, entries: &[ManifestEntry], path: &str) -> Result<()> {
-        let types: Vec<_> = self
-            .schema
-            .fields_named(&self.schema.partition_keys)?
-            .into_iter()
-            .map(|f| f.data_type)
-            .collect();
+        let types: Vec<_> = self.schema.types_named(&self.schema.partition_keys)?;
         let mut checked: Option<&[u8]> = None;
         for (i, e) in entries.iter().enumerate() {
             if checked == Some(e.partition.as_slice()) {

@@ -176,12 +176,7 @@ impl Table {
         }
         let row = BinaryRow::deserialize(partition)
             .map_err(|e| Error::corrupt("manifest _PARTITION", e))?;
-        let types: Vec<_> = self
-            .schema
-            .fields_named(keys)?
-            .into_iter()
-            .map(|f| f.data_type)
-            .collect();
+        let types: Vec<_> = self.schema.types_named(keys)?;
         if row.arity() != types.len() {
             return Err(Error::corrupt(
                 "manifest _PARTITION",

@@ -242,12 +242,8 @@ impl SnapshotState {
         let ctx = Arc::new(ScanContext::new(table.clone(), schemas, &names, 1024)?);
         let mode = mode(table, &ctx)?;
         let router = KeyRouter::new(&table.schema, &table.options)?;
-        let partition_types: Vec<DataType> = table
-            .schema
-            .fields_named(&table.schema.partition_keys)?
-            .into_iter()
-            .map(|f| f.data_type)
-            .collect();
+        let partition_types: Vec<DataType> =
+            table.schema.types_named(&table.schema.partition_keys)?;
 
         let mut partitions: HashMap<Vec<u8>, Vec<Arc<BucketFiles>>> = HashMap::new();
         let mut file_count = 0;
