@@ -96,6 +96,17 @@ pub struct BinaryRowWriter {
     buf: Vec<u8>,
 }
 
+/// `write_*` methods of [`BinaryRowWriter`] storing a number in its fixed-length slot,
+/// little-endian.
+macro_rules! fixed_writers {
+    ($($(#[$doc:meta])* $name:ident: $t:ty),* $(,)?) => {$(
+        $(#[$doc])*
+        pub fn $name(&mut self, pos: usize, v: $t) {
+            self.put_fixed(pos, &v.to_le_bytes());
+        }
+    )*};
+}
+
 impl BinaryRowWriter {
     pub fn new(arity: usize) -> Self {
         let fixed = fixed_part_size(arity);
@@ -213,24 +224,14 @@ impl BinaryRowWriter {
     pub fn write_bool(&mut self, pos: usize, v: bool) {
         self.put_fixed(pos, &[v as u8]);
     }
-    pub fn write_i8(&mut self, pos: usize, v: i8) {
-        self.put_fixed(pos, &v.to_le_bytes());
-    }
-    pub fn write_i16(&mut self, pos: usize, v: i16) {
-        self.put_fixed(pos, &v.to_le_bytes());
-    }
-    /// INT, DATE (days since epoch) and TIME (millis of day).
-    pub fn write_i32(&mut self, pos: usize, v: i32) {
-        self.put_fixed(pos, &v.to_le_bytes());
-    }
-    pub fn write_i64(&mut self, pos: usize, v: i64) {
-        self.put_fixed(pos, &v.to_le_bytes());
-    }
-    pub fn write_f32(&mut self, pos: usize, v: f32) {
-        self.put_fixed(pos, &v.to_le_bytes());
-    }
-    pub fn write_f64(&mut self, pos: usize, v: f64) {
-        self.put_fixed(pos, &v.to_le_bytes());
+    fixed_writers! {
+        write_i8: i8,
+        write_i16: i16,
+        /// INT, DATE (days since epoch) and TIME (millis of day).
+        write_i32: i32,
+        write_i64: i64,
+        write_f32: f32,
+        write_f64: f64,
     }
 
     /// A string (UTF-8 bytes) or binary value: inline up to 7 bytes, else out of line.

@@ -400,15 +400,21 @@ fn parse_bool(key: &str, value: &str) -> Result<bool> {
     }
 }
 
-/// Parses Paimon memory sizes: `256 mb`, `128MB`, `64kb`, `1 gb`, `1024` (bytes).
-pub fn parse_memory_size(v: &str) -> Result<u64> {
+/// `v` as a whole number and the unit after it (lower case, trimmed; empty when none).
+fn number_and_unit(v: &str, what: &str) -> Result<(u64, String)> {
     let t = v.trim().to_ascii_lowercase();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num
+    let n = num
         .parse()
-        .map_err(|_| Error::invalid(format!("{v:?} is not a memory size")))?;
-    let mult: u64 = match unit.trim() {
+        .map_err(|_| Error::invalid(format!("{v:?} is not a {what}")))?;
+    Ok((n, unit.trim().to_string()))
+}
+
+/// Parses Paimon memory sizes: `256 mb`, `128MB`, `64kb`, `1 gb`, `1024` (bytes).
+pub fn parse_memory_size(v: &str) -> Result<u64> {
+    let (n, unit) = number_and_unit(v, "memory size")?;
+    let mult: u64 = match unit.as_str() {
         "" | "b" | "bytes" => 1,
         "k" | "kb" | "kibibytes" => 1 << 10,
         "m" | "mb" | "mebibytes" => 1 << 20,
@@ -422,13 +428,8 @@ pub fn parse_memory_size(v: &str) -> Result<u64> {
 
 /// Parses durations as Paimon writes them: `1 h`, `30min`, `10 s`, `500ms`, `1d`, plain millis.
 pub fn parse_duration(v: &str) -> Result<std::time::Duration> {
-    let t = v.trim().to_ascii_lowercase();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| Error::invalid(format!("{v:?} is not a duration")))?;
-    let ms: u64 = match unit.trim() {
+    let (n, unit) = number_and_unit(v, "duration")?;
+    let ms: u64 = match unit.as_str() {
         "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 1,
         "s" | "sec" | "secs" | "second" | "seconds" => 1000,
         "m" | "min" | "mins" | "minute" | "minutes" => 60_000,

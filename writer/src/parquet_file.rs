@@ -53,20 +53,25 @@ pub fn java_parquet_schema(
         .with_coerce_types(props.coerce_types())
         .convert(arrow)?;
     let root = converted.root_schema();
-    let mut changed = false;
-    let mut fields: Vec<TypePtr> = Vec::with_capacity(root.get_fields().len());
-    for f in root.get_fields() {
-        let java = javaize(f)?;
-        changed |= java.is_some();
-        fields.push(java.map(Arc::new).unwrap_or_else(|| f.clone()));
-    }
-    if !changed {
+    let Some(fields) = javaize_fields(root.get_fields())? else {
         return Ok(None);
-    }
+    };
     let root = Type::group_type_builder(root.name())
         .with_fields(fields)
         .build()?;
     Ok(Some(SchemaDescriptor::new(Arc::new(root))))
+}
+
+/// `fields` with [`javaize`] applied to each, or `None` when none of them changes.
+fn javaize_fields(fields: &[TypePtr]) -> Result<Option<Vec<TypePtr>>> {
+    let mut changed = false;
+    let mut out = Vec::with_capacity(fields.len());
+    for f in fields {
+        let java = javaize(f)?;
+        changed |= java.is_some();
+        out.push(java.map(Arc::new).unwrap_or_else(|| f.clone()));
+    }
+    Ok(changed.then_some(out))
 }
 
 fn is_nanosecond_timestamp(t: &Type) -> bool {
@@ -113,16 +118,9 @@ fn javaize(t: &Type) -> Result<Option<Type>> {
             .build()
             .map(Some);
     }
-    let mut changed = false;
-    let mut fields = Vec::with_capacity(t.get_fields().len());
-    for f in t.get_fields() {
-        let java = javaize(f)?;
-        changed |= java.is_some();
-        fields.push(java.map(Arc::new).unwrap_or_else(|| f.clone()));
-    }
-    if !changed {
+    let Some(fields) = javaize_fields(t.get_fields())? else {
         return Ok(None);
-    }
+    };
     let mut b = Type::group_type_builder(t.name())
         .with_fields(fields)
         .with_converted_type(info.converted_type())

@@ -49,6 +49,14 @@ pub(super) fn decode_rows(bytes: &[u8], path: &str, what: &str) -> Result<Vec<Va
     Ok(out)
 }
 
+/// The items of one list value.
+fn array_value(items: &dyn Array) -> std::result::Result<Value, String> {
+    (0..items.len())
+        .map(|j| value(items, j))
+        .collect::<std::result::Result<_, _>>()
+        .map(Value::Array)
+}
+
 /// The generic value of row `i` of an Arrow column decoded from ORC.
 fn value(a: &dyn Array, i: usize) -> std::result::Result<Value, String> {
     if a.is_null(i) {
@@ -89,22 +97,8 @@ fn value(a: &dyn Array, i: usize) -> std::result::Result<Value, String> {
             }
             Value::Record(out)
         }
-        DataType::List(_) => {
-            let l = a.as_list::<i32>();
-            let items = l.value(i);
-            (0..items.len())
-                .map(|j| value(items.as_ref(), j))
-                .collect::<std::result::Result<_, _>>()
-                .map(Value::Array)?
-        }
-        DataType::LargeList(_) => {
-            let l = a.as_list::<i64>();
-            let items = l.value(i);
-            (0..items.len())
-                .map(|j| value(items.as_ref(), j))
-                .collect::<std::result::Result<_, _>>()
-                .map(Value::Array)?
-        }
+        DataType::List(_) => array_value(a.as_list::<i32>().value(i).as_ref())?,
+        DataType::LargeList(_) => array_value(a.as_list::<i64>().value(i).as_ref())?,
         DataType::Map(..) => {
             let m = a.as_map();
             let entries = m.value(i);
