@@ -124,13 +124,24 @@ fn assert_names(message: &str, path: &str, what: &str) {
     assert!(!message.contains("panicked"), "{what}: {message}");
 }
 
+/// A fresh `written_table` whose file at `path_of(table)` is damaged `how`; returns the
+/// warehouse, the table, the rows of each snapshot, the damaged path and a label for messages.
+async fn damaged_table(
+    how: Damage,
+    path_of: fn(&Table) -> String,
+) -> (tempfile::TempDir, Table, Vec<Vec<Value>>, String, String) {
+    let (dir, table, rows) = written_table().await;
+    let path = path_of(&table);
+    damage(&local(dir.path(), &path), how);
+    let what = format!("{how:?} {path}");
+    (dir, table, rows, path, what)
+}
+
 #[tokio::test]
 async fn damaged_snapshot_file() {
     for how in DAMAGES {
-        let (dir, table, rows) = written_table().await;
-        let path = table.snapshot_path(2).to_string();
-        damage(&local(dir.path(), &path), how);
-        let what = format!("{how:?} {path}");
+        let (_dir, table, rows, path, what) =
+            damaged_table(how, |t| t.snapshot_path(2).to_string()).await;
         let message = scan_error(&table, None, &what).await;
         assert_names(&message, &path, &what);
         let message = scan_error(&table, Some(2), &what).await;
@@ -188,6 +199,16 @@ async fn damaged_manifest() {
     }
 }
 
+/// The object path of the first data file of the latest snapshot's first split.
+async fn first_data_file(table: &Table) -> String {
+    let plan = ScanBuilder::new(table).plan().await.unwrap();
+    let split = &plan.splits[0];
+    split
+        .bucket_dir(table)
+        .join(split.files[0].file_name.as_str())
+        .to_string()
+}
+
 #[tokio::test]
 async fn missing_manifest_and_missing_data_file() {
     let (dir, table, _) = written_table().await;
@@ -202,12 +223,7 @@ async fn missing_manifest_and_missing_data_file() {
     assert_names(&message, &path, "missing manifest");
 
     let (dir, table, _) = written_table().await;
-    let plan = ScanBuilder::new(&table).plan().await.unwrap();
-    let split = &plan.splits[0];
-    let path = split
-        .bucket_dir(&table)
-        .join(split.files[0].file_name.as_str())
-        .to_string();
+    let path = first_data_file(&table).await;
     std::fs::remove_file(local(dir.path(), &path)).unwrap();
     let message = scan_error(&table, None, "missing data file").await;
     assert_names(&message, &path, "missing data file");
@@ -217,10 +233,7 @@ async fn missing_manifest_and_missing_data_file() {
 #[tokio::test]
 async fn damaged_schema_file() {
     for how in DAMAGES {
-        let (dir, table, _) = written_table().await;
-        let path = table.schema_path(0).to_string();
-        damage(&local(dir.path(), &path), how);
-        let what = format!("{how:?} {path}");
+        let (dir, _, _, path, what) = damaged_table(how, |t| t.schema_path(0).to_string()).await;
         let message = match open_table(dir.path().to_str().unwrap(), NAME).await {
             Ok(t) => panic!("{what}: opened with schema {:?}", t.schema),
             Err(e) => e.to_string(),
@@ -235,12 +248,7 @@ async fn damaged_data_file() {
     // compressed page are not detectable without page checksums, in Java either.
     for how in ["truncate", "empty", "footer"] {
         let (dir, table, _) = written_table().await;
-        let plan = ScanBuilder::new(&table).plan().await.unwrap();
-        let split = &plan.splits[0];
-        let path = split
-            .bucket_dir(&table)
-            .join(split.files[0].file_name.as_str())
-            .to_string();
+        let path = first_data_file(&table).await;
         let file = local(dir.path(), &path);
         match how {
             "truncate" => damage(&file, Damage::Truncate),
@@ -279,6 +287,14 @@ async fn missing_table_and_missing_snapshot() {
     assert!(e.to_string().contains("snapshot 9"), "{e}");
 }
 
+/// Where table `NAME` lives in the root-level warehouse of the faulty-store tests.
+fn faulty_root() -> object_store::path::Path {
+    table_root(
+        &object_store::path::Path::from(""),
+        &Identifier::parse(NAME).unwrap(),
+    )
+}
+
 /// Runs the same two commits on a fresh in-memory store wrapped in a `FaultyStore` whose
 /// operations `failing` fail. Returns the store, the inner store, and the second commit's
 /// outcome.
@@ -300,10 +316,7 @@ async fn two_commits_on_faulty_store(
         0,
     )
     .unwrap();
-    let root = table_root(
-        &object_store::path::Path::from(""),
-        &Identifier::parse(NAME).unwrap(),
-    );
+    let root = faulty_root();
     let table = Table::create(io, root, NAME, schema).await.unwrap();
     let rows: Vec<Value> = (1..=6).map(|id| json!({"id": id, "v": "first"})).collect();
     let mut w = TableWriter::new(table.clone()).await.unwrap();
@@ -374,10 +387,7 @@ async fn a_commit_whose_snapshot_put_keeps_failing_adds_no_snapshot() {
     assert!(e.retryable(), "a storage failure is retryable: {e:?}");
     // Through the healthy inner store: still exactly snapshot 1 and its rows.
     let io = FileIO::new(inner.clone(), "memory://faulty-commit");
-    let root = table_root(
-        &object_store::path::Path::from(""),
-        &Identifier::parse(NAME).unwrap(),
-    );
+    let root = faulty_root();
     let table = Table::open(io, root, NAME).await.unwrap();
     assert_eq!(table.list_snapshot_ids().await.unwrap(), [1]);
     assert_eq!(table.latest_snapshot_id().await.unwrap(), Some(1));

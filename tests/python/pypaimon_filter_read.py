@@ -28,7 +28,6 @@ import decimal
 import json
 import sys
 
-import canonical
 import pypaimon_read
 
 
@@ -96,27 +95,24 @@ def main(argv):
     parser.add_argument("--exact", action="store_true",
                         help="apply the predicate to the rows pypaimon returns")
     args = parser.parse_args(argv)
-    try:
-        table = pypaimon_read.open_table(args.table_path)
-        if args.tag:
-            table = table.copy({"scan.tag-name": args.tag})
-        elif args.snapshot is not None:
-            table = table.copy({"scan.snapshot-id": str(args.snapshot)})
-        builder = table.new_read_builder()
-        tree = json.loads(args.predicate)
-        if tree is not None:
-            builder = builder.with_filter(build(builder.new_predicate_builder(), tree))
-        splits = builder.new_scan().plan().splits()
-        data = builder.new_read().to_arrow(splits)
-        if args.exact and tree is not None and data is not None:
-            data = data.filter(mask(data, tree))
-    except Exception as e:  # noqa: BLE001 - report any pypaimon failure with the table named
-        print(f"pypaimon_filter_read: cannot read {args.table_path}: {type(e).__name__}: {e}",
-              file=sys.stderr)
-        return 1
-    if data is not None:
-        canonical.print_rows(canonical.table_rows(data), sys.stdout)
-    return 0
+    return pypaimon_read.print_read("pypaimon_filter_read", args.table_path, lambda: read(args))
+
+
+def read(args):
+    table = pypaimon_read.open_table(args.table_path)
+    if args.tag:
+        table = table.copy({"scan.tag-name": args.tag})
+    elif args.snapshot is not None:
+        table = table.copy({"scan.snapshot-id": str(args.snapshot)})
+    builder = table.new_read_builder()
+    tree = json.loads(args.predicate)
+    if tree is not None:
+        builder = builder.with_filter(build(builder.new_predicate_builder(), tree))
+    splits = builder.new_scan().plan().splits()
+    data = builder.new_read().to_arrow(splits)
+    if args.exact and tree is not None and data is not None:
+        data = data.filter(mask(data, tree))
+    return data
 
 
 if __name__ == "__main__":

@@ -69,12 +69,17 @@ def main(argv):
     args = parser.parse_args(argv)
     projection = [c.strip() for c in args.projection.split(",")] if args.projection else None
 
+    return print_read("pypaimon_read", args.table_path,
+                      lambda: read_table(open_table(args.table_path), args.snapshot, projection))
+
+
+def print_read(script, table_path, read):
+    """Prints the rows of the pyarrow Table (or None) `read()` returns in the canonical form;
+    returns the exit status: 0, or 1 with a message naming the table when pypaimon fails."""
     try:
-        table = open_table(args.table_path)
-        data = read_table(table, args.snapshot, projection)
+        data = read()
     except Exception as e:  # noqa: BLE001 - report any pypaimon failure with the table named
-        print(f"pypaimon_read: cannot read {args.table_path}: {type(e).__name__}: {e}",
-              file=sys.stderr)
+        print(f"{script}: cannot read {table_path}: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
     if data is not None:
         canonical.print_rows(canonical.table_rows(data), sys.stdout)
