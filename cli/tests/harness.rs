@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use streamhouse_test_support::count_files;
 
 /// The `streamhouse` binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_streamhouse");
@@ -195,23 +196,6 @@ pub fn succeeded(out: Output, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("utf-8 stdout")
-}
-
-fn count_files(dir: &Path, suffix: &str) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| {
-            let p = e.path();
-            if p.is_dir() {
-                count_files(&p, suffix)
-            } else {
-                usize::from(p.to_string_lossy().ends_with(suffix))
-            }
-        })
-        .sum()
 }
 
 /// JSON lines (blank lines skipped) as values, in order.

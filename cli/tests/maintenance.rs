@@ -1,5 +1,7 @@
 //! `streamhouse compact`, `expire` and `clean-orphans` as a user runs them.
 
+use streamhouse_test_support::FIRST_ROW_WRITES;
+
 use crate::harness::{sorted_lines, Wh};
 
 #[test]
@@ -99,15 +101,8 @@ fn first_row_rows_are_visible_right_after_write() {
         &format!("{first_row} --option write-only=true"),
     );
     for name in ["db.f", "db.w"] {
-        for (i, rows) in [
-            "d1,1,a\nd1,2,a\nd2,3,a\n",
-            "d1,1,b\nd1,4,b\nd2,3,b\nd2,5,b\n",
-            "d1,4,c\nd2,6,c\n",
-        ]
-        .iter()
-        .enumerate()
-        {
-            wh.write_file(name, &format!("{name}-{i}.csv"), format!("dt,id,v\n{rows}"));
+        for (i, csv) in FIRST_ROW_WRITES.iter().enumerate() {
+            wh.write_file(name, &format!("{name}-{i}.csv"), csv);
         }
     }
     let scan = |name: &str| sorted_lines(&wh.ok(&["scan", name, "--output", "csv"]));

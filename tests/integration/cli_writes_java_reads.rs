@@ -9,7 +9,9 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::interop_support::{assert_same_rows, pypaimon_read, python, table_dir};
+use crate::interop_support::{
+    assert_same_rows, pypaimon_read, python, table_dir, FIRST_ROW_WRITES,
+};
 use crate::java_support::{bench_and_warehouse, java_read, ReadCase};
 use crate::procs::{cli_binary, cli_ok, stdout_of};
 
@@ -52,16 +54,9 @@ fn java_reads_what_the_cli_writes() {
             "merge-engine=first-row",
         ],
     );
-    for (i, rows) in [
-        "d1,1,a\nd1,2,a\nd2,3,a\n",
-        "d1,1,b\nd1,4,b\nd2,3,b\nd2,5,b\n",
-        "d1,4,c\nd2,6,c\n",
-    ]
-    .iter()
-    .enumerate()
-    {
+    for (i, csv) in FIRST_ROW_WRITES.iter().enumerate() {
         let input = dir.path().join(format!("first-{i}.csv"));
-        std::fs::write(&input, format!("dt,id,v\n{rows}")).unwrap();
+        std::fs::write(&input, csv).unwrap();
         ok(
             &bin,
             wh,

@@ -37,7 +37,7 @@ use crate::support::{create_table, write_commit_in_batches};
 const PRODUCERS: [&str; 4] = ["none", "input", "lookup", "full-compaction"];
 
 /// Our tail of `table` from snapshot `from` to the latest, as canonical rows with `rowkind`.
-async fn our_changes(table: &Table, from: i64) -> Vec<Value> {
+pub(crate) async fn our_changes(table: &Table, from: i64) -> Vec<Value> {
     let mut tail = TailBuilder::new(table)
         .start(StartPosition::FromSnapshot(from))
         .build()

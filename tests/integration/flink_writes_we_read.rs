@@ -18,10 +18,9 @@ use arrow::array::RecordBatch;
 use serde_json::{json, Value};
 use streamhouse_format::datum::Datum;
 use streamhouse_format::io::Table;
-use streamhouse_reader::incremental::{StartPosition, TailBuilder, TailEvent};
 use streamhouse_reader::{lookup, ScanBuilder};
 
-use crate::flink_streams_ours::{kinds, normalize_upserts};
+use crate::flink_streams_ours::{kinds, normalize_upserts, our_changes};
 use crate::flink_support::{flink_spawn, hints, FlinkCase, FlinkProcess, FlinkRun};
 use crate::interop_support::assert_same_rows;
 use crate::java_support::{canonical_rows, java_bench};
@@ -296,21 +295,6 @@ fn batch_rows(batch: &RecordBatch) -> Vec<Value> {
     canonical_rows(std::slice::from_ref(batch), &batch.schema())
 }
 
-async fn our_changes(table: &Table) -> Vec<Value> {
-    let mut tail = TailBuilder::new(table)
-        .start(StartPosition::FromSnapshot(1))
-        .build()
-        .await
-        .unwrap();
-    let mut rows = vec![];
-    while let Some(event) = tail.next().await.unwrap() {
-        if let TailEvent::Changes(changes) = event {
-            rows.extend(batch_rows(&changes.with_kind_column("rowkind").unwrap()));
-        }
-    }
-    rows
-}
-
 /// The message of [`assert_same_rows`] when the rows differ.
 fn differs(ours: &[Value], theirs: &[Value], what: &str) -> Option<String> {
     std::panic::catch_unwind(|| assert_same_rows(ours, theirs, what))
@@ -432,7 +416,7 @@ async fn flink_writes_tables_we_scan_get_and_tail() {
     // upsert normalization.
     for name in STREAMED_TABLES {
         let table = open_table(warehouse.to_str().unwrap(), name).await.unwrap();
-        let ours = our_changes(&table).await;
+        let ours = our_changes(&table, 1).await;
         let key: &[&str] = if name == "db.fw_partitioned" {
             &["id", "part"]
         } else {

@@ -13,7 +13,7 @@
 //!
 //! The case counts are printed.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
@@ -21,7 +21,7 @@ use arrow::datatypes::{Field, Schema};
 use serde_json::Value;
 use streamhouse_reader::ScanBuilder;
 
-use crate::interop_support::assert_same_rows;
+use crate::interop_support::{assert_same_rows, count_files};
 use crate::procs::{cli, cli_binary, run_with_input, Rng};
 use crate::support::{open_table, try_scan_rows};
 
@@ -232,24 +232,6 @@ fn parquet_cases() -> Vec<(Vec<u8>, Vec<&'static str>)> {
     out
 }
 
-/// Parquet files under a directory (committed or not).
-fn data_files(dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| {
-            let p = e.path();
-            if p.is_dir() {
-                data_files(&p)
-            } else {
-                usize::from(p.to_string_lossy().ends_with(".parquet"))
-            }
-        })
-        .sum()
-}
-
 struct Case {
     what: String,
     format: &'static str,
@@ -282,7 +264,7 @@ fn hostile_input_is_a_clear_error_and_commits_nothing() {
     );
     ok(&["write", T, "--format", "json"], good_json(1).as_bytes());
     let before = ok(&["scan", T, "--output", "json"], b"");
-    let files = data_files(&table_dir);
+    let files = count_files(&table_dir, ".parquet");
 
     let mut rng = Rng::new(2024);
     let mut cases = vec![];
@@ -397,7 +379,7 @@ fn hostile_input_is_a_clear_error_and_commits_nothing() {
             );
         }
         assert_eq!(
-            data_files(&table_dir),
+            count_files(&table_dir, ".parquet"),
             files,
             "{what}: data files left behind"
         );

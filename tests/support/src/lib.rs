@@ -50,6 +50,32 @@ pub const PYPAIMON_SCENARIOS: &[&str] = &[
     "sequence_field",
 ];
 
+/// Three CSV inputs (header `dt,id,v`) written one after the other to a first-row table keyed
+/// by `(dt, id)`; later writes repeat keys with new values, which the first version outlives.
+pub const FIRST_ROW_WRITES: [&str; 3] = [
+    "dt,id,v\nd1,1,a\nd1,2,a\nd2,3,a\n",
+    "dt,id,v\nd1,1,b\nd1,4,b\nd2,3,b\nd2,5,b\n",
+    "dt,id,v\nd1,4,c\nd2,6,c\n",
+];
+
+/// How many files under `dir` (recursively; none when it does not exist) end with `suffix`.
+pub fn count_files(dir: &Path, suffix: &str) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                count_files(&p, suffix)
+            } else {
+                usize::from(p.to_string_lossy().ends_with(suffix))
+            }
+        })
+        .sum()
+}
+
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
 }
