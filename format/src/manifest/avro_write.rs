@@ -24,34 +24,47 @@ use crate::stats::SimpleStats;
 
 /// Encodes a manifest list (one record per manifest file).
 pub fn encode_manifest_list(metas: &[ManifestFileMeta]) -> Result<Vec<u8>> {
-    let schema = manifest_list_schema()?;
-    let records = metas
-        .iter()
-        .enumerate()
-        .map(|(i, m)| manifest_file_meta_value(m).map_err(|e| at("manifest list", i, e)))
-        .collect::<Result<Vec<_>>>()?;
-    write_container(schema, &records)
+    encode_records(
+        manifest_list_schema()?,
+        "manifest list",
+        metas,
+        manifest_file_meta_value,
+    )
 }
 
 /// Encodes a manifest (one record per ADD/DELETE entry).
 pub fn encode_manifest(entries: &[ManifestEntry]) -> Result<Vec<u8>> {
-    let schema = manifest_schema()?;
-    let records = entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| manifest_entry_value(e).map_err(|err| at("manifest", i, err)))
-        .collect::<Result<Vec<_>>>()?;
-    write_container(schema, &records)
+    encode_records(
+        manifest_schema()?,
+        "manifest",
+        entries,
+        manifest_entry_value,
+    )
 }
 
 /// Encodes an index manifest (one record per index file). `_GLOBAL_INDEX` is always written
 /// as null because [`IndexManifestEntry`] does not carry global-index metadata.
 pub fn encode_index_manifest(entries: &[IndexManifestEntry]) -> Result<Vec<u8>> {
-    let schema = index_manifest_schema()?;
-    let records = entries
+    encode_records(
+        index_manifest_schema()?,
+        "index manifest",
+        entries,
+        index_entry_value,
+    )
+}
+
+/// One record per item, written as one container file; an item that does not encode is
+/// named by its position.
+fn encode_records<T>(
+    schema: &Schema,
+    what: &str,
+    items: &[T],
+    value: impl Fn(&T) -> std::result::Result<Value, String>,
+) -> Result<Vec<u8>> {
+    let records = items
         .iter()
         .enumerate()
-        .map(|(i, e)| index_entry_value(e).map_err(|err| at("index manifest", i, err)))
+        .map(|(i, item)| value(item).map_err(|e| at(what, i, e)))
         .collect::<Result<Vec<_>>>()?;
     write_container(schema, &records)
 }

@@ -87,6 +87,18 @@ fn arrow_err(path: &str) -> impl Fn(ArrowError) -> ConformError + '_ {
     move |e| whole(path, format!("cannot build the column: {e}"))
 }
 
+/// Fails at the first element of the data that `bad` picks, saying `detail` of it.
+fn reject_first(
+    (len, rows, path): (usize, Rows, &str),
+    bad: impl Fn(usize) -> bool,
+    detail: impl FnOnce(usize) -> String,
+) -> Result<()> {
+    match first_bad(len, rows, bad) {
+        Some((i, row)) => Err(at(Some(row), path, detail(i))),
+        None => Ok(()),
+    }
+}
+
 /// The first element that `rows` says is part of the data and `bad` picks: (element, row).
 fn first_bad(len: usize, rows: Rows, bad: impl Fn(usize) -> bool) -> Option<(usize, usize)> {
     (0..len).find_map(|i| rows.get(i).filter(|_| bad(i)).map(|r| (i, r)))
@@ -103,6 +115,8 @@ pub fn conform(col: &ArrayRef, ty: &DataType, path: &str, rows: Rows) -> Result<
         )
     };
     let len = col.len();
+    // What `reject_first` checks: the column's length, which elements are rows, its path.
+    let data = (len, rows, path);
     let out: ArrayRef = match &ty.kind {
         TypeKind::Row(fields) => {
             let (ArrowType::Struct(input_fields), ArrowType::Struct(target_fields)) =
@@ -241,15 +255,11 @@ pub fn conform(col: &ArrayRef, ty: &DataType, path: &str, rows: Rows) -> Result<
                                 format!("cannot convert {} to {type_name}: {e}", col.data_type()),
                             ));
                         };
-                        if let Some((i, row)) =
-                            first_bad(len, rows, |i| col.is_valid(i) && lenient.is_null(i))
-                        {
-                            return Err(at(
-                                Some(row),
-                                path,
-                                format!("{:?} does not fit {type_name}", value(i)),
-                            ));
-                        }
+                        reject_first(
+                            data,
+                            |i| col.is_valid(i) && lenient.is_null(i),
+                            |i| format!("{:?} does not fit {type_name}", value(i)),
+                        )?;
                         // Only values outside the data did not fit.
                         lenient
                     }
@@ -276,62 +286,52 @@ pub fn conform(col: &ArrayRef, ty: &DataType, path: &str, rows: Rows) -> Result<
             if narrowing && !Arc::ptr_eq(&out, col) {
                 if let Ok(diff) = cast(&out, col.data_type()).and_then(|back| distinct(&back, col))
                 {
-                    if let Some((i, row)) =
-                        first_bad(len, rows, |i| diff.is_valid(i) && diff.value(i))
-                    {
-                        return Err(at(
-                            Some(row),
-                            path,
-                            format!("{} would lose digits in {type_name}", value(i)),
-                        ));
-                    }
+                    reject_first(
+                        data,
+                        |i| diff.is_valid(i) && diff.value(i),
+                        |i| format!("{} would lose digits in {type_name}", value(i)),
+                    )?;
                 }
             }
             match ty.kind {
                 TypeKind::Char(n) | TypeKind::VarChar(n) if n != MAX_LENGTH => {
                     let s = out.as_string::<i32>();
-                    if let Some((i, row)) = first_bad(len, rows, |i| {
-                        s.is_valid(i)
+                    reject_first(
+                        data,
+                        |i| {
+                            s.is_valid(i)
                             && s.value(i).len() > n as usize // no more characters than bytes
                             && s.value(i).chars().count() > n as usize
-                    }) {
-                        return Err(at(
-                            Some(row),
-                            path,
-                            format!("{:?} is longer than {type_name} allows ({n})", s.value(i)),
-                        ));
-                    }
+                        },
+                        |i| format!("{:?} is longer than {type_name} allows ({n})", s.value(i)),
+                    )?;
                 }
                 TypeKind::Binary(n) | TypeKind::VarBinary(n) if n != MAX_LENGTH => {
                     let b = out.as_binary::<i32>();
-                    if let Some((i, row)) = first_bad(len, rows, |i| {
-                        b.is_valid(i) && b.value(i).len() > n as usize
-                    }) {
-                        return Err(at(
-                            Some(row),
-                            path,
+                    reject_first(
+                        data,
+                        |i| b.is_valid(i) && b.value(i).len() > n as usize,
+                        |i| {
                             format!(
                                 "{} bytes is longer than {type_name} allows ({n})",
                                 b.value(i).len()
-                            ),
-                        ));
-                    }
+                            )
+                        },
+                    )?;
                 }
                 TypeKind::Decimal { precision, .. } => {
                     let d = out.as_primitive::<Decimal128Type>();
-                    if let Some((i, row)) = first_bad(len, rows, |i| {
-                        d.is_valid(i)
-                            && !Decimal128Type::is_valid_decimal_precision(
-                                d.value(i),
-                                precision as u8,
-                            )
-                    }) {
-                        return Err(at(
-                            Some(row),
-                            path,
-                            format!("{} does not fit {type_name}", value(i)),
-                        ));
-                    }
+                    reject_first(
+                        data,
+                        |i| {
+                            d.is_valid(i)
+                                && !Decimal128Type::is_valid_decimal_precision(
+                                    d.value(i),
+                                    precision as u8,
+                                )
+                        },
+                        |i| format!("{} does not fit {type_name}", value(i)),
+                    )?;
                 }
                 _ => {}
             }
