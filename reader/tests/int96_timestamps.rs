@@ -22,7 +22,7 @@ use bytes::Bytes;
 use parquet::basic::Type as PhysicalType;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use streamhouse_format::datum::Datum;
-use streamhouse_format::io::{CommitMessage, Committer, Table};
+use streamhouse_format::io::{CommitMessage, Table};
 use streamhouse_format::route::KeyRouter;
 use streamhouse_reader::incremental::{StartPosition, TailBuilder, TailEvent};
 use streamhouse_reader::lookup::{LookupHandle, LookupOptions};
@@ -191,11 +191,7 @@ async fn commit_int64_nanosecond_files(table: &Table, rows: &[Row]) {
             ..Default::default()
         });
     }
-    Committer::new(table.clone(), "int64-writer")
-        .unwrap()
-        .commit(&messages, 0)
-        .await
-        .unwrap();
+    common::commit_messages(table, "int64-writer", &messages).await;
 }
 
 /// Physical type of `column` in every data file of the table.

@@ -607,14 +607,19 @@ mod tests {
         .unwrap()
     }
 
+    /// Row groups of `rows` rows in pages of 16 rows, so that a small file has several of each.
+    fn small_pages(rows: usize) -> WriterProperties {
+        WriterProperties::builder()
+            .set_max_row_group_row_count(Some(rows))
+            .set_data_page_row_count_limit(16)
+            .set_write_batch_size(16)
+            .build()
+    }
+
     #[test]
     fn mixed_file_reads_back_in_row_groups() {
         let schema = schema();
-        let props = WriterProperties::builder()
-            .set_max_row_group_row_count(Some(100))
-            .set_data_page_row_count_limit(16)
-            .set_write_batch_size(16)
-            .build();
+        let props = small_pages(100);
         let ps = java_parquet_schema(&schema, &props).unwrap().unwrap();
         let types: Vec<PhysicalType> = ps.columns().iter().map(|c| c.physical_type()).collect();
         assert_eq!(
@@ -731,11 +736,7 @@ mod tests {
         let all = decoder.flush().unwrap().unwrap();
         assert_eq!(all.num_rows(), 300);
 
-        let props = WriterProperties::builder()
-            .set_max_row_group_row_count(Some(128))
-            .set_data_page_row_count_limit(16)
-            .set_write_batch_size(16)
-            .build();
+        let props = small_pages(128);
         let ps = java_parquet_schema(&schema, &props).unwrap().unwrap();
         let int96: Vec<String> = ps
             .columns()

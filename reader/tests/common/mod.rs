@@ -200,6 +200,12 @@ pub async fn commit_to(table: &Table, partition: Vec<u8>, files: Vec<DataFileMet
     c.commit(&[msg], i64::MAX).await.unwrap();
 }
 
+/// Commits `messages` as one snapshot of `user` (commit identifier 0).
+pub async fn commit_messages(table: &Table, user: &str, messages: &[CommitMessage]) {
+    let c = Committer::new(table.clone(), user).unwrap();
+    c.commit(messages, 0).await.unwrap();
+}
+
 /// Runs a scan counting what it reads: its batches, their rows and its statistics.
 pub async fn scan_measured(scan: ScanBuilder) -> (Vec<RecordBatch>, usize, ScanStats) {
     let m = Arc::new(ScanMetrics::default());

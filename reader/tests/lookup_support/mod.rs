@@ -14,7 +14,7 @@ use arrow::datatypes::Schema;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use streamhouse_format::binary_row::BinaryRow;
 use streamhouse_format::datum::{datum_from_arrow, Datum};
-use streamhouse_format::io::{CommitMessage, Committer, Table};
+use streamhouse_format::io::{CommitMessage, Table};
 use streamhouse_format::route::KeyRouter;
 use streamhouse_format::row_kind::RowKind;
 use streamhouse_reader::lookup::{LookupHandle, LookupOptions};
@@ -235,11 +235,7 @@ pub async fn write_runs(
             ..Default::default()
         });
     }
-    Committer::new(table.clone(), "level-writer")
-        .unwrap()
-        .commit(&messages, 0)
-        .await
-        .unwrap();
+    crate::common::commit_messages(table, "level-writer", &messages).await;
 }
 
 /// Sorts keys by the table's trimmed primary key (the order inside data files).
