@@ -7,15 +7,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -126,10 +122,7 @@ final class FlinkCommand {
             // would hold every row back until the next checkpoint completes).
             Map<String, StreamTableEnvironment> envs = new HashMap<>();
             for (JsonNode c : cases) {
-                String name = c.path("name").asText("");
-                if (!name.matches("[A-Za-z0-9_.-]+")) {
-                    throw new IllegalArgumentException("bad case name " + c.path("name"));
-                }
+                String name = CaseFiles.name(c);
                 long caseStarted = System.nanoTime();
                 try {
                     boolean isStreaming = "streaming".equals(c.path("mode").asText("batch"));
@@ -142,9 +135,7 @@ final class FlinkCommand {
                     String ended = runCase(writeEnv, readEnv, c, isStreaming, out, name);
                     System.err.printf("case %s: %s in %d ms%n", name, ended, millisSince(caseStarted));
                 } catch (Throwable t) {
-                    StringWriter text = new StringWriter();
-                    t.printStackTrace(new PrintWriter(text));
-                    Files.writeString(out.resolve(name + ".error"), text.toString(), StandardCharsets.UTF_8);
+                    CaseFiles.writeError(out, name, t);
                     System.err.printf("case %s: FAILED after %d ms: %s%n", name,
                             millisSince(caseStarted), t);
                 }
@@ -226,14 +217,7 @@ final class FlinkCommand {
         if (c.hasNonNull("query")) {
             ended = query(readEnv, c, streaming, out, name, lines, timeoutMs);
         }
-        Path tmp = out.resolve(name + ".jsonl.tmp");
-        try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-            for (String line : lines) {
-                w.write(line);
-                w.write('\n');
-            }
-        }
-        Files.move(tmp, out.resolve(name + ".jsonl"), StandardCopyOption.REPLACE_EXISTING);
+        CaseFiles.writeLines(out, name, lines);
         return lines.size() + " rows, " + ended;
     }
 

@@ -7,15 +7,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -78,27 +73,15 @@ final class ReadCommand {
         Map<String, Catalog> catalogs = new HashMap<>();
         try {
             for (JsonNode c : cases) {
-                String name = c.path("name").asText("");
-                if (!name.matches("[A-Za-z0-9_.-]+")) {
-                    throw new IllegalArgumentException("bad case name " + c.path("name"));
-                }
+                String name = CaseFiles.name(c);
                 long started = System.nanoTime();
                 try {
                     List<String> lines = readCase(c, catalogs);
-                    Path tmp = out.resolve(name + ".jsonl.tmp");
-                    try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-                        for (String line : lines) {
-                            w.write(line);
-                            w.write('\n');
-                        }
-                    }
-                    Files.move(tmp, out.resolve(name + ".jsonl"), StandardCopyOption.REPLACE_EXISTING);
+                    CaseFiles.writeLines(out, name, lines);
                     System.err.printf("case %s: %d rows in %d ms%n", name, lines.size(),
                             (System.nanoTime() - started) / 1_000_000);
                 } catch (Throwable t) {
-                    StringWriter text = new StringWriter();
-                    t.printStackTrace(new PrintWriter(text));
-                    Files.writeString(out.resolve(name + ".error"), text.toString(), StandardCharsets.UTF_8);
+                    CaseFiles.writeError(out, name, t);
                     System.err.printf("case %s: FAILED: %s%n", name, t);
                 }
             }
@@ -114,7 +97,7 @@ final class ReadCommand {
     }
 
     private static List<String> readCase(JsonNode c, Map<String, Catalog> catalogs) throws Exception {
-        String warehouse = required(c, "warehouse");
+        String warehouse = CaseFiles.text(c, "warehouse");
         Catalog catalog = catalogs.get(warehouse);
         if (catalog == null) {
             Options options = new Options();
@@ -122,7 +105,7 @@ final class ReadCommand {
             catalog = CatalogFactory.createCatalog(CatalogContext.create(options));
             catalogs.put(warehouse, catalog);
         }
-        Table table = catalog.getTable(Identifier.fromString(required(c, "table")));
+        Table table = catalog.getTable(Identifier.fromString(CaseFiles.text(c, "table")));
 
         Map<String, String> dynamic = new LinkedHashMap<>();
         if (c.hasNonNull("snapshot")) {
@@ -179,11 +162,4 @@ final class ReadCommand {
         return lines;
     }
 
-    private static String required(JsonNode c, String field) {
-        JsonNode v = c.get(field);
-        if (v == null || !v.isTextual()) {
-            throw new IllegalArgumentException("case needs a string \"" + field + "\": " + c);
-        }
-        return v.asText();
-    }
 }

@@ -62,7 +62,7 @@ final class WriteCommand {
     static void run(String specPath) throws Exception {
         JsonNode spec = MAPPER.readTree(Paths.get(specPath).toFile());
         Options options = new Options();
-        options.set("warehouse", text(spec, "warehouse"));
+        options.set("warehouse", CaseFiles.text(spec, "warehouse"));
         // Spill and lookup files (lookup compaction, deletion vectors) go to a temporary directory.
         Path tmp = Files.createTempDirectory("streamhouse-bench-io");
         try (Catalog catalog = CatalogFactory.createCatalog(CatalogContext.create(options));
@@ -74,7 +74,7 @@ final class WriteCommand {
     }
 
     private static void writeTable(Catalog catalog, IOManager io, JsonNode t) throws Exception {
-        Identifier id = Identifier.fromString(text(t, "table"));
+        Identifier id = Identifier.fromString(CaseFiles.text(t, "table"));
         Table table;
         if (t.hasNonNull("fields")) {
             createTable(catalog, id, t);
@@ -148,13 +148,5 @@ final class WriteCommand {
             out.add(s.asText());
         }
         return out;
-    }
-
-    private static String text(JsonNode node, String field) {
-        JsonNode v = node.get(field);
-        if (v == null || !v.isTextual()) {
-            throw new IllegalArgumentException("needs a string \"" + field + "\": " + node);
-        }
-        return v.asText();
     }
 }
