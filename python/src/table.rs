@@ -382,34 +382,22 @@ impl PyTable {
         let snapshot = report.compacted.iter().map(|c| c.snapshot_id).max();
         out.set_item("snapshot_id", snapshot)?;
         out.set_item("buckets", report.compacted.len())?;
-        out.set_item(
-            "files_before",
-            report
-                .compacted
-                .iter()
-                .map(|c| c.files_before)
-                .sum::<usize>(),
-        )?;
-        out.set_item(
-            "files_after",
-            report
-                .compacted
-                .iter()
-                .map(|c| c.files_after)
-                .sum::<usize>(),
-        )?;
-        out.set_item(
-            "bytes_read",
-            report.compacted.iter().map(|c| c.bytes_read).sum::<u64>(),
-        )?;
-        out.set_item(
-            "bytes_written",
-            report
-                .compacted
-                .iter()
-                .map(|c| c.bytes_written)
-                .sum::<u64>(),
-        )?;
+        let mut totals = [0u64; 4];
+        for c in &report.compacted {
+            let parts = [
+                c.files_before as u64,
+                c.files_after as u64,
+                c.bytes_read,
+                c.bytes_written,
+            ];
+            for (total, part) in totals.iter_mut().zip(parts) {
+                *total += part;
+            }
+        }
+        let keys = ["files_before", "files_after", "bytes_read", "bytes_written"];
+        for (key, total) in keys.into_iter().zip(totals) {
+            out.set_item(key, total)?;
+        }
         out.set_item("gave_up", report.gave_up)?;
         Ok(out)
     }
