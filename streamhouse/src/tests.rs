@@ -20,13 +20,16 @@ fn id(s: &str) -> Identifier {
 }
 
 async fn orders(c: &Catalog, options: &[(&str, &str)]) -> Table {
-    let mut spec = TableSpec::parse("id BIGINT NOT NULL, item STRING")
-        .unwrap()
-        .primary_key(["id"]);
+    pk_table(c, "shop.orders", "id BIGINT NOT NULL, item STRING", options).await
+}
+
+/// Creates table `name` of `columns` keyed by `id`, with `options`.
+async fn pk_table(c: &Catalog, name: &str, columns: &str, options: &[(&str, &str)]) -> Table {
+    let mut spec = TableSpec::parse(columns).unwrap().primary_key(["id"]);
     for (k, v) in options {
         spec = spec.option(*k, *v);
     }
-    c.create_table(&id("shop.orders"), spec, false)
+    c.create_table(&id(name), spec, false)
         .await
         .unwrap()
         .into_table()
@@ -224,12 +227,13 @@ async fn compaction_policy_and_maintenance() {
     let orphans = t.clean_orphans(Duration::ZERO, true).await.unwrap();
     assert!(orphans.deleted.is_empty(), "{:?}", orphans.deleted);
 
-    let write_only = TableSpec::parse("id BIGINT NOT NULL")
-        .unwrap()
-        .primary_key(["id"])
-        .option("write-only", "true");
-    let wo = c.create_table(&id("shop.wo"), write_only, false).await;
-    let wo = wo.unwrap().into_table();
+    let wo = pk_table(
+        &c,
+        "shop.wo",
+        "id BIGINT NOT NULL",
+        &[("write-only", "true")],
+    )
+    .await;
     assert_eq!(CompactionPolicy::of(&wo), CompactionPolicy::WriteOnly);
     let log = TableSpec::parse("x INT").unwrap();
     let log = c.create_table(&id("shop.log"), log, false).await.unwrap();
@@ -263,12 +267,13 @@ async fn writers_report_compaction_snapshots() {
     }
 
     // A lookup-changelog table compacts level 0 before the commit returns.
-    let spec = TableSpec::parse("id BIGINT NOT NULL, v STRING")
-        .unwrap()
-        .primary_key(["id"])
-        .option("changelog-producer", "lookup");
-    let t = c.create_table(&id("shop.lookup"), spec, false).await;
-    let t = t.unwrap().into_table();
+    let t = pk_table(
+        &c,
+        "shop.lookup",
+        "id BIGINT NOT NULL, v STRING",
+        &[("changelog-producer", "lookup")],
+    )
+    .await;
     let mut w = t.writer().await.unwrap();
     w.write(&batch(&t, &[1, 2], "x")).await.unwrap();
     let commit = w.commit().await.unwrap();
