@@ -5,8 +5,7 @@ use crate::harness::{json_lines, Wh};
 
 /// `shop.orders` (id key, 2 buckets): ids 1..=3 written, 2 deleted in a second commit.
 fn orders() -> Wh {
-    let wh = Wh::new();
-    wh.create(
+    let wh = Wh::with_table(
         "shop.orders",
         "id BIGINT NOT NULL, item STRING, price DECIMAL(10, 2)",
         "--primary-key id --option bucket=2",
@@ -58,8 +57,7 @@ fn single_keys_in_every_output_format() {
 
 #[test]
 fn composite_keys_with_partitions() {
-    let wh = Wh::new();
-    wh.create(
+    let wh = Wh::with_table(
         "shop.sales",
         "dt DATE, id INT, name STRING, qty INT",
         "--primary-key dt,id --partition-by dt --option bucket=3",

@@ -28,6 +28,13 @@ impl Wh {
         Wh { dir, warehouse }
     }
 
+    /// A fresh warehouse holding one table, made by [`Wh::create`].
+    pub fn with_table(table: &str, schema: &str, extra: &str) -> Wh {
+        let wh = Wh::new();
+        wh.create(table, schema, extra);
+        wh
+    }
+
     /// A warehouse at `location` (`memory://…`, …) instead of one in the directory.
     pub fn at(location: &str) -> Wh {
         Wh {

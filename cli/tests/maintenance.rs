@@ -6,8 +6,7 @@ use crate::harness::{sorted_lines, Wh};
 
 #[test]
 fn compact_expire_and_clean_orphans_keep_the_rows() {
-    let wh = Wh::new();
-    wh.create(
+    let wh = Wh::with_table(
         "shop.orders",
         "dt STRING, id BIGINT, qty INT",
         "--primary-key dt,id --partition-by dt --option bucket=2 --option write-only=true",
@@ -70,8 +69,7 @@ fn compact_expire_and_clean_orphans_keep_the_rows() {
 
 #[test]
 fn writes_compact_their_buckets_unless_write_only() {
-    let wh = Wh::new();
-    wh.create("db.t", "id BIGINT, v STRING", "--primary-key id");
+    let wh = Wh::with_table("db.t", "id BIGINT, v STRING", "--primary-key id");
     let mut last = String::new();
     for i in 0..6 {
         let csv = format!("id,v\n1,v{i}\n{},x\n", 10 + i);

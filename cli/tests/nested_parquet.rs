@@ -17,8 +17,7 @@ use crate::harness::{by_id, json_lines, Wh};
 /// without the venv.
 fn python_and_table(table: &str, schema: &str, extra: &str) -> Option<(PathBuf, Wh)> {
     let py = interop_support::python()?;
-    let wh = Wh::new();
-    wh.create(table, schema, extra);
+    let wh = Wh::with_table(table, schema, extra);
     Some((py, wh))
 }
 

@@ -5,8 +5,7 @@ use crate::harness::{ids, json_lines, Wh};
 
 /// db.t: (dt, id) key partitioned by dt, 4 buckets, two commits (the second updates ids < 50).
 fn setup() -> Wh {
-    let wh = Wh::new();
-    wh.create(
+    let wh = Wh::with_table(
         "db.t",
         "dt STRING, id BIGINT, category STRING, amount DOUBLE",
         "--primary-key dt,id --partition-by dt --option bucket=4",

@@ -164,8 +164,7 @@ fn bad_input_is_a_clear_error_and_commits_nothing() {
 
 #[test]
 fn missing_tables_and_usage_errors() {
-    let wh = Wh::new();
-    wh.create("db.t", "id INT NOT NULL, v STRING", "--primary-key id");
+    let wh = Wh::with_table("db.t", "id INT NOT NULL, v STRING", "--primary-key id");
     wh.write("db.t", "json", "{\"id\":1}\n");
     let txt = wh.file("rows.txt", b"id\n1\n");
     // (exit code, arguments, standard input, what the error says)

@@ -38,8 +38,7 @@ fn every_command_explains_itself() {
 
 #[test]
 fn create_defaults_and_inspection_output() {
-    let wh = Wh::new();
-    wh.create("db.pk", "id BIGINT NOT NULL, v STRING", "--primary-key id");
+    let wh = Wh::with_table("db.pk", "id BIGINT NOT NULL, v STRING", "--primary-key id");
     wh.create("db.log", "ts TIMESTAMP(3), msg STRING", "");
     wh.create(
         "db.wide",
@@ -115,8 +114,7 @@ fn create_defaults_and_inspection_output() {
 
 #[test]
 fn scan_columns_limit_formats_and_empty_tables() {
-    let wh = Wh::new();
-    wh.create(
+    let wh = Wh::with_table(
         "db.t",
         "id INT NOT NULL, name STRING, price DECIMAL(6, 2)",
         "--primary-key id",
@@ -158,8 +156,7 @@ fn scan_columns_limit_formats_and_empty_tables() {
 
 #[test]
 fn append_tables_keep_every_row_and_empty_input_commits_nothing() {
-    let wh = Wh::new();
-    wh.create("logs.events", "level STRING, msg STRING", "");
+    let wh = Wh::with_table("logs.events", "level STRING, msg STRING", "");
     let out = wh.write("logs.events", "csv", "level,msg\n");
     assert!(out.contains("nothing committed"), "{out}");
     assert_eq!(wh.snapshot_count("logs.events"), 0);
@@ -170,8 +167,7 @@ fn append_tables_keep_every_row_and_empty_input_commits_nothing() {
 
 #[test]
 fn big_inputs_stream_in_batches() {
-    let wh = Wh::new();
-    wh.create("db.big", "id BIGINT NOT NULL, v STRING", "--primary-key id");
+    let wh = Wh::with_table("db.big", "id BIGINT NOT NULL, v STRING", "--primary-key id");
     let mut csv = String::from("id,v\n");
     for i in 0..30_000 {
         csv.push_str(&format!("{i},value-{i}\n"));

@@ -73,8 +73,7 @@ fn nested_types_round_trip_through_json_and_csv() {
 
 #[test]
 fn hand_written_csv_with_columns_in_any_order() {
-    let wh = Wh::new();
-    wh.create(
+    let wh = Wh::with_table(
         "shop.items",
         "id BIGINT NOT NULL, name STRING, price DECIMAL(10, 2), ok BOOLEAN",
         "--primary-key id",
@@ -92,8 +91,7 @@ fn hand_written_csv_with_columns_in_any_order() {
 
 #[test]
 fn updates_and_deletes_via_rowkind() {
-    let wh = Wh::new();
-    wh.create(
+    let wh = Wh::with_table(
         "shop.orders",
         "id BIGINT NOT NULL, status STRING, qty INT",
         "--primary-key id",
@@ -137,8 +135,7 @@ fn parquet_file(wh: &Wh, name: &str, columns: Vec<(&str, ArrayRef)>) -> PathBuf 
 
 #[test]
 fn parquet_input_is_cast_to_the_table_types() {
-    let wh = Wh::new();
-    wh.create(
+    let wh = Wh::with_table(
         "db.p",
         "id BIGINT NOT NULL, price DECIMAL(10, 2), t TINYINT",
         "--primary-key id",

@@ -77,8 +77,7 @@ fn tail_prints_changes_with_their_kinds_in_every_format() {
 
 #[test]
 fn a_rowkind_column_of_the_table_keeps_its_name() {
-    let wh = Wh::new();
-    wh.create("db.a", "rowkind STRING, n INT", "");
+    let wh = Wh::with_table("db.a", "rowkind STRING, n INT", "");
     wh.ok_stdin(
         &["write", "db.a", "--format", "csv"],
         b"rowkind,n\nhello,1\n",

@@ -152,8 +152,7 @@ fn the_cli_feed_matches_pypaimon_too() {
     if interop_support::python().is_none() {
         return;
     }
-    let wh = Wh::new();
-    wh.create(
+    let wh = Wh::with_table(
         "db.c",
         "id BIGINT NOT NULL, v STRING",
         "--primary-key id --option changelog-producer=input",

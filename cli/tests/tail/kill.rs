@@ -39,8 +39,7 @@ fn change_of(v: &Value) -> (i64, Change) {
 
 #[test]
 fn killed_consumers_lose_nothing_and_repeat_only_the_snapshot_in_flight() {
-    let wh = Wh::new();
-    wh.create(
+    let wh = Wh::with_table(
         "db.t",
         "id BIGINT NOT NULL, v STRING",
         "--primary-key id --option bucket=2 --option changelog-producer=input",
