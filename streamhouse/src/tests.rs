@@ -227,13 +227,8 @@ async fn compaction_policy_and_maintenance() {
     let orphans = t.clean_orphans(Duration::ZERO, true).await.unwrap();
     assert!(orphans.deleted.is_empty(), "{:?}", orphans.deleted);
 
-    let wo = pk_table(
-        &c,
-        "shop.wo",
-        "id BIGINT NOT NULL",
-        &[("write-only", "true")],
-    )
-    .await;
+    let write_only = [("write-only", "true")];
+    let wo = pk_table(&c, "shop.wo", "id BIGINT NOT NULL", &write_only).await;
     assert_eq!(CompactionPolicy::of(&wo), CompactionPolicy::WriteOnly);
     let log = TableSpec::parse("x INT").unwrap();
     let log = c.create_table(&id("shop.log"), log, false).await.unwrap();
@@ -267,13 +262,8 @@ async fn writers_report_compaction_snapshots() {
     }
 
     // A lookup-changelog table compacts level 0 before the commit returns.
-    let t = pk_table(
-        &c,
-        "shop.lookup",
-        "id BIGINT NOT NULL, v STRING",
-        &[("changelog-producer", "lookup")],
-    )
-    .await;
+    let lookup = [("changelog-producer", "lookup")];
+    let t = pk_table(&c, "shop.lookup", "id BIGINT NOT NULL, v STRING", &lookup).await;
     let mut w = t.writer().await.unwrap();
     w.write(&batch(&t, &[1, 2], "x")).await.unwrap();
     let commit = w.commit().await.unwrap();
