@@ -182,17 +182,22 @@ async fn damaged_manifest_lists() {
     }
 }
 
+/// The object path of the one manifest of snapshot 2's delta manifest list.
+async fn delta_manifest(table: &Table) -> String {
+    let snapshot = table.snapshot(2).await.unwrap();
+    let manifests = table
+        .read_manifest_list(&snapshot.delta_manifest_list)
+        .await
+        .unwrap();
+    assert_eq!(manifests.len(), 1);
+    table.manifest_path(&manifests[0].file_name).to_string()
+}
+
 #[tokio::test]
 async fn damaged_manifest() {
     for how in DAMAGES {
         let (dir, table, _) = written_table().await;
-        let snapshot = table.snapshot(2).await.unwrap();
-        let manifests = table
-            .read_manifest_list(&snapshot.delta_manifest_list)
-            .await
-            .unwrap();
-        assert_eq!(manifests.len(), 1);
-        let path = table.manifest_path(&manifests[0].file_name).to_string();
+        let path = delta_manifest(&table).await;
         damage(&local(dir.path(), &path), how);
         let what = format!("{how:?} manifest {path}");
         assert_names(&scan_error(&table, None, &what).await, &path, &what);
@@ -212,12 +217,7 @@ async fn first_data_file(table: &Table) -> String {
 #[tokio::test]
 async fn missing_manifest_and_missing_data_file() {
     let (dir, table, _) = written_table().await;
-    let snapshot = table.snapshot(2).await.unwrap();
-    let manifests = table
-        .read_manifest_list(&snapshot.delta_manifest_list)
-        .await
-        .unwrap();
-    let path = table.manifest_path(&manifests[0].file_name).to_string();
+    let path = delta_manifest(&table).await;
     std::fs::remove_file(local(dir.path(), &path)).unwrap();
     let message = scan_error(&table, None, "missing manifest").await;
     assert_names(&message, &path, "missing manifest");
