@@ -13,12 +13,24 @@ use arrow::ffi_stream::ArrowArrayStreamReader;
 use arrow_pyarrow::{FromPyArrow, ToPyArrow};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
-use streamhouse::{Error, Lookup, StagedFiles, StartPosition, Table, Writer};
+use streamhouse::{Error, Lookup, Scan, StagedFiles, StartPosition, Table, Writer};
 
 use crate::catalog::{check_open, Closed};
 use crate::errors::{invalid, Outcome};
 use crate::runtime::{block, check_signals, wait, wait_lib};
 use crate::stream::{ScanBatches, TailBatches};
+
+/// A builder's setter applied only to an argument Python gave (not None).
+trait SetSome: Sized {
+    fn set_some<T>(self, value: Option<T>, set: impl FnOnce(Self, T) -> Self) -> Self {
+        match value {
+            Some(v) => set(self, v),
+            None => self,
+        }
+    }
+}
+
+impl SetSome for Scan {}
 
 /// The native table; `streamhouse.Table` wraps it.
 #[pyclass(name = "NativeTable", module = "streamhouse._streamhouse", frozen)]
@@ -35,18 +47,12 @@ impl PyTable {
         columns: Option<Vec<String>>,
         filter: Option<String>,
         snapshot_id: Option<i64>,
-    ) -> streamhouse::Scan {
-        let mut scan = self.table.scan();
-        if let Some(c) = columns {
-            scan = scan.columns(c);
-        }
-        if let Some(f) = filter {
-            scan = scan.filter(f);
-        }
-        if let Some(id) = snapshot_id {
-            scan = scan.snapshot(id);
-        }
-        scan
+    ) -> Scan {
+        self.table
+            .scan()
+            .set_some(columns, |s, c| s.columns(c))
+            .set_some(filter, Scan::filter)
+            .set_some(snapshot_id, Scan::snapshot)
     }
 
     pub fn new(table: Table, closed: Closed) -> Self {
@@ -218,16 +224,11 @@ impl PyTable {
                 "give at most one of snapshot_id, as_of and tag",
             ));
         }
-        let mut scan = self.build_scan(columns, filter, snapshot_id);
-        if let Some(ms) = as_of_millis {
-            scan = scan.as_of(ms);
-        }
-        if let Some(t) = tag {
-            scan = scan.tag(t);
-        }
-        if let Some(n) = limit {
-            scan = scan.limit(n);
-        }
+        let scan = self
+            .build_scan(columns, filter, snapshot_id)
+            .set_some(as_of_millis, Scan::as_of)
+            .set_some(tag, Scan::tag)
+            .set_some(limit, Scan::limit);
         let schema = crate::errors::lib(py, scan.output_schema())?;
         let stream = wait_lib(py, || async move { scan.stream().await })?;
         Ok(ScanBatches::new(schema, stream))
