@@ -27,7 +27,9 @@ use streamhouse_writer::TableWriter;
 use crate::flink_support::{flink_run, FlinkCase};
 use crate::interop_support::{assert_same_rows, pypaimon_read, table_dir};
 use crate::java_support::{canonical_rows, java_bench, java_read, ReadCase};
-use crate::support::{batch_from_rows, compact_fully, create_table, open_table, scan_rows};
+use crate::support::{
+    batch_from_rows, compact_fully, create_id_table, create_table, open_table, scan_rows,
+};
 
 /// Keys per bucket: small, so a few dozen keys open several buckets.
 const TARGET: usize = 8;
@@ -524,12 +526,10 @@ async fn cross_partition_and_postpone_writes_are_refused() {
     let e = TableWriter::new(cross).await.err().unwrap();
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
     assert!(e.to_string().contains("partition column dt"), "{e}");
-    let postpone = create_table(
+    let postpone = create_id_table(
         location,
         "db.postpone",
         "id BIGINT, v STRING",
-        &[],
-        &["id"],
         &[("bucket", "-2")],
     )
     .await;

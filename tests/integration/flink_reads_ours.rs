@@ -23,7 +23,7 @@ use crate::interop_support::{assert_same_rows, sort_rows};
 use crate::java_support::{bench_and_warehouse, canonical_rows};
 use crate::scenarios::{self, r3};
 use crate::support::{
-    compact_fully, create_table, failure_of, inserts, read_rows, write_commit_in_batches,
+    compact_fully, create_id_table, failure_of, inserts, read_rows, write_commit_in_batches,
 };
 
 /// A Flink query and the rows it must give.
@@ -97,12 +97,10 @@ async fn push_snapshots(checks: &mut Vec<Check>, table: &Table, snapshots: &[i64
 /// PK table, 3 buckets, small write buffer; inserts, -U/+U pairs, bare +U, deletes,
 /// delete-then-reinsert; a tag on snapshot 2; a consumer.
 async fn pk_fixed(warehouse: &Path, checks: &mut Vec<Check>) -> Table {
-    let table = create_table(
+    let table = create_id_table(
         location(warehouse),
         "db.pk_fixed",
         "id BIGINT, name STRING, amount DOUBLE, qty INT, price DECIMAL(12, 3), day DATE, ts TIMESTAMP(6)",
-        &[],
-        &["id"],
         &[("bucket", "3"), ("write-buffer-size", "8 kb")],
     )
     .await;
@@ -196,12 +194,10 @@ async fn catalogue(warehouse: &Path, checks: &mut Vec<Check>) {
         }
     }
 
-    let table = create_table(
+    let table = create_id_table(
         location(warehouse),
         "db.first_row",
         "id BIGINT, v STRING",
-        &[],
-        &["id"],
         &[("bucket", "2"), ("merge-engine", "first-row")],
     )
     .await;
@@ -240,12 +236,10 @@ async fn compacted(warehouse: &Path, checks: &mut Vec<Check>) -> Table {
 /// deletes, a compaction in between, and a last level-0 commit on top): each probe key finds
 /// the row our get finds at the latest snapshot, or nothing (LEFT JOIN: nulls).
 async fn lookup_join(warehouse: &Path, checks: &mut Vec<Check>) {
-    let table = create_table(
+    let table = create_id_table(
         location(warehouse),
         "db.dim",
         "id BIGINT NOT NULL, v STRING, n BIGINT",
-        &[],
-        &["id"],
         &[("bucket", "2")],
     )
     .await;

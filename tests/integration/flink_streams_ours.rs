@@ -32,7 +32,7 @@ use crate::flink_support::{hints, FlinkCase, FlinkProcess, FlinkRun};
 use crate::interop_support::assert_same_rows;
 use crate::java_support::canonical_rows;
 use crate::procs::{cli, cli_binary};
-use crate::support::{create_table, write_commit_in_batches};
+use crate::support::{create_id_table, write_commit_in_batches};
 
 const PRODUCERS: [&str; 4] = ["none", "input", "lookup", "full-compaction"];
 
@@ -185,12 +185,10 @@ pub async fn stream_checks(warehouse: &Path) -> StreamChecks {
     let cli_bin = cli_binary();
     for producer in PRODUCERS {
         let name = table_name(producer);
-        let table = create_table(
+        let table = create_id_table(
             warehouse.to_str().unwrap(),
             &name,
             "id BIGINT NOT NULL, v STRING, n BIGINT",
-            &[],
-            &["id"],
             &[("bucket", "2"), ("changelog-producer", producer)],
         )
         .await;
@@ -302,12 +300,10 @@ pub struct LiveCheck {
 const LIVE_COMMITS: i64 = 20;
 
 pub async fn live_check(warehouse: &Path) -> LiveCheck {
-    let table = create_table(
+    let table = create_id_table(
         warehouse.to_str().unwrap(),
         "db.live",
         "id BIGINT NOT NULL, v STRING, n BIGINT",
-        &[],
-        &["id"],
         &[("bucket", "2"), ("changelog-producer", "input")],
     )
     .await;
@@ -418,12 +414,10 @@ fn dim_row(k: i64, version: i64) -> Value {
 }
 
 pub async fn live_join_check(warehouse: &Path) -> LiveJoinCheck {
-    let table = create_table(
+    let table = create_id_table(
         warehouse.to_str().unwrap(),
         "db.dim_live",
         "id BIGINT NOT NULL, ver BIGINT, v STRING",
-        &[],
-        &["id"],
         &[("bucket", "2")],
     )
     .await;

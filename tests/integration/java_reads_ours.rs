@@ -21,8 +21,8 @@ use crate::java_support::{
 };
 use crate::scenarios::{self, all_bytes_hex, r3, seq_row, Records, Scenario, Written};
 use crate::support::{
-    compact_fully, create_table, failure_of, inserts, nested_batch, open_table, read_rows,
-    write_commit_in_batches, write_nested, Agg, Engine, Model,
+    compact_fully, create_id_table, create_table, failure_of, inserts, nested_batch, open_table,
+    read_rows, write_commit_in_batches, write_nested, Agg, Engine, Model,
 };
 
 /// A case for Java and what we expect of it.
@@ -400,15 +400,7 @@ const NESTED: &str = "id INT, arr ARRAY<INT>, m MAP<STRING, INT>, r ROW<a INT, b
 /// collections, null elements and values, a null row and a row of nulls; updated in a second
 /// commit.
 async fn nested(warehouse: &Path, checks: &mut Vec<Check>) {
-    let table = create_table(
-        location(warehouse),
-        "db.nested",
-        NESTED,
-        &[],
-        &["id"],
-        &[("bucket", "2")],
-    )
-    .await;
+    let table = create_id_table(location(warehouse), "db.nested", NESTED, &[("bucket", "2")]).await;
     let c1 = vec![
         json!({"id": 1, "arr": [1, 2, 3], "m": {"a": 1, "b": 2}, "r": {"a": 1, "b": "one"}}),
         json!({"id": 2, "arr": [], "m": {}, "r": {"a": null, "b": null}}),

@@ -13,7 +13,7 @@ use crate::interop_support::{
     assert_same_rows, pypaimon_read, pypaimon_read_columns, table_dir, truncate_to_micros,
 };
 use crate::scenarios::{self, all_bytes_hex, pk_row, seq_row, Scenario, Written};
-use crate::support::{create_table, inserts, project, scan_rows, write_commit, Engine};
+use crate::support::{create_id_table, inserts, project, scan_rows, write_commit, Engine};
 
 /// Asserts model == ours == pypaimon for `snapshot` (latest when `None`). `nanos_diverge`:
 /// compare pypaimon's rows through `truncate_to_micros` (its merged read of overlapping files
@@ -339,12 +339,10 @@ async fn typed_multi_level_partitions() {
 #[tokio::test]
 async fn rowkind_field_decides_the_row_kind() {
     let Some(dir) = warehouse() else { return };
-    let table = create_table(
+    let table = create_id_table(
         dir.path().to_str().unwrap(),
         "db.rowkind_field",
         "id BIGINT, v STRING, op STRING",
-        &[],
-        &["id"],
         &[("bucket", "1"), ("rowkind.field", "op")],
     )
     .await;

@@ -24,6 +24,16 @@ use streamhouse_writer::TableWriter;
 
 use crate::interop_support::{arrow_rows_canonical, row_line, sort_rows};
 
+/// [`create_table`] of an unpartitioned table keyed by its column `id`.
+pub async fn create_id_table(
+    location: &str,
+    name: &str,
+    columns: &str,
+    options: &[(&str, &str)],
+) -> Table {
+    create_table(location, name, columns, &[], &["id"], options).await
+}
+
 /// Creates `name` (`db.table`) in the warehouse at `location` with the library.
 pub async fn create_table(
     location: &str,
