@@ -18,7 +18,7 @@ use streamhouse_writer::TableWriter;
 
 use crate::interop_support::assert_same_rows;
 use crate::support::{
-    batch_from_rows, create_table, inserts, open_table, scan_rows, try_scan_rows, write_commit,
+    batch_from_rows, create_dt_table, inserts, open_table, scan_rows, try_scan_rows, write_commit,
     Engine, Model,
 };
 
@@ -28,12 +28,10 @@ const NAME: &str = "db.t";
 /// a fresh local warehouse; returns the warehouse, the table and the rows of each snapshot.
 async fn written_table() -> (tempfile::TempDir, Table, Vec<Vec<Value>>) {
     let dir = tempfile::tempdir().unwrap();
-    let table = create_table(
+    let table = create_dt_table(
         dir.path().to_str().unwrap(),
         NAME,
         "dt STRING, id BIGINT, v STRING",
-        &["dt"],
-        &["dt", "id"],
         &[("bucket", "2")],
     )
     .await;

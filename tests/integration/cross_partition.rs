@@ -15,7 +15,7 @@ use streamhouse_reader::lookup;
 
 use crate::interop_support::{arrow_rows_canonical, assert_same_rows, pypaimon_read, table_dir};
 use crate::java_support::{java_bench, java_read, ReadCase};
-use crate::support::{create_table, open_table, scan_rows, write_commit};
+use crate::support::{create_dt_table, open_table, scan_rows, write_commit};
 
 fn row(dt: &str, id: i64, v: &str) -> Value {
     json!({"dt": dt, "id": id, "v": v})
@@ -35,12 +35,10 @@ async fn get_finds_a_key_in_whichever_partition_holds_it() {
     let dir = tempfile::tempdir().unwrap();
     let warehouse = dir.path();
     let location = warehouse.to_str().unwrap();
-    let table = create_table(
+    let table = create_dt_table(
         location,
         "db.cp",
         "dt STRING, id BIGINT, v STRING",
-        &["dt"],
-        &["dt", "id"],
         &[("bucket", "2")],
     )
     .await;

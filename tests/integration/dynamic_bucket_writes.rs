@@ -28,7 +28,7 @@ use crate::flink_support::{flink_run, FlinkCase};
 use crate::interop_support::{assert_same_rows, pypaimon_read, table_dir};
 use crate::java_support::{canonical_rows, java_bench, java_read, ReadCase};
 use crate::support::{
-    batch_from_rows, compact_fully, create_id_table, create_table, open_table, scan_rows,
+    batch_from_rows, compact_fully, create_dt_table, create_id_table, open_table, scan_rows,
 };
 
 /// Keys per bucket: small, so a few dozen keys open several buckets.
@@ -288,12 +288,10 @@ async fn java_reads_and_extends_our_dynamic_bucket_table() {
     let dir = tempfile::tempdir().unwrap();
     let warehouse = dir.path();
     let location = warehouse.to_str().unwrap();
-    let table = create_table(
+    let table = create_dt_table(
         location,
         "db.dyn",
         "dt STRING, id BIGINT, v STRING",
-        &["dt"],
-        &["dt", "id"],
         &[
             ("bucket", "-1"),
             ("dynamic-bucket.target-row-num", &TARGET.to_string()),
@@ -458,12 +456,10 @@ async fn java_reads_and_extends_our_dynamic_bucket_table() {
 async fn a_writer_with_a_stale_index_gets_a_conflict() {
     let dir = tempfile::tempdir().unwrap();
     let location = dir.path().to_str().unwrap();
-    let table = create_table(
+    let table = create_dt_table(
         location,
         "db.two",
         "dt STRING, id BIGINT, v STRING",
-        &["dt"],
-        &["dt", "id"],
         &[("bucket", "-1"), ("dynamic-bucket.target-row-num", "4")],
     )
     .await;
@@ -508,12 +504,10 @@ async fn cross_partition_and_postpone_writes_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let location = dir.path().to_str().unwrap();
     // The primary key lacks the partition column: Java needs a global index to write it.
-    let cross = create_table(
+    let cross = create_dt_table(
         location,
         "db.cross",
         "dt STRING, id BIGINT, v STRING",
-        &["dt"],
-        &["dt", "id"],
         &[("bucket", "-1")],
     )
     .await;

@@ -410,12 +410,10 @@ fn damaged(bytes: &[u8], k: usize, rng: &mut Rng) -> (String, Vec<u8>) {
 async fn damaged_table_files_are_errors_naming_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let location = dir.path().to_str().unwrap().to_string();
-    let table = crate::support::create_table(
+    let table = crate::support::create_dt_table(
         &location,
         "db.t",
         "dt STRING, id BIGINT, v STRING",
-        &["dt"],
-        &["dt", "id"],
         &[("bucket", "1")],
     )
     .await;

@@ -34,6 +34,16 @@ pub async fn create_id_table(
     create_table(location, name, columns, &[], &["id"], options).await
 }
 
+/// [`create_table`] of a table partitioned by its column `dt` and keyed by `(dt, id)`.
+pub async fn create_dt_table(
+    location: &str,
+    name: &str,
+    columns: &str,
+    options: &[(&str, &str)],
+) -> Table {
+    create_table(location, name, columns, &["dt"], &["dt", "id"], options).await
+}
+
 /// Creates `name` (`db.table`) in the warehouse at `location` with the library.
 pub async fn create_table(
     location: &str,
