@@ -90,7 +90,7 @@ pub use scan::{RecordBatchStream, Scan, ScanPlan};
 pub use staged::StagedFiles;
 pub use table::{DataFile, Table, TableTotals};
 pub use tail::TailBuilder;
-pub use types::data_type_from_arrow;
+pub use types::{columns_from_arrow, data_type_from_arrow};
 pub use writer::{Closed, Commit, CompactionPolicy, Writer};
 
 pub use streamhouse_compaction::service::ServiceReport as CompactReport;
