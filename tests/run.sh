@@ -33,6 +33,11 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 VENV="$ROOT/.venv-tests"
 MAIN_TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+# A one-shot run (CI) gains nothing from incremental compilation, which would write several GB
+# of caches beside the build; a developer's repeated runs keep it.
+if [ -n "${CI:-}" ]; then
+    export CARGO_INCREMENTAL=0
+fi
 PEER_DIR="$ROOT/tests/paimon-peer"
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/streamhouse-tests.XXXXXX")
 MOTO_PID=""
@@ -61,6 +66,13 @@ die() {
     exit 1
 }
 
+# Free space where the builds go: every step prints it, since a full disk is a failure too.
+disk_free() {
+    local dir=$MAIN_TARGET
+    [ -d "$dir" ] || dir=$ROOT
+    df -h --output=avail "$dir" 2>/dev/null | tail -n 1 | tr -d ' ' || echo "?"
+}
+
 # step NAME COMMAND...: runs a test step, records its outcome and time, never aborts the run.
 # COMMAND runs with errexit off (it sits in an `||` list), so each step is a single command.
 step() {
@@ -68,13 +80,15 @@ step() {
     shift
     section "$name"
     "$@" || status=$?
-    local took=$((SECONDS - started))
+    local took=$((SECONDS - started)) free
+    free=$(disk_free)
+    echo "-- $name: exit $status after ${took}s; $free free on the build disk"
     if [ "$status" -eq 0 ]; then
         PASSED=$((PASSED + 1))
-        SUMMARY+=("ok      ${took}s  $name")
+        SUMMARY+=("ok      ${took}s  $name ($free free)")
     else
         FAILED=$((FAILED + 1))
-        SUMMARY+=("FAILED  ${took}s  $name (exit $status)")
+        SUMMARY+=("FAILED  ${took}s  $name (exit $status; $free free)")
     fi
 }
 
@@ -195,10 +209,16 @@ build_peer() {
 }
 
 peer_check() {
+    local status=0
     "$VENV/bin/python" tests/python/peer_check.py \
         --peer "$PEER_DIR/target/debug/paimon-peer" \
         --streamhouse "$MAIN_TARGET/debug/streamhouse" \
-        --work "$SCRATCH/peer-check"
+        --work "$SCRATCH/peer-check" || status=$?
+    # Under CI the peer's build is not needed again: give its disk to the fuzz build.
+    if [ -n "${CI:-}" ]; then
+        rm -rf "$PEER_DIR/target"
+    fi
+    return "$status"
 }
 
 fuzz_bounded() {
