@@ -221,3 +221,165 @@ async fn commit_times_and_expiration_by_age_follow_the_injected_clock() {
     let late = table.snapshot(s[0].snapshot_id).await.unwrap();
     assert_eq!(late.time_millis, T0 + 14 * HOUR);
 }
+
+/// A table on a fault-injecting in-memory store.
+async fn faulty_table() -> (Arc<FaultyStore>, Table) {
+    let store = Arc::new(FaultyStore::new(Arc::new(InMemory::new())));
+    let table = new_table(FileIO::new(store.clone(), "memory://retry")).await;
+    (store, table)
+}
+
+/// The snapshot put of the next commit lands but its caller is told it failed, and the
+/// committer loses the store right after (so it cannot find out): its commit call fails.
+async fn commit_with_lost_ack(
+    store: &FaultyStore,
+    c: &Committer,
+    messages: &[CommitMessage],
+    id: i64,
+) {
+    use streamhouse_format::io::faults::{OpFilter, OpKind};
+    store.arm_lost_ack_then_down(OpFilter::kind(OpKind::Put).path("snapshot/snapshot-"), 0);
+    let e = c.commit(messages, id).await.unwrap_err();
+    assert!(e.to_string().contains("injected fault"), "{e}");
+    store.disarm();
+}
+
+fn data_file_names(entries: Vec<streamhouse_format::manifest::ManifestEntry>) -> Vec<String> {
+    let mut names: Vec<String> = entries.into_iter().map(|e| e.file.file_name).collect();
+    names.sort();
+    names
+}
+
+/// A commit whose acknowledgement was lost, retried through a *new* committer (as a new
+/// process would) with the same commit user and identifier, is recognised and not applied
+/// twice, also when other users committed many snapshots in between; the new committer's
+/// next commit lands normally.
+#[tokio::test]
+async fn a_retry_through_a_new_committer_after_a_lost_ack_is_not_applied_twice() {
+    for others in [0, 3, 40] {
+        let (store, table) = faulty_table().await;
+        let first = Committer::new(table.clone(), "u").unwrap();
+        first.commit(&[message("a")], 0).await.unwrap();
+        commit_with_lost_ack(&store, &first, &[message("b")], 1).await;
+        assert_eq!(
+            table.list_snapshot_ids().await.unwrap(),
+            vec![1, 2],
+            "the put landed"
+        );
+        let v = Committer::new(table.clone(), "v").unwrap();
+        for i in 0..others {
+            v.commit(&[message(&format!("v-{i}"))], i).await.unwrap();
+        }
+        drop(first);
+        let again = Committer::new(table.clone(), "u").unwrap();
+        let r = again.commit(&[message("b")], 1).await.unwrap();
+        assert_eq!(r.len(), 1);
+        assert!(r[0].was_already_committed, "{others} others: {r:?}");
+        assert_eq!(r[0].snapshot_id, 2, "{others} others");
+        let r = again.commit(&[message("c")], 2).await.unwrap();
+        assert!(!r[0].was_already_committed);
+        let latest = table.snapshot(r[0].snapshot_id).await.unwrap();
+        let live = data_file_names(table.all_live_files(&latest).await.unwrap());
+        let mut expected: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        expected.extend((0..others).map(|i| format!("v-{i}")));
+        expected.sort();
+        assert_eq!(live, expected, "{others} others: every file once");
+        let ids = table.list_snapshot_ids().await.unwrap();
+        assert_eq!(ids, (1..=3 + others).collect::<Vec<_>>());
+    }
+}
+
+/// A commit that never landed (the store failed before the snapshot put) is committed by the
+/// retry through a new committer.
+#[tokio::test]
+async fn a_retry_through_a_new_committer_of_a_commit_that_never_landed_commits_it() {
+    use streamhouse_format::io::faults::{OpFilter, OpKind};
+    let (store, table) = faulty_table().await;
+    let first = Committer::new(table.clone(), "u").unwrap();
+    first.commit(&[message("a")], 0).await.unwrap();
+    store.arm_every(
+        OpFilter::kind(OpKind::Put).path("snapshot/snapshot-"),
+        Fault::Fail,
+    );
+    first.commit(&[message("b")], 1).await.unwrap_err();
+    store.disarm();
+    let r = Committer::new(table.clone(), "u")
+        .unwrap()
+        .commit(&[message("b")], 1)
+        .await
+        .unwrap();
+    assert!(!r[0].was_already_committed);
+    assert_eq!(table.list_snapshot_ids().await.unwrap(), vec![1, 2]);
+}
+
+/// Writer output and compaction output of one round share an identifier: when only the APPEND
+/// snapshot landed before the acknowledgement was lost, the retry through a new committer
+/// recognises the APPEND and commits the COMPACT.
+#[tokio::test]
+async fn a_retried_round_whose_append_landed_commits_only_its_compaction() {
+    let (store, table) = faulty_table().await;
+    let first = Committer::new(table.clone(), "u").unwrap();
+    first.commit(&[message("a")], 0).await.unwrap();
+    let compact = CommitMessage {
+        partition: BinaryRow::empty().serialize(),
+        bucket: 0,
+        total_buckets: -1,
+        compact_before: vec![file("a", 10)],
+        compact_after: vec![file("a-compacted", 10)],
+        ..Default::default()
+    };
+    let round = [message("b"), compact];
+    commit_with_lost_ack(&store, &first, &round, 1).await;
+    assert_eq!(table.list_snapshot_ids().await.unwrap(), vec![1, 2]);
+    let r = Committer::new(table.clone(), "u")
+        .unwrap()
+        .commit(&round, 1)
+        .await
+        .unwrap();
+    assert_eq!(r.len(), 2);
+    assert!(r[0].was_already_committed && r[0].snapshot_id == 2, "{r:?}");
+    assert!(
+        !r[1].was_already_committed && r[1].snapshot_id == 3,
+        "{r:?}"
+    );
+    let latest = table.snapshot(3).await.unwrap();
+    let live = data_file_names(table.all_live_files(&latest).await.unwrap());
+    assert_eq!(live, vec!["a-compacted", "b"]);
+}
+
+/// A user whose identifiers start over (a new writer reusing a commit user) commits new files
+/// under an identifier it used before: that is not a retry (the files differ), so it lands.
+#[tokio::test]
+async fn a_reused_identifier_with_other_files_is_committed() {
+    let (_, table) = faulty_table().await;
+    for name in ["a", "b", "c"] {
+        let c = Committer::new(table.clone(), "reused").unwrap();
+        let r = c.commit(&[message(name)], 0).await.unwrap();
+        assert!(!r[0].was_already_committed, "{name}");
+    }
+    let latest = table.snapshot(3).await.unwrap();
+    let live = data_file_names(table.all_live_files(&latest).await.unwrap());
+    assert_eq!(live, vec!["a", "b", "c"]);
+}
+
+/// A committer with a generated user reads no old snapshots before its first commit.
+#[tokio::test]
+async fn a_committer_with_a_unique_user_does_not_walk_history() {
+    use streamhouse_format::io::faults::{OpFilter, OpKind};
+    let (store, table) = faulty_table().await;
+    let c = Committer::new(table.clone(), "u").unwrap();
+    for i in 0..20 {
+        c.commit(&[message(&format!("f-{i}"))], i).await.unwrap();
+    }
+    let snapshot_gets = || store.count(&OpFilter::kind(OpKind::Get).path("snapshot/snapshot-"));
+    let before = snapshot_gets();
+    let fresh = Committer::with_unique_user(table.clone(), "w").unwrap();
+    fresh.commit(&[message("g")], 0).await.unwrap();
+    let unique = snapshot_gets() - before;
+    let before = snapshot_gets();
+    let new_user = Committer::new(table.clone(), "x").unwrap();
+    new_user.commit(&[message("h")], 0).await.unwrap();
+    let walked = snapshot_gets() - before;
+    assert!(unique <= 2, "{unique} snapshot reads");
+    assert!(walked >= 21, "{walked} snapshot reads: the whole history");
+}

@@ -3,6 +3,11 @@
 //!
 //! Protocol (see `spec/commit.md`):
 //! 1. Write this commit's manifests (delta, changelog) once; they do not depend on the base.
+//! 0. Before anything, recognise a commit that an earlier committer (another `Committer`, or
+//!    another process) of the same commit user already published, its acknowledgement lost:
+//!    walk back from the latest snapshot to the newest one of this user with this identifier
+//!    and kind (stopping at one with a smaller identifier); if it holds the same files, report
+//!    it instead of committing again ([`Committer::committed_before`]).
 //! 2. Read the latest snapshot L. If a snapshot committed since our first attempt carries our
 //!    commit user, identifier and kind, an earlier attempt succeeded (its acknowledgement was
 //!    lost): report that snapshot instead of committing twice.
@@ -90,7 +95,51 @@ pub struct Committer {
     /// Commits whose last call failed after a snapshot put whose outcome is unknown:
     /// (identifier, kind, the latest snapshot id when that call began).
     uncertain: Mutex<Vec<(i64, CommitKind, i64)>>,
+    /// This user's snapshots published before this committer's first commit.
+    history: tokio::sync::Mutex<UserHistory>,
 }
+
+/// The snapshots of one commit user found walking back from the latest snapshot, so that a
+/// retry through a new committer finds what an earlier committer published.
+#[derive(Default)]
+struct UserHistory {
+    /// The walk has started (`low` is meaningful).
+    started: bool,
+    /// The lowest snapshot id read so far; a longer walk continues below it.
+    low: i64,
+    /// No older snapshot is left to read (id 1 reached, or expired ones).
+    exhausted: bool,
+    /// (snapshot id, commit identifier, kind) of this user's snapshots, newest first.
+    found: Vec<(i64, i64, CommitKind)>,
+}
+
+impl UserHistory {
+    /// A user that cannot have committed before (a freshly generated one).
+    fn empty() -> Self {
+        UserHistory {
+            started: true,
+            exhausted: true,
+            ..Default::default()
+        }
+    }
+
+    /// The newest snapshot of this user with `identifier` and `kind`, if the walk has reached
+    /// it or a snapshot of this user with a smaller identifier (before which it cannot be).
+    fn lookup(&self, identifier: i64, kind: CommitKind) -> Option<Option<i64>> {
+        for (id, ident, k) in &self.found {
+            if *ident == identifier && *k == kind {
+                return Some(Some(*id));
+            }
+            if *ident < identifier {
+                return Some(None);
+            }
+        }
+        self.exhausted.then_some(None)
+    }
+}
+
+/// Snapshots read at once while walking back through history.
+const HISTORY_BATCH: i64 = 16;
 
 impl Committer {
     pub fn new(table: Table, commit_user: impl Into<String>) -> Result<Self> {
@@ -102,7 +151,18 @@ impl Committer {
             counter: AtomicU64::new(0),
             partition_types,
             uncertain: Mutex::new(vec![]),
+            history: Default::default(),
         })
+    }
+
+    /// A committer with a freshly generated commit user `<prefix>-<uuid>`. Such a user has no
+    /// earlier snapshots, so its first commit skips the walk through history that
+    /// [`Committer::new`] does to recognise a retried commit.
+    pub fn with_unique_user(table: Table, prefix: &str) -> Result<Self> {
+        let user = format!("{prefix}-{}", uuid::Uuid::new_v4());
+        let mut c = Committer::new(table, user)?;
+        c.history = tokio::sync::Mutex::new(UserHistory::empty());
+        Ok(c)
     }
 
     pub fn commit_user(&self) -> &str {
@@ -202,8 +262,23 @@ impl Committer {
         identifier: i64,
     ) -> Result<Committed> {
         let outcome = async {
-            let delta = self.write_delta(&entries, &changelog).await?;
             let first_latest = self.table.latest_snapshot_id().await?.unwrap_or(0);
+            let commit = (
+                kind,
+                identifier,
+                &entries[..],
+                &changelog[..],
+                &index_changes[..],
+            );
+            if let Some(id) = self.committed_before(commit, first_latest).await? {
+                return Ok(Committed {
+                    snapshot_id: id,
+                    kind,
+                    was_already_committed: true,
+                    retries: 0,
+                });
+            }
+            let delta = self.write_delta(&entries, &changelog).await?;
             // A retry of a commit whose earlier call may have landed (a snapshot put failed,
             // its answer unknown) looks for itself in every snapshot since that call began.
             let resumed = self.take_uncertain(identifier, kind);
@@ -217,13 +292,126 @@ impl Committer {
                 index_changes: &index_changes,
             };
             let outcome = self.publish(&commit, &mut attempts).await;
-            if outcome.is_err() && attempts.put_uncertain {
-                self.remember_uncertain(identifier, kind, attempts.start);
+            match &outcome {
+                Err(_) if attempts.put_uncertain => {
+                    self.remember_uncertain(identifier, kind, attempts.start);
+                }
+                Ok(c) => self
+                    .history
+                    .lock()
+                    .await
+                    .found
+                    .insert(0, (c.snapshot_id, identifier, kind)),
+                Err(_) => {}
             }
             outcome
         }
         .await;
         outcome.map_err(|e| e.with_table(&self.table.name))
+    }
+
+    /// Step 0: the snapshot an earlier committer of this user published for this very commit
+    /// (same identifier and kind, the same data, changelog and index files), its answer lost.
+    ///
+    /// Identifiers increase per commit user, so the walk back from the latest snapshot stops at
+    /// the newest snapshot of this user with this identifier and kind, or at one with a smaller
+    /// identifier. A snapshot with our identifier but other files is not ours (a user whose
+    /// identifiers started over): the commit goes ahead, so no data is ever dropped for it.
+    /// The walk is done once per committer, then extended downwards only when needed.
+    async fn committed_before(
+        &self,
+        commit: EarlierCommit<'_>,
+        latest: i64,
+    ) -> Result<Option<i64>> {
+        let (kind, identifier, entries, changelog, index_changes) = commit;
+        let mut history = self.history.lock().await;
+        if !history.started {
+            history.started = true;
+            history.low = latest + 1;
+            history.exhausted = latest == 0;
+        }
+        let found = loop {
+            if let Some(found) = history.lookup(identifier, kind) {
+                break found;
+            }
+            self.walk_back(&mut history).await?;
+        };
+        drop(history);
+        let Some(id) = found else {
+            return Ok(None);
+        };
+        let snapshot = match self.table.snapshot(id).await {
+            Ok(s) => s,
+            // Expired since: too old to be a retry of this commit.
+            Err(e) if e.kind() == crate::error::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let names = |entries: &[ManifestEntry]| {
+            let mut v: Vec<_> = entries
+                .iter()
+                .map(|e| {
+                    let kind = e.kind.to_byte();
+                    (
+                        kind,
+                        e.partition.clone(),
+                        e.bucket,
+                        e.file.file_name.clone(),
+                    )
+                })
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        let same_data = names(&self.table.delta_entries(&snapshot).await?) == names(entries);
+        let same_changelog =
+            names(&self.table.changelog_files(&snapshot).await?) == names(changelog);
+        let index: std::collections::HashSet<String> = match index_changes.is_empty() {
+            true => Default::default(),
+            false => self
+                .table
+                .index_files(&snapshot)
+                .await?
+                .into_iter()
+                .map(|e| e.file_name)
+                .collect(),
+        };
+        let same_index = index_changes
+            .iter()
+            .filter(|e| e.kind == FileKind::Add)
+            .all(|e| index.contains(&e.file_name));
+        Ok((same_data && same_changelog && same_index).then_some(id))
+    }
+
+    /// Reads the next batch of older snapshots into `history`.
+    async fn walk_back(&self, history: &mut UserHistory) -> Result<()> {
+        use futures::StreamExt;
+        let to = history.low - 1;
+        let from = (to - HISTORY_BATCH + 1).max(1);
+        let table = &self.table;
+        let read: Vec<Result<Snapshot>> = futures::stream::iter((from..=to).rev())
+            .map(|id| table.snapshot(id))
+            .buffered(HISTORY_BATCH as usize)
+            .collect()
+            .await;
+        for snapshot in read {
+            match snapshot {
+                Ok(s) => {
+                    history.low = s.id;
+                    if s.commit_user == self.commit_user {
+                        let entry = (s.id, s.commit_identifier, s.commit_kind);
+                        history.found.push(entry);
+                    }
+                }
+                // Expired (or being expired): nothing older is left either.
+                Err(e) if e.kind() == crate::error::ErrorKind::NotFound => {
+                    history.exhausted = true;
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        history.exhausted = history.low <= 1;
+        Ok(())
     }
 
     /// Step 1: the delta and changelog manifests and their lists, the same whichever
@@ -522,6 +710,16 @@ fn check_level_ranges(table: &Table, live: &[ManifestEntry]) -> Result<()> {
     }
     Ok(())
 }
+
+/// What [`Committer::committed_before`] compares: kind, identifier, data entries, changelog
+/// entries and index changes.
+type EarlierCommit<'a> = (
+    CommitKind,
+    i64,
+    &'a [ManifestEntry],
+    &'a [ManifestEntry],
+    &'a [IndexManifestEntry],
+);
 
 /// What one commit publishes, whichever snapshot it lands on.
 struct Commit<'a> {

@@ -138,12 +138,16 @@ struct Armed {
     trigger: Trigger,
     fault: Fault,
     spent: bool,
+    /// Once this fault fires, every later operation fails (the caller lost the store).
+    then_down: bool,
 }
 
 #[derive(Debug, Default)]
 struct State {
     ops: AtomicUsize,
     fired: AtomicUsize,
+    /// Every operation fails (set by a fault armed with `then_down`, cleared by `disarm`).
+    down: std::sync::atomic::AtomicBool,
     armed: Mutex<Vec<Armed>>,
     log: Mutex<Vec<String>>,
 }
@@ -154,6 +158,10 @@ impl State {
         let i = self.ops.fetch_add(1, Ordering::SeqCst);
         if let Ok(mut log) = self.log.lock() {
             log.push(format!("{i} {} {path}", kind.name()));
+        }
+        if self.down.load(Ordering::SeqCst) {
+            self.fired.fetch_add(1, Ordering::SeqCst);
+            return Some(Fault::Fail);
         }
         let mut armed = self.armed.lock().ok()?;
         let mut found = None;
@@ -174,6 +182,9 @@ impl State {
             };
             if fires && found.is_none() {
                 found = Some(a.fault);
+                if a.then_down {
+                    self.down.store(true, Ordering::SeqCst);
+                }
                 if !matches!(a.trigger, Trigger::Every(_)) {
                     a.spent = true;
                 }
@@ -257,11 +268,28 @@ impl FaultyStore {
         self.push(Trigger::Every(filter), fault);
     }
 
+    /// The `n`-th (from 0) operation matching `filter` takes effect but its caller is told
+    /// it failed, and every operation after it fails until [`disarm`]: a process that loses
+    /// the store right after a write landed (so it cannot find out that it did).
+    ///
+    /// [`disarm`]: FaultyStore::disarm
+    pub fn arm_lost_ack_then_down(&self, filter: OpFilter, n: usize) {
+        if let Ok(mut armed) = self.state.armed.lock() {
+            armed.push(Armed {
+                trigger: Trigger::Nth { filter, skip: n },
+                fault: Fault::LoseAck,
+                spent: false,
+                then_down: true,
+            });
+        }
+    }
+
     /// Removes every armed fault: the store behaves like the one it wraps again.
     pub fn disarm(&self) {
         if let Ok(mut armed) = self.state.armed.lock() {
             armed.clear();
         }
+        self.state.down.store(false, Ordering::SeqCst);
     }
 
     fn push(&self, trigger: Trigger, fault: Fault) {
@@ -270,6 +298,7 @@ impl FaultyStore {
                 trigger,
                 fault,
                 spent: false,
+                then_down: false,
             });
         }
     }
