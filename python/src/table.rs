@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arrow::array::{
     ArrayRef, Int64Array, RecordBatch, RecordBatchReader, StringArray, TimestampMillisecondArray,
@@ -37,8 +37,16 @@ impl SetSome for Scan {}
 pub struct PyTable {
     table: Table,
     closed: Closed,
-    /// The lookup index of the last `get`, moved to the latest snapshot at each call.
-    lookup: Mutex<Option<Arc<Lookup>>>,
+    /// The lookup index of the last `get`, kept warm between calls.
+    lookup: Mutex<Option<CachedLookup>>,
+}
+
+/// A lookup index and when it last looked for a newer snapshot (`None`: this table committed
+/// since, so the next `get` must look).
+#[derive(Clone)]
+struct CachedLookup {
+    lookup: Arc<Lookup>,
+    checked: Option<Instant>,
 }
 
 impl PyTable {
@@ -65,6 +73,15 @@ impl PyTable {
 
     fn check(&self, py: Python<'_>) -> PyResult<()> {
         check_open(py, &self.closed, self.table.warehouse_url())
+    }
+
+    /// After a commit through this table: its next `get` sees the commit (read your writes).
+    fn committed(&self) {
+        if let Ok(mut slot) = self.lookup.lock() {
+            if let Some(cached) = slot.as_mut() {
+                cached.checked = None;
+            }
+        }
     }
 
     fn reader(
@@ -184,15 +201,16 @@ impl PyTable {
         self.check(py)?;
         let reader = Self::reader(py, data, "data")?;
         let table = self.table.clone();
-        py.detach(|| write_once(&table, |w| write_all(w, reader)))
-            .map_err(|f| crate::errors::failure_to_py(py, f))
+        let written = py.detach(|| write_once(&table, |w| write_all(w, reader)));
+        self.committed();
+        written.map_err(|f| crate::errors::failure_to_py(py, f))
     }
 
     fn delete(&self, py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<Option<i64>> {
         self.check(py)?;
         let reader = Self::reader(py, keys, "keys")?;
         let table = self.table.clone();
-        py.detach(|| {
+        let deleted = py.detach(|| {
             let keys = Self::concat(reader)?;
             // Checked before a writer starts, so bad keys leave no trace.
             table.delete_rows(&keys, "keys")?;
@@ -200,8 +218,9 @@ impl PyTable {
                 block(async { Ok(w.delete(&keys).await?) })?;
                 Ok(keys.num_rows() as u64)
             })
-        })
-        .map_err(|f| crate::errors::failure_to_py(py, f))
+        });
+        self.committed();
+        deleted.map_err(|f| crate::errors::failure_to_py(py, f))
     }
 
     #[pyo3(signature = (columns = None, filter = None, snapshot_id = None, as_of_millis = None, tag = None, limit = None))]
@@ -314,35 +333,49 @@ impl PyTable {
             .map(|(data, changelog)| StagedFiles { data, changelog })
             .collect();
         let t = self.table.clone();
-        wait_lib(py, || async move { t.commit_staged(&staged).await })
+        let snapshot = wait_lib(py, || async move { t.commit_staged(&staged).await });
+        self.committed();
+        snapshot
     }
 
     /// The rows of the keys in `keys` (primary-key columns): the found rows in key order, and
     /// for each key its row or None.
+    #[pyo3(signature = (keys, max_staleness = 0.1))]
     fn get_many<'py>(
         &self,
         py: Python<'py>,
         keys: &Bound<'py, PyAny>,
+        max_staleness: f64,
     ) -> PyResult<(Bound<'py, PyAny>, Vec<Option<usize>>)> {
         self.check(py)?;
+        let max_staleness = seconds_to_duration(py, max_staleness, "max_staleness")?;
         let reader = Self::reader(py, keys, "keys")?;
         let table = self.table.clone();
         let cached = self.lookup.lock().map(|l| l.clone()).unwrap_or(None);
-        let (result, lookup) = wait(py, || async move {
+        let (result, cached) = wait(py, || async move {
             let keys = Self::concat(reader)?;
             let keys = table.key_rows(&keys, "keys")?;
-            let lookup = match cached {
-                Some(l) => {
-                    l.refresh().await?;
-                    l
+            let cached = match cached {
+                // Looking for a newer snapshot costs a few object-store requests: done at most
+                // once per `max_staleness`, and always after this table's own commits.
+                Some(c) if c.checked.is_some_and(|t| t.elapsed() < max_staleness) => c,
+                Some(c) => {
+                    c.lookup.refresh().await?;
+                    CachedLookup {
+                        lookup: c.lookup,
+                        checked: Some(Instant::now()),
+                    }
                 }
-                None => Arc::new(table.lookup(None).await?),
+                None => CachedLookup {
+                    lookup: Arc::new(table.lookup(None).await?),
+                    checked: Some(Instant::now()),
+                },
             };
-            let result = lookup.get_many(&keys).await?;
-            Ok((result, lookup))
+            let result = cached.lookup.get_many(&keys).await?;
+            Ok((result, cached))
         })?;
         if let Ok(mut slot) = self.lookup.lock() {
-            *slot = Some(lookup);
+            *slot = Some(cached);
         }
         Ok((result.rows.to_pyarrow(py)?, result.positions))
     }
@@ -378,7 +411,9 @@ impl PyTable {
     fn compact<'py>(&self, py: Python<'py>, full: bool) -> PyResult<Bound<'py, PyDict>> {
         self.check(py)?;
         let compaction = self.table.compact().full(full);
-        let report = wait_lib(py, || async move { compaction.run_once().await })?;
+        let report = wait_lib(py, || async move { compaction.run_once().await });
+        self.committed();
+        let report = report?;
         let out = PyDict::new(py);
         let snapshot = report.compacted.iter().map(|c| c.snapshot_id).max();
         out.set_item("snapshot_id", snapshot)?;

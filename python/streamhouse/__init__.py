@@ -380,10 +380,15 @@ class Table:
         """:meth:`scan` (same arguments) read into a pandas DataFrame."""
         return self.to_arrow(*args, **kwargs).to_pandas()
 
-    def get(self, key: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
+    def get(self, key: Mapping[str, Any], *, max_staleness: float = 0.1) -> Optional[Dict[str, Any]]:
         """The latest row of one primary key as a dict, or None.
 
         ``key`` maps every primary-key column to its value: ``t.get({"id": 5})``.
+
+        The table keeps its key index warm between calls. A get sees every commit made
+        through this ``Table`` at once; commits of other writers within ``max_staleness``
+        seconds (looking for a newer snapshot costs a few storage requests, so it is done at
+        most that often; ``0`` looks on every call).
         """
         if not isinstance(key, Mapping):
             raise InvalidInput(f"key must be a dict of the primary-key columns, not {key!r}")
@@ -391,18 +396,19 @@ class Table:
             keys = pa.RecordBatch.from_pydict({k: [v] for k, v in key.items()})
         except (pa.ArrowException, TypeError, ValueError) as e:
             raise InvalidInput(f"key {key!r}: {e}") from e
-        rows, positions = self._native.get_many(keys)
+        rows, positions = self._native.get_many(keys, max_staleness)
         if positions[0] is None:
             return None
         return rows.slice(positions[0], 1).to_pylist()[0]
 
-    def get_many(self, keys: Any) -> pa.Table:
+    def get_many(self, keys: Any, *, max_staleness: float = 0.1) -> pa.Table:
         """The latest rows of many primary keys, as a ``pyarrow.Table`` of the rows found (in
         the order of the keys that found them).
 
         ``keys`` holds exactly the primary-key columns, as any input :meth:`write` takes.
+        ``max_staleness`` as in :meth:`get`.
         """
-        rows, _ = self._native.get_many(_arrow_stream(keys, "keys"))
+        rows, _ = self._native.get_many(_arrow_stream(keys, "keys"), max_staleness)
         return pa.Table.from_batches([rows])
 
     def tail(

@@ -179,6 +179,24 @@ def test_get_and_get_many(orders):
     assert orders.get_many(pa.table({"id": pa.array([], pa.int64())})).num_rows == 0
 
 
+def test_get_sees_other_writers_within_max_staleness(orders, warehouse):
+    orders.write({"id": [1], "item": ["a"]})
+    assert orders.get({"id": 1}, max_staleness=3600)["item"] == "a"
+    # Another writer (its own catalog) commits: a warm index looks for it only when its last
+    # look is older than max_staleness.
+    with streamhouse.Catalog(warehouse) as other:
+        other.table("db.orders").write({"id": [1], "item": ["z"]})
+    assert orders.get({"id": 1}, max_staleness=3600)["item"] == "a"
+    assert orders.get_many({"id": [1]}, max_staleness=3600).to_pylist()[0]["item"] == "a"
+    assert orders.get({"id": 1}, max_staleness=0)["item"] == "z"
+    with streamhouse.Catalog(warehouse) as other:
+        other.table("db.orders").write({"id": [1], "item": ["y"]})
+    time.sleep(0.05)
+    assert orders.get({"id": 1}, max_staleness=0.01)["item"] == "y"
+    with pytest.raises(streamhouse.InvalidInput, match="max_staleness"):
+        orders.get({"id": 1}, max_staleness=-1)
+
+
 def test_get_composite_and_partitioned_keys(catalog):
     t = catalog.create_table(
         "db.events",
