@@ -5,6 +5,7 @@ Usage (a release build of the package is what to measure):
     pip install ./python            # or: cd python && maturin build --release && pip install <wheel>
     pip install pypaimon==2.1.0
     python python/bench/workload_w.py [--scale 1.0] [--buckets 4] [--work DIR] [--skip-pypaimon]
+        [--rust-baseline target/release/python-phases]
 
 Workload W (../shared/workloads/WORKLOAD.md): a primary-key table `id BIGINT NOT NULL,
 category STRING, ts BIGINT, amount DOUBLE, payload STRING` (64-byte payloads), `bucket = 4`;
@@ -22,12 +23,19 @@ snapshot (`new_stream_read_builder`, `scan.next_snapshot_id`).
 
 pypaimon-rust 0.4.0 runs the load, upsert and full-read phases (see PypaimonRust).
 
+`--rust-baseline` runs the same phases through the Rust library (the `python-phases` binary:
+`cargo build --release -p streamhouse-tests --bin python-phases`) on the same batches, written
+to Arrow IPC files first, so the Python package's overhead is measured in the same run.
+
 Prints one table: seconds and rows/s per phase and implementation, and the ratios
-other / streamhouse (how many times faster streamhouse is).
+other / streamhouse (how many times faster streamhouse is) and streamhouse / Rust library
+(the Python overhead).
 """
 
 import argparse
+import json
 import os
+import subprocess
 import shutil
 import sys
 import tempfile
@@ -299,6 +307,27 @@ def run(impl, gen_batches, upserts, expected, lo, hi, get_keys, multi_keys, repo
         )
 
 
+def rust_baseline(binary, work, batches, upserts, lo, hi, get_keys, multi_keys, buckets, report):
+    """Runs the phases through the Rust library (see the module doc) and adds its times."""
+    data = os.path.join(work, "rust-input")
+    os.makedirs(data, exist_ok=True)
+    for prefix, group in (("load", batches), ("upsert", upserts)):
+        for i, batch in enumerate(group):
+            with pa.OSFile(os.path.join(data, f"{prefix}-{i:03d}.arrow"), "wb") as f:
+                with pa.ipc.new_file(f, batch.schema) as w:
+                    w.write_batch(batch)
+    with open(os.path.join(data, "keys.json"), "w") as f:
+        json.dump({"lo": lo, "hi": hi, "get_keys": get_keys, "multi_keys": multi_keys}, f)
+    out = subprocess.run(
+        [binary, "--input", data, "--warehouse", os.path.join(work, "rust"), "--buckets", str(buckets)],
+        check=True, stdout=subprocess.PIPE, text=True,
+    )
+    times = json.loads(out.stdout)
+    for name, by in report.items():
+        if name in times and "streamhouse" in by:
+            by["rust library"] = (times[name], by["streamhouse"][1])
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0)
@@ -306,6 +335,10 @@ def main(argv):
     parser.add_argument("--work", help="directory for the warehouse (default: a temporary one)")
     parser.add_argument("--skip-pypaimon", action="store_true")
     parser.add_argument("--skip-pypaimon-rust", action="store_true")
+    parser.add_argument(
+        "--rust-baseline", metavar="BINARY",
+        help="the python-phases binary: run the same phases through the Rust library (Python overhead)",
+    )
     parser.add_argument(
         "--pypaimon-gets", type=int, default=10,
         help="keys pypaimon's GET phases time (each a filtered full read), scaled to 100 in the table",
@@ -334,6 +367,11 @@ def main(argv):
         for impl in impls:
             slow = args.pypaimon_gets if isinstance(impl, Pypaimon) else None
             run(impl, batches, upserts, expected, lo, hi, get_keys, multi_keys, report, slow)
+        if args.rust_baseline:
+            rust_baseline(
+                args.rust_baseline, work, batches, upserts, lo, hi, get_keys, multi_keys,
+                args.buckets, report,
+            )
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
@@ -341,9 +379,9 @@ def main(argv):
     print(f"\nworkload W, scale {args.scale}, bucket {args.buckets}, streamhouse {streamhouse.__version__}\n")
     print(
         "| phase | rows | streamhouse s | rows/s | pypaimon 2.1.0 s | rows/s | pypaimon / streamhouse "
-        "| pypaimon-rust 0.4.0 s | rows/s | pypaimon-rust / streamhouse |"
+        "| pypaimon-rust 0.4.0 s | rows/s | pypaimon-rust / streamhouse | Rust library s | streamhouse / Rust |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, by in report.items():
         ours = by.get("streamhouse")
         theirs = by.get("pypaimon 2.1.0")
@@ -357,9 +395,11 @@ def main(argv):
         def ratio(other):
             return f"{other[0] / ours[0]:.1f}×" if ours and other and ours[0] > 0 else ""
 
+        lib = by.get("rust library")
+        overhead = f"{ours[0] / lib[0]:.2f}×" if ours and lib and lib[0] > 0 else ""
         print(
             f"| {name} | {rows:,} | {' | '.join(cells(ours))} | {' | '.join(cells(theirs))} | {ratio(theirs)} "
-            f"| {' | '.join(cells(rust))} | {ratio(rust)} |"
+            f"| {' | '.join(cells(rust))} | {ratio(rust)} | {'' if lib is None else f'{lib[0]:.3f}'} | {overhead} |"
         )
     return 0
 
