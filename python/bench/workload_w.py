@@ -133,7 +133,7 @@ class Ours:
         )
 
     def write(self, batch):
-        self.table.write(batch)
+        self.last_write = self.table.write(batch)
 
     def full_read(self):
         return self.table.to_arrow()
@@ -151,12 +151,8 @@ class Ours:
         return self.table.get_many({"id": keys})
 
     def last_changes(self):
-        last = self.table.latest_snapshot_id()
-        # the last data commit (a COMPACT snapshot has no changes to read)
-        kinds = self.table.snapshots().to_pydict()
-        data = [s for s, k in zip(kinds["snapshot_id"], kinds["commit_kind"]) if k == "APPEND"]
-        start = data[-1] if data else last
-        batches = list(self.table.tail(start=start))
+        # the snapshot of the last write (compaction may have committed after it)
+        batches = list(self.table.tail(start=self.last_write))
         return pa.Table.from_batches(batches) if batches else None
 
 

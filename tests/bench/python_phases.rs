@@ -13,7 +13,7 @@
 //! - full read and 1 % range: a scan collected in memory (`Table.to_arrow`);
 //! - GET warm: one lookup index kept across keys; GET cold: a new catalog, table and index
 //!   per key; multi-get: one `get_many` of every key;
-//! - the last commit's changes: a tail from the last APPEND snapshot, not following.
+//! - the last commit's changes: a tail from the last write's snapshot, not following.
 //!
 //! Prints one JSON object on stdout: phase name → seconds (the Python benchmark's names).
 
@@ -27,7 +27,7 @@ use arrow::ipc::reader::FileReader;
 use futures::TryStreamExt;
 use serde_json::{json, Value};
 use streamhouse::{
-    columns_from_arrow, Catalog, CommitKind, Datum, Identifier, StartPosition, Table, TableSpec,
+    columns_from_arrow, Catalog, Datum, Identifier, StartPosition, Table, TableSpec,
 };
 
 const USAGE: &str = "usage: python-phases --input DIR --warehouse DIR [--buckets N]
@@ -97,15 +97,19 @@ fn rows(batches: &[RecordBatch]) -> usize {
     batches.iter().map(|b| b.num_rows()).sum()
 }
 
-/// One `Table.write`: a writer, one commit, then the wait for in-writer compaction.
-async fn write_commit(table: &Table, batches: &[RecordBatch]) -> streamhouse::Result<()> {
+/// One `Table.write`: a writer, one commit, then the wait for in-writer compaction. Returns
+/// the snapshot of the rows.
+async fn write_commit(table: &Table, batches: &[RecordBatch]) -> Result<i64, BoxError> {
     let mut writer = table.writer().await?;
     for b in batches {
         writer.write(&table.conform(b, "input")?).await?;
     }
-    writer.commit().await?;
+    let commit = writer.commit().await?;
     writer.close().await?;
-    Ok(())
+    Ok(*commit
+        .snapshot_ids
+        .last()
+        .ok_or("a write committed nothing")?)
 }
 
 fn keys_of(value: &Value, name: &str) -> Result<Vec<i64>, BoxError> {
@@ -165,8 +169,9 @@ async fn run(args: Args) -> Result<Value, BoxError> {
     }
     phase("load", t);
     let t = Instant::now();
+    let mut last_write = 0;
     for batches in &upserts {
-        write_commit(&table, batches).await?;
+        last_write = write_commit(&table, batches).await?;
     }
     phase("upsert (5 rounds)", t);
 
@@ -211,17 +216,9 @@ async fn run(args: Args) -> Result<Value, BoxError> {
     }
 
     let t = Instant::now();
-    let last_append = table
-        .snapshots()
-        .await?
-        .iter()
-        .filter(|s| s.commit_kind == CommitKind::Append)
-        .map(|s| s.id)
-        .max()
-        .ok_or("no APPEND snapshot")?;
     let changes: Vec<_> = table
         .tail()
-        .from(StartPosition::FromSnapshot(last_append))
+        .from(StartPosition::FromSnapshot(last_write))
         .changes()
         .await?
         .try_collect()
