@@ -8,7 +8,10 @@
 //!   little-endian i64 count and that many (little-endian i32 high key, portable 32-bit
 //!   bitmap) pairs;
 //!
-//! then a CRC32 that readers skip. Every offset and length is checked against the file.
+//! then a CRC32 that readers skip. Every offset and length is checked against the file, and
+//! the number of positions against a bound before they are expanded: a few bytes of run
+//! containers can stand for millions of positions, so the bound is the data file's row count
+//! when the caller knows it ([`DeletionVector::parse_for_rows`]), else [`MAX_POSITIONS`].
 
 use object_store::ObjectStoreExt;
 use roaring::RoaringBitmap;
@@ -22,6 +25,10 @@ use crate::plan::DeletionFile;
 pub const MAGIC_32: i32 = 1581511376;
 /// Magic of the 64-bit bitmap format (little-endian in the file).
 pub const MAGIC_64: i32 = 1681511377;
+
+/// The most positions [`DeletionVector::parse`] expands (512 MiB of positions) when the data
+/// file's row count is not given.
+pub const MAX_POSITIONS: u64 = 1 << 26;
 
 /// The deleted row positions of one data file, ascending.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,8 +63,31 @@ impl DeletionVector {
     }
 
     /// Parses the vector at `offset` of an index file's bytes; `length` is the recorded
-    /// length, `path` names the file in errors.
+    /// length, `path` names the file in errors. At most [`MAX_POSITIONS`] positions.
     pub fn parse(file: &[u8], offset: i64, length: i64, path: &str) -> Result<Self> {
+        Self::parse_bounded(file, offset, length, path, None)
+    }
+
+    /// [`DeletionVector::parse`] for a data file of `rows` rows: every position must be below
+    /// `rows`, so the vector never takes more memory than the data file has rows.
+    pub fn parse_for_rows(
+        file: &[u8],
+        offset: i64,
+        length: i64,
+        path: &str,
+        rows: i64,
+    ) -> Result<Self> {
+        Self::parse_bounded(file, offset, length, path, Some(rows.max(0) as u64))
+    }
+
+    fn parse_bounded(
+        file: &[u8],
+        offset: i64,
+        length: i64,
+        path: &str,
+        rows: Option<u64>,
+    ) -> Result<Self> {
+        let limit = rows.unwrap_or(MAX_POSITIONS);
         let bad = |detail: String| {
             Error::corrupt(
                 path,
@@ -91,6 +121,7 @@ impl DeletionVector {
             }
             let bitmap = RoaringBitmap::deserialize_from(&body[4..])
                 .map_err(|e| bad(format!("invalid roaring bitmap: {e}")))?;
+            check_bound(&bitmap, 0, 0, rows, limit).map_err(bad)?;
             Ok(DeletionVector {
                 positions: bitmap.iter().map(u64::from).collect(),
             })
@@ -106,6 +137,7 @@ impl DeletionVector {
             }
             rest = &rest[8..];
             let mut positions = vec![];
+            let mut total = 0u64;
             for _ in 0..count {
                 let key_bytes: [u8; 4] = rest
                     .get(..4)
@@ -117,6 +149,8 @@ impl DeletionVector {
                     .map_err(|e| bad(format!("invalid roaring bitmap: {e}")))?;
                 let used = cursor.position() as usize;
                 rest = &rest[4 + used..];
+                check_bound(&bitmap, high, total, rows, limit).map_err(bad)?;
+                total += bitmap.len();
                 positions.extend(bitmap.iter().map(|low| (high << 32) | low as u64));
             }
             Ok(DeletionVector::from_positions(positions))
@@ -124,6 +158,40 @@ impl DeletionVector {
             Err(bad(format!("unknown magic {magic_be:#x}")))
         }
     }
+}
+
+/// Checks, before expanding `bitmap` (the positions `high << 32 | low`), that the vector
+/// stays within `limit` positions (`total` already taken) and, given the data file's `rows`,
+/// that no position reaches it.
+fn check_bound(
+    bitmap: &RoaringBitmap,
+    high: u64,
+    total: u64,
+    rows: Option<u64>,
+    limit: u64,
+) -> std::result::Result<(), String> {
+    let count = bitmap.len();
+    if total.saturating_add(count) > limit {
+        return Err(match rows {
+            Some(rows) => format!(
+                "{} deleted positions in a data file of {rows} rows",
+                total.saturating_add(count)
+            ),
+            None => format!(
+                "more than {limit} deleted positions ({})",
+                total.saturating_add(count)
+            ),
+        });
+    }
+    if let (Some(rows), Some(max)) = (rows, bitmap.max()) {
+        let max = (high << 32) | max as u64;
+        if max >= rows {
+            return Err(format!(
+                "deleted position {max} is past the data file's {rows} rows"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Reads the whole index file holding a deletion vector; returns its name for messages and its
@@ -219,5 +287,56 @@ mod tests {
         assert!(DeletionVector::parse(&f, -3, 4, "i").is_err());
         let f = hex("01 00000008 5e43f2d0 3a300000");
         assert!(DeletionVector::parse(&f, 1, 8, "i").is_err());
+    }
+
+    /// A vector of 2^24 positions in a few kilobytes of run containers: refused for a data
+    /// file of 1000 rows (and a position past the rows is refused), accepted for one as long
+    /// as the positions.
+    #[test]
+    fn positions_are_bounded_by_the_data_file_rows_before_expanding() {
+        let mut b = RoaringBitmap::new();
+        b.insert_range(0..1 << 24);
+        b.optimize();
+        let mut bytes = vec![];
+        b.serialize_into(&mut bytes).unwrap();
+        let mut v = MAGIC_32.to_be_bytes().to_vec();
+        v.extend(&bytes);
+        let f = index_file(&v);
+        let len = v.len() as i64;
+        let e = DeletionVector::parse_for_rows(&f, 1, len, "index/index-9", 1000).unwrap_err();
+        let e = e.to_string();
+        assert!(
+            e.contains("index/index-9") && e.contains("1000 rows"),
+            "{e}"
+        );
+        let dv = DeletionVector::parse_for_rows(&f, 1, len, "i", 1 << 24).unwrap();
+        assert_eq!(dv.len(), 1 << 24);
+        let e = DeletionVector::parse_for_rows(&f, 1, len, "i", (1 << 24) - 1).unwrap_err();
+        assert!(e.to_string().contains("deleted positions"), "{e}");
+
+        let small = RoaringBitmap::from_iter([5u32, 2000]);
+        let mut bytes = vec![];
+        small.serialize_into(&mut bytes).unwrap();
+        let mut v = MAGIC_32.to_be_bytes().to_vec();
+        v.extend(&bytes);
+        let e = DeletionVector::parse_for_rows(&index_file(&v), 1, v.len() as i64, "i", 1000)
+            .unwrap_err();
+        assert!(e.to_string().contains("position 2000 is past"), "{e}");
+
+        // Without a row count, the fixed bound: 2^32 positions (64-bit format, 2 keys) fail.
+        let mut full = RoaringBitmap::new();
+        full.insert_range(0..=u32::MAX);
+        full.optimize();
+        let mut bytes = vec![];
+        full.serialize_into(&mut bytes).unwrap();
+        let mut p = MAGIC_64.to_le_bytes().to_vec();
+        p.extend(2i64.to_le_bytes());
+        for key in 0..2i32 {
+            p.extend(key.to_le_bytes());
+            p.extend(&bytes);
+        }
+        let e =
+            DeletionVector::parse(&index_file(&p), 1, p.len() as i64 + 8, "index-64").unwrap_err();
+        assert!(e.to_string().contains("more than"), "{e}");
     }
 }

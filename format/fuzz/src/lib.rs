@@ -145,9 +145,11 @@ pub fn schema_json(data: &[u8]) {
     assert_eq!(back, s, "a schema changes when encoded again");
 }
 
-/// `data` = one mode byte, then a deletion-vector index file. Mode 0: the vector at offset 1
-/// with the length its size field claims (as the writer records it); otherwise: offset and
-/// length from the next 8 bytes (as a hostile index manifest could record them).
+/// `data` = one mode byte, then a deletion-vector index file. Even modes: the vector at offset 1
+/// with the length its size field claims (as the writer records it), for a data file of
+/// `mode << 12` rows when mode ≥ 2 (the bound readers give), else with the fixed bound; odd
+/// modes: offset and length from the next 8 bytes (as a hostile index manifest could record
+/// them). Memory stays bounded either way (the run uses an RSS and a malloc limit).
 pub fn deletion_vector(data: &[u8]) {
     let Some((&mode, rest)) = data.split_first() else {
         return;
@@ -157,7 +159,12 @@ pub fn deletion_vector(data: &[u8]) {
             .get(1..5)
             .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]) as i64)
             .unwrap_or(0);
-        DeletionVector::parse(rest, 1, length, "fuzz/index-1")
+        match mode {
+            0 => DeletionVector::parse(rest, 1, length, "fuzz/index-1"),
+            _ => {
+                DeletionVector::parse_for_rows(rest, 1, length, "fuzz/index-1", (mode as i64) << 12)
+            }
+        }
     } else {
         let Some((head, file)) = rest.split_first_chunk::<8>() else {
             return;
@@ -168,6 +175,13 @@ pub fn deletion_vector(data: &[u8]) {
     };
     if let Ok(dv) = result {
         let p = dv.positions();
+        if mode % 2 == 0 && mode >= 2 {
+            let rows = (mode as u64) << 12;
+            assert!(
+                p.last().is_none_or(|l| *l < rows),
+                "a position past the rows"
+            );
+        }
         assert!(p.windows(2).all(|w| w[0] < w[1]), "positions ascend");
         let _ = dv.range(0, u64::MAX);
     }

@@ -29,6 +29,10 @@ use super::{
 use crate::error::{Error, Result};
 use crate::stats::SimpleStats;
 
+/// The most bytes one Avro allocation of a metadata file may take (process-wide, set on the
+/// first decode).
+const MAX_AVRO_ALLOCATION: usize = 64 << 20;
+
 /// Magic bytes of an Avro Object Container File.
 const AVRO_MAGIC: &[u8] = b"Obj\x01";
 
@@ -114,6 +118,10 @@ fn decode_records<T>(
     }
     check_header_metadata(bytes)
         .map_err(|e| Error::corrupt(path, format!("{what}: bad Avro header: {e}")))?;
+    // Every length and count apache-avro reads (a decompressed block, bytes, an array or map)
+    // is checked against this budget before it allocates: far above any real metadata block
+    // (writers flush blocks of tens of kilobytes), far below what a hostile file may claim.
+    apache_avro::util::max_allocation_bytes(MAX_AVRO_ALLOCATION);
     let reader = Reader::new(bytes)
         .map_err(|e| Error::corrupt(path, format!("{what}: bad Avro header: {e}")))?;
     read_records(reader, path, what, version, read)
