@@ -24,6 +24,7 @@ use std::time::Duration;
 use crate::binary_row::BinaryRow;
 use crate::datum::{compare_keys, Datum};
 use crate::error::{Error, Result};
+use crate::io::faults::crash_point;
 use crate::io::files::fold_entries;
 use crate::io::index_manifest::write_index_manifest;
 use crate::io::storage::Created;
@@ -262,6 +263,7 @@ impl Committer {
         identifier: i64,
     ) -> Result<Committed> {
         let outcome = async {
+            crash_point(kind.crash_point_name("files-uploaded"));
             let first_latest = self.table.latest_snapshot_id().await?.unwrap_or(0);
             let commit = (
                 kind,
@@ -279,6 +281,7 @@ impl Committer {
                 });
             }
             let delta = self.write_delta(&entries, &changelog).await?;
+            crash_point(kind.crash_point_name("manifests-written"));
             // A retry of a commit whose earlier call may have landed (a snapshot put failed,
             // its answer unknown) looks for itself in every snapshot since that call began.
             let resumed = self.take_uncertain(identifier, kind);
@@ -473,9 +476,11 @@ impl Committer {
             let path = table.snapshot_path(id);
             match table.io.write_if_absent(&path, snapshot.to_json()).await {
                 Ok(Created::Yes) => {
+                    crash_point(commit.kind.crash_point_name("snapshot-written"));
                     // Best effort: readers confirm the hint by probing the next id.
                     let latest_hint = table.snapshot_dir().clone().join("LATEST");
                     let _ = table.io.write(&latest_hint, id.to_string()).await;
+                    crash_point(commit.kind.crash_point_name("hint-written"));
                     return Ok(attempts.committed(id, commit.kind, false));
                 }
                 Ok(Created::AlreadyExists) => attempts.lost_race(table)?,
@@ -720,6 +725,26 @@ type EarlierCommit<'a> = (
     &'a [ManifestEntry],
     &'a [IndexManifestEntry],
 );
+
+trait CrashPointName {
+    /// `<kind>.<step>`, one of [`crate::io::faults::CRASH_POINTS`].
+    fn crash_point_name(self, step: &str) -> &'static str;
+}
+
+impl CrashPointName for CommitKind {
+    fn crash_point_name(self, step: &str) -> &'static str {
+        let kind = match self {
+            CommitKind::Append => "append",
+            CommitKind::Compact => "compact",
+            _ => return "",
+        };
+        crate::io::faults::CRASH_POINTS
+            .iter()
+            .find(|p| p.strip_prefix(kind).and_then(|r| r.strip_prefix('.')) == Some(step))
+            .copied()
+            .unwrap_or("")
+    }
+}
 
 /// What one commit publishes, whichever snapshot it lands on.
 struct Commit<'a> {

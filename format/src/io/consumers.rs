@@ -114,7 +114,9 @@ impl Table {
             )));
         }
         let c = Consumer { next_snapshot };
-        self.io.write(&self.consumer_path(id), c.to_json()).await
+        self.io.write(&self.consumer_path(id), c.to_json()).await?;
+        crate::io::faults::crash_point("consumer.written");
+        Ok(())
     }
 
     /// Removes consumer `id` (no error when it does not exist).

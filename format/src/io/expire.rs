@@ -280,6 +280,7 @@ async fn expire_until(
                 continue;
             }
             table.io.delete(&path).await?;
+            crate::io::faults::crash_point("expire.data-file-deleted");
             for x in extras {
                 table.io.delete(&x).await?;
             }
@@ -321,11 +322,14 @@ async fn expire_until(
         table.io.delete(&table.index_path(f)).await?;
         report.index_files_deleted += 1;
     }
+    crate::io::faults::crash_point("expire.manifests-deleted");
     // 4. The snapshots themselves, oldest first, then the hint.
     for s in &expired {
         table.io.delete(&table.snapshot_path(s.id)).await?;
+        crate::io::faults::crash_point("expire.snapshot-deleted");
         report.expired.push(s.id);
     }
+    crate::io::faults::crash_point("expire.snapshots-deleted");
     table
         .io
         .write(&table.snapshot_dir().join("EARLIEST"), end.to_string())

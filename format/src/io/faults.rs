@@ -469,6 +469,55 @@ impl ObjectStore for FaultyStore {
     }
 }
 
+/// The environment variable that names the crash point at which a process kills itself
+/// (`kill -9`) — for crash tests only: unset, [`crash_point`] does nothing.
+pub const CRASH_POINT_ENV: &str = "STREAMHOUSE_CRASH_POINT";
+
+/// Every named step at which [`crash_point`] is called: `<commit kind>.<step>` of the one
+/// commit path (a writer's APPEND, in-writer and service compaction's COMPACT), then the steps
+/// of expiration, orphan cleanup, tags and consumers. Crash tests loop over this list.
+pub const CRASH_POINTS: &[&str] = &[
+    "append.files-uploaded",
+    "append.manifests-written",
+    "append.snapshot-written",
+    "append.hint-written",
+    "compact.files-uploaded",
+    "compact.manifests-written",
+    "compact.snapshot-written",
+    "compact.hint-written",
+    "expire.data-file-deleted",
+    "expire.manifests-deleted",
+    "expire.snapshot-deleted",
+    "expire.snapshots-deleted",
+    "clean-orphans.file-deleted",
+    "tag.created",
+    "tag.deleted",
+    "consumer.written",
+];
+
+/// A named step (one of [`CRASH_POINTS`]): when the process's [`CRASH_POINT_ENV`] names it,
+/// the process says so on stderr and dies at once by `kill -9` (no destructor, no flush, as a
+/// machine losing power would leave it). Costs one comparison otherwise.
+pub fn crash_point(name: &str) {
+    static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let at = AT.get_or_init(|| {
+        std::env::var(CRASH_POINT_ENV)
+            .ok()
+            .filter(|v| !v.is_empty())
+    });
+    if at.as_deref() != Some(name) {
+        return;
+    }
+    debug_assert!(CRASH_POINTS.contains(&name), "unlisted crash point {name}");
+    eprintln!("streamhouse: crash point {name}: kill -9");
+    let pid = std::process::id().to_string();
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &pid])
+        .status();
+    // `kill` missing: the closest thing without running destructors.
+    std::process::abort();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

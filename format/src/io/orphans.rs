@@ -104,6 +104,7 @@ pub async fn clean_orphans(
         }
         if !dry_run {
             table.io.delete(&meta.location).await?;
+            crate::io::faults::crash_point("clean-orphans.file-deleted");
         }
         report.bytes += meta.size;
         report.deleted.push(meta.location.to_string());

@@ -138,7 +138,10 @@ impl Table {
             .write_if_absent(&self.tag_path(name), tag.to_json())
             .await?
         {
-            Created::Yes => Ok(tag),
+            Created::Yes => {
+                crate::io::faults::crash_point("tag.created");
+                Ok(tag)
+            }
             Created::AlreadyExists => Err(Error::AlreadyExists(format!(
                 "tag {name} of table {}",
                 self.name
@@ -197,6 +200,7 @@ impl Table {
     pub async fn delete_tag(&self, name: &str) -> Result<Tag> {
         let tag = self.tag(name).await?;
         self.io.delete(&self.tag_path(name)).await?;
+        crate::io::faults::crash_point("tag.deleted");
         Ok(tag)
     }
 
