@@ -13,6 +13,7 @@
 //! `changelog-producer.row-deduplicate = false`). All three inputs are streamed merges in key
 //! order joined by key, so memory stays bounded.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, Int8Array, RecordBatch};
@@ -23,7 +24,11 @@ use streamhouse_format::options::MergeEngine;
 use streamhouse_format::row_kind::RowKind;
 use streamhouse_format::{Error, Result};
 use streamhouse_reader::compact_read::{merge_runs, BucketRuns};
+use streamhouse_reader::dv::DeletionVector;
 use streamhouse_writer::file_writer::RollingFileWriter;
+
+/// Deletion vectors of the bucket's files, by file name.
+type Dvs = HashMap<String, Arc<DeletionVector>>;
 
 use crate::key_cursor::{key_converter, Cursor};
 use crate::levels::Levels;
@@ -41,11 +46,12 @@ pub async fn lookup_changelog(
     ctx: &RewriteContext,
     levels: &Levels,
     dir: &Path,
+    dvs: &Dvs,
     out: &mut CompactResult,
 ) -> Result<()> {
     let l0: Vec<Vec<DataFileMeta>> = levels.level0.iter().map(|f| vec![f.clone()]).collect();
     let upper: Vec<Vec<DataFileMeta>> = levels.upper.values().cloned().collect();
-    diff_changelog(ctx, levels, l0, upper, dir, out).await
+    diff_changelog(ctx, levels, l0, upper, dir, dvs, out).await
 }
 
 /// Writes the `full-compaction` changelog of a full compaction: the keys of every run below
@@ -55,6 +61,7 @@ pub async fn full_compaction_changelog(
     ctx: &RewriteContext,
     levels: &Levels,
     dir: &Path,
+    dvs: &Dvs,
     out: &mut CompactResult,
 ) -> Result<()> {
     let max = levels.max_level();
@@ -64,7 +71,7 @@ pub async fn full_compaction_changelog(
         .partition(|r| r.level == max);
     let l0: Vec<Vec<DataFileMeta>> = below.into_iter().map(|r| r.files).collect();
     let upper: Vec<Vec<DataFileMeta>> = top.into_iter().map(|r| r.files).collect();
-    diff_changelog(ctx, levels, l0, upper, dir, out).await
+    diff_changelog(ctx, levels, l0, upper, dir, dvs, out).await
 }
 
 /// Changelog for the keys of the `delta` runs: before images from `base`, after images from
@@ -75,6 +82,7 @@ async fn diff_changelog(
     delta_runs: Vec<Vec<DataFileMeta>>,
     base_runs: Vec<Vec<DataFileMeta>>,
     dir: &Path,
+    dvs: &Dvs,
     out: &mut CompactResult,
 ) -> Result<()> {
     if delta_runs.is_empty() {
@@ -85,6 +93,7 @@ async fn diff_changelog(
         partition: levels.partition.clone(),
         bucket: levels.bucket,
         runs: files,
+        deletion_vectors: dvs.clone(),
     };
     let all: Vec<Vec<DataFileMeta>> = delta_runs.iter().chain(base_runs.iter()).cloned().collect();
     let mut delta =

@@ -12,11 +12,14 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 
-use streamhouse_format::io::{CommitMessage, Committer, Table};
+use streamhouse_format::io::{CommitMessage, Committed, Committer, Table};
+use streamhouse_format::manifest::{DataFileMeta, FileKind, ManifestEntry};
+use streamhouse_format::snapshot::CommitKind;
 use streamhouse_format::snapshot::Snapshot;
 use streamhouse_format::{Error, ErrorKind, Result};
 
 use crate::changelog::{full_compaction_changelog, lookup_changelog};
+use crate::dv::BucketDvs;
 use crate::levels::Levels;
 use crate::picker::{pick, pick_full, Pick, PickerOptions, RunShape};
 use crate::rewrite::{run_pick, Cancel, CompactResult, Progress, RewriteContext};
@@ -149,19 +152,23 @@ impl Compactor {
                 |e| e.bucket >= 0 && partition.is_none_or(|p| e.partition == p),
             )
             .await?;
-        let levels = Levels::from_entries(entries, table.options.num_levels);
+        let mut levels = Levels::from_entries(entries, table.options.num_levels);
+        for l in &mut levels {
+            l.index_manifest = snapshot.index_manifest.clone();
+        }
         Ok((Some(snapshot), levels))
     }
 
     /// The levels of one bucket in the latest snapshot.
     pub async fn levels_of(&self, partition: &[u8], bucket: i32) -> Result<Levels> {
         let table = &self.ctx.table;
-        let entries = match table.snapshot_or_latest(None).await? {
+        let snapshot = table.snapshot_or_latest(None).await?;
+        let entries = match &snapshot {
             None => vec![],
             Some(s) => {
                 table
                     .live_files(
-                        &s,
+                        s,
                         |m| {
                             m.min_bucket.is_none_or(|b| b <= bucket)
                                 && m.max_bucket.is_none_or(|b| b >= bucket)
@@ -174,13 +181,15 @@ impl Compactor {
         let total = entries
             .first()
             .map_or(table.options.bucket, |e| e.total_buckets);
-        Ok(Levels::new(
+        let mut levels = Levels::new(
             partition.to_vec(),
             bucket,
             total,
             entries.into_iter().map(|e| e.file).collect(),
             table.options.num_levels,
-        ))
+        );
+        levels.index_manifest = snapshot.and_then(|s| s.index_manifest);
+        Ok(levels)
     }
 
     /// What the picker would do with these levels.
@@ -258,7 +267,7 @@ impl Compactor {
             let messages: Vec<CommitMessage> =
                 work.iter().map(|(l, _, r)| commit_message(l, r)).collect();
             let id = self.identifier.fetch_add(1, Ordering::SeqCst);
-            match self.committer.commit(&messages, id).await {
+            match self.commit(&messages, id).await {
                 Ok(committed) => {
                     let snapshot_id = committed.last().map_or(0, |c| c.snapshot_id);
                     return Ok(work
@@ -346,7 +355,7 @@ impl Compactor {
         }
         let message = commit_message(levels, &result);
         let id = self.identifier.fetch_add(1, Ordering::SeqCst);
-        match self.committer.commit(&[message], id).await {
+        match self.commit(&[message], id).await {
             Ok(committed) => {
                 let snapshot_id = committed.last().map_or(0, |c| c.snapshot_id);
                 Ok(Some(summary(levels, pick, &result, snapshot_id)))
@@ -362,8 +371,39 @@ impl Compactor {
         }
     }
 
+    /// One COMPACT snapshot of `messages`: their file changes, their changelog and their
+    /// deletion-vector index changes.
+    async fn commit(&self, messages: &[CommitMessage], identifier: i64) -> Result<Vec<Committed>> {
+        let mut entries = vec![];
+        let mut changelog = vec![];
+        let mut index = vec![];
+        for m in messages {
+            let entry = |kind, file: &DataFileMeta| ManifestEntry {
+                kind,
+                partition: m.partition.clone(),
+                bucket: m.bucket,
+                total_buckets: m.total_buckets,
+                file: file.clone(),
+            };
+            entries.extend(m.compact_before.iter().map(|f| entry(FileKind::Delete, f)));
+            entries.extend(m.compact_after.iter().map(|f| entry(FileKind::Add, f)));
+            changelog.extend(m.compact_changelog.iter().map(|f| entry(FileKind::Add, f)));
+            index.extend(m.index_changes.iter().cloned());
+        }
+        if entries.is_empty() && changelog.is_empty() && index.is_empty() {
+            return Ok(vec![]);
+        }
+        let committed = self
+            .committer
+            .commit_with_index(CommitKind::Compact, entries, changelog, index, identifier)
+            .await?;
+        Ok(vec![committed])
+    }
+
     async fn rewrite(&self, levels: &Levels, pick: Pick, out: &mut CompactResult) -> Result<()> {
-        run_pick(&self.ctx, levels, pick, out).await?;
+        let dvs = BucketDvs::load(&self.ctx.table, levels).await?;
+        let read_dvs = dvs.for_reading();
+        run_pick(&self.ctx, levels, pick, dvs, out).await?;
         let runs = levels.sorted_runs();
         let picks_level0 = runs.iter().take(pick.run_count).any(|r| r.level == 0);
         let is_full = pick.run_count == runs.len() && pick.output_level == levels.max_level();
@@ -375,10 +415,10 @@ impl Compactor {
         };
         match self.ctx.table.options.changelog_producer {
             ChangelogProducer::Lookup if picks_level0 => {
-                lookup_changelog(&self.ctx, levels, &dir()?, out).await?
+                lookup_changelog(&self.ctx, levels, &dir()?, &read_dvs, out).await?
             }
             ChangelogProducer::FullCompaction if is_full => {
-                full_compaction_changelog(&self.ctx, levels, &dir()?, out).await?
+                full_compaction_changelog(&self.ctx, levels, &dir()?, &read_dvs, out).await?
             }
             _ => {}
         }
@@ -407,6 +447,7 @@ fn commit_message(levels: &Levels, result: &CompactResult) -> CommitMessage {
         compact_before: result.before.clone(),
         compact_after: result.after.clone(),
         compact_changelog: result.changelog.clone(),
+        index_changes: result.index_changes.clone(),
         ..Default::default()
     }
 }

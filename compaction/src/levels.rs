@@ -35,6 +35,9 @@ pub struct Levels {
     /// order when merging).
     pub upper: BTreeMap<i32, Vec<DataFileMeta>>,
     pub num_levels: i32,
+    /// The index manifest of the snapshot these levels were read from (the bucket's deletion
+    /// vectors are there); `None` when it has none or it is not known.
+    pub index_manifest: Option<String>,
 }
 
 impl Levels {
@@ -71,6 +74,7 @@ impl Levels {
             level0,
             upper,
             num_levels,
+            index_manifest: None,
         }
     }
 

@@ -7,6 +7,7 @@
 //! * [`picker`] — universal compaction (Paimon's options and defaults), a pure function;
 //! * [`rewrite`] — carrying out a pick: merge with the reader's merge, write with the
 //!   writer's file writer, upgrade files that need no rewrite;
+//! * [`dv`] — deletion vectors written by compaction (merge-on-write);
 //! * [`changelog`] — `changelog-producer = lookup`;
 //! * [`compactor`] — pick → rewrite → COMPACT commit, retrying on fresh state after a lost race;
 //! * [`writer`] — [`CompactingWriter`]: a table writer that compacts after its commits, with
@@ -18,6 +19,7 @@
 
 pub mod changelog;
 pub mod compactor;
+pub mod dv;
 mod key_cursor;
 pub mod levels;
 pub mod picker;

@@ -12,24 +12,37 @@
 //! merged at a time (more are first merged in groups into temporary files), so memory stays
 //! bounded by one file being encoded plus a row group and a few batches per merged run.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
+use arrow::array::{Array, BooleanArray, Int8Array, RecordBatch};
+use arrow::compute::{concat_batches, filter_record_batch};
 use futures::TryStreamExt;
 use object_store::path::Path;
 use streamhouse_format::io::Table;
-use streamhouse_format::manifest::DataFileMeta;
+use streamhouse_format::manifest::{DataFileMeta, IndexManifestEntry};
 use streamhouse_format::options::MergeEngine;
 use streamhouse_format::{Error, Result};
 use streamhouse_reader::compact_read::{compaction_context, merge_runs, BucketRuns};
+use streamhouse_reader::dv::DeletionVector;
 use streamhouse_reader::sections::sections;
 use streamhouse_writer::file_writer::{FileLayout, FileNamer, FinishedFile, RollingFileWriter};
 use tokio::sync::Mutex;
 
-use crate::key_cursor::ExistingKeys;
+use crate::dv::{BucketDvs, HigherPositions};
+use crate::key_cursor::{key_converter, Cursor, ExistingKeys};
 use crate::levels::Levels;
 use crate::picker::Pick;
+
+/// Whether row `i` of a physical batch (kind column `kind_col`) adds data (`+I`, `+U`).
+fn is_add(batch: &RecordBatch, kind_col: usize, i: usize) -> bool {
+    batch
+        .column(kind_col)
+        .as_any()
+        .downcast_ref::<Int8Array>()
+        .is_some_and(|k| k.is_null(i) || !matches!(k.value(i), 1 | 3))
+}
 
 /// Rows per merged batch during compaction.
 pub const COMPACTION_BATCH_SIZE: usize = 8192;
@@ -106,6 +119,8 @@ pub struct CompactResult {
     pub after: Vec<DataFileMeta>,
     /// Changelog files (lookup changelog producer).
     pub changelog: Vec<DataFileMeta>,
+    /// Deletion-vector index changes (the bucket's new index file replacing its old one).
+    pub index_changes: Vec<IndexManifestEntry>,
     /// Files this compaction uploaded (deleted again if it does not commit).
     pub written: Vec<Path>,
     /// How many files were upgraded without rewriting.
@@ -131,11 +146,13 @@ pub fn bucket_label(partition_dir: &str, bucket: i32) -> String {
 }
 
 /// Runs one pick over `levels`, appending to `out` (also on failure, so the caller can delete
-/// what was uploaded).
+/// what was uploaded). `dvs` are the bucket's deletion vectors (empty unless the table has
+/// them); the pick's new deletion vectors go to `out.index_changes`.
 pub async fn run_pick(
     ctx: &RewriteContext,
     levels: &Levels,
     pick: Pick,
+    mut dvs: BucketDvs,
     out: &mut CompactResult,
 ) -> Result<()> {
     let runs = levels.sorted_runs();
@@ -145,7 +162,10 @@ pub async fn run_pick(
         .flat_map(|r| r.files.iter().cloned())
         .collect();
     let output = pick.output_level;
-    let drop_delete = output != 0 && output >= levels.non_empty_highest_level();
+    let dv_table = ctx.table.options.deletion_vectors;
+    // With deletion vectors, what a retraction shadows in higher levels is marked deleted.
+    let drop_delete = output != 0 && (output >= levels.non_empty_highest_level() || dv_table);
+    let read_dvs = dvs.for_reading();
     let partition = ctx.table.partition_dir(&levels.partition)?;
     let progress = ctx.progress.as_ref().map(|p| {
         let total: u64 = picked.iter().map(|f| f.file_size.max(0) as u64).sum();
@@ -164,7 +184,8 @@ pub async fn run_pick(
             BucketRuns {
                 partition: levels.partition.clone(),
                 bucket: levels.bucket,
-                runs: higher,
+                runs: higher.clone(),
+                deletion_vectors: read_dvs.clone(),
             },
             false,
             ctx.batch_size,
@@ -184,7 +205,38 @@ pub async fn run_pick(
         min_file_size: ctx.table.options.target_file_size / 10 * 7,
         progress: progress.clone(),
         dir: ctx.table.bucket_dir(&partition, levels.bucket),
+        dv_table,
+        read_dvs,
     };
+    // Deletion-vector tables (but first-row ones, whose higher levels keep their rows): rows
+    // leaving level 0 supersede rows of the levels above the output, which are marked deleted.
+    let lookup = dv_table
+        && ctx.table.options.merge_engine != MergeEngine::FirstRow
+        && picked.iter().any(|f| f.level == 0);
+    if lookup {
+        let picked_runs: Vec<Vec<DataFileMeta>> = runs
+            .iter()
+            .take(pick.run_count)
+            .map(|r| r.files.clone())
+            .collect();
+        let result = task
+            .lookup_rewrite(picked_runs, higher, &mut dvs, out)
+            .await;
+        if let Some(p) = &progress {
+            p.finish();
+        }
+        result?;
+        out.index_changes = dvs
+            .finish(
+                &ctx.table,
+                levels,
+                &out.before,
+                &out.after,
+                &mut out.written,
+            )
+            .await?;
+        return Ok(());
+    }
     let scan_ctx = compaction_context(&ctx.table, picked.iter(), ctx.batch_size).await?;
     let mut candidate: Vec<Vec<Vec<DataFileMeta>>> = vec![];
     let result = async {
@@ -208,7 +260,17 @@ pub async fn run_pick(
     if let Some(p) = &progress {
         p.finish();
     }
-    result
+    result?;
+    out.index_changes = dvs
+        .finish(
+            &ctx.table,
+            levels,
+            &out.before,
+            &out.after,
+            &mut out.written,
+        )
+        .await?;
+    Ok(())
 }
 
 struct Task<'a> {
@@ -223,6 +285,10 @@ struct Task<'a> {
     min_file_size: u64,
     dir: Path,
     progress: Option<Arc<dyn ProgressTask>>,
+    /// The table has deletion vectors: retractions never go up, files are read with
+    /// `read_dvs`.
+    dv_table: bool,
+    read_dvs: HashMap<String, Arc<DeletionVector>>,
 }
 
 impl Task<'_> {
@@ -239,7 +305,10 @@ impl Task<'_> {
             // A level-0 file may hold keys the higher runs hold: it must be filtered.
             return self.rewrite_sections(vec![vec![vec![file]]], out).await;
         }
-        if self.output != self.max_level || file.delete_row_count == Some(0) {
+        // Retractions are dropped on the way up with deletion vectors (into any level), else
+        // only into the max level.
+        let drops_retractions = self.dv_table || self.output == self.max_level;
+        if !drops_retractions || file.delete_row_count == Some(0) {
             let mut up = file.clone();
             up.level = self.output;
             out.before.push(file);
@@ -307,6 +376,7 @@ impl Task<'_> {
                     partition: self.levels.partition.clone(),
                     bucket: self.levels.bucket,
                     runs,
+                    deletion_vectors: self.read_dvs.clone(),
                 },
                 self.drop_delete,
                 ctx.batch_size,
@@ -335,6 +405,105 @@ impl Task<'_> {
             for t in temps {
                 table.io.delete(&t).await?;
             }
+        }
+        let mut rest = writer.finish()?;
+        self.upload(&mut rest, out).await
+    }
+
+    /// Rewrites the picked runs (holding level-0 files) of a deletion-vector table into the
+    /// output level: each key's merged record is written unless it is a retraction, and the
+    /// key's live row in the levels above the output is marked deleted in `dvs`. Deduplicate
+    /// tables without `sequence.field` take the newest record of the picked runs (level-0
+    /// records are newer than anything above); other merge engines merge the higher row in,
+    /// as Paimon's lookup compaction does.
+    async fn lookup_rewrite(
+        &self,
+        picked: Vec<Vec<DataFileMeta>>,
+        higher: Vec<Vec<DataFileMeta>>,
+        dvs: &mut BucketDvs,
+        out: &mut CompactResult,
+    ) -> Result<()> {
+        let ctx = self.ctx;
+        let table = &ctx.table;
+        let bytes: u64 = picked
+            .iter()
+            .flatten()
+            .map(|f| f.file_size.max(0) as u64)
+            .sum();
+        out.bytes_read += bytes;
+        out.before.extend(picked.iter().flatten().cloned());
+        let mut temps = vec![];
+        let picked = self.reduce_fan_in(picked, &mut temps, out).await?;
+        let runs_of = |runs: Vec<Vec<DataFileMeta>>| BucketRuns {
+            partition: self.levels.partition.clone(),
+            bucket: self.levels.bucket,
+            runs,
+            deletion_vectors: self.read_dvs.clone(),
+        };
+        let newest_wins = table.options.merge_engine == MergeEngine::Deduplicate
+            && table.options.sequence_fields.is_empty();
+        let mut merged = match newest_wins {
+            true => None,
+            false => {
+                let all = picked.iter().chain(higher.iter()).cloned().collect();
+                let stream = merge_runs(table, runs_of(all), false, ctx.batch_size).await?;
+                Some(Cursor::new(stream))
+            }
+        };
+        let mut delta = merge_runs(table, runs_of(picked), false, ctx.batch_size).await?;
+        let mut positions =
+            HigherPositions::new(table, self.dir.clone(), higher, ctx.batch_size).await?;
+        let conv = key_converter(&ctx.layout)?;
+        let nk = ctx.layout.key_fields.len();
+        let mut writer = RollingFileWriter::new(
+            &ctx.layout,
+            &ctx.namer,
+            &table.options.data_file_prefix,
+            self.output,
+            1,
+        );
+        while let Some(batch) = delta.try_next().await? {
+            ctx.cancel.check()?;
+            let keys = conv
+                .convert_columns(&batch.columns()[..nk])
+                .map_err(|e| Error::arrow("encoding keys", e))?;
+            let mut keep = Vec::with_capacity(batch.num_rows());
+            let mut rows = vec![];
+            for i in 0..batch.num_rows() {
+                let key = keys.row(i);
+                for (file, position) in positions.find(&conv, key, dvs).await? {
+                    dvs.delete(&file, position);
+                }
+                match &mut merged {
+                    None => keep.push(is_add(&batch, nk + 1, i)),
+                    Some(m) => {
+                        if let Some(row) = m.seek(&conv, nk, &key.owned()).await? {
+                            if is_add(&row, nk + 1, 0) {
+                                rows.push(row);
+                            }
+                        }
+                    }
+                }
+            }
+            let batch = match merged {
+                None => filter_record_batch(&batch, &BooleanArray::from(keep))
+                    .map_err(|e| Error::arrow("dropping retractions", e))?,
+                Some(_) if rows.is_empty() => continue,
+                Some(_) => concat_batches(&rows[0].schema(), &rows)
+                    .map_err(|e| Error::arrow("assembling merged rows", e))?,
+            };
+            if batch.num_rows() > 0 {
+                writer.write(&self.physical(&batch)?, 0)?;
+                self.upload(&mut writer.finished, out).await?;
+            }
+        }
+        if let Some(p) = &self.progress {
+            p.advance(bytes);
+        }
+        drop(delta);
+        drop(merged);
+        for t in temps {
+            table.io.delete(&t).await?;
         }
         let mut rest = writer.finish()?;
         self.upload(&mut rest, out).await
@@ -386,6 +555,7 @@ impl Task<'_> {
                     partition: self.levels.partition.clone(),
                     bucket: self.levels.bucket,
                     runs: chunk.to_vec(),
+                    deletion_vectors: self.read_dvs.clone(),
                 };
                 let mut stream = merge_runs(table, input, false, ctx.batch_size).await?;
                 let mut files = vec![];

@@ -5,5 +5,6 @@ mod common;
 
 mod changelog_and_services;
 mod compact;
+mod deletion_vectors;
 mod interop;
 mod model;

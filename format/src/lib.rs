@@ -19,6 +19,7 @@ pub mod binary_row;
 pub mod bucket;
 pub mod clock;
 pub mod datum;
+pub mod dv;
 pub mod error;
 pub mod int96;
 pub mod io;

@@ -23,6 +23,7 @@ use streamhouse_format::merge::MergeFunction;
 use streamhouse_format::schema::TableSchema;
 use streamhouse_format::{Error, Result};
 
+use crate::dv::DeletionVector;
 use crate::file_reader::ScanContext;
 use crate::merge::{Merger, RunStream};
 use crate::plan::Split;
@@ -37,6 +38,8 @@ pub struct BucketRuns {
     /// Each run's files in key order; level-0 runs are single files. Order does not matter
     /// for correctness (records are ordered by sequence number), newest first is customary.
     pub runs: Vec<Vec<DataFileMeta>>,
+    /// Deletion vectors of the runs' files by file name: their rows are skipped.
+    pub deletion_vectors: HashMap<String, Arc<DeletionVector>>,
 }
 
 /// The scan context compaction reads with: every column of the current schema, plus the
@@ -77,12 +80,6 @@ pub async fn merge_runs(
             table.name
         )));
     }
-    if table.options.deletion_vectors {
-        return Err(Error::unsupported(format!(
-            "compacting table {} with deletion-vectors.enabled",
-            table.name
-        )));
-    }
     let ctx = compaction_context(table, input.runs.iter().flatten(), batch_size).await?;
     let names = table.schema.field_names();
     let merge_fn = MergeFunction::new(&table.schema, &table.options, &names)?;
@@ -93,7 +90,7 @@ pub async fn merge_runs(
         files: input.runs.iter().flatten().cloned().collect(),
         deletion_vectors: Default::default(),
     };
-    let dvs = Arc::new(HashMap::new());
+    let dvs = Arc::new(input.deletion_vectors);
     let runs: Vec<RunStream> = input
         .runs
         .into_iter()

@@ -135,12 +135,6 @@ impl TableWriter {
             true => Some(dynamic_bucket::DynamicBuckets::new(&table)?),
             false => None,
         };
-        if options.deletion_vectors {
-            return Err(Error::unsupported(format!(
-                "writing table {} with deletion-vectors.enabled (its new rows would stay invisible until compaction with deletion vectors, which this version does not do)",
-                table.name
-            )));
-        }
         let bucket_key_names = bucket_key_names(&schema, &options);
         if !primary_key && num_buckets > 0 && options.bucket_key.is_empty() {
             return Err(Error::invalid(format!(

@@ -15,11 +15,13 @@
 //!
 //! A commit without index changes keeps the previous snapshot's index manifest.
 //!
-//! Beyond Paimon (which replaces a bucket's HASH entry blindly), a HASH change is checked
-//! against the live entry it replaces: a DELETE must name the bucket's live file, and an ADD
-//! without a DELETE must find the bucket without one. A writer that assigned keys to buckets
-//! from an index another writer has since changed gets a conflict instead of silently dropping
-//! the other writer's keys from the index (which would let one key live in two buckets).
+//! Beyond Paimon (which replaces a bucket's HASH entry blindly), a HASH change and a bucketed
+//! deletion-vector change are checked against the live entry they replace: a DELETE must name
+//! the bucket's live file, and an ADD without a DELETE must find the bucket without one. A
+//! writer that assigned keys to buckets from an index another writer has since changed gets a
+//! conflict instead of silently dropping the other writer's keys from the index (which would
+//! let one key live in two buckets); a compaction that read a bucket's deletion vectors before
+//! another compaction replaced them gets a conflict instead of dropping the other's deletions.
 
 use std::collections::HashMap;
 
@@ -78,8 +80,8 @@ pub fn combine_index_entries(
     for d in &deleted {
         let s = slot(d, unaware_dv);
         let current = at.get(&s).and_then(|&i| live[i].as_ref());
-        if d.index_type == HASH_INDEX && current.is_none_or(|c| c.file_name != d.file_name) {
-            return Err(hash_conflict(d, current));
+        if checked(d, unaware_dv) && current.is_none_or(|c| c.file_name != d.file_name) {
+            return Err(replace_conflict(d, current));
         }
         if let Some(i) = at.remove(&s) {
             live[i] = None;
@@ -87,12 +89,10 @@ pub fn combine_index_entries(
     }
     for a in changes.iter().filter(|e| e.kind == FileKind::Add) {
         let s = slot(a, unaware_dv);
-        if a.index_type == HASH_INDEX {
-            let replaces = deleted
-                .iter()
-                .any(|d| d.index_type == HASH_INDEX && slot(d, unaware_dv) == s);
+        if checked(a, unaware_dv) {
+            let replaces = deleted.iter().any(|d| slot(d, unaware_dv) == s);
             if let (false, Some(&i)) = (replaces, at.get(&s)) {
-                return Err(hash_conflict(a, live[i].as_ref()));
+                return Err(replace_conflict(a, live[i].as_ref()));
             }
         }
         match at.get(&s) {
@@ -106,7 +106,13 @@ pub fn combine_index_entries(
     Ok(live.into_iter().flatten().collect())
 }
 
-fn hash_conflict(change: &IndexManifestEntry, live: Option<&IndexManifestEntry>) -> Error {
+/// Whether a change replaces its bucket's file only if it knows that file: HASH files and the
+/// deletion-vector files of bucketed tables.
+fn checked(e: &IndexManifestEntry, unaware_dv: bool) -> bool {
+    e.index_type == HASH_INDEX || (e.index_type == DELETION_VECTORS_INDEX && !unaware_dv)
+}
+
+fn replace_conflict(change: &IndexManifestEntry, live: Option<&IndexManifestEntry>) -> Error {
     let found = match live {
         Some(l) => format!("its live index file is {}", l.file_name),
         None => "it has no live index file".to_string(),
@@ -115,6 +121,12 @@ fn hash_conflict(change: &IndexManifestEntry, live: Option<&IndexManifestEntry>)
         FileKind::Delete => format!("this commit replaces {}", change.file_name),
         FileKind::Add => "this commit expected it to have none".to_string(),
     };
+    if change.index_type == DELETION_VECTORS_INDEX {
+        return Error::Conflict(format!(
+            "deletion-vector conflict in bucket {}: {expected}, but {found}; another compaction changed the bucket's deletion vectors since this one read them",
+            change.bucket
+        ));
+    }
     Error::Conflict(format!(
         "dynamic-bucket index conflict in bucket {}: {expected}, but {found}; another writer assigned keys of this partition since this writer read the index (dynamic-bucket tables take one writer at a time)",
         change.bucket
@@ -251,9 +263,26 @@ mod tests {
             entry(Add, 1, 0, HASH_INDEX, "h-0"),
         ];
         let changes = [entry(Add, 1, 0, DELETION_VECTORS_INDEX, "dv-2")];
-        // Bucketed: the new file replaces the bucket's.
-        let out = combine_index_entries(previous.clone(), &changes, false).unwrap();
+        // Bucketed: the new file replaces the bucket's, which the commit must name.
+        let replace = [
+            entry(Delete, 1, 0, DELETION_VECTORS_INDEX, "dv-1"),
+            entry(Add, 1, 0, DELETION_VECTORS_INDEX, "dv-2"),
+        ];
+        let out = combine_index_entries(previous.clone(), &replace, false).unwrap();
         assert_eq!(names(&out), vec![(1, 0, "dv-2"), (1, 0, "h-0")]);
+        let out = combine_index_entries(previous.clone(), &replace[..1], false).unwrap();
+        assert_eq!(names(&out), vec![(1, 0, "h-0")]);
+        // A compaction that read the bucket's vectors before another one replaced them.
+        for stale in [
+            &changes[..],
+            &[entry(Delete, 1, 0, DELETION_VECTORS_INDEX, "dv-0")],
+        ] {
+            let e = combine_index_entries(previous.clone(), stale, false).unwrap_err();
+            assert!(
+                matches!(e, Error::Conflict(_)) && e.to_string().contains("dv-1"),
+                "{e}"
+            );
+        }
         // Bucket-unaware: files are kept by name, a DELETE removes one.
         let out = combine_index_entries(previous.clone(), &changes, true).unwrap();
         assert_eq!(
