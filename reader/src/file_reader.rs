@@ -62,6 +62,9 @@ pub struct ScanContext {
     pub batch_size: usize,
     /// Predicate and limit pushdown into file reads (see [`crate::pushdown`]).
     pub pushdown: Option<Arc<crate::pushdown::FilePushdown>>,
+    /// The rows of a split may come in any order (not by key): deduplicate sections are then
+    /// read newest run first instead of merged ([`crate::newest_first`]).
+    pub any_order: bool,
 }
 
 impl ScanContext {
@@ -132,6 +135,7 @@ impl ScanContext {
             internal_schema: Arc::new(Schema::new(internal)),
             batch_size,
             pushdown: None,
+            any_order: false,
         })
     }
 
@@ -466,7 +470,10 @@ pub async fn read_file_with(
     let src = locate(ctx, bucket_dir, file)?;
     let display = src.display;
     let metrics = ctx.pushdown.as_ref().and_then(|p| p.metrics.clone());
-    let reader = ObjectReader::new(src.store, src.path, src.size).with_metrics(metrics);
+    let together = location::reads_ranges_together(&ctx.table.io, file.external_path.as_deref());
+    let reader = ObjectReader::new(src.store, src.path, src.size)
+        .with_metrics(metrics)
+        .with_ranges_together(together);
     let builder = crate::pushdown::open(ctx, reader, &src.schema)
         .await
         .map_err(|e| open_error(e, &display))?;

@@ -12,6 +12,8 @@
 //!   the current schema by field id through the file's own schema;
 //! * [`sections`] — sorted runs and non-overlapping key-range sections of a split;
 //! * [`merge`] — the k-way merge of sorted runs feeding `streamhouse_format::merge`;
+//! * [`newest_first`] — deduplicate sections read newest run first without merging, for
+//!   scans in any order;
 //! * [`dv`] — deletion-vector index files;
 //! * [`predicate`] — `--where` predicates: parsing, evaluation, pruning by statistics;
 //! * [`split_reader`] — how one split is read (concatenation or merge), with prefetching;
@@ -55,6 +57,7 @@ pub mod incremental;
 pub mod location;
 pub mod lookup;
 pub mod merge;
+pub mod newest_first;
 pub mod other_formats;
 pub mod parquet_io;
 pub mod plan;

@@ -55,6 +55,18 @@ pub fn resolve(
     )))
 }
 
+/// Whether the store of a file serves several byte ranges best in one call (local disk and
+/// memory: one open file, no request per range) rather than as concurrent requests (S3).
+pub fn reads_ranges_together(io: &FileIO, external: Option<&str>) -> bool {
+    match external {
+        Some(ext) => !ext.contains("://") || ext.starts_with("file:"),
+        None => {
+            let url = io.url.as_str();
+            !url.contains("://") || url.starts_with("file:") || url.starts_with("memory:")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +81,16 @@ mod tests {
         let (_, p) = resolve(&io, &Path::from("x"), Some("file:///data/f")).unwrap();
         assert_eq!(p.as_ref(), "data/f");
         assert!(resolve(&io, &Path::from("x"), Some("oss://b/k")).is_err());
+    }
+
+    #[test]
+    fn local_and_memory_stores_read_ranges_together() {
+        let (mem, _) = streamhouse_format::io::open_warehouse("memory://loc2").unwrap();
+        assert!(reads_ranges_together(&mem, None));
+        assert!(reads_ranges_together(&mem, Some("/data/f.parquet")));
+        assert!(!reads_ranges_together(&mem, Some("s3://b/k")));
+        let s3 = FileIO::new(mem.store.clone(), "s3://bucket/wh");
+        assert!(!reads_ranges_together(&s3, None));
+        assert!(reads_ranges_together(&s3, Some("file:/data/f")));
     }
 }

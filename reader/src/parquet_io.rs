@@ -65,6 +65,9 @@ pub struct ObjectReader {
     metrics: Option<Arc<ScanMetrics>>,
     /// The file's tail: its first offset and its bytes.
     tail: Option<(u64, Bytes)>,
+    /// Several ranges go to the store in one `get_ranges` call (local disk, memory) instead of
+    /// one concurrent request each (see [`crate::location::reads_ranges_together`]).
+    together: bool,
 }
 
 impl ObjectReader {
@@ -76,7 +79,14 @@ impl ObjectReader {
             file_size,
             metrics: None,
             tail: None,
+            together: false,
         }
+    }
+
+    /// Reads the ranges of one call together (one `get_ranges`) when `together`.
+    pub fn with_ranges_together(mut self, together: bool) -> Self {
+        self.together = together;
+        self
     }
 
     /// The bytes of `range` when the kept tail holds them.
@@ -137,12 +147,16 @@ impl AsyncFileReader for ObjectReader {
         let merged = coalesce(&ranges, RANGE_COALESCE_GAP);
         self.count(merged.iter().map(|r| r.end.saturating_sub(r.start)).sum());
         async move {
-            let fetched: Vec<Bytes> = futures::future::try_join_all(
-                merged
-                    .iter()
-                    .map(|r| self.store.get_range(&self.path, r.clone())),
-            )
-            .await
+            let fetched: Vec<Bytes> = if self.together && merged.len() > 1 {
+                self.store.get_ranges(&self.path, &merged).await
+            } else {
+                futures::future::try_join_all(
+                    merged
+                        .iter()
+                        .map(|r| self.store.get_range(&self.path, r.clone())),
+                )
+                .await
+            }
             .map_err(to_parquet_err)?;
             ranges
                 .iter()

@@ -57,6 +57,7 @@ pub struct ScanBuilder {
     limit: Option<usize>,
     batch_size: usize,
     concurrency: usize,
+    any_order: bool,
 }
 
 /// A scan's filter as given.
@@ -90,7 +91,17 @@ impl ScanBuilder {
             limit: None,
             batch_size: DEFAULT_BATCH_SIZE,
             concurrency: DEFAULT_SPLIT_CONCURRENCY,
+            any_order: false,
         }
+    }
+
+    /// Lets the rows of a primary-key split come in any order instead of by key: a
+    /// deduplicate table's overlapping files are then read newest first and filtered instead
+    /// of merged ([`crate::newest_first`]) — for consumers that do not need the order, such as
+    /// aggregates. The rows are the same.
+    pub fn any_order(mut self, yes: bool) -> Self {
+        self.any_order = yes;
+        self
     }
 
     /// Reads snapshot `id` instead of the latest one.
@@ -287,6 +298,7 @@ impl ScanBuilder {
             }
         }
         let mut ctx = ScanContext::new(self.table.clone(), schemas, &names, self.batch_size)?;
+        ctx.any_order = self.any_order;
         let pk = self.table.is_primary_key_table();
         let pre = self.pre_merge_predicate(&predicate);
         let trimmed = self.table.schema.trimmed_primary_keys();

@@ -73,6 +73,13 @@ fn key_range(ctx: &ScanContext, f: &DataFileMeta, types: &[DataType]) -> Option<
     Some((decode(&f.min_key)?, decode(&f.max_key)?))
 }
 
+/// A file's decoded key range (min, max), when its keys are comparable with the current key
+/// types.
+pub(crate) fn file_key_range(ctx: &ScanContext, f: &DataFileMeta) -> Option<(Key, Key)> {
+    let types: Vec<DataType> = ctx.key_fields.iter().map(|f| f.data_type.clone()).collect();
+    key_range(ctx, f, &types)
+}
+
 /// Cuts a split's files into sections of overlapping key ranges, in key order.
 pub fn sections(ctx: &ScanContext, files: &[DataFileMeta]) -> Vec<Section> {
     let types: Vec<DataType> = ctx.key_fields.iter().map(|f| f.data_type.clone()).collect();

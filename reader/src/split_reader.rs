@@ -163,6 +163,19 @@ fn file_stream_with(
         .boxed()
 }
 
+/// The runs of a section newest first, when the scan allows any order and the section can be
+/// read without merging ([`crate::newest_first`]).
+fn newest_first_runs(
+    ctx: &ScanContext,
+    merge_fn: &MergeFunction,
+    section: &crate::sections::Section,
+) -> Option<Vec<Vec<DataFileMeta>>> {
+    if !ctx.any_order || !crate::newest_first::applies(ctx, merge_fn) {
+        return None;
+    }
+    crate::newest_first::order_runs(section.runs.clone())
+}
+
 /// Streams the output batches of one split.
 pub fn read_split(
     ctx: Arc<ScanContext>,
@@ -198,6 +211,35 @@ pub fn read_split(
                                 })
                                 .boxed(),
                         );
+                    } else if let Some(runs) = newest_first_runs(&ctx, &merge_fn, &section) {
+                        let (ctx2, split2, dvs2) = (ctx.clone(), split.clone(), dvs.clone());
+                        let bounds: Vec<_> = runs
+                            .iter()
+                            .flatten()
+                            .map(|f| match crate::sections::file_key_range(&ctx, f) {
+                                Some((mut lo, mut hi)) => (lo.remove(0), hi.remove(0)),
+                                None => (None, None),
+                            })
+                            .collect();
+                        let range = crate::newest_first::key_range(&bounds);
+                        let rows: i64 = runs.iter().flatten().map(|f| f.row_count).sum();
+                        // Runs open only when the section starts; each reads ahead in its own
+                        // task while older ones wait their turn.
+                        let lazy = futures::stream::once(async move {
+                            let streams: Vec<RunStream> = runs
+                                .into_iter()
+                                .map(|files| {
+                                    prefetch(
+                                        file_stream(&ctx2, &split2, files, &dvs2),
+                                        RUN_PREFETCH,
+                                    )
+                                })
+                                .collect();
+                            crate::newest_first::read(ctx2, streams, range, rows)
+                        })
+                        .flatten()
+                        .boxed();
+                        parts.push(lazy);
                     } else {
                         let (ctx2, split2, dvs2) = (ctx.clone(), split.clone(), dvs.clone());
                         let merge_fn = merge_fn.clone();

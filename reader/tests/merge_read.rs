@@ -451,3 +451,138 @@ async fn merge_errors_are_clear() {
         "{e}"
     );
 }
+
+/// Rows sorted by key (any-order scans come in run order).
+fn sorted_rows(batches: &[RecordBatch]) -> Vec<Row> {
+    let mut r = rows(batches);
+    r.sort_by_key(|x| x.0);
+    r
+}
+
+/// A scan in any order reads overlapping deduplicate runs newest first without merging: the
+/// same rows as the merge, for random runs (dense keys: a bitmap of seen keys; sparse keys: a
+/// set), every batch size, projections that leave out the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_order_reads_the_same_rows_as_the_merge() {
+    for (seed, spread) in [(1u64, 1), (2, 1), (3, 1), (4, 1_000_000), (5, 1_000_000)] {
+        let mut rng = Rng(seed.wrapping_mul(0x9E3779B97F4A7C15));
+        let t = kvn_table(&[("bucket", "1")]).await;
+        let mut runs = gen_runs(&mut rng, 300);
+        for (_, recs) in &mut runs {
+            for r in recs.iter_mut() {
+                r.k = r.k.wrapping_mul(spread);
+            }
+        }
+        write_runs(&t, &runs).await;
+        let expected = model("deduplicate", &runs);
+        let merged = rows(&ScanBuilder::new(&t).to_batches().await.unwrap());
+        assert_eq!(merged, expected, "seed {seed}");
+        for bs in [1, 3, 64, 8192] {
+            let batches = ScanBuilder::new(&t)
+                .any_order(true)
+                .batch_size(bs)
+                .to_batches()
+                .await
+                .unwrap();
+            assert_eq!(
+                sorted_rows(&batches),
+                expected,
+                "seed {seed}, batch size {bs}"
+            );
+        }
+        // Without the key column, the values per key still match (v, n as a multiset).
+        let mut got: Vec<(Option<String>, Option<i64>)> = ScanBuilder::new(&t)
+            .any_order(true)
+            .projection(vec!["v".into(), "n".into()])
+            .to_batches()
+            .await
+            .unwrap()
+            .iter()
+            .flat_map(|b| {
+                let v = b.column(0).as_string::<i32>().clone();
+                let n = b.column(1).as_primitive::<Int64Type>().clone();
+                (0..b.num_rows()).map(move |i| {
+                    (
+                        v.is_valid(i).then(|| v.value(i).to_string()),
+                        n.is_valid(i).then(|| n.value(i)),
+                    )
+                })
+            })
+            .collect();
+        let mut want: Vec<(Option<String>, Option<i64>)> =
+            expected.iter().map(|r| (r.1.clone(), r.2)).collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "seed {seed}");
+    }
+}
+
+/// Runs whose sequence numbers interleave are merged even in any order; a file holding a key
+/// twice keeps its last row for that key, also across batch boundaries; key filters apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_order_falls_back_and_keeps_the_last_row_of_a_key_in_a_file() {
+    let t = kvn_table(&[("bucket", "1")]).await;
+    let runs = vec![
+        // Interleaving sequence ranges (0..=4 and 1..=3): merged.
+        recs(
+            1,
+            &[(1, 0, 0, Some("a"), None), (2, 4, 0, Some("b-new"), None)],
+        ),
+        recs(
+            0,
+            &[(2, 1, 0, Some("b-old"), None), (3, 3, 0, Some("c"), None)],
+        ),
+    ];
+    write_runs(&t, &runs).await;
+    for bs in [1, 8192] {
+        let got = sorted_rows(
+            &ScanBuilder::new(&t)
+                .any_order(true)
+                .batch_size(bs)
+                .to_batches()
+                .await
+                .unwrap(),
+        );
+        assert_eq!(got, model("deduplicate", &runs), "batch size {bs}");
+    }
+
+    let t = kvn_table(&[("bucket", "1")]).await;
+    let runs = vec![
+        recs(
+            0,
+            &[
+                (1, 0, 0, Some("a"), None),
+                (2, 1, 0, Some("b1"), None),
+                (2, 2, 0, Some("b2"), None),
+                (2, 3, 0, Some("b3"), None),
+                (3, 4, 0, Some("c1"), None),
+                (3, 5, 3, None, None),
+                (4, 6, 0, Some("d"), None),
+            ],
+        ),
+        recs(0, &[(1, 7, 3, None, None), (4, 8, 0, Some("d2"), None)]),
+    ];
+    write_runs(&t, &runs).await;
+    let want: Vec<Row> = vec![(2, Some("b3".into()), None), (4, Some("d2".into()), None)];
+    for bs in [1, 2, 3, 8192] {
+        let got = sorted_rows(
+            &ScanBuilder::new(&t)
+                .any_order(true)
+                .batch_size(bs)
+                .to_batches()
+                .await
+                .unwrap(),
+        );
+        assert_eq!(got, want, "batch size {bs}");
+        let filtered = sorted_rows(
+            &ScanBuilder::new(&t)
+                .any_order(true)
+                .batch_size(bs)
+                .filter_text("k >= 2 AND k <= 3")
+                .to_batches()
+                .await
+                .unwrap(),
+        );
+        assert_eq!(filtered, want[..1].to_vec(), "batch size {bs}");
+    }
+}
