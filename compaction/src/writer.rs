@@ -20,10 +20,12 @@ use arrow::array::RecordBatch;
 use streamhouse_format::io::Table;
 use streamhouse_format::row_kind::RowKind;
 use streamhouse_format::{Error, Result};
+use streamhouse_reader::lookup::MetadataCacheStore;
 use streamhouse_writer::{TableWriter, WriteSummary};
 use tokio::task::JoinHandle;
 
 use crate::compactor::{BucketOutcome, Compactor};
+use crate::levels::Levels;
 
 /// Most picks one bucket gets in one round while it is above the stop trigger.
 const MAX_PICKS_PER_ROUND: usize = 16;
@@ -124,7 +126,7 @@ impl CompactingWriter {
                 .max(table.options.compaction_trigger) as usize,
             write_only: table.options.write_only,
             level0_before_return: table.is_primary_key_table() && table.options.needs_lookup(),
-            compactor: Arc::new(Compactor::new(table)?),
+            compactor: Arc::new(Compactor::new(with_manifest_cache(table))?),
             task: None,
             pending: BTreeSet::new(),
             running: vec![],
@@ -239,6 +241,23 @@ impl CompactingWriter {
     }
 }
 
+/// Bytes of manifest files (and manifest lists, index manifests) the writer's compactions keep:
+/// they are immutable, so each round and each COMPACT commit's conflict check reads only the
+/// manifests written since the last one instead of all of them.
+const MANIFEST_CACHE_BYTES: usize = 32 << 20;
+
+/// `table` reading its immutable metadata through a cache of [`MANIFEST_CACHE_BYTES`].
+fn with_manifest_cache(mut table: Table) -> Table {
+    let store = MetadataCacheStore::new(table.io.store.clone(), MANIFEST_CACHE_BYTES);
+    table.io = table.io.with_store(Arc::new(store));
+    table
+}
+
+/// One round: the levels of every bucket read from one snapshot (one read of the manifests for
+/// the whole round), then the buckets compacted in turn. A bucket is read again only when it
+/// takes another pick (still at or above the stop trigger, or level-0 files left to push up)
+/// or a pick had to retry; otherwise its run count after a pick is the runs left out of the
+/// pick plus the output run.
 async fn compact_round(
     compactor: &Compactor,
     buckets: Vec<BucketKey>,
@@ -250,18 +269,31 @@ async fn compact_round(
     // deletion-vector tables skip level 0, and lookup changelog comes from these compactions.
     let table = compactor.table();
     let level0_up = table.is_primary_key_table() && table.options.needs_lookup();
+    let wanted: BTreeSet<&BucketKey> = buckets.iter().collect();
+    let (_, all) = compactor.bucket_levels(None).await?;
+    let mut read: BTreeMap<BucketKey, Levels> = all
+        .into_iter()
+        .filter(|l| wanted.contains(&(l.partition.clone(), l.bucket)))
+        .map(|l| ((l.partition.clone(), l.bucket), l))
+        .collect();
     for (partition, bucket) in buckets {
+        let key = (partition.clone(), bucket);
+        let mut levels = match read.remove(&key) {
+            Some(l) => l,
+            None => compactor.levels_of(&partition, bucket).await?,
+        };
         for i in 0..MAX_PICKS_PER_ROUND {
-            let levels = compactor.levels_of(&partition, bucket).await?;
             let runs = levels.run_count();
             round.max_runs_seen = round.max_runs_seen.max(runs);
-            round.runs.insert((partition.clone(), bucket), runs);
+            round.runs.insert(key.clone(), runs);
             // One pick per round, more while the bucket is at or above the stop trigger or
             // (tables that need lookup) still has level-0 files.
             let level0_left = level0_up && !levels.level0.is_empty();
             if i > 0 && runs < stop_trigger && !level0_left {
                 break;
             }
+            let pick = compactor.pick(&levels, full && i == 0);
+            let level0 = levels.level0.len();
             match compactor.compact_levels(levels, full && i == 0, 3).await? {
                 BucketOutcome::Nothing => break,
                 BucketOutcome::GaveUp(_) => {
@@ -273,8 +305,21 @@ async fn compact_round(
                     round.bytes_written += s.bytes_written;
                     round.upgraded += s.upgraded as u64;
                     round.snapshots.push(s.snapshot_id);
-                    let after = compactor.levels_of(&partition, bucket).await?.run_count();
-                    round.runs.insert((partition.clone(), bucket), after);
+                    let after = match pick {
+                        // The pick was made on these levels: the runs it left, and its output.
+                        Some(p) if s.attempts == 1 => {
+                            let level0_after = level0.saturating_sub(p.run_count);
+                            let after = runs - p.run_count + usize::from(s.files_after > 0);
+                            (after, level0_up && level0_after > 0)
+                        }
+                        _ => (usize::MAX, true),
+                    };
+                    if after.0 < stop_trigger && !after.1 {
+                        round.runs.insert(key.clone(), after.0);
+                        break;
+                    }
+                    levels = compactor.levels_of(&partition, bucket).await?;
+                    round.runs.insert(key.clone(), levels.run_count());
                 }
             }
         }

@@ -54,7 +54,7 @@ pub use cache::CacheCounters;
 pub use counters::LookupCounters;
 
 use counters::Counters;
-use meta_store::MetadataCacheStore;
+pub use meta_store::MetadataCacheStore;
 use probe::{Caches, Found, Probe, ProbeSettings};
 use state::{FileIds, SnapshotState};
 use unit::KeyMatcher;
