@@ -60,4 +60,6 @@ mod java_timestamps;
 mod pypaimon_reads_ours;
 mod regressions;
 mod s3;
+mod s3_load;
+mod simulation;
 mod we_read_pypaimon;

@@ -36,6 +36,10 @@ use serde_json::Value;
 #[path = "../../paimon-peer/src/canonical.rs"]
 mod canonical;
 
+/// The seeded simulation of concurrent actors over a faulty store (feature `sim`).
+#[cfg(feature = "sim")]
+pub mod sim;
+
 pub use canonical::{arrow_rows_canonical, column_values, row_line, sort_rows};
 
 /// The scenarios `pypaimon_write` knows (each writes table `db.<scenario>`).
