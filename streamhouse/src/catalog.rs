@@ -13,6 +13,9 @@ use streamhouse_format::types::{parse_columns, DataType};
 use crate::table::Table;
 use crate::{Error, ErrorKind, Identifier, Result};
 
+/// The longest database or table name, in bytes (a file name on common filesystems).
+const MAX_NAME_BYTES: usize = 200;
+
 /// Buckets of a primary-key table created without a `bucket` option.
 pub const DEFAULT_PK_BUCKETS: &str = "1";
 /// Buckets of an append table created without a `bucket` option (`-1`: no buckets).
@@ -259,14 +262,37 @@ impl Catalog {
             .collect())
     }
 
-    fn root_of(&self, id: &Identifier) -> Path {
-        table_root(&self.inner.root, id)
+    /// The table's directory, once the identifier is known safe as two path segments (an
+    /// `Identifier` built by hand skips [`Identifier::parse`]) and, on a local warehouse, the
+    /// database and table directories do not lead outside the warehouse through links.
+    fn root_of(&self, id: &Identifier) -> Result<Path> {
+        let parsed = Identifier::parse(&id.to_string());
+        if parsed.as_ref().ok() != Some(id) {
+            return Err(Error::invalid(format!(
+                "table name {:?}.{:?}: each part must be letters, digits, '_' and '-'",
+                id.database, id.table
+            )));
+        }
+        for part in [&id.database, &id.table] {
+            if part.len() > MAX_NAME_BYTES {
+                return Err(Error::invalid(format!(
+                    "table name {}…: a part is {} bytes long, at most {MAX_NAME_BYTES}",
+                    &id.to_string().chars().take(40).collect::<String>(),
+                    part.len()
+                )));
+            }
+        }
+        let root = table_root(&self.inner.root, id);
+        let db_dir = self.inner.root.clone().join(format!("{}.db", id.database));
+        self.inner.io.check_within_warehouse(&db_dir)?;
+        self.inner.io.check_within_warehouse(&root)?;
+        Ok(root)
     }
 
     /// Opens a table with its latest schema. A missing table is [`Error::NotFound`] saying how
     /// to create it.
     pub async fn table(&self, id: &Identifier) -> Result<Table> {
-        match io::Table::open(self.inner.io.clone(), self.root_of(id), id.to_string()).await {
+        match io::Table::open(self.inner.io.clone(), self.root_of(id)?, id.to_string()).await {
             Ok(t) => Ok(Table::new(t, id.clone(), self.inner.clone())),
             Err(e) if e.kind() == ErrorKind::NotFound => Err(Error::NotFound(format!(
                 "table {id} does not exist in warehouse {} (create it with `streamhouse create {id} --schema ...` or Catalog::create_table; `streamhouse tables` lists the tables)",
@@ -287,7 +313,7 @@ impl Catalog {
     ) -> Result<CreateOutcome> {
         let schema = spec.to_schema(self.inner.io.now_millis())?;
         let io = self.inner.io.clone();
-        match io::Table::create(io, self.root_of(id), id.to_string(), schema).await {
+        match io::Table::create(io, self.root_of(id)?, id.to_string(), schema).await {
             Ok(t) => Ok(CreateOutcome::Created(Table::new(
                 t,
                 id.clone(),
@@ -307,8 +333,9 @@ impl Catalog {
     /// Deletes every file of a table; returns how many there were (0: no such table).
     pub async fn drop_table(&self, id: &Identifier) -> Result<usize> {
         let io = &self.inner.io;
-        let files = io.list_recursive(&self.root_of(id)).await?;
+        let files = io.list_recursive(&self.root_of(id)?).await?;
         for f in &files {
+            io.check_within_warehouse(&f.location)?;
             io.delete(&f.location).await?;
         }
         Ok(files.len())

@@ -103,6 +103,7 @@ pub async fn clean_orphans(
             continue;
         }
         if !dry_run {
+            table.io.check_within_warehouse(&meta.location)?;
             table.io.delete(&meta.location).await?;
             crate::io::faults::crash_point("clean-orphans.file-deleted");
         }

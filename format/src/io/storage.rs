@@ -14,8 +14,9 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload}
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
 
-/// Where tables live: an object store and a root path inside it.
-#[derive(Clone, Debug)]
+/// Where tables live: an object store and a root path inside it. Its `Debug` shows the URL
+/// (credentials removed) and the store's short name, never the store's configuration.
+#[derive(Clone)]
 pub struct FileIO {
     pub store: Arc<dyn ObjectStore>,
     /// The URL this was opened from, for messages.
@@ -30,6 +31,65 @@ pub struct FileIO {
 pub enum Created {
     Yes,
     AlreadyExists,
+}
+
+impl std::fmt::Debug for FileIO {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FileIO({}, {})", redact_location(&self.url), self.store)
+    }
+}
+
+/// `location` with any `user:password@` of a URL replaced by `***@`, for messages.
+pub fn redact_location(location: &str) -> String {
+    match url::Url::parse(location) {
+        Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {
+            let _ = url.set_password(None);
+            let _ = url.set_username("***");
+            url.to_string()
+        }
+        _ => location.to_string(),
+    }
+}
+
+/// `location` itself when it holds no credentials, else its redacted form (which the URL
+/// check then refuses, naming only the redacted form).
+fn location_without_secrets<'a>(location: &'a str, redacted: &'a str) -> &'a str {
+    if redacted == location {
+        location
+    } else {
+        redacted
+    }
+}
+
+impl FileIO {
+    /// On a local warehouse (a path or `file://` URL), the directory `path` resolves to,
+    /// following symbolic links; `None` elsewhere or when it does not exist.
+    fn local_real_path(&self, path: &Path) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+        if self.url.contains("://") && !self.url.starts_with("file://") {
+            return None;
+        }
+        let dir = self.url.strip_prefix("file://").unwrap_or(&self.url);
+        let root = std::fs::canonicalize(dir).ok()?;
+        let mut p = std::path::PathBuf::from(dir);
+        for part in path.parts() {
+            p.push(part.as_ref());
+        }
+        Some((root, std::fs::canonicalize(p).ok()?))
+    }
+
+    /// On a local warehouse, an error when `path` exists and resolves (through symbolic links)
+    /// outside the warehouse directory: a link must not let a table reach, or delete, files
+    /// elsewhere. Nothing to check on object stores.
+    pub fn check_within_warehouse(&self, path: &Path) -> Result<()> {
+        match self.local_real_path(path) {
+            Some((root, real)) if !real.starts_with(&root) => Err(Error::invalid(format!(
+                "{path} leads outside the warehouse {} (a symbolic link to {}); refusing to use it",
+                self.url,
+                real.display()
+            ))),
+            _ => Ok(()),
+        }
+    }
 }
 
 fn memory_stores() -> &'static Mutex<HashMap<String, Arc<InMemory>>> {
@@ -54,6 +114,8 @@ pub fn open_warehouse(location: &str) -> Result<(FileIO, Path)> {
 /// `aws_session_token`, `aws_allow_http`, …). Options override the environment; local and
 /// in-memory warehouses take none.
 pub fn open_warehouse_with(location: &str, options: &[(String, String)]) -> Result<(FileIO, Path)> {
+    let redacted = redact_location(location);
+    let location = location_without_secrets(location, &redacted);
     let is_s3 = location.starts_with("s3://") || location.starts_with("s3a://");
     if let (false, Some((key, _))) = (is_s3, options.first()) {
         return Err(Error::invalid(format!(
@@ -71,7 +133,12 @@ pub fn open_warehouse_with(location: &str, options: &[(String, String)]) -> Resu
     }
     if location.starts_with("s3://") || location.starts_with("s3a://") {
         let url = url::Url::parse(location)
-            .map_err(|e| Error::invalid(format!("bad warehouse URL {location:?}: {e}")))?;
+            .map_err(|_| Error::invalid(format!("bad warehouse URL {redacted:?}")))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(Error::invalid(format!(
+                "warehouse URL {redacted:?}: credentials do not belong in the URL; use the AWS_* environment variables or storage options"
+            )));
+        }
         let bucket = url
             .host_str()
             .ok_or_else(|| Error::invalid(format!("warehouse URL {location:?} names no bucket")))?;
