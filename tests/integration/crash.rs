@@ -16,8 +16,8 @@ use streamhouse_format::io::Table;
 use streamhouse_format::snapshot::CommitKind;
 
 use crate::interop_support::{assert_same_rows, pypaimon_read, python, sort_rows};
-use crate::procs::{cli, cli_binary, feed, json_rows, run_with_input, wait_bounded, Rng};
-use crate::support::{check_history, create_table, open_table, scan_rows};
+use crate::procs::{cli, cli_binary, cli_ok, feed, json_rows, run_with_input, wait_bounded, Rng};
+use crate::support::{check_history, create_table, open_table, scan_rows, write_commit};
 
 const NAME: &str = "db.crash";
 const ROWS: i64 = 3000;
@@ -226,4 +226,240 @@ async fn kill_9_of_writers_and_compaction_services_at_random_moments() {
     if leftovers.deleted.is_empty() {
         println!("note: no kill left an unreferenced file behind in this run");
     }
+}
+
+/// How one crash-point run is set up and what it leaves.
+struct PointRun {
+    /// A label: the point and the operation that reaches it.
+    what: String,
+    point: &'static str,
+    /// The CLI command (after `--warehouse`) and its stdin.
+    args: Vec<String>,
+    input: Vec<u8>,
+    /// Setup before the command: library writes (no compaction), then these.
+    compacted: bool,
+    stray_file: bool,
+    tag: bool,
+    /// The command's rows are in the table after the kill (its APPEND snapshot landed).
+    rows_landed: bool,
+}
+
+const POINTS_TABLE: &str = "db.points";
+
+/// One run per crash point, and each COMPACT point both in a writer (after its commit) and in
+/// the compaction service.
+fn point_runs() -> Vec<PointRun> {
+    use streamhouse_format::io::faults::CRASH_POINTS;
+    let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    let write = s(&["write", POINTS_TABLE, "--format", "json"]);
+    let mut runs = vec![];
+    for &point in CRASH_POINTS {
+        let run = |what: &str, args: Vec<String>| PointRun {
+            what: format!("{point} ({what})"),
+            point,
+            args,
+            input: vec![],
+            compacted: false,
+            stray_file: false,
+            tag: false,
+            rows_landed: false,
+        };
+        let (step, _) = point.split_once('.').unwrap();
+        match step {
+            "append" | "compact" => {
+                let mut r = run("write", write.clone());
+                r.input = json_rows(5, 0..20, "crashed");
+                r.rows_landed = step == "compact"
+                    || point.ends_with("snapshot-written")
+                    || point.ends_with("hint-written");
+                runs.push(r);
+                if step == "compact" {
+                    let args = ["compact", POINTS_TABLE, "--service", "--workers", "1"];
+                    let mut args = s(&args);
+                    args.extend(s(&["--interval", "20ms"]));
+                    runs.push(run("compaction service", args));
+                }
+            }
+            "expire" => {
+                let args = [
+                    "expire",
+                    POINTS_TABLE,
+                    "--retain-min",
+                    "1",
+                    "--retain-max",
+                    "1",
+                ];
+                let mut r = run("expire", s(&args));
+                r.args.extend(s(&["--older-than", "0s"]));
+                r.compacted = true;
+                runs.push(r);
+            }
+            "clean-orphans" => {
+                let args = ["clean-orphans", POINTS_TABLE, "--older-than", "0s"];
+                let mut r = run("clean-orphans", s(&args));
+                r.stray_file = true;
+                runs.push(r);
+            }
+            "tag" => {
+                let created = point == "tag.created";
+                let verb = if created { "create" } else { "delete" };
+                let mut r = run(verb, s(&["tag", verb, POINTS_TABLE, "t1"]));
+                r.tag = !created;
+                runs.push(r);
+            }
+            "consumer" => {
+                let args = ["tail", POINTS_TABLE, "--consumer", "c1", "--output", "json"];
+                runs.push(run("tail", s(&args)));
+            }
+            other => panic!("crash point {point}: no run for step {other}"),
+        }
+    }
+    runs
+}
+
+/// `kill -9` at every named step ([`CRASH_POINTS`]) of write, commit, in-writer and service
+/// compaction, expire, clean-orphans, tag create / delete and consumer update, each on a fresh
+/// table: the process dies there; the table then reads exactly its acknowledged writes (plus
+/// the killed write when its snapshot had landed) through us and pypaimon, every snapshot
+/// reads, `clean-orphans` removes what the crash left, and the table takes a new write.
+///
+/// [`CRASH_POINTS`]: streamhouse_format::io::faults::CRASH_POINTS
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_at_every_named_crash_point() {
+    use std::os::unix::process::ExitStatusExt;
+    let Some(bin) = cli_binary() else {
+        return;
+    };
+    let runs = point_runs();
+    let mut orphans_cleaned = 0;
+    for run in &runs {
+        let what = &run.what;
+        let dir = tempfile::tempdir().unwrap();
+        let location = dir.path().to_str().unwrap().to_string();
+        let table_dir = dir.path().join("db.db").join("points");
+        let table = create_table(
+            &location,
+            POINTS_TABLE,
+            "w INT, seq INT, v STRING",
+            &[],
+            &["w", "seq"],
+            &[("bucket", "1"), ("num-sorted-run.compaction-trigger", "3")],
+        )
+        .await;
+        let mut model: BTreeMap<(i64, i64), String> = BTreeMap::new();
+        // Three level-0 runs, written without compaction.
+        for w in 0..3 {
+            let rows: Vec<(&str, Value)> = (0..20)
+                .map(|seq| ("+I", json!({"w": w, "seq": seq, "v": "setup"})))
+                .collect();
+            write_commit(&table, &rows).await;
+            for seq in 0..20 {
+                model.insert((w, seq), "setup".into());
+            }
+        }
+        if run.compacted {
+            cli_ok(&bin, &location, &["compact", POINTS_TABLE, "--full"]);
+        }
+        if run.tag {
+            table.create_tag("t1", None, None).await.unwrap();
+        }
+        let stray = table_dir.join("bucket-0").join("data-stray.parquet");
+        if run.stray_file {
+            std::fs::write(&stray, b"left by a crash").unwrap();
+        }
+
+        let args: Vec<&str> = run.args.iter().map(String::as_str).collect();
+        let mut cmd = cli(&bin, &location, &args);
+        cmd.env(streamhouse_format::io::faults::CRASH_POINT_ENV, run.point);
+        let mut child = cmd.spawn().expect("start streamhouse");
+        feed(&mut child, run.input.clone());
+        let out = wait_bounded(child, Duration::from_secs(60));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.signal(), Some(9), "{what}: not killed: {stderr}");
+        assert!(
+            stderr.contains(&format!("crash point {}", run.point)),
+            "{what}: {stderr}"
+        );
+        if run.rows_landed {
+            for seq in 0..20 {
+                model.insert((5, seq), "crashed".into());
+            }
+        }
+        expire_leases(&table_dir);
+
+        let table = open_table(&location, POINTS_TABLE)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: the table does not open: {e}"));
+        check_history(&table, what).await;
+        if run.point.starts_with("expire.") {
+            // The snapshots it was expiring may have lost their files already: the next run
+            // finishes the job before every snapshot is read below.
+            cli_ok(&bin, &location, &args);
+        }
+        let expected = expected_rows(&model);
+        assert_same_rows(&scan_rows(&table, None, None).await, &expected, what);
+        for id in table.list_snapshot_ids().await.unwrap() {
+            scan_rows(&table, Some(id), None).await;
+        }
+        if python().is_some() {
+            let theirs = pypaimon_read(&table_dir, None);
+            assert_same_rows(&theirs, &expected, &format!("pypaimon, {what}"));
+        }
+        if run.point == "tag.created" {
+            let tag = table.tag("t1").await;
+            assert!(tag.is_ok(), "{what}: the tag was put before the kill");
+        }
+        if run.point == "tag.deleted" {
+            assert!(
+                table.tag("t1").await.is_err(),
+                "{what}: the tag was deleted"
+            );
+        }
+        if run.point == "consumer.written" {
+            assert!(table.consumer("c1").await.unwrap().is_some(), "{what}");
+        }
+
+        // What the crash left is unreferenced: clean-orphans removes it, reads do not change.
+        let left = clean_orphans(&table, Duration::ZERO, true).await.unwrap();
+        orphans_cleaned += left.deleted.len();
+        cli_ok(
+            &bin,
+            &location,
+            &["clean-orphans", POINTS_TABLE, "--older-than", "0s"],
+        );
+        let after = clean_orphans(&table, Duration::ZERO, true).await.unwrap();
+        assert!(after.deleted.is_empty(), "{what}: left {:?}", after.deleted);
+        assert!(!stray.exists(), "{what}: the stray file stays");
+        assert_same_rows(&scan_rows(&table, None, None).await, &expected, what);
+
+        // The table takes the next write.
+        let out = run_with_input(
+            cli(
+                &bin,
+                &location,
+                &["write", POINTS_TABLE, "--format", "json"],
+            ),
+            json_rows(6, 0..5, "after"),
+        );
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for seq in 0..5 {
+            model.insert((6, seq), "after".into());
+        }
+        let table = open_table(&location, POINTS_TABLE).await.unwrap();
+        check_history(&table, what).await;
+        assert_same_rows(
+            &scan_rows(&table, None, None).await,
+            &expected_rows(&model),
+            &format!("{what}, then a write"),
+        );
+    }
+    println!(
+        "crash points: {} runs over {} named points, {orphans_cleaned} leftover files cleaned",
+        runs.len(),
+        streamhouse_format::io::faults::CRASH_POINTS.len()
+    );
 }

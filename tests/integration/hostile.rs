@@ -510,3 +510,276 @@ async fn damaged_table_files_are_errors_naming_a_file() {
         );
     }
 }
+
+/// Every file under `dir`, recursively (links are not followed).
+fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        match e.file_type() {
+            Ok(t) if t.is_dir() => out.extend(files_under(&p)),
+            _ => out.push(p),
+        }
+    }
+    out
+}
+
+/// Table identifiers with `..`, `/`, NUL, dots, empty parts, very long and non-UTF-8 text are
+/// refused (by the parser, by the catalog for an identifier built by hand, by the CLI): no
+/// file is ever made outside the warehouse.
+#[tokio::test]
+async fn untrusted_table_names_cannot_leave_the_warehouse() {
+    use streamhouse::{Catalog, Identifier, TableSpec};
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = dir.path().join("wh");
+    let location = warehouse.to_str().unwrap().to_string();
+    let catalog = Catalog::open(&location, Vec::<(String, String)>::new()).unwrap();
+    let long = format!("db.{}", "t".repeat(10_000));
+    let names = [
+        "../x.t",
+        "db.../t",
+        "db./etc",
+        "db.t/../../x",
+        "..",
+        "db..t",
+        "a\0b.t",
+        "db.t\0",
+        ".db.t",
+        "db.",
+        ".t",
+        "db.t.u",
+        "db.%2e%2e",
+        "db.a\\b",
+        "/abs.t",
+        "db. t",
+    ];
+    for name in names.iter().copied().chain([long.as_str()]) {
+        let refused = match Identifier::parse(name) {
+            Err(_) => true,
+            Ok(id) => {
+                let spec = TableSpec::parse("id BIGINT").unwrap();
+                catalog.create_table(&id, spec, false).await.is_err()
+            }
+        };
+        assert!(refused, "{:?} was accepted", &name[..name.len().min(40)]);
+    }
+    // Built by hand, skipping the parser.
+    for (database, table) in [
+        ("..", "escape"),
+        ("db", "../../escape"),
+        ("db/x", "t"),
+        ("a\0", "t"),
+    ] {
+        let id = Identifier {
+            database: database.into(),
+            table: table.into(),
+        };
+        let spec = TableSpec::parse("id BIGINT").unwrap();
+        let e = catalog.create_table(&id, spec, false).await.err();
+        assert!(e.is_some(), "{database:?}.{table:?} was accepted");
+        assert!(catalog.table(&id).await.is_err());
+        assert!(catalog.drop_table(&id).await.is_err());
+    }
+    // A non-UTF-8 name on the command line.
+    if let Some(bin) = cli_binary() {
+        use std::os::unix::ffi::OsStrExt;
+        let out = std::process::Command::new(&bin)
+            .arg("--warehouse")
+            .arg(&warehouse)
+            .arg("create")
+            .arg(std::ffi::OsStr::from_bytes(b"db.t\xff\xfe"))
+            .args(["--schema", "id BIGINT"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    }
+    let outside: Vec<_> = files_under(dir.path())
+        .into_iter()
+        .filter(|p| !p.starts_with(&warehouse))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "files outside the warehouse: {outside:?}"
+    );
+    assert!(
+        files_under(&warehouse).is_empty(),
+        "{:?}",
+        files_under(&warehouse)
+    );
+}
+
+/// Partition values holding `..`, `/`, `\`, NUL, `%` escapes and long text are escaped into
+/// one directory name each: every file stays inside the table directory, and the rows read
+/// back as written.
+#[tokio::test]
+async fn partition_values_with_path_characters_stay_inside_the_table() {
+    use crate::support::{create_table, scan_rows, write_commit};
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = dir.path().join("wh");
+    let location = warehouse.to_str().unwrap().to_string();
+    let table = create_table(
+        &location,
+        "db.parts",
+        "p STRING, id BIGINT",
+        &["p"],
+        &[],
+        &[("bucket", "-1")],
+    )
+    .await;
+    let long = format!("{}{}", "é".repeat(20), "x".repeat(100));
+    let values = [
+        "../../escape",
+        "..",
+        ".",
+        "a/b",
+        "/abs",
+        "a\\b",
+        "x\0y",
+        "%2E%2E%2F",
+        "=",
+        "bucket-0",
+        long.as_str(),
+        "",
+    ];
+    let rows: Vec<Value> = values
+        .iter()
+        .enumerate()
+        .map(|(i, p)| serde_json::json!({"p": p, "id": i}))
+        .collect();
+    let records: Vec<(&str, Value)> = rows.iter().map(|r| ("+I", r.clone())).collect();
+    write_commit(&table, &records).await;
+    assert_same_rows(
+        &scan_rows(&table, None, None).await,
+        &rows,
+        "partition values",
+    );
+    let table_dir = warehouse.join("db.db").join("parts");
+    let all = files_under(dir.path());
+    assert!(all.len() > values.len(), "{all:?}");
+    for f in &all {
+        assert!(
+            f.starts_with(&table_dir),
+            "{} is outside the table",
+            f.display()
+        );
+    }
+}
+
+/// A symbolic link inside a local warehouse that leads outside it is refused: a database
+/// directory linked elsewhere cannot hold a new table, and a bucket directory linked elsewhere
+/// is neither cleaned by `clean-orphans` nor deleted by dropping the table; the files it
+/// points at stay.
+#[tokio::test]
+async fn symlinks_out_of_a_local_warehouse_are_refused() {
+    use std::time::Duration;
+    use streamhouse::{Catalog, Identifier, TableSpec};
+    use streamhouse_format::io::orphans::clean_orphans;
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = dir.path().join("wh");
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&warehouse).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    let victim = outside.join("data-victim.parquet");
+    std::fs::write(&victim, b"not the warehouse's").unwrap();
+    std::os::unix::fs::symlink(&outside, warehouse.join("linked.db")).unwrap();
+    let location = warehouse.to_str().unwrap().to_string();
+    let catalog = Catalog::open(&location, Vec::<(String, String)>::new()).unwrap();
+    let id = Identifier::parse("linked.t").unwrap();
+    let spec = TableSpec::parse("id BIGINT").unwrap();
+    let Err(e) = catalog.create_table(&id, spec, false).await else {
+        panic!("a table in a database linked outside the warehouse was created");
+    };
+    assert!(e.to_string().contains("outside the warehouse"), "{e}");
+    assert_eq!(files_under(&outside), vec![victim.clone()]);
+
+    // A real table whose bucket directory is then linked elsewhere.
+    let table = crate::support::create_table(
+        &location,
+        "db.t",
+        "id BIGINT",
+        &[],
+        &[],
+        &[("bucket", "-1")],
+    )
+    .await;
+    let rows = [("+I", serde_json::json!({"id": 1}))];
+    crate::support::write_commit(&table, &rows).await;
+    let table_dir = warehouse.join("db.db").join("t");
+    std::os::unix::fs::symlink(&outside, table_dir.join("bucket-9")).unwrap();
+    let e = clean_orphans(&table, Duration::ZERO, false).await.err();
+    assert!(e.is_some_and(|e| e.to_string().contains("outside the warehouse")));
+    assert!(
+        victim.exists(),
+        "clean-orphans deleted a file outside the warehouse"
+    );
+    let e = catalog
+        .drop_table(&Identifier::parse("db.t").unwrap())
+        .await
+        .err();
+    assert!(e.is_some(), "drop followed the link");
+    assert!(
+        victim.exists(),
+        "dropping the table deleted a file outside the warehouse"
+    );
+}
+
+/// Credentials never show: not in the error for a URL carrying them, not in a FileIO's or a
+/// table's `Debug`, not in a storage error, not in the CLI's errors or `--stats` output.
+#[tokio::test]
+async fn credentials_never_appear_in_errors_debug_or_stats() {
+    use streamhouse_format::io::{open_warehouse, open_warehouse_with};
+    const SECRET: &str = "sUp3rS3cr3tKeyDoNotPrint";
+    let Err(e) = open_warehouse(&format!("s3://AKIAEXAMPLE:{SECRET}@lake/wh")) else {
+        panic!("credentials in the URL were accepted");
+    };
+    assert!(!format!("{e} {e:?}").contains(SECRET), "{e}");
+    let options = [
+        ("aws_access_key_id", "AKIAEXAMPLE"),
+        ("aws_secret_access_key", SECRET),
+        ("aws_endpoint", "http://127.0.0.1:9"),
+        ("aws_allow_http", "true"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()));
+    let (io, root) = open_warehouse_with("s3://lake/wh", &options).unwrap();
+    assert!(!format!("{io:?}").contains(SECRET), "{io:?}");
+    let bad_key = [("aws_secret_access_key_typo".to_string(), SECRET.to_string())];
+    if let Err(e) = open_warehouse_with("s3://lake/wh", &bad_key) {
+        assert!(!format!("{e} {e:?}").contains(SECRET), "{e}");
+    }
+    drop((io, root));
+    // The CLI against the S3 server with the secret in its environment: an error, and the
+    // --stats of a scan.
+    let (Some(bin), Some(_)) = (cli_binary(), crate::interop_support::s3_endpoint()) else {
+        return;
+    };
+    let location = format!("s3://lake/{}", crate::support::unique("creds"));
+    let run = |args: &[&str]| {
+        let mut c = cli(&bin, &location, args);
+        c.env("AWS_SECRET_ACCESS_KEY", SECRET)
+            .env("RUST_LOG", "debug");
+        run_with_input(c, vec![])
+    };
+    let out = run(&["create", "db.c", "--schema", "id BIGINT"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for args in [
+        &["scan", "db.c", "--stats"][..],
+        &["scan", "db.missing", "--stats"][..],
+        &["snapshots", "db.c"][..],
+    ] {
+        let out = run(args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!text.contains(SECRET), "{args:?}: {text}");
+    }
+}

@@ -74,32 +74,41 @@ fn empty_avro_compression_level_is_an_error_not_a_panic() {
     }
 }
 
-/// Found by reading the deletion-vector decoder while writing its fuzz target (not fixed
-/// here: `reader/src/dv.rs` belongs to the reader): `DeletionVector::parse` expands the bitmap
-/// into a `Vec<u64>` of positions, so a few bytes of run containers ask for gigabytes (each
-/// 10-byte container can hold 65 536 positions = 512 KiB). A bound — the data file's row
-/// count, which the callers know — would keep memory proportional to the table. This test
-/// measures the ratio and is ignored until the decoder is bounded.
+/// Found by reading the deletion-vector decoder while writing its fuzz target:
+/// `DeletionVector::parse` expanded the bitmap into a `Vec<u64>` of positions without a bound,
+/// so a few bytes of run containers asked for gigabytes (each 10-byte container can hold
+/// 65 536 positions = 512 KiB). Now the count is checked before expanding: against the data
+/// file's row count (`parse_for_rows`) or a fixed bound (`parse`), and the error names the
+/// index file.
 #[test]
-#[ignore = "known: deletion vectors expand without a bound (see the doc comment)"]
-fn deletion_vector_memory_is_bounded_by_the_input() {
+fn deletion_vector_memory_is_bounded_before_expanding() {
     use roaring::RoaringBitmap;
-    use streamhouse_reader::dv::{DeletionVector, MAGIC_32};
-    let mut b = RoaringBitmap::new();
-    b.insert_range(0..1 << 24);
-    b.optimize();
-    let mut bitmap = vec![];
-    b.serialize_into(&mut bitmap).unwrap();
-    let mut file = vec![1u8];
-    file.extend(((bitmap.len() + 4) as i32).to_be_bytes());
-    file.extend(MAGIC_32.to_be_bytes());
-    file.extend(&bitmap);
-    file.extend([0u8; 4]);
-    let dv = DeletionVector::parse(&file, 1, bitmap.len() as i64 + 4, "index-1").unwrap();
-    let allocated = dv.len() * 8;
-    assert!(
-        allocated <= file.len() * 1024,
-        "{} input bytes became {allocated} bytes of positions",
-        file.len()
-    );
+    use streamhouse_reader::dv::{DeletionVector, MAGIC_32, MAX_POSITIONS};
+    let vector = |range: std::ops::RangeInclusive<u32>| {
+        let mut b = RoaringBitmap::new();
+        b.insert_range(range);
+        b.optimize();
+        let mut bitmap = vec![];
+        b.serialize_into(&mut bitmap).unwrap();
+        let mut file = vec![1u8];
+        file.extend(((bitmap.len() + 4) as i32).to_be_bytes());
+        file.extend(MAGIC_32.to_be_bytes());
+        file.extend(&bitmap);
+        file.extend([0u8; 4]);
+        (file, bitmap.len() as i64 + 4)
+    };
+    // 2^24 positions in a few hundred bytes, for a data file of 1000 rows.
+    let (file, length) = vector(0..=(1 << 24) - 1);
+    assert!(file.len() < 4096, "{} bytes", file.len());
+    let e = DeletionVector::parse_for_rows(&file, 1, length, "t/index/index-1", 1000)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("t/index/index-1"), "{e}");
+    // Every 32-bit position, without a row count: the fixed bound.
+    let (file, length) = vector(0..=u32::MAX);
+    let e = DeletionVector::parse(&file, 1, length, "t/index/index-2")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("t/index/index-2"), "{e}");
+    assert!(e.contains(&MAX_POSITIONS.to_string()), "{e}");
 }

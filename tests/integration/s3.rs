@@ -242,3 +242,65 @@ async fn two_committers_racing_on_s3_land_with_contiguous_ids() {
         "rows of both racers",
     );
 }
+
+/// On the S3 server: a writer's snapshot put lands but its answer is lost and the process
+/// loses the store right after (its commit call fails); a new process retries the same commit
+/// (same commit user, identifier and files) through a new committer after another writer
+/// committed: the retry is recognised, the rows are there once, and pypaimon reads the same.
+#[tokio::test]
+async fn a_retry_through_a_new_committer_after_a_lost_ack_commits_once_on_s3() {
+    use streamhouse_format::io::faults::{FaultyStore, OpFilter, OpKind};
+    let Some(location) = warehouse("retry") else {
+        return;
+    };
+    let table = create_table(
+        &location,
+        "db.retry",
+        "id BIGINT, v STRING",
+        &[],
+        &["id"],
+        &[("bucket", "1")],
+    )
+    .await;
+    let rows = |from: i64, v: &str| -> Vec<Value> {
+        (from..from + 5)
+            .map(|id| json!({"id": id, "v": v}))
+            .collect()
+    };
+    write_commit(&table, &inserts(rows(0, "first"))).await;
+    let faulty = Arc::new(FaultyStore::new(table.io.store.clone()));
+    let mut lossy = table.clone();
+    lossy.io = table.io.with_store(faulty.clone());
+    let mut writer = TableWriter::with_commit_user(lossy.clone(), "etl".into()).unwrap();
+    writer
+        .write(&batch_from_rows(&table.schema, &rows(100, "retried")))
+        .await
+        .unwrap();
+    let messages = writer.prepare_commit().await.unwrap();
+    faulty.arm_lost_ack_then_down(OpFilter::kind(OpKind::Put).path("snapshot/snapshot-"), 0);
+    let committer = Committer::new(lossy.clone(), "etl").unwrap();
+    let e = committer.commit(&messages, 7).await.unwrap_err();
+    assert!(e.to_string().contains("injected fault"), "{e}");
+    drop(committer);
+    assert_eq!(
+        table.list_snapshot_ids().await.unwrap(),
+        vec![1, 2],
+        "the put landed"
+    );
+    write_commit(&table, &inserts(rows(200, "other"))).await;
+
+    let again = Committer::new(table.clone(), "etl").unwrap();
+    let r = again.commit(&messages, 7).await.unwrap();
+    assert!(r[0].was_already_committed, "{r:?}");
+    assert_eq!(r[0].snapshot_id, 2);
+    assert_eq!(table.list_snapshot_ids().await.unwrap(), vec![1, 2, 3]);
+    let mut expected = rows(0, "first");
+    expected.extend(rows(100, "retried"));
+    expected.extend(rows(200, "other"));
+    let ours = scan_rows(&table, None, None).await;
+    assert_same_rows(&ours, &expected, "after the retry");
+    if crate::interop_support::python().is_some() {
+        let theirs = pypaimon_read(format!("{location}/db.db/retry"), None);
+        assert_same_rows(&theirs, &expected, "pypaimon after the retry");
+    }
+}

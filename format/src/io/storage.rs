@@ -70,11 +70,14 @@ impl FileIO {
         }
         let dir = self.url.strip_prefix("file://").unwrap_or(&self.url);
         let root = std::fs::canonicalize(dir).ok()?;
-        let mut p = std::path::PathBuf::from(dir);
-        for part in path.parts() {
-            p.push(part.as_ref());
-        }
-        Some((root, std::fs::canonicalize(p).ok()?))
+        // As the local store maps a path to a file: joined as a URL, percent-decoded once.
+        let file = url::Url::from_directory_path(&root)
+            .ok()?
+            .join(path.as_ref())
+            .ok()?
+            .to_file_path()
+            .ok()?;
+        Some((root, std::fs::canonicalize(file).ok()?))
     }
 
     /// On a local warehouse, an error when `path` exists and resolves (through symbolic links)
