@@ -47,6 +47,7 @@ mod cli_writes_java_reads;
 mod concurrency;
 mod crash;
 mod cross_partition;
+mod dv_writes;
 mod dynamic_bucket_writes;
 mod fault_sweep;
 mod flink_reads_ours;

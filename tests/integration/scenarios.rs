@@ -602,3 +602,55 @@ pub fn all_types(
 pub fn all_bytes_hex() -> String {
     (0u8..=255).map(|b| format!("{b:02x}")).collect()
 }
+
+/// A deletion-vector PK table (`deletion-vectors.enabled`, 2 buckets, 3 levels) under
+/// `engine` (deduplicate, or partial-update with inserts only): 4 commits of updates, new keys,
+/// deletes (deduplicate) and re-inserts over 300 keys. Readers compact it (not fully) after
+/// every commit, so that compaction marks superseded rows in deletion vectors.
+pub fn deletion_vectors(table: &str, engine: Engine) -> Scenario {
+    let deletes = matches!(engine, Engine::Deduplicate);
+    let r = |id: i64, v: Option<&str>, n: Option<i64>| r3(id, v, n);
+    let c2: Records = (0..300)
+        .step_by(3)
+        .map(|i| ("+U", r(i, Some("v2"), (i % 2 == 0).then_some(-i))))
+        .chain((300..340).map(|i| ("+I", r(i, Some("v2 new"), None))))
+        .chain(
+            (0..300)
+                .step_by(10)
+                .filter(|_| deletes)
+                .map(|i| ("-D", r(i, None, None))),
+        )
+        .collect();
+    let c3: Records = (0..340)
+        .step_by(7)
+        .map(|i| ("+U", r(i, None, Some(i * 100))))
+        .chain([("+I", r(10, Some("v3 back"), Some(10)))])
+        .collect();
+    let c4: Records = (0..340)
+        .step_by(11)
+        .map(|i| ("+U", r(i, Some("v4"), None)))
+        .chain(
+            (0..340)
+                .step_by(13)
+                .filter(|_| deletes)
+                .map(|i| ("-D", r(i, None, None))),
+        )
+        .collect();
+    Scenario::new(table, "id BIGINT, v STRING, n BIGINT", engine.clone())
+        .primary_key(&["id"])
+        .option("bucket", "2")
+        .option("num-levels", "3")
+        .option("deletion-vectors.enabled", "true")
+        .option(
+            "merge-engine",
+            if deletes {
+                "deduplicate"
+            } else {
+                "partial-update"
+            },
+        )
+        .insert((0..300).map(|i| r(i, Some("v1"), Some(i))).collect())
+        .commit(c2)
+        .commit(c3)
+        .commit(c4)
+}
