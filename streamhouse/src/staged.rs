@@ -68,8 +68,8 @@ impl Table {
         if data.is_empty() && changelog.is_empty() {
             return Ok(None);
         }
-        let user = format!("staged-{}", uuid::Uuid::new_v4());
-        let committer = Committer::new(self.raw().clone(), user)?;
+        // A fresh user: no earlier snapshot of it to look for.
+        let committer = Committer::with_unique_user(self.raw().clone(), "staged")?;
         let committed = committer
             .commit_entries(CommitKind::Append, data, changelog, 1)
             .await?;
