@@ -6,6 +6,12 @@
 //!
 //! `STREAMHOUSE_CRASH_SEED` picks another sequence of moments; `STREAMHOUSE_CRASH_ITERATIONS`
 //! another count (default 30).
+//!
+//! Besides random moments, `kill_9_at_every_named_crash_point` stops the CLI at each named
+//! step of `streamhouse_format::io::faults::CRASH_POINTS` (`STREAMHOUSE_CRASH_POINT` makes the
+//! process `kill -9` itself there): each COMMIT step of a write, of in-writer and of service
+//! compaction, and the steps of expire, clean-orphans, tag create / delete and consumer
+//! update, each on a fresh table.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
