@@ -414,12 +414,30 @@ impl Binding {
     /// nulls): for primary-key files read without merging, where only `_VALUE_KIND` and the
     /// value columns are used.
     pub(crate) fn without_keys(&self, ctx: &ScanContext) -> Binding {
+        let unread = ctx.key_fields.len() + 1;
+        self.without(ctx, |i| i < unread)
+    }
+
+    /// The binding with `_SEQUENCE_NUMBER` left unread (nulls): for runs whose order alone
+    /// decides which record is newer ([`crate::newest_first`]).
+    pub(crate) fn without_sequence(&self, ctx: &ScanContext) -> Binding {
+        let seq = ctx.seq_index();
+        self.without(ctx, |i| i == seq)
+    }
+
+    /// The binding with the internal columns `unread` picks left unread (primary-key tables).
+    fn without(&self, ctx: &ScanContext, unread: impl Fn(usize) -> bool) -> Binding {
         if !ctx.primary_key {
             return self.clone();
         }
-        let unread = ctx.key_fields.len() + 1;
         let root_of = |s: &Slot| s.source.map(|i| self.roots[i]);
-        let mut roots: Vec<usize> = self.slots[unread..].iter().filter_map(root_of).collect();
+        let mut roots: Vec<usize> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !unread(*i))
+            .filter_map(|(_, s)| root_of(s))
+            .collect();
         roots.sort_unstable();
         roots.dedup();
         let slots = self
@@ -427,7 +445,7 @@ impl Binding {
             .iter()
             .enumerate()
             .map(|(i, s)| Slot {
-                source: if i < unread {
+                source: if unread(i) {
                     None
                 } else {
                     root_of(s).and_then(|r| roots.binary_search(&r).ok())
@@ -443,6 +461,18 @@ impl Binding {
     }
 }
 
+/// Which system columns of a primary-key file a read fills (the others become nulls).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SystemColumns {
+    /// Keys, `_SEQUENCE_NUMBER` and `_VALUE_KIND` (for merging).
+    All,
+    /// Only `_VALUE_KIND` (rows not merged), unless the scan filters rows by key while
+    /// reading.
+    KindOnly,
+    /// Keys and `_VALUE_KIND` ([`crate::newest_first`]).
+    NoSequence,
+}
+
 /// Opens a data file and streams its rows in the internal layout, dropping the positions of
 /// its deletion vector.
 pub async fn read_file(
@@ -451,18 +481,16 @@ pub async fn read_file(
     file: &DataFileMeta,
     dv: Option<Arc<DeletionVector>>,
 ) -> Result<BoxStream<'static, Result<RecordBatch>>> {
-    read_file_with(ctx, bucket_dir, file, dv, true).await
+    read_file_with(ctx, bucket_dir, file, dv, SystemColumns::All).await
 }
 
-/// [`read_file`]; with `keys = false` a primary-key file's key and sequence-number columns
-/// are not read (nulls in their place) unless the scan filters rows by key while reading —
-/// for files whose rows are not merged.
+/// [`read_file`] filling only the system columns `columns` says.
 pub async fn read_file_with(
     ctx: &Arc<ScanContext>,
     bucket_dir: &object_store::path::Path,
     file: &DataFileMeta,
     dv: Option<Arc<DeletionVector>>,
-    keys: bool,
+    columns: SystemColumns,
 ) -> Result<BoxStream<'static, Result<RecordBatch>>> {
     if let Some(other) = crate::other_formats::OtherFormat::of(data_file_format(ctx, file)) {
         return crate::other_formats::read_file(ctx, other, bucket_dir, file, dv).await;
@@ -482,8 +510,10 @@ pub async fn read_file_with(
         .pushdown
         .as_ref()
         .is_some_and(|p| p.row_filter.is_some());
-    if !keys && !key_filter {
-        binding = binding.without_keys(ctx);
+    match columns {
+        SystemColumns::KindOnly if !key_filter => binding = binding.without_keys(ctx),
+        SystemColumns::NoSequence => binding = binding.without_sequence(ctx),
+        _ => {}
     }
     let mask = ProjectionMask::roots(builder.parquet_schema(), binding.roots.iter().copied());
     // Row groups, pages and the deletion vector become one row selection when pruning.

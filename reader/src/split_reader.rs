@@ -14,7 +14,7 @@ use streamhouse_format::merge::MergeFunction;
 use streamhouse_format::{Error, Result};
 
 use crate::dv::DeletionVector;
-use crate::file_reader::{drop_retractions, read_file_with, ScanContext};
+use crate::file_reader::{drop_retractions, read_file_with, ScanContext, SystemColumns};
 use crate::merge::{Merger, RunStream};
 use crate::plan::Split;
 use crate::sections::sections;
@@ -137,17 +137,17 @@ pub(crate) fn file_stream(
     files: Vec<DataFileMeta>,
     dvs: &Arc<HashMap<String, Arc<DeletionVector>>>,
 ) -> RunStream {
-    file_stream_with(ctx, split, files, dvs, true)
+    file_stream_with(ctx, split, files, dvs, SystemColumns::All)
 }
 
-/// [`file_stream`]; `keys = false` for files whose rows are not merged (their key and
-/// sequence-number columns are not read, see [`crate::file_reader::read_file_with`]).
+/// [`file_stream`] filling the system columns `columns` says (files whose rows are not
+/// merged need fewer, see [`crate::file_reader::read_file_with`]).
 fn file_stream_with(
     ctx: &Arc<ScanContext>,
     split: &Split,
     files: Vec<DataFileMeta>,
     dvs: &Arc<HashMap<String, Arc<DeletionVector>>>,
-    keys: bool,
+    columns: SystemColumns,
 ) -> RunStream {
     let dir = split.bucket_dir(&ctx.table);
     let ctx = ctx.clone();
@@ -157,7 +157,7 @@ fn file_stream_with(
             let ctx = ctx.clone();
             let dir = dir.clone();
             let dv = dvs.get(&f.file_name).cloned();
-            async move { read_file_with(&ctx, &dir, &f, dv, keys).await }
+            async move { read_file_with(&ctx, &dir, &f, dv, columns).await }
         })
         .try_flatten()
         .boxed()
@@ -189,12 +189,18 @@ pub fn read_split(
                 drop_retractions: drop,
             } => {
                 let c = ctx.clone();
-                file_stream_with(&ctx, &split, split.files.clone(), &dvs, false)
-                    .and_then(move |b| {
-                        let r = if drop { drop_retractions(&c, b) } else { Ok(b) };
-                        futures::future::ready(r.and_then(|b| c.to_output(&b)))
-                    })
-                    .boxed()
+                file_stream_with(
+                    &ctx,
+                    &split,
+                    split.files.clone(),
+                    &dvs,
+                    SystemColumns::KindOnly,
+                )
+                .and_then(move |b| {
+                    let r = if drop { drop_retractions(&c, b) } else { Ok(b) };
+                    futures::future::ready(r.and_then(|b| c.to_output(&b)))
+                })
+                .boxed()
             }
             SplitMode::Merge(merge_fn) => {
                 let mut parts: Vec<BoxStream<'static, Result<RecordBatch>>> = vec![];
@@ -203,7 +209,7 @@ pub fn read_split(
                         let c = ctx.clone();
                         let files = section.runs.into_iter().flatten().collect();
                         parts.push(
-                            file_stream_with(&ctx, &split, files, &dvs, false)
+                            file_stream_with(&ctx, &split, files, &dvs, SystemColumns::KindOnly)
                                 .and_then(move |b| {
                                     futures::future::ready(
                                         drop_retractions(&c, b).and_then(|b| c.to_output(&b)),
@@ -230,7 +236,13 @@ pub fn read_split(
                                 .into_iter()
                                 .map(|files| {
                                     prefetch(
-                                        file_stream(&ctx2, &split2, files, &dvs2),
+                                        file_stream_with(
+                                            &ctx2,
+                                            &split2,
+                                            files,
+                                            &dvs2,
+                                            SystemColumns::NoSequence,
+                                        ),
                                         RUN_PREFETCH,
                                     )
                                 })
