@@ -85,7 +85,9 @@ impl TableProvider for StreamhouseTable {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         // DataFusion runs one task per partition: each reads its splits one at a time (a
         // filtered scan still overlaps splits, see `Scan::concurrency`).
-        let mut scan: Scan = self.table.scan().concurrency(1);
+        // DataFusion is told nothing of the rows' order, so overlapping files of a
+        // deduplicate table need no merge by key (see `Scan::any_order`).
+        let mut scan: Scan = self.table.scan().concurrency(1).any_order();
         let names: Vec<String> = match projection {
             Some(p) => p
                 .iter()

@@ -31,6 +31,7 @@ pub struct Scan {
     limit: Option<usize>,
     concurrency: Option<usize>,
     metrics: Option<Arc<ScanMetrics>>,
+    any_order: bool,
 }
 
 /// A planned scan: the snapshot it reads and the splits left after pruning. Cheap to clone
@@ -53,6 +54,7 @@ impl Scan {
             limit: None,
             concurrency: None,
             metrics: None,
+            any_order: false,
         }
     }
 
@@ -106,6 +108,13 @@ impl Scan {
         self
     }
 
+    /// Rows need not come in key order (see the reader's `ScanBuilder::any_order`): overlapping
+    /// files of a deduplicate table are read newest first instead of merged.
+    pub fn any_order(mut self) -> Self {
+        self.any_order = true;
+        self
+    }
+
     /// Counts what the scan reads and prunes, level by level (see [`stats`](Self::stats)).
     /// Page counts need the Parquet page indexes, which are then read too.
     pub fn with_stats(mut self) -> Self {
@@ -114,7 +123,9 @@ impl Scan {
     }
 
     fn builder(&self) -> ScanBuilder {
-        let mut b = ScanBuilder::new(self.table.raw()).time_travel(self.travel.clone());
+        let mut b = ScanBuilder::new(self.table.raw())
+            .time_travel(self.travel.clone())
+            .any_order(self.any_order);
         if let Some(m) = &self.metrics {
             b = b.metrics(m.clone());
         }
