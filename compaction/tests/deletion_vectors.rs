@@ -227,3 +227,55 @@ async fn java_index_files_encode_back_byte_for_byte() {
     );
     eprintln!("{compared} Java DV index files encode back byte for byte");
 }
+
+/// Random writes (plain and compacting), compactions, expirations and orphan cleanups on a
+/// deletion-vector table: after every step merge-on-read gives the model; after a compaction
+/// (nothing left in level 0) the deletion-vector read gives it too.
+async fn random_steps(ops: Vec<crate::model::Op>) {
+    use crate::model::{apply, Op};
+    let table = memory_table(&[
+        ("bucket", "2"),
+        ("num-levels", "4"),
+        ("num-sorted-run.compaction-trigger", "3"),
+        ("target-file-size", "2kb"),
+        ("deletion-vectors.enabled", "true"),
+    ])
+    .await;
+    let mut model = Model::new();
+    for (i, op) in ops.iter().enumerate() {
+        apply(&table, op, &mut model).await;
+        let mor = read_map(&merge_on_read(&table), None).await;
+        assert_eq!(
+            mor, model,
+            "merge-on-read after step {i} ({op:?}) of {ops:?}"
+        );
+        let level0 = live_files(&table).await.iter().any(|f| f.1 == 0);
+        if !level0 {
+            let dv = read_map(&table, None).await;
+            assert_eq!(dv, model, "DV read after step {i} ({op:?}) of {ops:?}");
+        }
+        if matches!(op, Op::Compact { .. }) {
+            assert!(!level0, "a compaction left level 0 behind");
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(16),
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    #[test]
+    fn random_steps_read_like_the_model(
+        ops in proptest::collection::vec(crate::model::op(), 1..25)
+    ) {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(random_steps(ops));
+    }
+}

@@ -14,7 +14,7 @@ use streamhouse_format::io::orphans::clean_orphans;
 use streamhouse_format::io::Table;
 
 #[derive(Debug, Clone)]
-enum Op {
+pub(crate) enum Op {
     /// One commit of upserts (Some) and deletes (None); `compacting` uses the in-writer
     /// compaction.
     Write {
@@ -30,7 +30,7 @@ enum Op {
     CleanOrphans,
 }
 
-fn op() -> impl Strategy<Value = Op> {
+pub(crate) fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         5 => (
             prop::collection::vec((0i64..40, prop::option::weighted(0.8, any::<u8>())), 1..30),
@@ -43,7 +43,7 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-async fn apply(table: &Table, op: &Op, model: &mut Model) {
+pub(crate) async fn apply(table: &Table, op: &Op, model: &mut Model) {
     match op {
         Op::Write { ops, compacting } => {
             let ops: Vec<(i64, Option<String>)> = ops
