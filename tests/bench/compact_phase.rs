@@ -104,7 +104,7 @@ fn arrow_merge_and_write(buckets: &[(i32, Vec<PathBuf>)], out: &FsPath) -> (f64,
 }
 
 /// Reads the table with Streamhouse: (seconds, rows, sum of amount).
-async fn full_read(table: &Table) -> (f64, u64, f64) {
+pub async fn full_read(table: &Table) -> (f64, u64, f64) {
     let start = Instant::now();
     let mut stream = ScanBuilder::new(table).execute().await.expect("scan");
     let (mut rows, mut sum) = (0u64, 0.0f64);

@@ -18,9 +18,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use arrow::array::{Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType as A, Field, Schema};
+use streamhouse_format::io::metrics::{metered_io, StoreMetrics};
 use streamhouse_format::io::{open_warehouse, Table};
 use streamhouse_format::snapshot::CommitKind;
-use streamhouse_reader::incremental::{StartPosition, TailBuilder, TailEvent};
+use streamhouse_reader::incremental::{StartPosition, TailBuilder, TailEvent, TailStats};
 use streamhouse_writer::TableWriter;
 
 use crate::{create_bench_table, peak_rss_mib, read_parquet, reset_peak_rss, Row};
@@ -201,8 +202,13 @@ async fn latency_table(location: &str) -> Table {
     .await
 }
 
-/// A library tail following the table; records when each snapshot's last change was rendered.
-fn library_tail(table: Table, deliveries: Deliveries) -> tokio::task::JoinHandle<()> {
+/// A library tail following the table; records when each snapshot's last change was rendered,
+/// and its counters after each snapshot.
+fn library_tail(
+    table: Table,
+    deliveries: Deliveries,
+    counters: Arc<Mutex<TailStats>>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tail = TailBuilder::new(&table)
             .start(StartPosition::Latest)
@@ -228,13 +234,15 @@ fn library_tail(table: Table, deliveries: Deliveries) -> tokio::task::JoinHandle
                         }
                     }
                 }
-                TailEvent::SnapshotEnd(info) if info.changes > 0 => {
-                    deliveries
-                        .lock()
-                        .expect("lock")
-                        .insert(info.id, SystemTime::now());
+                TailEvent::SnapshotEnd(info) => {
+                    if info.changes > 0 {
+                        deliveries
+                            .lock()
+                            .expect("lock")
+                            .insert(info.id, SystemTime::now());
+                    }
+                    *counters.lock().expect("lock") = tail.stats().clone();
                 }
-                TailEvent::SnapshotEnd(_) => {}
             }
         }
     })
@@ -288,7 +296,12 @@ async fn latency_on(location: &str, store: &str, cli: Option<&FsPath>, report: &
     let table = latency_table(location).await;
     let lib: Deliveries = Default::default();
     let bin: Deliveries = Default::default();
-    let lib_task = library_tail(table.clone(), lib.clone());
+    // The library tail reads through a metered store: requests per poll and per snapshot.
+    let mut tail_table = table.clone();
+    let (io, tail_metrics) = metered_io(&table.io);
+    tail_table.io = io;
+    let counters: Arc<Mutex<TailStats>> = Default::default();
+    let lib_task = library_tail(tail_table.clone(), lib.clone(), counters.clone());
     let mut child = cli.and_then(|b| cli_tail(b, location, bin.clone()));
     // Let both tails start and settle into waiting.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -324,6 +337,9 @@ async fn latency_on(location: &str, store: &str, cli: Option<&FsPath>, report: &
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     lib_task.abort();
+    let following = tail_metrics.snapshot();
+    let tail_stats = counters.lock().expect("lock").clone();
+    let idle = idle_poll_cost(&tail_table, &tail_metrics).await;
     if let Some(c) = child.as_mut() {
         let _ = c.kill();
         let _ = c.wait();
@@ -350,6 +366,17 @@ async fn latency_on(location: &str, store: &str, cli: Option<&FsPath>, report: &
             continue;
         }
         let (p50, p99, max) = percentiles(lat.clone());
+        let cost = match what {
+            "library" => format!(
+                "; object-store requests: {:.2} per delivered commit over the run ({} in all, {} probes, {} LATEST checks, {} snapshots), {idle} per idle poll",
+                following.total_requests() as f64 / tail_stats.snapshots.max(1) as f64,
+                following,
+                tail_stats.probes,
+                tail_stats.latest_checks,
+                tail_stats.snapshots,
+            ),
+            _ => String::new(),
+        };
         println!("latency {store} {what}: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms ({} of {} commits delivered)", lat.len(), commits.len());
         report.push(Row {
             phase: format!("latency {store}"),
@@ -362,9 +389,31 @@ async fn latency_on(location: &str, store: &str, cli: Option<&FsPath>, report: &
                 lat.len(),
                 commits.len(),
                 COMMIT_EVERY.as_millis()
-            ),
+            ) + &cost,
         });
     }
+}
+
+/// Requests per poll of a following tail that finds nothing: a fresh tail waits 2 s at the
+/// end of the table; (requests made) / (probes) as text.
+async fn idle_poll_cost(table: &Table, metrics: &StoreMetrics) -> String {
+    let mut tail = TailBuilder::new(table)
+        .start(StartPosition::Latest)
+        .follow(true)
+        .build()
+        .await
+        .expect("tail");
+    let before = metrics.snapshot();
+    let probes = tail.stats().probes;
+    // Nothing is committed meanwhile: the wait times out (`next` is cancel-safe).
+    let _ = tokio::time::timeout(Duration::from_secs(2), tail.next()).await;
+    let cost = metrics.snapshot().since(&before);
+    let polls = tail.stats().probes - probes;
+    format!(
+        "{:.2} ({} over {polls} polls: {cost})",
+        cost.total_requests() as f64 / polls.max(1) as f64,
+        cost.total_requests()
+    )
 }
 
 /// The release `streamhouse` binary next to this benchmark binary, if built.

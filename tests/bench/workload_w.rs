@@ -17,6 +17,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use streamhouse_format::io::metrics::metered_io;
 use streamhouse_format::io::{open_warehouse, table_root, FileIO, Identifier, Table};
 use streamhouse_format::schema::TableSchema;
 use streamhouse_format::types::parse_columns;
@@ -27,6 +28,7 @@ mod compact_phase;
 mod get_phase;
 mod range_phase;
 mod tail_phase;
+mod write_phase;
 
 /// Workload W's table: its columns (primary key `id`).
 const W_COLUMNS: &str =
@@ -151,6 +153,16 @@ fn status_mib(field: &str) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// CPU seconds (user + system) this process used so far, all threads.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which ends with ')'): utime and stime are 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 thread_local! {
     static PHASE_START_RSS: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
 }
@@ -208,6 +220,37 @@ fn print_rows(rows: &[Row]) {
             r.phase, r.what, r.seconds, rate, r.rss, r.note
         );
     }
+}
+
+/// `0.101s 0.099s …`
+fn secs_list(v: &[f64]) -> String {
+    v.iter()
+        .map(|t| format!("{t:.3}s"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Sorts the rows by phase (baselines after their phase's rows) and prints them.
+fn print_report(report: &mut [Row]) {
+    report.sort_by_key(|r| {
+        [
+            "load",
+            "upsert",
+            "full read",
+            "changes",
+            "latency",
+            "range",
+            "sql",
+            "get",
+            "compact",
+            "read after",
+            "long upsert",
+        ]
+        .iter()
+        .position(|p| r.phase.starts_with(p))
+        .unwrap_or(9)
+    });
+    print_rows(report);
 }
 
 fn parquet_props() -> WriterProperties {
@@ -280,6 +323,56 @@ fn peer_binary() -> Option<PathBuf> {
     p.exists().then_some(p)
 }
 
+const USAGE: &str = "\
+workload-w: the reference workload W (../shared/workloads/WORKLOAD.md) through streamhouse, each
+phase printed beside baselines measured in the same run (arrow-rs, DataFusion, the paimon crate
+when built, pypaimon when STREAMHOUSE_PYTHON is set).
+
+Usage: workload-w [--buckets N] [--scale F] [--only-write] [--skip-latency]
+
+  --buckets N     buckets of the table (default 4)
+  --scale F       fraction of W's sizes (default 1.0: 2,000,000 load rows, 5 x 200,000 upserts)
+  --only-write    stop after load, upsert and the full read that checks them
+  --skip-latency  skip the tail latency phase (20 s of commits every 200 ms)
+  -h, --help      print this and exit
+
+Environment: STREAMHOUSE_PYTHON (a venv python with pypaimon), STREAMHOUSE_S3_ENDPOINT (an S3
+test server for the S3 phases). Build the paimon crate peer to include it:
+  cargo build --release --manifest-path tests/paimon-peer/Cargo.toml
+";
+
+/// Flags taking a value, and flags alone.
+const VALUE_FLAGS: [&str; 2] = ["--buckets", "--scale"];
+const BARE_FLAGS: [&str; 2] = ["--only-write", "--skip-latency"];
+
+/// Checks the arguments: `Err(code)` to exit with (0 after `--help`, 2 after a bad argument).
+fn check_args(args: &[String]) -> Result<(), i32> {
+    let mut i = 1;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if a == "-h" || a == "--help" {
+            print!("{USAGE}");
+            return Err(0);
+        }
+        if VALUE_FLAGS.contains(&a) {
+            match args.get(i + 1).map(|v| v.parse::<f64>()) {
+                Some(Ok(v)) if v > 0.0 => i += 2,
+                _ => {
+                    eprintln!("workload-w: {a} needs a positive number\n\n{USAGE}");
+                    return Err(2);
+                }
+            }
+            continue;
+        }
+        if !BARE_FLAGS.contains(&a) {
+            eprintln!("workload-w: unknown argument {a:?}\n\n{USAGE}");
+            return Err(2);
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -287,6 +380,9 @@ async fn main() {
     if let Some(i) = args.iter().position(|a| a == "--get-child") {
         get_phase::child(&args[i + 1..]).await;
         return;
+    }
+    if let Err(code) = check_args(&args) {
+        std::process::exit(code);
     }
     let arg = |name: &str, default: f64| -> f64 {
         args.iter()
@@ -307,7 +403,6 @@ async fn main() {
     let (io, root) = open_warehouse(warehouse.to_str().expect("utf8")).expect("warehouse");
     let buckets_text = buckets.to_string();
     let options = [("bucket", buckets_text.as_str())];
-    let table = create_bench_table(io, &root, "bench.w", W_COLUMNS, &options).await;
     let arrow_schema = w_arrow_schema();
 
     let mut gen = Gen {
@@ -341,36 +436,130 @@ async fn main() {
     println!("workload W: {total} load rows in {load_batches} batches, {rounds} upsert rounds of {} rows, bucket = {buckets}", 2 * round_half);
 
     let mut report = vec![];
-    // Phase 1: load.
+    // Phase 1 and 2 with the default options: in-writer compaction (tests/bench/write_phase.rs).
+    let upsert_rows = (rounds * 2 * round_half) as u64;
+    let default_wh = work.path().join("warehouse-default");
+    let (dio, droot) = open_warehouse(default_wh.to_str().expect("utf8")).expect("warehouse");
+    let (dio, dmetrics) = metered_io(&dio);
+    let dtable = create_bench_table(dio, &droot, "bench.w", W_COLUMNS, &options).await;
+    let base_before = arrow_sort_and_write(&load, &work.path().join("plain-load-0"));
     reset_peak_rss();
-    let mut writer = TableWriter::new(table.clone()).await.expect("writer");
-    let start = Instant::now();
-    for b in &load {
-        writer.write(b).await.expect("write");
-        writer.commit().await.expect("commit");
-    }
-    let load_s = start.elapsed().as_secs_f64();
-    let (bytes, files) = dir_size(&warehouse);
+    let cpu = cpu_seconds();
+    let run = write_phase::default_options(&dtable, &dmetrics, &load, &upserts).await;
+    let default_cpu = cpu_seconds() - cpu;
+    let default_rss = peak_rss_mib();
+    // Baselines right after, back to back: the load one twice (before and after), averaged.
+    reset_peak_rss();
+    let cpu = cpu_seconds();
+    let base_after = arrow_sort_and_write(&load, &work.path().join("plain-load"));
+    let base_cpu = cpu_seconds() - cpu;
+    let base_load = (base_before + base_after) / 2.0;
+    let base_load_rss = peak_rss_mib();
+    reset_peak_rss();
+    let base_up_rounds: Vec<f64> = upserts
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            arrow_sort_and_write(
+                std::slice::from_ref(b),
+                &work.path().join(format!("plain-upsert-{i}")),
+            )
+        })
+        .collect();
+    let base_up: f64 = base_up_rounds.iter().sum();
+    let base_up_rss = peak_rss_mib();
+    let (bytes, files) = dir_size(&default_wh);
+    let median = write_phase::median_commit(&run.load_commits);
+    let stop = dtable.options.stop_trigger;
     report.push(Row {
         phase: "load".into(),
-        what: "streamhouse".into(),
-        seconds: load_s,
+        what: "streamhouse, default options (in-writer compaction)".into(),
+        seconds: run.load_s,
         rows: total as u64,
-        rss: peak_rss_mib(),
-        note: format!("{} MiB, {files} files on disk", bytes >> 20),
+        rss: default_rss,
+        note: format!(
+            "{:.2}x arrow-rs; {} COMPACT snapshots, {} stop-trigger stalls; requests per commit of {batch_rows} rows: median {} ({median}); {} MiB, {files} files on disk after upserts",
+            run.load_s / base_load,
+            run.stats.compactions,
+            run.stats.stalls,
+            median.total_requests(),
+            bytes >> 20
+        ),
     });
-    reset_peak_rss();
-    let base_s = arrow_sort_and_write(&load, &work.path().join("plain-load"));
+    let up_s: f64 = run.rounds.iter().sum();
+    let worst = run
+        .rounds
+        .iter()
+        .zip(&base_up_rounds)
+        .map(|(a, b)| a / b)
+        .fold(0.0, f64::max);
+    report.push(Row {
+        phase: "upsert".into(),
+        what: "streamhouse, default options (in-writer compaction)".into(),
+        seconds: up_s,
+        rows: upsert_rows,
+        rss: default_rss,
+        note: format!(
+            "{:.2}x arrow-rs, worst round {worst:.2}x; per round {}; close waited {:.3}s; {default_cpu:.2} CPU s for load + upsert + close; sorted runs per bucket after W {:?} (stop trigger {stop}); write amplification {:.2}; {:.1} requests per commit over load + upsert + close ({})",
+            up_s / base_up,
+            secs_list(&run.rounds),
+            run.close_s,
+            run.runs,
+            run.stats.write_amplification(),
+            run.total.total_requests() as f64 / (load.len() + upserts.len()) as f64,
+            run.total,
+        ),
+    });
     report.push(Row {
         phase: "load".into(),
         what: "arrow-rs sort + write Parquet".into(),
-        seconds: base_s,
+        seconds: base_load,
+        rows: total as u64,
+        rss: base_load_rss,
+        note: format!("mean of a run before and one after streamhouse's ({base_before:.3}s, {base_after:.3}s; {base_cpu:.2} CPU s after)"),
+    });
+    report.push(Row {
+        phase: "upsert".into(),
+        what: "arrow-rs sort + write Parquet".into(),
+        seconds: base_up,
+        rows: upsert_rows,
+        rss: base_up_rss,
+        note: format!("per round {}", secs_list(&base_up_rounds)),
+    });
+    let default_ok = write_phase::check(&dtable, expected_rows, expected_sum, &mut report).await;
+
+    // The level-0 table for the phases after this one: the same rows through the plain writer
+    // (no compaction), as `write-only = true` writes them.
+    reset_peak_rss();
+    let (io, metrics) = metered_io(&io);
+    let table = create_bench_table(io, &root, "bench.w", W_COLUMNS, &options).await;
+    let mut writer = TableWriter::new(table.clone()).await.expect("writer");
+    let mut commit_costs = vec![];
+    let cpu = cpu_seconds();
+    let start = Instant::now();
+    for b in &load {
+        let before = metrics.snapshot();
+        writer.write(b).await.expect("write");
+        writer.commit().await.expect("commit");
+        commit_costs.push(metrics.snapshot().since(&before));
+    }
+    let load_s = start.elapsed().as_secs_f64();
+    let load_cpu = cpu_seconds() - cpu;
+    let (bytes, files) = dir_size(&warehouse);
+    let median = write_phase::median_commit(&commit_costs);
+    report.push(Row {
+        phase: "load".into(),
+        what: "streamhouse, write-only (level 0 kept for the next phases)".into(),
+        seconds: load_s,
         rows: total as u64,
         rss: peak_rss_mib(),
-        note: format!("streamhouse / arrow-rs = {:.2}x", load_s / base_s),
+        note: format!(
+            "{:.2}x arrow-rs; {load_cpu:.2} CPU s; requests per commit: median {} ({median}); {} MiB, {files} files on disk",
+            load_s / base_load,
+            median.total_requests(),
+            bytes >> 20
+        ),
     });
-
-    // Phase 2: upsert rounds.
     reset_peak_rss();
     let mut round_times = vec![];
     for b in &upserts {
@@ -382,28 +571,15 @@ async fn main() {
     let up_s: f64 = round_times.iter().sum();
     report.push(Row {
         phase: "upsert".into(),
-        what: "streamhouse".into(),
+        what: "streamhouse, write-only".into(),
         seconds: up_s,
-        rows: (rounds * 2 * round_half) as u64,
+        rows: upsert_rows,
         rss: peak_rss_mib(),
         note: format!(
-            "per round: {}",
-            round_times
-                .iter()
-                .map(|t| format!("{t:.3}s"))
-                .collect::<Vec<_>>()
-                .join(" ")
+            "{:.2}x arrow-rs; per round {}",
+            up_s / base_up,
+            secs_list(&round_times)
         ),
-    });
-    reset_peak_rss();
-    let base_s = arrow_sort_and_write(&upserts, &work.path().join("plain-upsert"));
-    report.push(Row {
-        phase: "upsert".into(),
-        what: "arrow-rs sort + write Parquet".into(),
-        seconds: base_s,
-        rows: (rounds * 2 * round_half) as u64,
-        rss: peak_rss_mib(),
-        note: format!("{:.3}s per round", base_s / rounds as f64),
     });
 
     // Phase 3: full merge-on-read.
@@ -444,6 +620,11 @@ async fn main() {
         rss: peak_rss_mib(),
         note: format!("streamhouse / arrow-rs = {:.2}x", read_s / raw_s),
     });
+
+    if args.iter().any(|a| a == "--only-write") {
+        print_report(&mut report);
+        std::process::exit(if ok && default_ok { 0 } else { 1 });
+    }
 
     // Tail phases (tests/bench/tail_phase.rs): one commit's changes; commit → delivery latency.
     let changes_ok = tail_phase::changes(&table, &warehouse, &mut report).await;
@@ -549,26 +730,8 @@ async fn main() {
             }
         }
     }
-    report.sort_by_key(|r| {
-        [
-            "load",
-            "upsert",
-            "full read",
-            "changes",
-            "latency",
-            "range",
-            "sql",
-            "get",
-            "compact",
-            "read after",
-            "long upsert",
-        ]
-        .iter()
-        .position(|p| r.phase.starts_with(p))
-        .unwrap_or(9)
-    });
-    print_rows(&report);
-    if !ok || !compact_ok || !range_ok || !changes_ok || !get_ok {
+    print_report(&mut report);
+    if !ok || !default_ok || !compact_ok || !range_ok || !changes_ok || !get_ok {
         std::process::exit(1);
     }
 }
