@@ -103,10 +103,7 @@ impl Compactor {
         }
         Ok(Compactor {
             picker: PickerOptions::from_table(&table.options)?,
-            committer: Committer::new(
-                table.clone(),
-                format!("compaction-{}", uuid::Uuid::new_v4()),
-            )?,
+            committer: Committer::with_unique_user(table.clone(), "compaction")?,
             ctx: RewriteContext::new(table)?,
             identifier: AtomicI64::new(0),
         })

@@ -117,7 +117,11 @@ pub struct TableWriter {
 impl TableWriter {
     /// A writer with a fresh commit user.
     pub async fn new(table: Table) -> Result<Self> {
-        Self::with_commit_user(table, uuid::Uuid::new_v4().to_string())
+        let user = uuid::Uuid::new_v4().to_string();
+        let mut w = Self::with_commit_user(table, user.clone())?;
+        // A generated user has no earlier snapshots for the committer to look for.
+        w.committer = Committer::with_fresh_user(w.table.clone(), user)?;
+        Ok(w)
     }
 
     pub fn with_commit_user(table: Table, commit_user: String) -> Result<Self> {

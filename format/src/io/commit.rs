@@ -160,8 +160,13 @@ impl Committer {
     /// earlier snapshots, so its first commit skips the walk through history that
     /// [`Committer::new`] does to recognise a retried commit.
     pub fn with_unique_user(table: Table, prefix: &str) -> Result<Self> {
-        let user = format!("{prefix}-{}", uuid::Uuid::new_v4());
-        let mut c = Committer::new(table, user)?;
+        Self::with_fresh_user(table, format!("{prefix}-{}", uuid::Uuid::new_v4()))
+    }
+
+    /// A committer for a commit user the caller generated just now (a random UUID), so that it
+    /// cannot have committed before: no walk through history on the first commit.
+    pub fn with_fresh_user(table: Table, commit_user: String) -> Result<Self> {
+        let mut c = Committer::new(table, commit_user)?;
         c.history = tokio::sync::Mutex::new(UserHistory::empty());
         Ok(c)
     }
