@@ -454,6 +454,12 @@ pub async fn run(
         )),
         None => println!("(pypaimon baseline skipped: STREAMHOUSE_PYTHON is not set or the read failed)"),
     }
+    // `STREAMHOUSE_BENCH_STOP=level0`: end the run after the reads of the un-compacted table
+    // (a quicker loop when working on reads).
+    if label == "(level 0)" && std::env::var("STREAMHOUSE_BENCH_STOP").as_deref() == Ok("level0") {
+        crate::print_rows(report);
+        std::process::exit(if ok { 0 } else { 1 });
+    }
     ok
 }
 

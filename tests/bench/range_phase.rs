@@ -210,6 +210,49 @@ pub async fn run(
         ),
     });
 
+    // The columns the aggregate reads, merged by key and read newest run first (any order).
+    let mut merge_times = vec![];
+    for any in [false, true] {
+        reset_peak_rss();
+        let start = Instant::now();
+        let b = ScanBuilder::new(table)
+            .projection(vec!["category".into(), "amount".into()])
+            .any_order(any)
+            .to_batches()
+            .await
+            .expect("scan");
+        let secs = start.elapsed().as_secs_f64();
+        let n: u64 = b.iter().map(|b| b.num_rows() as u64).sum();
+        let s: f64 = b.iter().map(amount_sum).sum();
+        merge_times.push((secs, n, s));
+        report.push(Row {
+            phase: format!("sql {label}"),
+            what: if any {
+                "streamhouse scan (category, amount), any order: newest run first, no merge".into()
+            } else {
+                "streamhouse scan (category, amount), merged by key".into()
+            },
+            seconds: secs,
+            rows: n,
+            rss: peak_rss_mib(),
+            note: if any {
+                let (ms, mn, msum) = merge_times[0];
+                format!(
+                    "{}; {:.2}x the merged scan",
+                    if mn == n && (msum - s).abs() <= 1e-6 * msum.abs().max(1.0) {
+                        "same rows and sum"
+                    } else {
+                        "DIFFERENT"
+                    },
+                    secs / ms
+                )
+            } else {
+                String::new()
+            },
+        });
+    }
+    let scans_ok = merge_times[0].1 == merge_times[1].1;
+
     // SQL aggregate over the whole table.
     let query = "SELECT category, sum(amount) AS s, count(*) AS n FROM {} GROUP BY 1 ORDER BY 1";
     let ctx = SessionContext::new();
@@ -273,7 +316,7 @@ pub async fn run(
         rss: peak_rss_mib(),
         note: String::new(),
     });
-    range_ok && sql_ok
+    range_ok && sql_ok && scans_ok
 }
 
 /// Runs `query` to its end with the peak RSS reset first: its batches and seconds.
