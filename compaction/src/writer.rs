@@ -118,6 +118,8 @@ pub struct CompactingWriter {
 impl CompactingWriter {
     pub async fn new(table: Table) -> Result<Self> {
         let full = table.options.full_compaction_delta_commits.unwrap_or(0);
+        // One cache for the writer's commits (manifest merges) and the compactions.
+        let table = with_manifest_cache(table);
         Ok(CompactingWriter {
             writer: TableWriter::new(table.clone()).await?,
             stop_trigger: table
@@ -126,7 +128,7 @@ impl CompactingWriter {
                 .max(table.options.compaction_trigger) as usize,
             write_only: table.options.write_only,
             level0_before_return: table.is_primary_key_table() && table.options.needs_lookup(),
-            compactor: Arc::new(Compactor::new(with_manifest_cache(table))?),
+            compactor: Arc::new(Compactor::new(table)?),
             task: None,
             pending: BTreeSet::new(),
             running: vec![],
@@ -241,9 +243,9 @@ impl CompactingWriter {
     }
 }
 
-/// Bytes of manifest files (and manifest lists, index manifests) the writer's compactions keep:
-/// they are immutable, so each round and each COMPACT commit's conflict check reads only the
-/// manifests written since the last one instead of all of them.
+/// Bytes of manifest files (and manifest lists, index manifests) the writer and its compactions
+/// keep: they are immutable, so each round and each COMPACT commit's conflict check reads only
+/// the manifests written since the last one instead of all of them.
 const MANIFEST_CACHE_BYTES: usize = 32 << 20;
 
 /// `table` reading its immutable metadata through a cache of [`MANIFEST_CACHE_BYTES`].
