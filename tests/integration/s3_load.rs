@@ -68,8 +68,10 @@ async fn writer(table: Table, i: usize, until: Instant, tally: Arc<Mutex<Tally>>
         let tok = format!("w{i}.{n}");
         n += 1;
         let mut keys = BTreeSet::new();
+        // Each writer owns the keys ≡ i (mod WRITERS): a key's versions are ordered by the
+        // sequence numbers its one writer assigns (one writer per key, as Paimon asks).
         while keys.len() < 20 {
-            keys.insert(rng.below(KEYS) as i64);
+            keys.insert((rng.below(KEYS / WRITERS as u64) * WRITERS as u64) as i64 + i as i64);
         }
         let changes: Vec<Change> = keys
             .into_iter()
@@ -99,12 +101,13 @@ async fn writer(table: Table, i: usize, until: Instant, tally: Arc<Mutex<Tally>>
 async fn compactor(table: Table, until: Instant, tally: Arc<Mutex<Tally>>) {
     while Instant::now() < until {
         let r = table.compact().run_once().await;
-        let mut t = tally.lock().unwrap();
-        match r {
-            Ok(rep) => t.compactions += rep.compacted.len() as u64,
-            Err(_) => t.compaction_errors += 1,
+        {
+            let mut t = tally.lock().unwrap();
+            match r {
+                Ok(rep) => t.compactions += rep.compacted.len() as u64,
+                Err(_) => t.compaction_errors += 1,
+            }
         }
-        drop(t);
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
@@ -200,7 +203,7 @@ async fn writers_compactors_and_consumers_on_s3() {
     // Snapshots: contiguous; each APPEND one holds one commit's rows, exactly.
     let ids = table.as_format_table().list_snapshot_ids().await.unwrap();
     assert_eq!(ids, (1..=last).collect::<Vec<_>>(), "snapshot ids");
-    let t = tally.lock().unwrap();
+    let t = std::mem::take(&mut *tally.lock().unwrap());
     let mut landed: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     let mut state: BTreeMap<i64, (String, String)> = BTreeMap::new();
     for (sid, changes) in &seen[0] {

@@ -13,8 +13,10 @@
 //! ```
 //!
 //! Replay is exact as far as the library's scheduling is: the seed fixes every actor's choices
-//! and every storage fate in arrival order; [`SeedReport::trace`] hashes that order, so two
-//! runs of a seed can be compared.
+//! and every storage fate in arrival order; [`SeedReport::trace`] hashes the operations and
+//! their fates, so two runs of a seed can be compared. One known source of drift: the writer
+//! flushes buckets on blocking threads, so the puts of two buckets may swap places (and
+//! simulated times move by a millisecond).
 
 mod actors;
 mod check;

@@ -129,8 +129,8 @@ struct State {
     created: HashMap<String, i64>,
     deletions: HashMap<String, Deletion>,
     counts: StoreCounts,
-    /// A hash of every operation's kind, masked path and fate, in order: equal traces mean a
-    /// schedule replayed exactly.
+    /// A hash of the multiset of every operation's kind, masked path and fate: equal traces
+    /// mean a schedule replayed the same operations with the same fates.
     trace: u64,
 }
 
@@ -197,7 +197,7 @@ impl SimStore {
                 created: HashMap::new(),
                 deletions: HashMap::new(),
                 counts: StoreCounts::default(),
-                trace: 0xcbf2_9ce4_8422_2325,
+                trace: 0,
             })),
         }
     }
@@ -272,7 +272,11 @@ impl SimStore {
             Fate::Ok => {}
         }
         let line = format!("{kind} {} {:?}", masked(path), decision.fate);
-        s.trace = fnv(s.trace, line.as_bytes());
+        // Summed, not chained: the writer flushes buckets on blocking threads, so two puts
+        // of different buckets may arrive in either order on replay.
+        s.trace = s
+            .trace
+            .wrapping_add(fnv(0xcbf2_9ce4_8422_2325, line.as_bytes()));
         if decision.fate != Fate::Ok && std::env::var_os("STREAMHOUSE_SIM_TRACE").is_some() {
             let at = self.clock.millis() - super::world::START_MILLIS;
             eprintln!(
