@@ -459,7 +459,11 @@ impl TableWriter {
             return Ok(summary);
         }
         self.commit_attempted = true;
+        // Every attempt takes a new identifier: a failed attempt's files are not retried by
+        // the next commit (its rows may have landed with the answer lost), so reusing the
+        // identifier would make the committer take new rows for that earlier attempt.
         let identifier = self.next_identifier;
+        self.next_identifier += 1;
         let committed = match self.committer.commit(&messages, identifier).await {
             Ok(c) => c,
             Err(e) => {
@@ -472,7 +476,6 @@ impl TableWriter {
         if let Some(d) = &mut self.dynamic {
             d.committed(committed.last().map(|c| c.snapshot_id)).await;
         }
-        self.next_identifier += 1;
         self.uploaded.clear();
         self.commit_attempted = false;
         self.rows_since_commit = 0;

@@ -7,13 +7,16 @@
 //! Snapshots `[earliest, end)` expire, where `end` keeps at least `min` snapshots, expires
 //! beyond `max` regardless of age, otherwise stops at the first snapshot younger than the time
 //! limit, never passes the smallest `nextSnapshot` of a consumer, and moves at most `limit`
-//! past the earliest. Then, in this order (a crash part-way leaves only unreferenced files):
+//! past the earliest. First everything to delete is read:
 //! 1. data files that a snapshot in `(earliest, end]` deleted (its delta's DELETE entries not
 //!    re-added in the same delta, e.g. level upgrades), unless a tag still uses them;
 //! 2. changelog files of the expired snapshots, unless a tag uses them;
 //! 3. manifest lists, manifests and index manifests/files of expired snapshots that neither
-//!    the snapshot `end` nor a tag references;
-//! 4. the snapshot files, oldest first; then `EARLIEST` = `end`.
+//!    the snapshot `end` nor a tag references.
+//!
+//! Then the snapshot files are deleted, oldest first, and `EARLIEST` = `end` is written; only
+//! then the files of steps 1–3. A failure or crash part-way leaves every listed snapshot
+//! whole and readable: what it left behind is unreferenced, for orphan cleanup.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -242,6 +245,7 @@ async fn expire_until(
     }
     let expired: Vec<Snapshot> = table.snapshots_between(earliest, end - 1).await?;
     // 1. Data files deleted by snapshots (earliest, end].
+    let mut data_files: Vec<(Path, Vec<Path>)> = vec![];
     for id in earliest + 1..=end {
         let s = match id == end {
             true => retained.clone(),
@@ -252,8 +256,8 @@ async fn expire_until(
         };
         let mut gone: Vec<(Path, Vec<Path>)> = vec![];
         let mut added: HashSet<Path> = HashSet::new();
-        // An interrupted earlier run may have deleted an expired snapshot's manifests (step 3
-        // runs only after this step finished for every snapshot): nothing is left to do.
+        // An expired snapshot whose manifests are already gone (an earlier run that deleted
+        // them and was interrupted before its snapshot files): nothing is left to do.
         let Some(delta) = already_gone(id != end, table.delta_entries(&s).await)? else {
             continue;
         };
@@ -275,19 +279,13 @@ async fn expire_until(
                 }
             }
         }
-        for (path, extras) in gone {
-            if added.contains(&path) || tagged.data_files.contains(&path) {
-                continue;
-            }
-            table.io.delete(&path).await?;
-            crate::io::faults::crash_point("expire.data-file-deleted");
-            for x in extras {
-                table.io.delete(&x).await?;
-            }
-            report.data_files_deleted += 1;
-        }
+        data_files.extend(
+            gone.into_iter()
+                .filter(|(path, _)| !added.contains(path) && !tagged.data_files.contains(path)),
+        );
     }
     // 2. Changelog files of expired snapshots.
+    let mut changelog_files: Vec<Path> = vec![];
     for s in &expired {
         if s.changelog_manifest_list.is_none() {
             continue;
@@ -298,8 +296,7 @@ async fn expire_until(
         for e in changelog {
             let path = entry_path(table, &e, &pp(&e.partition)?);
             if !tagged.data_files.contains(&path) {
-                table.io.delete(&path).await?;
-                report.changelog_files_deleted += 1;
+                changelog_files.push(path);
             }
         }
     }
@@ -314,16 +311,7 @@ async fn expire_until(
         // behind unlisted here are unreferenced, for orphan cleanup.
         already_gone(true, old.add(table, s, false, &pp).await)?;
     }
-    for m in old.manifests.difference(&keep.manifests) {
-        table.io.delete(&table.manifest_path(m)).await?;
-        report.manifest_files_deleted += 1;
-    }
-    for f in old.index_files.difference(&keep.index_files) {
-        table.io.delete(&table.index_path(f)).await?;
-        report.index_files_deleted += 1;
-    }
-    crate::io::faults::crash_point("expire.manifests-deleted");
-    // 4. The snapshots themselves, oldest first, then the hint.
+    // The snapshots themselves, oldest first, then the hint: from here on nothing lists them.
     for s in &expired {
         table.io.delete(&table.snapshot_path(s.id)).await?;
         crate::io::faults::crash_point("expire.snapshot-deleted");
@@ -334,6 +322,28 @@ async fn expire_until(
         .io
         .write(&table.snapshot_dir().join("EARLIEST"), end.to_string())
         .await?;
+    // Then what only they referenced.
+    for (path, extras) in data_files {
+        table.io.delete(&path).await?;
+        crate::io::faults::crash_point("expire.data-file-deleted");
+        for x in extras {
+            table.io.delete(&x).await?;
+        }
+        report.data_files_deleted += 1;
+    }
+    for path in changelog_files {
+        table.io.delete(&path).await?;
+        report.changelog_files_deleted += 1;
+    }
+    for m in old.manifests.difference(&keep.manifests) {
+        table.io.delete(&table.manifest_path(m)).await?;
+        report.manifest_files_deleted += 1;
+    }
+    for f in old.index_files.difference(&keep.index_files) {
+        table.io.delete(&table.index_path(f)).await?;
+        report.index_files_deleted += 1;
+    }
+    crate::io::faults::crash_point("expire.manifests-deleted");
     report.earliest = Some(end);
     Ok(())
 }
