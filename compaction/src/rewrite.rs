@@ -213,50 +213,36 @@ pub async fn run_pick(
     let lookup = dv_table
         && ctx.table.options.merge_engine != MergeEngine::FirstRow
         && picked.iter().any(|f| f.level == 0);
-    if lookup {
+    let result = if lookup {
         let picked_runs: Vec<Vec<DataFileMeta>> = runs
             .iter()
             .take(pick.run_count)
             .map(|r| r.files.clone())
             .collect();
-        let result = task
-            .lookup_rewrite(picked_runs, higher, &mut dvs, out)
-            .await;
-        if let Some(p) = &progress {
-            p.finish();
-        }
-        result?;
-        out.index_changes = dvs
-            .finish(
-                &ctx.table,
-                levels,
-                &out.before,
-                &out.after,
-                &mut out.written,
-            )
-            .await?;
-        return Ok(());
-    }
-    let scan_ctx = compaction_context(&ctx.table, picked.iter(), ctx.batch_size).await?;
-    let mut candidate: Vec<Vec<Vec<DataFileMeta>>> = vec![];
-    let result = async {
-        for section in sections(&scan_ctx, &picked) {
-            if section.runs.len() > 1 {
-                candidate.push(section.runs);
-                continue;
-            }
-            for file in section.runs.into_iter().flatten() {
-                if (file.file_size.max(0) as u64) < task.min_file_size {
-                    candidate.push(vec![vec![file]]);
-                } else {
-                    task.rewrite(&mut candidate, out).await?;
-                    task.upgrade(file, out).await?;
+        task.lookup_rewrite(picked_runs, higher, &mut dvs, out)
+            .await
+    } else {
+        let scan_ctx = compaction_context(&ctx.table, picked.iter(), ctx.batch_size).await?;
+        let mut candidate: Vec<Vec<Vec<DataFileMeta>>> = vec![];
+        async {
+            for section in sections(&scan_ctx, &picked) {
+                if section.runs.len() > 1 {
+                    candidate.push(section.runs);
+                    continue;
+                }
+                for file in section.runs.into_iter().flatten() {
+                    if (file.file_size.max(0) as u64) < task.min_file_size {
+                        candidate.push(vec![vec![file]]);
+                    } else {
+                        task.rewrite(&mut candidate, out).await?;
+                        task.upgrade(file, out).await?;
+                    }
                 }
             }
+            task.rewrite(&mut candidate, out).await
         }
-        task.rewrite(&mut candidate, out).await
-    }
-    .await;
+        .await
+    };
     if let Some(p) = &progress {
         p.finish();
     }
