@@ -17,7 +17,7 @@ use streamhouse_format::options::TableOptions;
 use crate::interop_support::{assert_same_rows, pypaimon_read, python, table_dir};
 use crate::java_support::{java_bench, java_read, ReadCase};
 use crate::scenarios::{self, Scenario};
-use crate::support::{create_table, scan_rows, write_commit_in_batches, Engine, Model};
+use crate::support::{scan_rows, write_commit_in_batches, Engine, Model};
 
 /// The table read with `deletion-vectors.merge-on-read = true`: level 0 included, merged.
 fn merge_on_read(table: &Table) -> Table {
@@ -47,20 +47,7 @@ async fn write_compacting(
     warehouse: &Path,
     scenario: &Scenario,
 ) -> (Table, Vec<(i64, Vec<Value>)>) {
-    let options: Vec<(&str, &str)> = scenario
-        .options
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let table = create_table(
-        warehouse.to_str().unwrap(),
-        &scenario.table,
-        &scenario.columns,
-        &scenario.partition,
-        &scenario.primary_key,
-        &options,
-    )
-    .await;
+    let table = scenario.create(warehouse).await;
     let compactor = Compactor::new(table.clone()).unwrap();
     let mut model = Model::new(&table.schema, scenario.engine.clone());
     let mut after = vec![];

@@ -101,15 +101,14 @@ impl Scenario {
         self
     }
 
-    /// Creates the table in `warehouse` and makes every commit (one snapshot each), applying
-    /// each to the model.
-    pub async fn write(&self, warehouse: &Path) -> Written {
+    /// Creates the scenario's table (columns, keys, partitioning, options) in `warehouse`.
+    pub async fn create(&self, warehouse: &Path) -> Table {
         let options: Vec<(&str, &str)> = self
             .options
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let table = create_table(
+        create_table(
             warehouse.to_str().unwrap(),
             &self.table,
             &self.columns,
@@ -117,7 +116,13 @@ impl Scenario {
             &self.primary_key,
             &options,
         )
-        .await;
+        .await
+    }
+
+    /// Creates the table in `warehouse` and makes every commit (one snapshot each), applying
+    /// each to the model.
+    pub async fn write(&self, warehouse: &Path) -> Written {
+        let table = self.create(warehouse).await;
         let mut model = Model::new(&table.schema, self.engine.clone());
         let mut after = vec![];
         for (i, (records, rows_per_batch)) in self.commits.iter().enumerate() {
