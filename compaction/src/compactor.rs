@@ -13,7 +13,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 
 use streamhouse_format::io::{CommitMessage, Committed, Committer, Table};
-use streamhouse_format::manifest::{DataFileMeta, FileKind, ManifestEntry};
+use streamhouse_format::manifest::{DataFileMeta, FileKind};
 use streamhouse_format::snapshot::CommitKind;
 use streamhouse_format::snapshot::Snapshot;
 use streamhouse_format::{Error, ErrorKind, Result};
@@ -375,13 +375,7 @@ impl Compactor {
         let mut changelog = vec![];
         let mut index = vec![];
         for m in messages {
-            let entry = |kind, file: &DataFileMeta| ManifestEntry {
-                kind,
-                partition: m.partition.clone(),
-                bucket: m.bucket,
-                total_buckets: m.total_buckets,
-                file: file.clone(),
-            };
+            let entry = |kind, file: &DataFileMeta| m.entry(kind, file);
             entries.extend(m.compact_before.iter().map(|f| entry(FileKind::Delete, f)));
             entries.extend(m.compact_after.iter().map(|f| entry(FileKind::Add, f)));
             changelog.extend(m.compact_changelog.iter().map(|f| entry(FileKind::Add, f)));

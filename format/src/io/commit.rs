@@ -65,6 +65,17 @@ pub struct CommitMessage {
 }
 
 impl CommitMessage {
+    /// The manifest entry of `file` in this message's partition and bucket.
+    pub fn entry(&self, kind: FileKind, file: &DataFileMeta) -> ManifestEntry {
+        ManifestEntry {
+            kind,
+            partition: self.partition.clone(),
+            bucket: self.bucket,
+            total_buckets: self.total_buckets,
+            file: file.clone(),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.new_files.is_empty()
             && self.changelog_files.is_empty()
@@ -214,13 +225,7 @@ impl Committer {
         let mut append_index = vec![];
         for m in messages {
             append_index.extend(m.index_changes.iter().cloned());
-            let entry = |kind, file: &DataFileMeta| ManifestEntry {
-                kind,
-                partition: m.partition.clone(),
-                bucket: m.bucket,
-                total_buckets: m.total_buckets,
-                file: file.clone(),
-            };
+            let entry = |kind, file: &DataFileMeta| m.entry(kind, file);
             append.extend(m.new_files.iter().map(|f| entry(FileKind::Add, f)));
             append_changelog.extend(m.changelog_files.iter().map(|f| entry(FileKind::Add, f)));
             compact.extend(m.compact_before.iter().map(|f| entry(FileKind::Delete, f)));
